@@ -1,0 +1,67 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// EnvDataDir overrides where the public data sets are read from.
+const EnvDataDir = "TIERFLOW_DATA_DIR"
+
+// ErrMissing is returned when a public data set is not on this machine.
+var ErrMissing = errors.New("data set not found")
+
+// Dir returns the folder holding the public data sets: $TIERFLOW_DATA_DIR, or
+// ../shared/data relative to the module root (found by walking up to go.mod).
+func Dir() string {
+	if d := os.Getenv(EnvDataDir); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("..", "shared", "data")
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "data")
+		}
+		if filepath.Dir(dir) == dir {
+			return filepath.Join(wd, "..", "shared", "data")
+		}
+	}
+}
+
+// Path returns the path of a file inside the data folder, or an error wrapping
+// ErrMissing when it is not there.
+func Path(rel string) (string, error) {
+	p := filepath.Join(Dir(), rel)
+	if _, err := os.Stat(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s (set %s): %w", p, EnvDataDir, ErrMissing)
+		}
+		return "", fmt.Errorf("stat %s: %w", p, err)
+	}
+	return p, nil
+}
+
+var loudOnce sync.Map
+
+// Require returns the path of a public data file for a test or benchmark. When the file
+// is absent it prints one loud line (once per file per process) and skips: the synthetic
+// data set covers the same code paths elsewhere in the suite.
+func Require(tb testing.TB, rel string) string {
+	tb.Helper()
+	p, err := Path(rel)
+	if err != nil {
+		if _, seen := loudOnce.LoadOrStore(rel, true); !seen {
+			fmt.Fprintf(os.Stderr, "!!! DATASET MISSING: %v — real-data checks skipped, synthetic data still runs\n", err)
+		}
+		tb.Skipf("data set missing: %v", err)
+	}
+	return p
+}
