@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// healthChecker asks each dependency a cheap, read-only question. It reports every
+// dependency's state rather than stopping at the first failure, so an operator sees the
+// whole picture in one request.
+type healthChecker struct {
+	table  string
+	queues []string
+	ddb    *dynamodb.Client
+	sqs    *sqs.Client
+	ses    *sesv2.Client
+}
+
+type dependency struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	LatencyMS int64  `json:"latencyMs"`
+	Error     string `json:"error,omitempty"`
+}
+
+type healthReport struct {
+	Status       string       `json:"status"`
+	Dependencies []dependency `json:"dependencies"`
+}
+
+func (h healthChecker) check(ctx context.Context) healthReport {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	probes := []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"dynamodb", func(ctx context.Context) error {
+			_, err := h.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(h.table)})
+			return err
+		}},
+		{"sqs", func(ctx context.Context) error {
+			for _, q := range h.queues {
+				if _, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+					QueueUrl:       aws.String(q),
+					AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"ses", func(ctx context.Context) error {
+			_, err := h.ses.GetAccount(ctx, &sesv2.GetAccountInput{})
+			return err
+		}},
+	}
+	report := healthReport{Status: "ok", Dependencies: make([]dependency, len(probes))}
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			err := p.run(ctx)
+			d := dependency{Name: p.name, Status: "ok", LatencyMS: time.Since(start).Milliseconds()}
+			if err != nil {
+				d.Status, d.Error = "down", err.Error()
+			}
+			report.Dependencies[i] = d
+		}()
+	}
+	wg.Wait()
+	for _, d := range report.Dependencies {
+		if d.Status != "ok" {
+			report.Status = "degraded"
+		}
+	}
+	return report
+}
