@@ -1,0 +1,294 @@
+package dataset
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // Lambda images carry no zoneinfo; the shop's clock is Europe/London.
+
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+// OnlineRetailFile is the UCI Online Retail file, relative to Dir().
+const OnlineRetailFile = "online-retail/online_retail.csv.gz"
+
+// ErrFormat is returned when a file is not in the expected layout at all (wrong header);
+// a single bad row is counted in ReadStats instead, so that one typo does not stop an import.
+var ErrFormat = errors.New("unexpected file format")
+
+// ReadStats counts what a reader saw, so that callers can check them against the
+// published figures (541,909 rows; 135,080 without a customer) and report rejections.
+type ReadStats struct {
+	Rows           int // data rows, header excluded
+	NoCustomer     int // rows skipped because CustomerID is empty
+	Rejected       []RowError
+	Invoices       int // transactions returned
+	Refunds        int // of which refunds (cancelled "C…" invoices)
+	Customers      int // distinct customer ids among returned transactions
+	Items          int // rows folded into returned transactions
+	RoundedInvoice int // invoices whose exact total was not a whole number of pence
+}
+
+// RowError says why one row was not used; Line counts from 1 with the header as line 1.
+type RowError struct {
+	Line   int
+	Reason string
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Reason) }
+
+var (
+	londonOnce sync.Once
+	london     *time.Location
+	londonErr  error
+)
+
+func londonTZ() (*time.Location, error) {
+	londonOnce.Do(func() { london, londonErr = time.LoadLocation("Europe/London") })
+	return london, londonErr
+}
+
+// OpenOnlineRetail opens a UCI Online Retail CSV, plain or gzip-compressed (detected from
+// the content, not the name). Close the returned reader when done.
+func OpenOnlineRetail(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open online retail file: %w", err)
+	}
+	br := bufio.NewReaderSize(f, 1<<16)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open online retail file %s: gzip: %w", path, err)
+		}
+		return &stackedCloser{Reader: zr, closers: []io.Closer{zr, f}}, nil
+	}
+	return &stackedCloser{Reader: br, closers: []io.Closer{f}}, nil
+}
+
+type stackedCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (s *stackedCloser) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ReadOnlineRetail reads the UCI Online Retail CSV into one Txn per invoice, ordered by
+// time then invoice number. Money is exact: each line's Quantity×UnitPrice is summed in
+// millionths of a pound and the invoice total is rounded once to pence (half away from
+// zero), so the four rows priced at £0.001 do not accumulate float error. Invoices
+// starting with "C" are cancellations and become refunds with a negative amount. Rows
+// without a CustomerID are skipped and counted; rows that cannot be parsed are listed in
+// st.Rejected. The file's Country is the only place field it has, so it becomes Store.
+func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
+	loc, err := londonTZ()
+	if err != nil {
+		return nil, st, fmt.Errorf("read online retail: load Europe/London: %w", err)
+	}
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1 // a short row is one rejected row, not a failed import
+	header, err := cr.Read()
+	if err != nil {
+		return nil, st, fmt.Errorf("read online retail header: %w", err)
+	}
+	want := []string{"InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"}
+	if len(header) != len(want) {
+		return nil, st, fmt.Errorf("read online retail: header has %d columns, want %d: %w", len(header), len(want), ErrFormat)
+	}
+	for i, h := range want {
+		if strings.TrimPrefix(header[i], "\ufeff") != h {
+			return nil, st, fmt.Errorf("read online retail: column %d is %q, want %q: %w", i+1, header[i], h, ErrFormat)
+		}
+	}
+
+	type acc struct {
+		txn   Txn
+		micro int64 // exact total in millionths of the currency unit
+	}
+	byInvoice := make(map[string]int, 1<<15)
+	accs := make([]acc, 0, 1<<15)
+	customers := make(map[string]struct{}, 1<<13)
+	// Strings repeat a lot (customers, countries, SKUs); interning keeps the result small.
+	intern := make(map[string]string, 1<<14)
+	in := func(b string) string {
+		if s, ok := intern[b]; ok {
+			return s
+		}
+		s := strings.Clone(b)
+		intern[s] = s
+		return s
+	}
+
+	line := 1
+	for {
+		rec, rerr := cr.Read()
+		if rerr == io.EOF {
+			break
+		}
+		line++
+		if rerr != nil {
+			return nil, st, fmt.Errorf("read online retail line %d: %w", line, rerr)
+		}
+		st.Rows++
+		if len(rec) != len(want) {
+			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf("%d columns, want %d", len(rec), len(want))})
+			continue
+		}
+		if rec[6] == "" {
+			st.NoCustomer++
+			continue
+		}
+		reject := func(format string, a ...any) {
+			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf(format, a...)})
+		}
+		qty, perr := strconv.Atoi(rec[3])
+		if perr != nil {
+			reject("quantity %q is not a whole number", rec[3])
+			continue
+		}
+		price, perr := parseMicro(rec[5])
+		if perr != nil {
+			reject("unit price %q: %v", rec[5], perr)
+			continue
+		}
+		at, perr := time.ParseInLocation("2006-01-02 15:04:05", rec[4], loc)
+		if perr != nil {
+			// Some copies of the file use the spreadsheet's own format.
+			at, perr = time.ParseInLocation("1/2/2006 15:04", rec[4], loc)
+		}
+		if perr != nil {
+			reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
+			continue
+		}
+		cust := strings.TrimSuffix(rec[6], ".0") // spreadsheet exports write 17850.0
+		if !isDigits(cust) {
+			reject("customer id %q is not numeric", rec[6])
+			continue
+		}
+		idx, ok := byInvoice[rec[0]]
+		if !ok {
+			inv := in(rec[0])
+			idx = len(accs)
+			byInvoice[inv] = idx
+			accs = append(accs, acc{txn: Txn{
+				CustomerID: in(cust),
+				Invoice:    inv,
+				Store:      in(rec[7]),
+				At:         at,
+				Refund:     strings.HasPrefix(inv, "C"),
+			}})
+			customers[accs[idx].txn.CustomerID] = struct{}{}
+		}
+		a := &accs[idx]
+		if at.Before(a.txn.At) {
+			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
+		}
+		a.micro += int64(qty) * price
+		a.txn.Items = append(a.txn.Items, Item{
+			SKU:       in(rec[1]),
+			Name:      in(rec[2]),
+			Qty:       qty,
+			UnitPrice: model.Money(roundDiv(price, 10_000)),
+		})
+		st.Items++
+	}
+
+	txns = make([]Txn, len(accs))
+	for i := range accs {
+		t := accs[i].txn
+		t.Amount = model.Money(roundDiv(accs[i].micro, 10_000))
+		if accs[i].micro%10_000 != 0 {
+			st.RoundedInvoice++
+		}
+		if t.Refund {
+			st.Refunds++
+		}
+		txns[i] = t
+	}
+	sort.SliceStable(txns, func(i, j int) bool {
+		if !txns[i].At.Equal(txns[j].At) {
+			return txns[i].At.Before(txns[j].At)
+		}
+		return txns[i].Invoice < txns[j].Invoice
+	})
+	st.Invoices = len(txns)
+	st.Customers = len(customers)
+	return txns, st, nil
+}
+
+// parseMicro parses a plain decimal ("2.55", "-11062.06", "0.001", "3") into millionths.
+func parseMicro(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	neg := false
+	switch s[0] {
+	case '-':
+		neg, s = true, s[1:]
+	case '+':
+		s = s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	if intPart == "" && frac == "" || len(frac) > 6 || len(intPart) > 12 {
+		return 0, errors.New("not a decimal with at most 6 places")
+	}
+	var v int64
+	for _, c := range []byte(intPart) {
+		if c < '0' || c > '9' {
+			return 0, errors.New("not a decimal")
+		}
+		v = v*10 + int64(c-'0')
+	}
+	for i := 0; i < 6; i++ {
+		v *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return 0, errors.New("not a decimal")
+			}
+			v += int64(c - '0')
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// roundDiv divides rounding half away from zero, the way a till rounds.
+func roundDiv(v, d int64) int64 {
+	if v >= 0 {
+		return (v + d/2) / d
+	}
+	return -((-v + d/2) / d)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
