@@ -1,0 +1,101 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Key attribute names of the single table and its indexes (template.yaml).
+const (
+	attrPK     = "PK"
+	attrSK     = "SK"
+	attrGSI1PK = "GSI1PK"
+	attrGSI1SK = "GSI1SK"
+	attrGSI2PK = "GSI2PK"
+	attrGSI2SK = "GSI2SK"
+	attrGSI3PK = "GSI3PK"
+	attrGSI3SK = "GSI3SK"
+	attrTTL    = "expiresAt"
+
+	IndexDue      = "GSI1" // due reminders and open tasks, sparse
+	IndexStore    = "GSI2" // customers (and tasks) by store
+	IndexAssignee = "GSI3" // tasks by assignee
+)
+
+// DueShards spreads "what is due" over several partitions so that the sweep's query
+// never concentrates on one hot key; the sweep queries every shard.
+const DueShards = 4
+
+// sortTime renders times so that lexical order is time order.
+func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Key is a primary key.
+type Key struct{ PK, SK string }
+
+// Customer items share one partition so that a timeline is one Query.
+func CustomerKey(id string) Key              { return Key{"CUST#" + id, "PROFILE"} }
+func CustomerPK(id string) string            { return "CUST#" + id }
+func PhoneKey(e164 string) Key               { return Key{"PHONE#" + e164, "UNIQUE"} }
+func EmailKey(email string) Key              { return Key{"EMAIL#" + strings.ToLower(email), "UNIQUE"} }
+func ReferralKey(code string) Key            { return Key{"REF#" + strings.ToUpper(code), "UNIQUE"} }
+func UnsubscribeKey(token string) Key        { return Key{"UNSUB#" + token, "UNIQUE"} }
+func TouchSK(at time.Time, id string) string { return "TOUCH#" + sortTime(at) + "#" + id }
+func TierSK(at time.Time) string             { return "TIER#" + sortTime(at) }
+func TxnSK(at time.Time, src, ext string) string {
+	return "TXN#" + sortTime(at) + "#" + src + "#" + ext
+}
+
+// TxnOnceKey makes (source system, external id) unique: the ingest transaction writes it
+// with attribute_not_exists, so a redelivered or replayed transaction counts once.
+func TxnOnceKey(source, externalID string) Key {
+	return Key{"TXNID#" + source + "#" + externalID, "ONCE"}
+}
+
+// Reminders (messages and staff tasks) live with their customer.
+func ReminderSK(id string) string { return "REM#" + id }
+
+// DuePK / DueSK place a pending reminder on the sparse due index.
+func DuePK(shard int) string                { return fmt.Sprintf("DUE#%d", shard) }
+func DueSK(due time.Time, id string) string { return sortTime(due) + "#" + id }
+
+// StorePK / StoreCustomerSK order a store's customers by tier and stage.
+func StorePK(store string) string { return "STORE#" + store }
+func StoreCustomerSK(tier, stage, id string) string {
+	if tier == "" {
+		tier = "-"
+	}
+	return "TIER#" + tier + "#" + stage + "#" + id
+}
+
+// Tasks by assignee (GSI3) and by store (GSI2, overloaded).
+func AssigneePK(staff string) string  { return "ASSIGNEE#" + staff }
+func StoreTaskPK(store string) string { return "STORETASK#" + store }
+func TaskSK(status string, deadline time.Time, id string) string {
+	return status + "#" + sortTime(deadline) + "#" + id
+}
+
+// Audit entries are append-only, one partition per customer.
+func AuditPK(customerID string) string              { return "AUDIT#" + customerID }
+func AuditSK(at time.Time, requestID string) string { return sortTime(at) + "#" + requestID }
+
+// Policies are versioned documents; CURRENT points at the live version.
+func PolicyVersionKey(kind string, version int) Key {
+	return Key{"POLICY#" + kind, fmt.Sprintf("V#%06d", version)}
+}
+func PolicyCurrentKey(kind string) Key { return Key{"POLICY#" + kind, "CURRENT"} }
+
+// Re-tier runs: one header item and one item per scan segment.
+func RunKey(id string) Key                 { return Key{"RUN#" + id, "RUN"} }
+func RunSegmentKey(id string, seg int) Key { return Key{"RUN#" + id, fmt.Sprintf("SEG#%04d", seg)} }
+
+// Idempotency keys and rate-limit windows expire through TTL.
+func IdempotencyKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
+func RateKey(scope, subject string, window time.Time) Key {
+	return Key{"RATE#" + scope + "#" + subject, sortTime(window)}
+}
+
+// CapSK counts messages sent to one customer in one category and week (frequency caps).
+func CapSK(category string, weekStart time.Time) string {
+	return "CAP#" + category + "#" + weekStart.UTC().Format("2006-01-02")
+}

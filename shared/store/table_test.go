@@ -1,0 +1,58 @@
+package store
+
+import (
+	"encoding/base64"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func TestCursorRoundTrip(t *testing.T) {
+	lek := map[string]types.AttributeValue{
+		"PK":     &types.AttributeValueMemberS{Value: "CUST#1"},
+		"GSI2PK": &types.AttributeValueMemberS{Value: "STORE#sh-01"},
+	}
+	c, err := EncodeCursor(lek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeCursor(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["GSI2PK"].(*types.AttributeValueMemberS).Value != "STORE#sh-01" || len(got) != 2 {
+		t.Fatalf("round trip lost data: %v", got)
+	}
+}
+
+func TestDecodeCursorRejectsForgery(t *testing.T) {
+	for name, c := range map[string]string{
+		"not base64":                  "%%%",
+		"not json":                    "bm90IGpzb24",
+		"an attribute that is no key": mustCursor(t, `{"role":"admin"}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := DecodeCursor(c); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("got %v, want ErrBadCursor", err)
+			}
+		})
+	}
+}
+
+func mustCursor(t *testing.T, js string) string {
+	t.Helper()
+	return base64.RawURLEncoding.EncodeToString([]byte(js))
+}
+
+func TestMeterSplitsReadsAndWrites(t *testing.T) {
+	var m Meter
+	m.AddOne(false, &types.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)})
+	m.AddOne(true, &types.ConsumedCapacity{CapacityUnits: aws.Float64(2)})
+	m.Add(true, types.ConsumedCapacity{ReadCapacityUnits: aws.Float64(1), WriteCapacityUnits: aws.Float64(3)})
+	u := m.Snapshot()
+	if u.Read != 1.5 || u.Write != 5 || u.Calls != 3 {
+		t.Fatalf("got %+v", u)
+	}
+}
