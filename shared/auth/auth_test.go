@@ -1,0 +1,159 @@
+package auth_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+func withClaims(c map[string]string) events.APIGatewayV2HTTPRequest {
+	var r events.APIGatewayV2HTTPRequest
+	if c != nil {
+		r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: c},
+		}
+	}
+	return r
+}
+
+func TestPrincipalFromAuthorizerClaims(t *testing.T) {
+	cases := []struct {
+		name   string
+		claims map[string]string
+		status int
+		want   auth.Principal
+	}{
+		{"an agent with two stores", map[string]string{"sub": "u1", "role": "agent", "stores": "sh-01 sh-02"},
+			0, auth.Principal{Sub: "u1", Role: model.RoleAgent, Stores: []string{"sh-01", "sh-02"}}},
+		{"a store list rendered as an array by API Gateway", map[string]string{"sub": "u1", "role": "clinician", "stores": "[sh-01,sh-02]"},
+			0, auth.Principal{Sub: "u1", Role: model.RoleClinician, Stores: []string{"sh-01", "sh-02"}}},
+		{"a Cognito custom role attribute", map[string]string{"sub": "u1", "custom:role": "Admin", "custom:stores": "*"},
+			0, auth.Principal{Sub: "u1", Role: model.RoleAdmin, Stores: []string{"*"}}},
+		{"no authorizer context is 401", nil, 401, auth.Principal{}},
+		{"no subject is 401", map[string]string{"role": "admin"}, 401, auth.Principal{}},
+		{"no role is 403", map[string]string{"sub": "u1"}, 403, auth.Principal{}},
+		{"an unknown role is 403", map[string]string{"sub": "u1", "role": "superuser"}, 403, auth.Principal{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := auth.FromRequest(withClaims(tc.claims))
+			if tc.status != 0 {
+				if httpx.StatusOf(err) != tc.status {
+					t.Fatalf("status %d, want %d (%v)", httpx.StatusOf(err), tc.status, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Sub != tc.want.Sub || p.Role != tc.want.Role || strings.Join(p.Stores, ",") != strings.Join(tc.want.Stores, ",") {
+				t.Errorf("got %+v, want %+v", p, tc.want)
+			}
+		})
+	}
+}
+
+func TestStoreScoping(t *testing.T) {
+	agent := auth.Principal{Sub: "a", Role: model.RoleAgent, Stores: []string{"sh-01"}}
+	admin := auth.Principal{Sub: "b", Role: model.RoleAdmin, Stores: []string{"*"}}
+	cases := []struct {
+		name  string
+		p     auth.Principal
+		store string
+		sees  bool
+	}{
+		{"an agent sees their own store", agent, "sh-01", true},
+		{"an agent does not see another store", agent, "bj-01", false},
+		{"an agent does not see a customer without a store", agent, "", false},
+		{"all-stores sees any store", admin, "bj-01", true},
+		{"all-stores sees a customer without a store", admin, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.p.CanSeeStore(tc.store); got != tc.sees {
+				t.Errorf("CanSeeStore(%q) = %v, want %v", tc.store, got, tc.sees)
+			}
+			err := tc.p.CheckCustomerStore(tc.store)
+			if tc.sees != (err == nil) {
+				t.Fatalf("CheckCustomerStore = %v", err)
+			}
+			if !tc.sees {
+				if httpx.StatusOf(err) != 404 {
+					t.Errorf("another store's customer must look absent (404), got %d", httpx.StatusOf(err))
+				}
+				if got, missing := httpx.ErrorResponse(err, "").Body, httpx.ErrorResponse(httpx.NotFound("Customer"), "").Body; got != missing {
+					t.Errorf("hidden and missing customers answer differently:\n%s\n%s", got, missing)
+				}
+			}
+		})
+	}
+	if s, all := agent.StoreFilter(); all || len(s) != 1 || s[0] != "sh-01" {
+		t.Errorf("agent list filter = %v %v", s, all)
+	}
+	if _, all := admin.StoreFilter(); !all {
+		t.Error("admin list filter should be unrestricted")
+	}
+}
+
+func TestRequireRole(t *testing.T) {
+	agent := auth.Principal{Sub: "a", Role: model.RoleAgent}
+	if err := agent.Require(model.RoleAdmin, model.RoleClinician); httpx.StatusOf(err) != 403 {
+		t.Errorf("an agent reading the audit log: %v, want 403", err)
+	}
+	if err := agent.Require(model.RoleAgent, model.RoleAdmin); err != nil {
+		t.Errorf("an agent doing agent work: %v", err)
+	}
+}
+
+func TestLocalTokenVerification(t *testing.T) {
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	v := auth.Verifier{Secret: []byte("local-secret-32-bytes-long-enough"), Issuer: "tierflow-local", Audience: "tierflow-staff", Now: func() time.Time { return now }}
+	good, err := v.Sign(auth.Principal{Sub: "u1", Role: model.RoleClinician, Stores: []string{"sh-01", "sh-02"}}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger := v
+	forger.Secret = []byte("some-other-secret-entirely-xxxxx")
+	forged, _ := forger.Sign(auth.Principal{Sub: "u1", Role: model.RoleAdmin, Stores: []string{"*"}}, time.Hour)
+	otherAud := v
+	otherAud.Audience = "someone-else"
+	wrongAud, _ := otherAud.Sign(auth.Principal{Sub: "u1", Role: model.RoleAdmin}, time.Hour)
+	expired, _ := v.Sign(auth.Principal{Sub: "u1", Role: model.RoleAdmin}, -time.Minute)
+
+	cases := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"a valid token yields the principal", "Bearer " + good, 0},
+		{"a token signed with another key is 401", forged, 401},
+		{"a token for another audience is 401", wrongAud, 401},
+		{"an expired token is 401", expired, 401},
+		{"garbage is 401", "Bearer not.a.token", 401},
+		{"no token is 401", "", 401},
+		{"an unsigned alg=none token is 401", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSIsInJvbGUiOiJhZG1pbiJ9.", 401},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			claims, err := v.Claims(tc.token)
+			if tc.status != 0 {
+				if httpx.StatusOf(err) != tc.status {
+					t.Fatalf("status %d, want %d (%v)", httpx.StatusOf(err), tc.status, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := auth.FromClaims(claims)
+			if err != nil || p.Role != model.RoleClinician || !p.CanSeeStore("sh-02") || p.CanSeeStore("bj-01") {
+				t.Errorf("principal %+v, %v", p, err)
+			}
+		})
+	}
+}

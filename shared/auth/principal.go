@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+// AllStores is the stores claim value that grants every store.
+const AllStores = "*"
+
+// Principal is the authenticated staff member.
+type Principal struct {
+	Sub    string
+	Role   model.Role
+	Stores []string // store ids, or [AllStores]
+}
+
+// FromRequest reads the principal from the JWT authorizer context. No claims or no
+// subject is 401 (not authenticated); a missing or unknown role is 403 (authenticated,
+// but nobody gave this person a staff level).
+func FromRequest(req events.APIGatewayV2HTTPRequest) (Principal, error) {
+	a := req.RequestContext.Authorizer
+	if a == nil || a.JWT == nil || len(a.JWT.Claims) == 0 {
+		return Principal{}, httpx.Unauthorized("A valid staff token is required.")
+	}
+	return FromClaims(a.JWT.Claims)
+}
+
+// FromClaims builds a principal from flattened JWT claims. Cognito puts custom
+// attributes under "custom:", so both spellings are read.
+func FromClaims(c map[string]string) (Principal, error) {
+	sub := strings.TrimSpace(c["sub"])
+	if sub == "" {
+		return Principal{}, httpx.Unauthorized("The token names no subject.")
+	}
+	role := model.Role(strings.ToLower(strings.TrimSpace(first(c["role"], c["custom:role"]))))
+	if !role.Valid() {
+		return Principal{}, httpx.Forbidden("The token carries no staff role.")
+	}
+	return Principal{Sub: sub, Role: role, Stores: parseStores(first(c["stores"], c["custom:stores"]))}, nil
+}
+
+func first(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// parseStores reads "sh-01 sh-02"; API Gateway renders a JSON array claim as "[a b]" or
+// "[a,b]", which is read the same way.
+func parseStores(s string) []string {
+	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "["), "]")
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '"' })
+	if slices.Contains(f, AllStores) {
+		return []string{AllStores}
+	}
+	return f
+}
+
+// SeesAllStores reports whether the principal sees every store.
+func (p Principal) SeesAllStores() bool { return slices.Contains(p.Stores, AllStores) }
+
+// CanSeeStore reports whether customers of store are visible. A customer without a store
+// (a lead that named none) is visible only to those who see every store, since nobody
+// was given responsibility for it.
+func (p Principal) CanSeeStore(store string) bool {
+	if p.SeesAllStores() {
+		return true
+	}
+	return store != "" && slices.Contains(p.Stores, store)
+}
+
+// CheckCustomerStore turns "customer of another store" into the very same 404 as "no such
+// customer", so that probing ids reveals nothing about other stores.
+func (p Principal) CheckCustomerStore(store string) error {
+	if !p.CanSeeStore(store) {
+		return httpx.NotFound("Customer")
+	}
+	return nil
+}
+
+// Require answers 403 unless the principal has one of roles.
+func (p Principal) Require(roles ...model.Role) error {
+	if slices.Contains(roles, p.Role) {
+		return nil
+	}
+	return httpx.Forbidden("This action needs one of the roles: " + joinRoles(roles) + ".")
+}
+
+// StoreFilter is what a list query must restrict itself to: nil with all=true means no
+// restriction; otherwise only these stores (possibly none).
+func (p Principal) StoreFilter() (stores []string, all bool) {
+	if p.SeesAllStores() {
+		return nil, true
+	}
+	return slices.Clone(p.Stores), false
+}
+
+func joinRoles(rs []model.Role) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
