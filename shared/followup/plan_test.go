@@ -119,9 +119,9 @@ func TestPlanDueTimes(t *testing.T) {
 func TestCriticalSlot(t *testing.T) {
 	c := defaultPolicy(t).Contact // quiet 21:00–09:00, margin 30m
 	tests := []struct {
-		name         string
-		target, now  time.Time
-		want         time.Time
+		name        string
+		target, now time.Time
+		want        time.Time
 	}{
 		{"a target at noon stays at noon", sh("2025-03-03 12:00"), sh("2025-03-01 12:00"), sh("2025-03-03 12:00")},
 		{"a target at 20:50 moves to 20:30 to keep a margin before quiet hours", sh("2025-03-03 20:50"), sh("2025-03-01 12:00"), sh("2025-03-03 20:30")},

@@ -37,7 +37,9 @@ func TestDefaultPolicyEncodesEveryCadenceRow(t *testing.T) {
 		{"service completed: call within 48 h", func(r Rule) bool {
 			return r.Trigger == TriggerServiceDone && r.IsTask() && r.Task.Deadline.Dur.Hours() == 48 && r.TimeCritical
 		}},
-		{"service completed: check-in at 7 days", func(r Rule) bool { return r.Trigger == TriggerServiceDone && r.After.Days == 7 && r.Channel == model.ChannelSMS }},
+		{"service completed: check-in at 7 days", func(r Rule) bool {
+			return r.Trigger == TriggerServiceDone && r.After.Days == 7 && r.Channel == model.ChannelSMS
+		}},
 		{"service completed: check-in at 30 days", func(r Rule) bool { return r.Trigger == TriggerServiceDone && r.After.Days == 30 }},
 		{"service completed: check-in at 90 days", func(r Rule) bool { return r.Trigger == TriggerServiceDone && r.After.Days == 90 }},
 		{"aesthetic work: check-ins at 1, 3 and 6 months", func(r Rule) bool {
@@ -50,9 +52,15 @@ func TestDefaultPolicyEncodesEveryCadenceRow(t *testing.T) {
 			return r.Trigger == TriggerComplaint && r.Task != nil && r.Task.Role == model.RoleClinician && r.Task.Deadline.Dur.Hours() == 24
 		}},
 		{"active customer: monthly touch", func(r Rule) bool { return r.Trigger == TriggerMonthly && contains(r.Match.Stages, model.StageActive) }},
-		{"dormant: care offer", func(r Rule) bool { return r.Trigger == TriggerStageEntered && contains(r.Match.Stages, model.StageDormant) }},
-		{"dormant: quarterly touch", func(r Rule) bool { return r.Trigger == TriggerQuarterly && contains(r.Match.Stages, model.StageDormant) }},
-		{"sleeping: returning customer gift", func(r Rule) bool { return r.Trigger == TriggerStageEntered && contains(r.Match.Stages, model.StageSleeping) }},
+		{"dormant: care offer", func(r Rule) bool {
+			return r.Trigger == TriggerStageEntered && contains(r.Match.Stages, model.StageDormant)
+		}},
+		{"dormant: quarterly touch", func(r Rule) bool {
+			return r.Trigger == TriggerQuarterly && contains(r.Match.Stages, model.StageDormant)
+		}},
+		{"sleeping: returning customer gift", func(r Rule) bool {
+			return r.Trigger == TriggerStageEntered && contains(r.Match.Stages, model.StageSleeping)
+		}},
 		{"churned: phone call to learn why", func(r Rule) bool {
 			return r.Trigger == TriggerStageEntered && contains(r.Match.Stages, model.StageChurned) && r.IsTask()
 		}},
