@@ -264,4 +264,3 @@ func traceID() string {
 	_, _ = rand.Read(p[:])
 	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), hex.EncodeToString(b[:]), hex.EncodeToString(p[:]))
 }
-
