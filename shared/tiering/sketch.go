@@ -207,5 +207,13 @@ func (r *Ranks) Quintile(v int64, id string) int {
 func tieFraction(id string) float64 {
 	h := fnv.New64a()
 	h.Write([]byte(id))
-	return float64(h.Sum64()>>11) / (1 << 53)
+	// FNV's high bits barely move between ids like c000001 and c000002; the splitmix64
+	// finaliser spreads them so every fifth gets its share.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
 }
