@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -10,6 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
+
+	"github.com/tierflow/tierflow/shared/httpx"
 )
 
 // healthChecker asks each dependency a cheap, read-only question. It reports every
@@ -72,7 +79,7 @@ func (h healthChecker) check(ctx context.Context) healthReport {
 			err := p.run(ctx)
 			d := dependency{Name: p.name, Status: "ok", LatencyMS: time.Since(start).Milliseconds()}
 			if err != nil {
-				d.Status, d.Error = "down", err.Error()
+				d.Status, d.Error = "down", errorCode(err)
 			}
 			report.Dependencies[i] = d
 		}()
@@ -84,4 +91,28 @@ func (h healthChecker) check(ctx context.Context) healthReport {
 		}
 	}
 	return report
+}
+
+// handle answers 200 when every dependency answered and 503 otherwise, with the state of
+// each, so a load balancer and a person read the same document.
+func (h healthChecker) handle(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	report := h.check(ctx)
+	status := http.StatusOK
+	if report.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	return httpx.JSON(status, report), nil
+}
+
+// errorCode keeps the AWS error code (or "timeout"/"unreachable") and drops the rest: this
+// is a public route, and request ids, ARNs and endpoints are for the logs.
+func errorCode(err error) string {
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "unreachable"
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,10 +13,12 @@ import (
 
 	"github.com/tierflow/tierflow/shared/awsx"
 	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/logx"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := logx.FromEnv()
 	ctx := context.Background()
 	cfg, err := awsx.Load(ctx)
 	if err != nil {
@@ -25,19 +26,24 @@ func main() {
 		os.Exit(1)
 	}
 	e := env.New()
-	h := &handler{
-		log: log,
-		health: healthChecker{
-			table:  e.Required("TABLE_NAME"),
-			queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
-			ddb:    dynamodb.NewFromConfig(cfg),
-			sqs:    sqs.NewFromConfig(cfg),
-			ses:    sesv2.NewFromConfig(cfg),
-		},
+	health := healthChecker{
+		table:  e.Required("TABLE_NAME"),
+		queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
+		ddb:    dynamodb.NewFromConfig(cfg),
+		sqs:    sqs.NewFromConfig(cfg),
+		ses:    sesv2.NewFromConfig(cfg),
 	}
+	r := httpx.NewRouter()
+	r.Log = log
+	r.CORS = &httpx.CORS{AllowOrigins: e.List("CORS_ALLOW_ORIGINS")}
+	r.Handle("GET /v1/health", health.handle)
 	if err := e.Err(); err != nil {
 		log.Error("cold start: configuration", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(h.handle)
+	if err := r.Err(); err != nil {
+		log.Error("cold start: routes", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(r.Serve)
 }
