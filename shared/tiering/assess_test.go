@@ -49,7 +49,7 @@ func TestAbsoluteScoresFollowTheSeedThresholds(t *testing.T) {
 }
 
 func TestScoresCombineIntoTiers(t *testing.T) {
-	p := DefaultPolicy() // A from 12, B from 9, trend ±1 at +25% / −50%
+	p := DefaultPolicy() // A from 14, B from 10, trend ±1 at +25% / −50%
 	tests := []struct {
 		name string
 		s    Scores
@@ -57,9 +57,9 @@ func TestScoresCombineIntoTiers(t *testing.T) {
 	}{
 		{"R=5 F=4 M=5 is A", Scores{R: 5, F: 4, M: 5}, model.TierA},
 		{"a total of 11 is B", Scores{R: 4, F: 4, M: 3}, model.TierB},
-		{"a total of 11 growing 30% is A", Scores{R: 4, F: 4, M: 3, T: 0.30}, model.TierA},
-		{"a total of 12 whose spend halved is B", Scores{R: 4, F: 4, M: 4, T: -0.5}, model.TierB},
-		{"a total of 8 is C", Scores{R: 3, F: 3, M: 2}, model.TierC},
+		{"a total of 13 growing 30% is A", Scores{R: 5, F: 4, M: 4, T: 0.30}, model.TierA},
+		{"a total of 14 whose spend halved is B", Scores{R: 5, F: 5, M: 4, T: -0.5}, model.TierB},
+		{"a total of 9 is C", Scores{R: 3, F: 3, M: 3}, model.TierC},
 	}
 	for _, tc := range tests {
 		if got := p.TierFor(tc.s); got != tc.want {

@@ -74,7 +74,7 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 		{"trend history must fit in the window", func(p *Policy) { p.WindowMonths = 4 }, "/trend/months"},
 		{"a boost must be above the penalty", func(p *Policy) { p.Trend.BoostAbove = -0.6 }, "/trend/boostAbove"},
 		{"an unreachable A is a mistake", func(p *Policy) { p.Tiers.AMin = 30 }, "/tiers/aMin"},
-		{"B cannot need more than A", func(p *Policy) { p.Tiers.BMin = 13 }, "/tiers/bMin"},
+		{"B cannot need more than A", func(p *Policy) { p.Tiers.BMin = 15 }, "/tiers/bMin"},
 		{"weights cannot all be zero", func(p *Policy) { p.Tiers.Weights = Weights{} }, "/tiers/weights"},
 		{"sleeping comes after dormant", func(p *Policy) { p.Lifecycle.SleepingDays = 90 }, "/lifecycle/sleepingDays"},
 		{"churned comes after sleeping", func(p *Policy) { p.Lifecycle.ChurnedDays = 100 }, "/lifecycle/churnedDays"},
