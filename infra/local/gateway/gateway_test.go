@@ -1,0 +1,334 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tierflow/tierflow/infra/local/devjwt"
+	"github.com/tierflow/tierflow/infra/local/gateway"
+	"github.com/tierflow/tierflow/infra/local/lambdart"
+	"github.com/tierflow/tierflow/infra/local/lambdart/lambdarttest"
+	"github.com/tierflow/tierflow/infra/local/samtemplate"
+)
+
+const issuerURL = "http://127.0.0.1:3000/_local/issuer"
+
+type fixture struct {
+	srv     *httptest.Server
+	issuer  *devjwt.Issuer
+	invokes atomic.Int64
+	sms     string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	pool, err := lambdart.NewPool(lambdart.Config{Name: "EchoFunction", Binary: lambdarttest.Bootstrap(t), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Stop)
+	f := &fixture{}
+	f.issuer, err = devjwt.Open(t.TempDir(), issuerURL, "tierflow-staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := t.TempDir()
+	if err := os.WriteFile(filepath.Join(pages, "index.html"), []byte("<h1>lead form</h1>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.sms = filepath.Join(t.TempDir(), "sms-outbox.jsonl")
+	invoke := func(ctx context.Context, fn string, payload []byte) ([]byte, error) {
+		if fn != "EchoFunction" {
+			return nil, gateway.ErrUnknown
+		}
+		f.invokes.Add(1)
+		return pool.Invoke(ctx, payload)
+	}
+	admin := &gateway.Admin{
+		Invoke:    invoke,
+		JWKS:      f.issuer.JWKS(),
+		Issuer:    f.issuer.Handler(),
+		SMSOutbox: f.sms,
+		Status:    func() any { return map[string]any{"EchoFunction": pool.Stats()} },
+	}
+	gw, err := gateway.New(gateway.Config{
+		Routes: []samtemplate.Route{
+			{Method: "POST", Path: "/v1/echo", Function: "EchoFunction"},
+			{Method: "GET", Path: "/crash", Function: "EchoFunction"},
+			{Method: "GET", Path: "/error", Function: "EchoFunction"},
+			{Method: "GET", Path: "/binary", Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/{id}", Authorizer: "StaffJwt", Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/export", Authorizer: "StaffJwt", Function: "EchoFunction"},
+		},
+		API: samtemplate.HTTPAPI{
+			CORS: samtemplate.CORS{AllowOrigins: []string{"http://127.0.0.1:3000"}, AllowMethods: []string{"GET", "POST"},
+				AllowHeaders: []string{"Authorization", "Content-Type"}, MaxAge: 600},
+			Authorizers: map[string]samtemplate.JWTAuthorizer{"StaffJwt": {Name: "StaffJwt",
+				IdentitySource: "$request.header.Authorization", Issuer: issuerURL, Audience: []string{"tierflow-staff"}}},
+		},
+		Keyfunc:  f.issuer.Keyfunc,
+		Invoker:  gateway.InvokerFunc(invoke),
+		PagesDir: pages,
+		Admin:    admin.Handler(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(gw)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, path string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func TestPublicRouteRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.do(t, "POST", "/v1/echo?store=s1&tag=a&tag=b", strings.NewReader(`{"name":"Li"}`),
+		map[string]string{"Content-Type": "application/json", "Cookie": "a=1; b=2", "X-Custom": "x"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]string{
+		"version":    {ev.Version, "2.0"},
+		"routeKey":   {ev.RouteKey, "POST /v1/echo"},
+		"rawPath":    {ev.RawPath, "/v1/echo"},
+		"query":      {ev.RawQueryString, "store=s1&tag=a&tag=b"},
+		"tag":        {ev.QueryStringParameters["tag"], "a,b"},
+		"header":     {ev.Headers["x-custom"], "x"},
+		"stage":      {ev.RequestContext.Stage, "$default"},
+		"method":     {ev.RequestContext.HTTP.Method, "POST"},
+		"sourceIp":   {ev.RequestContext.HTTP.SourceIP, "127.0.0.1"},
+		"body":       {ev.Body, `{"name":"Li"}`},
+		"cookies":    {strings.Join(ev.Cookies, "|"), "a=1|b=2"},
+		"no cookie":  {ev.Headers["cookie"], ""},
+		"request id": {resp.Header.Get("Apigw-Requestid"), ev.RequestContext.RequestID},
+	}
+	for name, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s = %q, want %q", name, c[0], c[1])
+		}
+	}
+	if ev.IsBase64Encoded || ev.RequestContext.Authorizer != nil {
+		t.Errorf("base64=%v authorizer=%v, want plain body and no authorizer", ev.IsBase64Encoded, ev.RequestContext.Authorizer)
+	}
+	if got := resp.Header.Values("X-Multi"); strings.Join(got, ",") != "a,b" {
+		t.Errorf("multi-value header = %v", got)
+	}
+	if got := resp.Header.Get("Set-Cookie"); got != "seen=1; Path=/" {
+		t.Errorf("Set-Cookie = %q", got)
+	}
+}
+
+func TestBinaryBodiesAreBase64BothWays(t *testing.T) {
+	f := newFixture(t)
+	resp, body := f.do(t, "POST", "/v1/echo", bytes.NewReader([]byte{0xff, 0x00, 0x10}), map[string]string{"Content-Type": "application/octet-stream"})
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(body, &ev); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%d %s %v", resp.StatusCode, body, err)
+	}
+	if !ev.IsBase64Encoded || ev.Body != "/wAQ" {
+		t.Fatalf("body=%q base64=%v", ev.Body, ev.IsBase64Encoded)
+	}
+	_, body = f.do(t, "GET", "/binary", nil, nil)
+	if !bytes.Equal(body, []byte{0, 1, 2, 255}) {
+		t.Fatalf("binary response = %v", body)
+	}
+}
+
+func TestJWTAuthorizer(t *testing.T) {
+	f := newFixture(t)
+	good, err := f.issuer.Mint("admin", []string{"s1", "s2"}, "u-1", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": issuerURL, "aud": "tierflow-staff", "sub": "u-1", "exp": time.Now().Add(time.Hour).Unix()}
+		mut(c)
+		return c
+	}
+	sign := func(c jwt.MapClaims) string {
+		tok, err := f.issuer.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forged := jwt.NewWithClaims(jwt.SigningMethodES256, claims(func(jwt.MapClaims) {}))
+	forged.Header["kid"] = mustHeaderKid(t, good) // the right kid, the wrong key
+	forgedTok, _ := forged.SignedString(otherKey)
+
+	rejected := map[string]string{
+		"no token":       "",
+		"not a jwt":      "Bearer nonsense",
+		"forged":         "Bearer " + forgedTok,
+		"expired":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
+		"not yet valid":  "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
+		"wrong audience": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
+		"wrong issuer":   "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
+		"no expiry":      "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+	}
+	for name, auth := range rejected {
+		t.Run(name, func(t *testing.T) {
+			before := f.invokes.Load()
+			resp, body := f.do(t, "GET", "/v1/customers/c-1", nil, map[string]string{"Authorization": auth})
+			if resp.StatusCode != 401 || strings.TrimSpace(string(body)) != `{"message":"Unauthorized"}` {
+				t.Fatalf("%d %s, want 401 Unauthorized", resp.StatusCode, body)
+			}
+			if f.invokes.Load() != before {
+				t.Fatal("the function was invoked for a rejected token")
+			}
+		})
+	}
+
+	resp, body := f.do(t, "GET", "/v1/customers/c-42", nil, map[string]string{"Authorization": "Bearer " + good})
+	if resp.StatusCode != 200 {
+		t.Fatalf("valid token: %d %s", resp.StatusCode, body)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	c := ev.RequestContext.Authorizer.JWT.Claims
+	if c["role"] != "admin" || c["stores"] != "s1,s2" || c["sub"] != "u-1" || c["iss"] != issuerURL {
+		t.Fatalf("claims = %v", c)
+	}
+	if ev.PathParameters["id"] != "c-42" || ev.RouteKey != "GET /v1/customers/{id}" {
+		t.Fatalf("route %q params %v", ev.RouteKey, ev.PathParameters)
+	}
+	// A literal segment beats a path parameter, as in API Gateway.
+	_, body = f.do(t, "GET", "/v1/customers/export", nil, map[string]string{"Authorization": "Bearer " + good})
+	_ = json.Unmarshal(body, &ev)
+	if ev.RouteKey != "GET /v1/customers/export" {
+		t.Fatalf("routeKey = %q", ev.RouteKey)
+	}
+}
+
+func mustHeaderKid(t *testing.T, tok string) string {
+	p, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Header["kid"].(string)
+}
+
+func TestFailuresAre502AndTheGatewayKeepsServing(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/crash", "/error"} {
+		resp, body := f.do(t, "GET", path, nil, nil)
+		if resp.StatusCode != 502 || resp.Header.Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%s: %d %s %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		var p map[string]any
+		if err := json.Unmarshal(body, &p); err != nil || p["status"] != float64(502) {
+			t.Fatalf("%s: problem = %s", path, body)
+		}
+	}
+	if resp, body := f.do(t, "POST", "/v1/echo", strings.NewReader(`{}`), nil); resp.StatusCode != 200 {
+		t.Fatalf("after a crash: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestUnknownRouteAndOversizedBody(t *testing.T) {
+	f := newFixture(t)
+	if resp, body := f.do(t, "GET", "/v1/nope", nil, nil); resp.StatusCode != 404 || !strings.Contains(string(body), "Not Found") {
+		t.Fatalf("unknown route: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := f.do(t, "DELETE", "/v1/echo", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("wrong method: %d", resp.StatusCode)
+	}
+	big := bytes.Repeat([]byte("a"), gateway.MaxBody+1)
+	before := f.invokes.Load()
+	if resp, _ := f.do(t, "POST", "/v1/echo", bytes.NewReader(big), nil); resp.StatusCode != 413 {
+		t.Fatalf("oversized body: %d", resp.StatusCode)
+	}
+	if f.invokes.Load() != before {
+		t.Fatal("function invoked for an oversized body")
+	}
+}
+
+func TestCORS(t *testing.T) {
+	f := newFixture(t)
+	pre := map[string]string{"Origin": "http://127.0.0.1:3000", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+	resp, _ := f.do(t, "OPTIONS", "/v1/echo", nil, pre)
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:3000" || resp.Header.Get("Access-Control-Max-Age") != "600" {
+		t.Fatalf("allowed preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	pre["Origin"] = "https://evil.example"
+	resp, _ = f.do(t, "OPTIONS", "/v1/echo", nil, pre)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from a foreign origin was allowed: %v", resp.Header)
+	}
+	resp, _ = f.do(t, "POST", "/v1/echo", strings.NewReader(`{}`), map[string]string{"Origin": "http://127.0.0.1:3000"})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:3000" {
+		t.Fatalf("actual request lacks CORS headers: %v", resp.Header)
+	}
+}
+
+func TestPagesAndAdmin(t *testing.T) {
+	f := newFixture(t)
+	if resp, body := f.do(t, "GET", "/", nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), "lead form") {
+		t.Fatalf("index page: %d %s", resp.StatusCode, body)
+	}
+	resp, body := f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"echo","x":1}`), nil)
+	if resp.StatusCode != 200 || string(body) != `{"action":"echo","x":1}` {
+		t.Fatalf("admin invoke: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"error","message":"boom"}`), nil)
+	if resp.Header.Get("X-Amz-Function-Error") != "errorString" || !strings.Contains(string(body), "boom") {
+		t.Fatalf("admin invoke error: %v %s", resp.Header, body)
+	}
+	if resp, _ := f.do(t, "POST", "/_local/invoke/NoSuchFunction", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("unknown function: %d", resp.StatusCode)
+	}
+	if resp, body := f.do(t, "GET", "/_local/issuer/.well-known/jwks.json", nil, nil); resp.StatusCode != 200 || !bytes.Equal(bytes.TrimSpace(body), f.issuer.JWKS()) {
+		t.Fatalf("issuer jwks: %d %s", resp.StatusCode, body)
+	}
+	if err := os.WriteFile(f.sms, []byte(`{"to":"+8613800000000","body":"hi"}`+"\n"+`{"to":"+86139`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.do(t, "GET", "/_local/sms", nil, nil)
+	if strings.TrimSpace(string(body)) != `[{"to":"+8613800000000","body":"hi"}]` {
+		t.Fatalf("sms outbox = %s", body)
+	}
+	_, body = f.do(t, "GET", "/_local/sms", nil, map[string]string{"Accept": "text/html"})
+	if !strings.Contains(string(body), "SMS outbox") || !strings.Contains(string(body), "8613800000000") {
+		t.Fatalf("sms page = %s", body)
+	}
+}
