@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/message"
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+// ErrUndeliverable is returned after a reminder was failed permanently for a reason an
+// operator must see (a template missing a variable): the handler dead-letters the queue
+// message with this reason. The reminder itself is already recorded as failed.
+var ErrUndeliverable = errors.New("reminder undeliverable")
+
+// Dispatcher sends one reminder per queue message, at most once per reminder.
+//
+// The order is what guarantees it: (1) a conditional claim pending → sending before the
+// provider is called, so a redelivered or concurrent copy of the queue message finds it
+// taken; (2) the provider gets the reminder id as idempotency key; (3) the outcome is
+// recorded with another conditional write. If the process dies or the provider times
+// out between (1) and (3), the reminder stays "sending" until its lease expires; the
+// sweep then re-queues it and Dispatcher asks the provider about the key instead of
+// resending. A provider that cannot answer makes the reminder "skipped: uncertain":
+// we prefer a rare missed message to a duplicate, the failure the seeds complain about.
+type Dispatcher struct {
+	Policy    followup.Policy
+	Reminders Reminders
+	Customers Customers
+	Counters  Counters
+	Sender    Sender
+	Catalog   *message.Catalog
+	Links     Links
+	Now       func() time.Time
+}
+
+// Result says what one Handle did; handlers ack every result and retry only on error.
+type Result string
+
+const (
+	ResultSent      Result = "sent"
+	ResultRecovered Result = "recovered"   // an expired claim turned out to be sent already
+	ResultDuplicate Result = "duplicate"   // already finished: a redelivered queue message
+	ResultInFlight  Result = "in_flight"   // another worker holds the claim
+	ResultNotDue    Result = "not_due"     // delivered early; the sweep brings it back
+	ResultDeferred  Result = "deferred"    // quiet hours or a full cap
+	ResultSkipped   Result = "skipped"     // consent, staleness, bad contact, uncertainty
+	ResultRetry     Result = "retry"       // provider error; backoff scheduled
+	ResultFailed    Result = "failed"      // permanent failure recorded
+	ResultAmbiguous Result = "ambiguous"   // provider timed out; resolved after the lease
+	ResultGone      Result = "gone"        // unknown id (erased customer's reminder)
+	ResultNotAMsg   Result = "not_message" // a task id reached the queue
+)
+
+// Handle processes one queue message carrying a reminder id.
+func (d *Dispatcher) Handle(ctx context.Context, id string) (Result, error) {
+	now := d.Now()
+	r, err := d.Reminders.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return ResultGone, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("dispatch %s: reading: %w", id, err)
+	}
+	switch {
+	case r.IsTask():
+		return ResultNotAMsg, nil
+	case r.Status.Terminal():
+		return ResultDuplicate, nil
+	case r.Status == followup.StatusSending:
+		if !r.LeaseExpired(now) {
+			return ResultInFlight, nil
+		}
+		return d.resolveExpired(ctx, r, now)
+	case r.DueAt.After(now):
+		return ResultNotDue, nil
+	}
+	claimed, err := r.Claim(now, d.Policy.Contact.SendingLease)
+	if err != nil {
+		return ResultInFlight, nil
+	}
+	if claimed, err = d.Reminders.Update(ctx, claimed); errors.Is(err, ErrConflict) {
+		return ResultInFlight, nil
+	} else if err != nil {
+		return "", fmt.Errorf("dispatch %s: claiming: %w", id, err)
+	}
+	return d.send(ctx, claimed, now)
+}
+
+// resolveExpired decides about a claim whose worker vanished: ask before resending.
+func (d *Dispatcher) resolveExpired(ctx context.Context, r followup.Reminder, now time.Time) (Result, error) {
+	state, providerID, err := d.Sender.Lookup(ctx, r.Channel, r.IdempotencyKey())
+	if err != nil {
+		return "", fmt.Errorf("dispatch %s: provider lookup: %w", r.ID, err)
+	}
+	switch state {
+	case LookupSent:
+		sent, err := r.MarkSent(now, providerID)
+		if err != nil {
+			return ResultInFlight, nil
+		}
+		return d.record(ctx, sent, ResultRecovered)
+	case LookupUnknown:
+		skipped, err := r.Skip(followup.SkipUncertain)
+		if err != nil {
+			return ResultInFlight, nil
+		}
+		return d.record(ctx, skipped, ResultSkipped)
+	}
+	reclaimed, err := r.Reclaim(now, d.Policy.Contact.SendingLease)
+	if err != nil {
+		return ResultInFlight, nil
+	}
+	if reclaimed, err = d.Reminders.Update(ctx, reclaimed); errors.Is(err, ErrConflict) {
+		return ResultInFlight, nil
+	} else if err != nil {
+		return "", fmt.Errorf("dispatch %s: reclaiming: %w", r.ID, err)
+	}
+	return d.send(ctx, reclaimed, now)
+}
+
+func (d *Dispatcher) record(ctx context.Context, r followup.Reminder, res Result) (Result, error) {
+	if _, err := d.Reminders.Update(ctx, r); errors.Is(err, ErrConflict) {
+		return ResultInFlight, nil
+	} else if err != nil {
+		// The claim stays; its lease expires and the lookup path settles it.
+		return "", fmt.Errorf("dispatch %s: recording %s: %w", r.ID, res, err)
+	}
+	return res, nil
+}
+
+func (d *Dispatcher) apply(ctx context.Context, r followup.Reminder, dec followup.Decision) (Result, error) {
+	if dec.Skip != followup.SkipNone {
+		s, err := r.Skip(dec.Skip)
+		if err != nil {
+			return "", err
+		}
+		return d.record(ctx, s, ResultSkipped)
+	}
+	s, err := r.Defer(dec.Defer)
+	if err != nil {
+		return "", err
+	}
+	return d.record(ctx, s, ResultDeferred)
+}
+
+// send runs with the claim held.
+func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Time) (Result, error) {
+	c := d.Policy.Contact
+	v, err := d.Customers.ContactView(ctx, r.CustomerID)
+	if errors.Is(err, ErrNotFound) {
+		v = followup.CustomerView{ID: r.CustomerID, Erased: true}
+	} else if err != nil {
+		return "", fmt.Errorf("dispatch %s: reading customer: %w", r.ID, err)
+	}
+	loc := followup.Location(v.TimeZone, d.Policy.DefaultTimeZone)
+	if dec := c.Check(r, v, now, loc); !dec.Send {
+		return d.apply(ctx, r, dec)
+	}
+	windows := c.Windows(r.CustomerID, r.Category, now.In(loc))
+	release, full, weekFull, err := d.reserve(ctx, r, windows)
+	if err != nil {
+		return "", fmt.Errorf("dispatch %s: frequency cap: %w", r.ID, err)
+	}
+	if full {
+		return d.apply(ctx, r, c.CapDecision(r, windows, weekFull))
+	}
+	vars := map[string]string{"Name": v.Name, "TierName": string(v.Tier)}
+	if d.Links != nil {
+		vars["UnsubscribeURL"] = d.Links.Unsubscribe(r.CustomerID)
+		vars["SurveyURL"] = d.Links.Survey(r.ID, r.CustomerID)
+	}
+	msg, err := d.Catalog.Render(r.Template, string(r.Channel), v.Locale, vars)
+	if err != nil {
+		release(ctx)
+		failed, ferr := r.Fail("render: " + err.Error())
+		if ferr != nil {
+			return "", ferr
+		}
+		if _, rerr := d.record(ctx, failed, ResultFailed); rerr != nil {
+			return "", rerr
+		}
+		return ResultFailed, fmt.Errorf("%w: %s: %w", ErrUndeliverable, r.ID, err)
+	}
+	out := Outgoing{
+		IdempotencyKey: r.IdempotencyKey(), ReminderID: r.ID, CustomerID: r.CustomerID,
+		Channel: r.Channel, Category: r.Category, To: addressOf(v, r.Channel), Message: msg,
+		UnsubscribeURL: vars["UnsubscribeURL"],
+	}
+	providerID, err := d.Sender.Send(ctx, out)
+	switch {
+	case err == nil:
+		sent, err := r.MarkSent(now, providerID)
+		if err != nil {
+			return "", err
+		}
+		return d.record(ctx, sent, ResultSent)
+	case errors.Is(err, ErrAmbiguous), errors.Is(err, context.DeadlineExceeded):
+		// It may have gone out: keep the claim (and the cap slot) and let the lease
+		// expiry ask the provider.
+		return ResultAmbiguous, nil
+	case errors.Is(err, ErrPermanent):
+		release(ctx)
+		if merr := d.Customers.MarkBadContact(ctx, r.CustomerID, r.Channel); merr != nil {
+			return "", fmt.Errorf("dispatch %s: marking bad contact: %w", r.ID, merr)
+		}
+		failed, ferr := r.Fail("permanent: " + string(r.Channel) + " rejected")
+		if ferr != nil {
+			return "", ferr
+		}
+		return d.record(ctx, failed, ResultFailed)
+	}
+	release(ctx)
+	if r.Attempts >= c.Retry.MaxAttempts {
+		failed, ferr := r.Fail(fmt.Sprintf("gave up after %d attempts", r.Attempts))
+		if ferr != nil {
+			return "", ferr
+		}
+		return d.record(ctx, failed, ResultFailed)
+	}
+	next := c.NextAllowed(now.Add(c.Retry.Backoff(r.ID, r.Attempts)).In(loc))
+	retry, rerr := r.RetryAt(next, "provider: retryable")
+	if rerr != nil {
+		return "", rerr
+	}
+	return d.record(ctx, retry, ResultRetry)
+}
+
+// reserve takes one slot in the day and week counters of the message's category. It
+// returns a release func to give the slots back if nothing is sent.
+func (d *Dispatcher) reserve(ctx context.Context, r followup.Reminder, w followup.CapWindows) (release func(context.Context), full, weekFull bool, err error) {
+	cp := d.Policy.Contact.Caps[r.Category]
+	noop := func(context.Context) {}
+	ok, _, err := d.Counters.Add(ctx, w.Day, 1, int64(cp.PerDay), w.NextDay.Add(48*time.Hour))
+	if err != nil || !ok {
+		return noop, !ok, false, err
+	}
+	ok, _, err = d.Counters.Add(ctx, w.Week, 1, int64(cp.PerWeek), w.NextWeek.Add(48*time.Hour))
+	if err != nil || !ok {
+		d.Counters.Add(ctx, w.Day, -1, -1, time.Time{}) //nolint:errcheck // best effort: a leaked slot only makes the cap stricter
+		return noop, !ok, !ok, err
+	}
+	return func(ctx context.Context) {
+		// Best effort: a slot not given back only makes the cap stricter for a day.
+		d.Counters.Add(ctx, w.Day, -1, -1, time.Time{})  //nolint:errcheck
+		d.Counters.Add(ctx, w.Week, -1, -1, time.Time{}) //nolint:errcheck
+	}, false, false, nil
+}
+
+func addressOf(v followup.CustomerView, ch model.Channel) string {
+	if ch == model.ChannelEmail {
+		return v.Email
+	}
+	return v.Phone
+}

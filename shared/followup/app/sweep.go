@@ -1,0 +1,132 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/followup"
+)
+
+// Sweeper runs on a schedule: it hands due messages to the queue and escalates overdue
+// tasks. It never sends anything itself, so a slow provider cannot stall escalation.
+type Sweeper struct {
+	Policy    followup.Policy
+	Reminders Reminders
+	Customers Customers
+	Staff     Staff
+	Counters  Counters
+	Queue     Queue
+	Alerts    Alerts
+	Now       func() time.Time
+	BatchSize int // per DueBefore query; 0 means 500
+	MaxPerRun int // bound on one invocation's work; 0 means 20000
+}
+
+// SweepResult counts what one run did.
+type SweepResult struct {
+	Enqueued    int
+	Escalations []followup.Reminder // the new escalation tasks
+	Exhausted   int                 // overdue tasks with no level left to escalate to
+}
+
+// Run processes everything due at Now, most urgent first.
+func (s *Sweeper) Run(ctx context.Context) (SweepResult, error) {
+	now := s.Now()
+	batch, maxRun := s.BatchSize, s.MaxPerRun
+	if batch <= 0 {
+		batch = 500
+	}
+	if maxRun <= 0 {
+		maxRun = 20000
+	}
+	var res SweepResult
+	for seen := 0; seen < maxRun; {
+		due, err := s.Reminders.DueBefore(ctx, now, batch)
+		if err != nil {
+			return res, fmt.Errorf("sweep: querying due reminders: %w", err)
+		}
+		if len(due) == 0 {
+			break
+		}
+		seen += len(due)
+		sort.SliceStable(due, func(i, j int) bool { return due[i].Priority < due[j].Priority })
+		var ids []string
+		progress := 0
+		for _, r := range due {
+			switch {
+			case r.IsTask():
+				if !r.Overdue(now) {
+					continue
+				}
+				if err := s.escalate(ctx, r, now, &res); err != nil {
+					return res, err
+				}
+				progress++
+			case r.Status.Sendable() || r.Status == followup.StatusSending:
+				if _, err := s.Reminders.Update(ctx, r.Enqueued(now, s.Policy.Contact.RequeueAfter)); err != nil {
+					if errors.Is(err, ErrConflict) {
+						continue // a dispatcher moved it meanwhile
+					}
+					return res, fmt.Errorf("sweep: marking %s enqueued: %w", r.ID, err)
+				}
+				ids = append(ids, r.ID)
+				progress++
+			}
+		}
+		if len(ids) > 0 {
+			// Marked before enqueueing: if this call fails, the mark expires after
+			// requeueAfter and the next sweep hands them over again.
+			if err := s.Queue.Enqueue(ctx, ids); err != nil {
+				return res, fmt.Errorf("sweep: enqueueing %d reminders: %w", len(ids), err)
+			}
+			res.Enqueued += len(ids)
+		}
+		if progress == 0 || len(due) < batch {
+			break
+		}
+	}
+	return res, nil
+}
+
+func (s *Sweeper) escalate(ctx context.Context, r followup.Reminder, now time.Time, res *SweepResult) error {
+	v, err := s.Customers.ContactView(ctx, r.CustomerID)
+	tz := ""
+	if err == nil {
+		tz = v.TimeZone
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("sweep: escalating %s: %w", r.ID, err)
+	}
+	orig, esc, ok, err := r.Escalate(s.Policy, followup.Location(tz, s.Policy.DefaultTimeZone), now)
+	if err != nil {
+		return nil // no longer overdue: completed in the meantime
+	}
+	if _, err := s.Reminders.Update(ctx, orig); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil
+		}
+		return fmt.Errorf("sweep: marking %s escalated: %w", r.ID, err)
+	}
+	if !ok {
+		res.Exhausted++
+		return nil
+	}
+	if err := assign(ctx, s.Staff, s.Counters, &esc); err != nil {
+		return err
+	}
+	created, err := s.Reminders.Create(ctx, []followup.Reminder{esc})
+	if err != nil {
+		return fmt.Errorf("sweep: creating escalation of %s: %w", r.ID, err)
+	}
+	if len(created) == 0 {
+		return nil
+	}
+	res.Escalations = append(res.Escalations, esc)
+	a := Alert{Store: esc.Store, StaffID: esc.Task.Assignee, Role: esc.Task.Role, TaskID: esc.ID, OverdueID: r.ID, CustomerID: r.CustomerID, Level: esc.Task.Level}
+	if err := s.Alerts.Alert(ctx, a); err != nil {
+		return fmt.Errorf("sweep: alerting on %s: %w", esc.ID, err)
+	}
+	return nil
+}
