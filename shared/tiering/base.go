@@ -14,11 +14,21 @@ func NewBase(capacity int) *Base {
 	return &Base{R: NewSketch(capacity), F: NewSketch(capacity), M: NewSketch(capacity)}
 }
 
+// init makes a zero Base, or one read from JSON with a dimension missing, usable.
+func (b *Base) init() {
+	for _, s := range []**Sketch{&b.R, &b.F, &b.M} {
+		if *s == nil {
+			*s = NewSketch(0)
+		}
+	}
+}
+
 // Add counts one customer.
 func (b *Base) Add(m Metrics) {
 	if !m.HasHistory {
 		return
 	}
+	b.init()
 	b.R.Add(int64(m.RecencyDays))
 	b.F.Add(int64(m.Frequency))
 	b.M.Add(int64(m.Monetary))
@@ -26,6 +36,10 @@ func (b *Base) Add(m Metrics) {
 
 // Merge adds another segment's summary.
 func (b *Base) Merge(o *Base) {
+	b.init()
+	if o == nil {
+		return
+	}
 	b.R.Merge(o.R)
 	b.F.Merge(o.F)
 	b.M.Merge(o.M)
@@ -38,5 +52,6 @@ type Cuts struct {
 
 // Freeze prepares the summary for lookups.
 func (b *Base) Freeze() *Cuts {
+	b.init()
 	return &Cuts{R: b.R.Freeze(), F: b.F.Freeze(), M: b.M.Freeze()}
 }

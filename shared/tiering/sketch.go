@@ -88,6 +88,9 @@ func (s *Sketch) Merge(o *Sketch) {
 			s.collapse()
 		}
 	}
+	if s.Exact == nil && s.Buckets == nil {
+		s.Exact = map[int64]uint64{} // a zero Sketch, or an empty one read back from JSON
+	}
 	if o.Buckets != nil && s.Buckets == nil {
 		s.collapse()
 	}

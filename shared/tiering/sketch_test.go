@@ -115,3 +115,30 @@ func TestQuintilesSplitTiesEvenlyAndStably(t *testing.T) {
 		}
 	}
 }
+
+// A worker that saw no customers hands over an empty summary; merging into it, or a
+// Base missing a dimension, must work rather than crash the run.
+func TestEmptySummariesMerge(t *testing.T) {
+	var empty Base
+	b, err := json.Marshal(NewBase(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &empty); err != nil {
+		t.Fatal(err)
+	}
+	seg := NewBase(0)
+	seg.Add(Metrics{HasHistory: true, RecencyDays: 3, Frequency: 2, Monetary: 500})
+	empty.Merge(seg)
+	var zero Base
+	zero.Merge(&empty)
+	zero.Merge(&Base{})
+	zero.Add(Metrics{HasHistory: true, RecencyDays: 9, Frequency: 1, Monetary: 100})
+	cuts := zero.Freeze()
+	if cuts.M.N() != 2 {
+		t.Fatalf("merged base counts %d customers, want 2", cuts.M.N())
+	}
+	if below, _ := cuts.M.Rank(500); below != 1 {
+		t.Errorf("spend 500 has %d customers below, want 1", below)
+	}
+}
