@@ -29,7 +29,7 @@ func (c *clock) Advance(d time.Duration) {
 
 type links struct{}
 
-func (links) Unsubscribe(id string) string    { return "https://t.example/u/" + id }
+func (links) Unsubscribe(id string) string  { return "https://t.example/u/" + id }
 func (links) Survey(rid, cid string) string { return "https://t.example/s/" + rid }
 
 var shanghai, _ = time.LoadLocation("Asia/Shanghai")
