@@ -1,19 +1,42 @@
-// Command api is a tierflow Lambda function; see template.yaml for its triggers.
+// Command api serves the staff routes behind the JWT authorizer: customers, tasks,
+// transactions, policy, re-tier runs, reports and the audit log. Each area registers its
+// routes from its own file; main only builds what they share.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/logx"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	lambda.Start(func(ctx context.Context, ev json.RawMessage) (json.RawMessage, error) {
-		log.Info("invoked", "bytes", len(ev))
-		return json.RawMessage(`{}`), nil
-	})
+	log := logx.FromEnv()
+	ctx := context.Background()
+	a, e, err := newApp(ctx, log)
+	if err != nil {
+		log.Error("cold start", "err", err)
+		os.Exit(1)
+	}
+	r := httpx.NewRouter()
+	r.Log = log
+	for _, register := range areas {
+		register(a, r, e)
+	}
+	if err := e.Err(); err != nil {
+		log.Error("cold start: configuration", "err", err)
+		os.Exit(1)
+	}
+	if err := r.Err(); err != nil {
+		log.Error("cold start: routes", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(r.Serve)
 }
+
+// areas are the route groups; each file appends its own in init.
+var areas []func(a *app, r *httpx.Router, e *env.Reader)
