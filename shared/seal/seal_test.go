@@ -1,0 +1,216 @@
+package seal_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"maps"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/tierflow/tierflow/shared/seal"
+)
+
+func newKey(t *testing.T) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func localSealer(t *testing.T, key []byte) seal.Sealer {
+	t.Helper()
+	l, err := seal.NewLocal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seal.Sealer{Wrapper: l}
+}
+
+type section struct {
+	MedicalHistory string `json:"medicalHistory"`
+	Allergies      string `json:"allergies"`
+}
+
+var secret = section{MedicalHistory: "hypertension since 2019", Allergies: "penicillin"}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := localSealer(t, newKey(t))
+	e, err := s.SealJSON(ctx, secret, "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(e.Ciphertext, []byte("penicillin")) || bytes.Contains(e.WrappedKey, []byte("penicillin")) {
+		t.Fatal("plaintext visible in the envelope")
+	}
+	var got section
+	if err := s.OpenJSON(ctx, e, "cust-1", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != secret {
+		t.Errorf("opened %+v, want %+v", got, secret)
+	}
+	e2, _ := s.SealJSON(ctx, secret, "cust-1")
+	if bytes.Equal(e.WrappedKey, e2.WrappedKey) || bytes.Equal(e.Ciphertext, e2.Ciphertext) {
+		t.Error("two seals share a data key or ciphertext; each item must get its own key")
+	}
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	ctx := context.Background()
+	s := localSealer(t, newKey(t))
+	flip := func(b []byte) []byte { c := bytes.Clone(b); c[len(c)/2] ^= 1; return c }
+	cases := []struct {
+		name    string
+		change  func(e *seal.Envelope)
+		binding string
+	}{
+		{"a flipped ciphertext bit", func(e *seal.Envelope) { e.Ciphertext = flip(e.Ciphertext) }, "cust-1"},
+		{"a flipped nonce bit", func(e *seal.Envelope) { e.Nonce = flip(e.Nonce) }, "cust-1"},
+		{"a flipped wrapped-key bit", func(e *seal.Envelope) { e.WrappedKey = flip(e.WrappedKey) }, "cust-1"},
+		{"a truncated ciphertext", func(e *seal.Envelope) { e.Ciphertext = e.Ciphertext[:5] }, "cust-1"},
+		{"another customer's envelope copied over", func(*seal.Envelope) {}, "cust-2"},
+		{"an unknown envelope version", func(e *seal.Envelope) { e.Version = 99 }, "cust-1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := s.Seal(ctx, []byte("penicillin"), "cust-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(&e)
+			pt, err := s.Open(ctx, e, tc.binding)
+			if !errors.Is(err, seal.ErrTampered) {
+				t.Errorf("got %q, %v; want ErrTampered", pt, err)
+			}
+		})
+	}
+}
+
+func TestTheWrongKeyFails(t *testing.T) {
+	ctx := context.Background()
+	key := newKey(t)
+	e, err := localSealer(t, key).Seal(ctx, []byte("penicillin"), "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localSealer(t, newKey(t)).Open(ctx, e, "cust-1"); !errors.Is(err, seal.ErrUnknownKey) {
+		t.Errorf("another local key: %v, want ErrUnknownKey", err)
+	}
+	// Claiming the right key id does not help without the right key.
+	other := localSealer(t, newKey(t))
+	forged, _ := other.Seal(ctx, []byte("x"), "cust-1")
+	forged.KeyID = e.KeyID
+	if _, err := localSealer(t, key).Open(ctx, forged, "cust-1"); !errors.Is(err, seal.ErrTampered) {
+		t.Errorf("forged key id: %v, want ErrTampered", err)
+	}
+}
+
+func TestLocalKeyFromEnvironment(t *testing.T) {
+	cases := []struct {
+		name, val string
+		ok        bool
+	}{
+		{"32 bytes of base64 is a key", base64.StdEncoding.EncodeToString(make([]byte, 32)), true},
+		{"unset is an error that says how to make one", "", false},
+		{"16 bytes is too short for AES-256", base64.StdEncoding.EncodeToString(make([]byte, 16)), false},
+		{"not base64 is an error", "not base64!!", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(seal.LocalKeyEnv, tc.val)
+			_, err := seal.LocalFromEnv()
+			if (err == nil) != tc.ok {
+				t.Errorf("err = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+// fakeKMS behaves as KMS does for these two calls: keys are wrapped under a master key
+// it holds, and decryption needs the same key id and encryption context.
+type fakeKMS struct {
+	inner   *seal.Local
+	keyID   string
+	lastCtx map[string]string
+}
+
+func (f *fakeKMS) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, _ ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	if in.KeySpec != types.DataKeySpecAes256 || aws.ToString(in.KeyId) != f.keyID {
+		return nil, &types.NotFoundException{Message: aws.String("no such key or spec")}
+	}
+	f.lastCtx = maps.Clone(in.EncryptionContext)
+	plain, wrapped, _, err := f.inner.NewDataKey(ctx, in.EncryptionContext["tierflow:customer"])
+	if err != nil {
+		return nil, err
+	}
+	return &kms.GenerateDataKeyOutput{Plaintext: plain, CiphertextBlob: wrapped, KeyId: aws.String(f.keyID)}, nil
+}
+
+func (f *fakeKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, _ ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	if aws.ToString(in.KeyId) != f.keyID {
+		return nil, &types.IncorrectKeyException{Message: aws.String("incorrect key")}
+	}
+	l := f.inner
+	plain, err := l.Unwrap(ctx, in.CiphertextBlob, localID(l), in.EncryptionContext["tierflow:customer"])
+	if err != nil {
+		return nil, &types.InvalidCiphertextException{Message: aws.String("invalid ciphertext")}
+	}
+	return &kms.DecryptOutput{Plaintext: plain}, nil
+}
+
+func localID(l *seal.Local) string {
+	_, _, id, _ := l.NewDataKey(context.Background(), "")
+	return id
+}
+
+func TestKMSWrapper(t *testing.T) {
+	ctx := context.Background()
+	inner, _ := seal.NewLocal(newKey(t))
+	fake := &fakeKMS{inner: inner, keyID: "arn:aws:kms:ap-east-1:111122223333:key/abc"}
+	s := seal.Sealer{Wrapper: seal.KMS{Client: fake, KeyID: fake.keyID}}
+
+	e, err := s.SealJSON(ctx, secret, "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake.lastCtx["tierflow:customer"] != "cust-1" {
+		t.Errorf("the customer id must travel as encryption context for CloudTrail: %v", fake.lastCtx)
+	}
+	var got section
+	if err := s.OpenJSON(ctx, e, "cust-1", &got); err != nil || got != secret {
+		t.Fatalf("round trip through KMS: %+v, %v", got, err)
+	}
+	if _, err := s.Open(ctx, e, "cust-2"); !errors.Is(err, seal.ErrTampered) {
+		t.Errorf("another customer's context: %v, want ErrTampered", err)
+	}
+	e.KeyID = "arn:aws:kms:ap-east-1:111122223333:key/other"
+	if _, err := s.Open(ctx, e, "cust-1"); !errors.Is(err, seal.ErrUnknownKey) {
+		t.Errorf("another KMS key: %v, want ErrUnknownKey", err)
+	}
+}
+
+func BenchmarkSealOpen(b *testing.B) {
+	ctx := context.Background()
+	key := make([]byte, 32)
+	l, _ := seal.NewLocal(key)
+	s := seal.Sealer{Wrapper: l}
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := s.SealJSON(ctx, secret, "cust-1")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var got section
+		if err := s.OpenJSON(ctx, e, "cust-1", &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
