@@ -16,8 +16,22 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/smithy-go"
 
+	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 )
+
+func init() {
+	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
+		h := healthChecker{
+			table:  a.table.Name,
+			queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
+			ddb:    a.ddb,
+			sqs:    a.sqs,
+			ses:    sesv2.NewFromConfig(a.cfg),
+		}
+		r.Handle("GET /v1/health", h.handle)
+	})
+}
 
 // healthChecker asks each dependency a cheap, read-only question. It reports every
 // dependency's state rather than stopping at the first failure, so an operator sees the

@@ -1,42 +1,54 @@
 // Command public-api serves the unauthenticated routes: lead forms, unsubscribe links,
-// survey feedback, inbound SMS replies and the health check.
+// survey feedback, inbound SMS replies and the health check. Each area registers its
+// routes from its own file; main only builds what they share.
 package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/awsx"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/store"
 )
+
+// app holds what every route group shares, built once per cold start.
+type app struct {
+	log   *slog.Logger
+	cfg   aws.Config
+	table *store.Table
+	ddb   *dynamodb.Client
+	sqs   *sqs.Client
+	now   func() time.Time
+	zone  *time.Location
+}
+
+// areas are the route groups; each file appends its own in init.
+var areas []func(a *app, r *httpx.Router, e *env.Reader)
 
 func main() {
 	log := logx.FromEnv()
-	ctx := context.Background()
-	cfg, err := awsx.Load(ctx)
+	a, e, err := newApp(context.Background(), log)
 	if err != nil {
 		log.Error("cold start", "err", err)
 		os.Exit(1)
 	}
-	e := env.New()
-	health := healthChecker{
-		table:  e.Required("TABLE_NAME"),
-		queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
-		ddb:    dynamodb.NewFromConfig(cfg),
-		sqs:    sqs.NewFromConfig(cfg),
-		ses:    sesv2.NewFromConfig(cfg),
-	}
 	r := httpx.NewRouter()
 	r.Log = log
 	r.CORS = &httpx.CORS{AllowOrigins: e.List("CORS_ALLOW_ORIGINS")}
-	r.Handle("GET /v1/health", health.handle)
+	for _, register := range areas {
+		register(a, r, e)
+	}
 	if err := e.Err(); err != nil {
 		log.Error("cold start: configuration", "err", err)
 		os.Exit(1)
@@ -46,4 +58,22 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(r.Serve)
+}
+
+func newApp(ctx context.Context, log *slog.Logger) (*app, *env.Reader, error) {
+	cfg, err := awsx.Load(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("public-api: %w", err)
+	}
+	e := env.New()
+	ddb := dynamodb.NewFromConfig(cfg)
+	return &app{
+		log:   log,
+		cfg:   cfg,
+		ddb:   ddb,
+		table: store.New(ddb, e.Required("TABLE_NAME")),
+		sqs:   sqs.NewFromConfig(cfg),
+		now:   time.Now,
+		zone:  e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"),
+	}, e, nil
 }
