@@ -377,3 +377,24 @@ func TestRequestAccessors(t *testing.T) {
 		t.Errorf("accessors: %q %q %q", httpx.Header(r, "idempotency-key"), httpx.RequestID(r), httpx.SourceIP(r))
 	}
 }
+
+func TestRedirectTargetIsAllowListed(t *testing.T) {
+	origins := []string{"https://www.example.com"}
+	const thanks = "https://www.example.com/thanks"
+	cases := []struct{ name, target, want string }{
+		{"a page on an allowed origin is used", "https://www.example.com/landing/thanks?x=1", "https://www.example.com/landing/thanks?x=1"},
+		{"another site falls back", "https://evil.example/phish", thanks},
+		{"a look-alike host falls back", "https://www.example.com.evil.example/", thanks},
+		{"a protocol-relative URL falls back", "//evil.example/", thanks},
+		{"a javascript URL falls back", "javascript:alert(1)", thanks},
+		{"credentials in the URL fall back", "https://www.example.com@evil.example/", thanks},
+		{"blank falls back", "", thanks},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := httpx.RedirectTarget(tc.target, origins, thanks); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

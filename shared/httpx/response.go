@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -35,4 +37,21 @@ func SeeOther(location string) events.APIGatewayV2HTTPResponse {
 // NoContent answers 204.
 func NoContent() events.APIGatewayV2HTTPResponse {
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{}}
+}
+
+// RedirectTarget returns target when it is an absolute http(s) URL on one of origins
+// ("https://www.example.com"), otherwise fallback. A form's own "redirect" field must not
+// turn the API into an open redirector for phishing links.
+func RedirectTarget(target string, origins []string, fallback string) string {
+	u, err := url.Parse(strings.TrimSpace(target))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return fallback
+	}
+	origin := u.Scheme + "://" + u.Host
+	for _, o := range origins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return u.String()
+		}
+	}
+	return fallback
 }
