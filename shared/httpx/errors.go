@@ -115,8 +115,12 @@ func MethodNotAllowed(allow ...string) *Error {
 		Detail: "This path does not accept the method.", Allow: allow}
 }
 
-// StatusOf returns the status an error will be answered with, for logs and metrics.
+// StatusOf returns the status an error will be answered with, for logs and metrics;
+// no error is 200.
 func StatusOf(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
 	return classify(err).Status
 }
 
