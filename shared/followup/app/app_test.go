@@ -424,3 +424,25 @@ func TestEveryMessageRuleHasATemplateOnItsChannel(t *testing.T) {
 		}
 	}
 }
+
+func TestATimeoutJustBeforeQuietHoursIsNotResentAtNight(t *testing.T) {
+	r := newRig(t, sh("2025-03-03 20:55"))
+	r.store.PutCustomer(customer("c1"))
+	first := true
+	r.outbox.Faults = func(app.Outgoing) memstore.Fault {
+		if first {
+			first = false
+			return memstore.TimeoutNoSend
+		}
+		return memstore.Deliver
+	}
+	r.plan(t, followup.Trigger{Kind: followup.TriggerComplaint, Ref: "cx"})
+	r.runUntil(t, sh("2025-03-04 12:00"))
+	d := r.outbox.Deliveries()
+	if len(d) != 1 {
+		t.Fatalf("deliveries = %d, want 1", len(d))
+	}
+	if at := d[0].At.In(shanghai); at.Hour() < 9 || at.Hour() >= 21 {
+		t.Errorf("the retry after an expired lease went out at %s", at.Format("15:04"))
+	}
+}
