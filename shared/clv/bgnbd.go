@@ -198,6 +198,12 @@ func FitBGNBD(ss []Summary, opt FitOptions) (BGNBD, error) {
 		return m, fmt.Errorf("fit BG/NBD on %d customers: %w", d.n, err)
 	}
 	m.R, m.Alpha, m.A, m.B = math.Exp(x[0]), math.Exp(x[1]), math.Exp(x[2]), math.Exp(x[3])
+	// Along a → 0, b → ∞ the likelihood flattens into a ridge: BG/NBD becomes a plain NBD
+	// where nobody ever leaves. The optimum is real, but every P(alive) will be ~1.
+	if drop := m.A / (m.A + m.B); drop < 1e-6 {
+		m.Fit.Warnings = append(m.Fit.Warnings, fmt.Sprintf(
+			"mean dropout probability per purchase is %.2g: the data show almost no customers leaving, so P(alive) is near 1 for everyone", drop))
+	}
 	return m, nil
 }
 

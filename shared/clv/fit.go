@@ -25,6 +25,9 @@ type FitQuality struct {
 	Excluded    int     `json:"excluded,omitempty"` // customers left out, e.g. refunds netting spend to ≤ 0
 	Converged   bool    `json:"converged"`
 	GradNorm    float64 `json:"grad_norm"` // largest |∂(mean LL)/∂log θ| at the optimum
+	// Warnings name converged fits that sit on an edge of the model, where predictions
+	// are valid but carry less information than the operator may expect.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // FitOptions tune the optimiser; the zero value is what the validation runs use.

@@ -24,7 +24,7 @@ type Model struct {
 }
 
 // Fit fits both models on the same customer base. The error is about the purchase
-// model only (the one every prediction needs); a spend model that cannot be fitted is
+// model only (the returned Model then only says how far the fit got) (the one every prediction needs); a spend model that cannot be fitted is
 // reported in SpendError instead, because a business that records visits but not
 // amounts still wants P(alive).
 func Fit(ss []Summary, cal Calibration, version string, opt FitOptions) (Model, error) {
@@ -32,10 +32,10 @@ func Fit(ss []Summary, cal Calibration, version string, opt FitOptions) (Model, 
 		return Model{}, fmt.Errorf("fit customer-base model: %w", err)
 	}
 	bg, err := FitBGNBD(ss, opt)
-	if err != nil {
-		return Model{}, err
-	}
 	m := Model{Version: version, Algorithm: Algorithm, Calibration: cal, Purchases: bg}
+	if err != nil {
+		return m, err // with the fit quality reached, for the operator's report
+	}
 	gg, err := FitGammaGamma(ss, opt)
 	if err != nil {
 		m.SpendError = err.Error()

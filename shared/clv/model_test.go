@@ -378,3 +378,25 @@ func TestModelRoundTripsThroughJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestFitWarnsWhenNobodySeemsToLeave(t *testing.T) {
+	noDropout := BGNBD{R: 0.8, Alpha: 6, A: 1e-6, B: 1e6}
+	ss := simulate(3, 3000, noDropout, GammaGamma{P: 6, Q: 4, Gamma: 1500})
+	m, err := FitBGNBD(ss, FitOptions{})
+	switch {
+	case err != nil && errors.Is(err, ErrNotConverged):
+		t.Logf("refused: %v", err) // running to a bound is an acceptable answer too
+	case err != nil:
+		t.Fatal(err)
+	case len(m.Fit.Warnings) == 0:
+		t.Fatalf("fit %+v on a base where nobody leaves carries no warning", m)
+	default:
+		if p := m.PAlive(Summary{X: 5, Tx: 2, T: 30}); p < 0.99 {
+			t.Errorf("P(alive) %v, want ≈ 1 under a no-dropout fit", p)
+		}
+	}
+	healthy, err := FitBGNBD(simulate(4, 3000, paper, GammaGamma{P: 6, Q: 4, Gamma: 1500}), FitOptions{})
+	if err != nil || len(healthy.Fit.Warnings) != 0 {
+		t.Errorf("a base with dropout should fit without warnings: %v %v", err, healthy.Fit.Warnings)
+	}
+}
