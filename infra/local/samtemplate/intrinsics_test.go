@@ -202,3 +202,17 @@ func TestFolderForIsKebabCaseWithoutFunction(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalParamsApplyToTheProjectTemplate(t *testing.T) {
+	params, err := ReadParams("../params.local.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := Load(projectTemplate, params)
+	if err != nil {
+		t.Fatalf("params.local.json must be valid for template.yaml: %v", err)
+	}
+	if tp.Params["Stage"] != "local" || tp.Table.Name != "tierflow-local" {
+		t.Errorf("Stage local names the table tierflow-local: got %q, %q", tp.Params["Stage"], tp.Table.Name)
+	}
+}

@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -842,4 +843,34 @@ func first(m map[string]any, keys ...string) any {
 		}
 	}
 	return nil
+}
+
+// ReadParams reads parameter overrides from a JSON object of name to value, such as
+// infra/local/params.local.json. Numbers and booleans are taken as their text.
+func ReadParams(path string) (map[string]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read parameter overrides: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: want a JSON object of parameter name to value: %w", path, err)
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if s := scalarString(v); s != "" || v == "" {
+			out[k] = s
+			continue
+		}
+		if list, ok := v.([]any); ok { // a CommaDelimitedList may be written as an array
+			var parts []string
+			for _, x := range list {
+				parts = append(parts, scalarString(x))
+			}
+			out[k] = strings.Join(parts, ",")
+			continue
+		}
+		return nil, fmt.Errorf("%s: parameter %s: want a string, number, boolean or list", path, k)
+	}
+	return out, nil
 }
