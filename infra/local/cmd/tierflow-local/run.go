@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tierflow/tierflow/infra/local/stack"
+)
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	port := fs.Int("port", 0, "API port (default $TIERFLOW_PORT or 3000)")
+	quiet := fs.Bool("quiet", false, "do not copy function logs to the terminal")
+	noSchedules := fs.Bool("no-schedules", false, "do not fire schedules on their own (fire them with invoke -schedule)")
+	verbose := fs.Bool("v", false, "log the runtime's own events")
+	build := fs.Bool("build", false, "build every function's bootstrap for this machine first (else make build-local does)")
+	_ = fs.Parse(args)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	fmt.Fprintln(os.Stderr, "starting tierflow locally (emulators, functions, API)...")
+	st, err := stack.Start(ctx, stack.Options{Port: *port, Build: *build, ConsoleLogs: !*quiet, NoSchedules: *noSchedules, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`
+tierflow is running (ready in %s)
+  API             %s        try: curl %s/v1/health
+  Lead form       %s/
+  Email outbox    %s
+  SMS outbox      %s/_local/sms
+  Staff token     go run ./infra/local/cmd/tierflow-local token -role admin -stores s1
+  Status          %s/_local/status
+  Logs            %s
+Ctrl-C stops everything.
+`, st.StartedIn.Round(1e6), st.URL, st.URL, st.URL, st.Emulators.OutboxURL(), st.URL, st.URL, st.LogDir)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "\nstopping...")
+	case err := <-st.Emulators.Failed():
+		fmt.Fprintln(os.Stderr, "an emulator stopped on its own:", err)
+	}
+	if err := st.Stop(); err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	fmt.Fprintln(os.Stderr, "stopped; nothing left running.")
+	return nil
+}
