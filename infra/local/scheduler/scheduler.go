@@ -48,6 +48,7 @@ type Scheduler struct {
 	clock  Clock
 	log    *slog.Logger
 	jobs   []*job
+	born   time.Time // when the schedules were "created": rate schedules start here
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -79,8 +80,8 @@ func New(jobs []Job, invoke Invoke, opts Options) (*Scheduler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scheduler{invoke: invoke, clock: opts.Clock, log: opts.Logger}
 	now := opts.Clock.Now()
+	s := &Scheduler{invoke: invoke, clock: opts.Clock, log: opts.Logger, born: now}
 	for _, j := range jobs {
 		loc := time.UTC
 		if j.TimeZone != "" {
@@ -114,9 +115,9 @@ func (s *Scheduler) Start(ctx context.Context) {
 }
 
 func (s *Scheduler) run(ctx context.Context, j *job) {
-	// Fire strictly after the last fire time, so a fire at exactly "now" is not lost
-	// when the clock reads an instant before it.
-	from := s.clock.Now().Add(-time.Nanosecond)
+	// The first fire is the first one at or after creation (a rate schedule's start);
+	// later ones are strictly after the previous fire.
+	from := s.born.Add(-time.Nanosecond)
 	for {
 		next := j.expr.Next(from)
 		j.mu.Lock()
