@@ -36,7 +36,7 @@ type fixture struct {
 	sms     string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	pool, err := lambdart.NewPool(lambdart.Config{Name: "EchoFunction", Binary: lambdarttest.Bootstrap(t), Timeout: 5 * time.Second})
 	if err != nil {
@@ -95,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) do(t *testing.T, method, path string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+func (f *fixture) do(t testing.TB, method, path string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, body)
 	if err != nil {
