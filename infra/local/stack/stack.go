@@ -351,11 +351,22 @@ func (s *Stack) waitServing(ctx context.Context) error {
 
 // Invoke runs a function by logical id, as the Lambda Invoke API would.
 func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
-	p, ok := s.pools[function]
+	p, ok := s.pools[s.resolve(function)]
 	if !ok {
 		return nil, fmt.Errorf("function %q: %w (have %s)", function, gateway.ErrUnknown, strings.Join(s.functionNames(), ", "))
 	}
 	return p.Invoke(ctx, payload)
+}
+
+// resolve accepts a logical id or a function folder name ("sweep", "public-api"), so
+// `make invoke FN=sweep` and FN=SweepFunction both work.
+func (s *Stack) resolve(name string) string {
+	for _, f := range s.Template.Functions {
+		if strings.EqualFold(f.LogicalID, name) || filepath.Base(f.Dir) == name {
+			return f.LogicalID
+		}
+	}
+	return name
 }
 
 func (s *Stack) functionNames() []string {
@@ -368,7 +379,7 @@ func (s *Stack) functionNames() []string {
 
 // FireSchedule runs a schedule of the template now.
 func (s *Stack) FireSchedule(ctx context.Context, function, event string) ([]byte, error) {
-	out, err := s.sched.Fire(ctx, function, event)
+	out, err := s.sched.Fire(ctx, s.resolve(function), event)
 	if errors.Is(err, scheduler.ErrUnknownSchedule) {
 		return nil, fmt.Errorf("%w: %w", gateway.ErrUnknown, err)
 	}

@@ -60,6 +60,9 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 	if _, err := st.Invoke(ctx, "SweepFunction", []byte(`{"action":"sweep"}`)); err != nil {
 		t.Errorf("invoke: %v", err)
 	}
+	if _, err := st.Invoke(ctx, "sweep", []byte(`{}`)); err != nil {
+		t.Errorf("invoke by folder name: %v", err)
+	}
 	if _, err := st.FireSchedule(ctx, "SweepFunction", "Every5Minutes"); err != nil {
 		t.Errorf("fire schedule: %v", err)
 	}
