@@ -3,6 +3,7 @@
 package lambdarttest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,6 @@ import (
 
 var (
 	once     sync.Once
-	dir      string
 	path     string
 	buildErr error
 	out      []byte
@@ -26,15 +26,25 @@ func Bootstrap(tb testing.TB) string {
 	once.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		src := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "testfn")
-		dir, buildErr = os.MkdirTemp("", "tierflow-testfn-")
-		if buildErr != nil {
+		// One fixed place, so test runs do not pile up binaries in /tmp; each test binary
+		// builds to a private name and renames, so parallel packages never clash.
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = os.TempDir()
+		}
+		dir := filepath.Join(cache, "tierflow", "testfn")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
 		path = filepath.Join(dir, "bootstrap")
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", path, ".")
+		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", tmp, ".")
 		cmd.Dir = src
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, buildErr = cmd.CombinedOutput()
+		if out, buildErr = cmd.CombinedOutput(); buildErr != nil {
+			return
+		}
+		buildErr = os.Rename(tmp, path)
 	})
 	if buildErr != nil {
 		tb.Fatalf("build testfn: %v\n%s", buildErr, out)
