@@ -9,6 +9,25 @@
 "use strict";
 const ses = require("aws-ses-v2-local").default;
 
+// GetAccount answers from AWS_SES_ACCOUNT; describe a local account that may send, as a
+// verified production account would, so the health check sees SES the way it does in AWS.
+process.env.AWS_SES_ACCOUNT ??= JSON.stringify({
+  DedicatedIpAutoWarmupEnabled: false,
+  Details: {
+    AdditionalContactEmailAddresses: [],
+    ContactLanguage: "EN",
+    MailType: "TRANSACTIONAL",
+    ReviewDetails: { CaseId: "local", Status: "GRANTED" },
+    UseCaseDescription: "tierflow local emulator",
+    WebsiteURL: "http://127.0.0.1",
+  },
+  EnforcementStatus: "HEALTHY",
+  ProductionAccessEnabled: true,
+  SendingEnabled: true,
+  SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 0 },
+  SuppressionAttributes: { SuppressedReasons: [] },
+});
+
 const args = process.argv.slice(2);
 const portArg = args.indexOf("--port");
 const port = portArg >= 0 ? Number(args[portArg + 1]) : 0;
