@@ -87,6 +87,16 @@ func (o *Outbox) Deliveries() []Delivery {
 	return append([]Delivery(nil), o.deliveries...)
 }
 
+// DeliveriesSince returns deliveries from index n on, so a poller need not copy the whole log.
+func (o *Outbox) DeliveriesSince(n int) []Delivery {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n >= len(o.deliveries) {
+		return nil
+	}
+	return append([]Delivery(nil), o.deliveries[n:]...)
+}
+
 // Duplicates counts keys delivered more than once.
 func (o *Outbox) Duplicates() int {
 	o.mu.Lock()

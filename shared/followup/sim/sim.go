@@ -423,8 +423,8 @@ func (r *run) dispatch(ctx context.Context, id string) error {
 
 // afterDeliveries lets a share of customers answer the surveys they received.
 func (r *run) afterDeliveries(ctx context.Context) {
-	d := r.outbox.Deliveries()
-	for _, m := range d[r.seen:] {
+	d := r.outbox.DeliveriesSince(r.seen)
+	for _, m := range d {
 		if m.Message.Subject == "" && m.Channel == model.ChannelEmail {
 			continue
 		}
@@ -447,7 +447,7 @@ func (r *run) afterDeliveries(ctx context.Context) {
 			return nil
 		})
 	}
-	r.seen = len(d)
+	r.seen += len(d)
 }
 
 // measure checks deliveries independently of the domain's own helpers: local hour from
