@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/dataset"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/tiering"
+)
+
+// Txn is one purchase or refund as the API validated it and the ingest queue carries it.
+// Amount is always positive minor units; Refund says which way it counts.
+type Txn struct {
+	Source     string      `json:"source" dynamodbav:"source"`
+	ExternalID string      `json:"externalId" dynamodbav:"externalId"`
+	CustomerID string      `json:"customerId" dynamodbav:"customerId"`
+	Store      string      `json:"store,omitempty" dynamodbav:"store,omitempty"`
+	At         time.Time   `json:"at" dynamodbav:"at"`
+	Amount     model.Money `json:"amount" dynamodbav:"amount"`
+	Currency   string      `json:"currency" dynamodbav:"currency"`
+	Refund     bool        `json:"refund,omitempty" dynamodbav:"refund,omitempty"`
+	RefundOf   string      `json:"refundOf,omitempty" dynamodbav:"refundOf,omitempty"`
+	Items      []TxnItem   `json:"items,omitempty" dynamodbav:"items,omitempty"`
+}
+
+// TxnItem is one line of a transaction.
+type TxnItem struct {
+	SKU        string      `json:"sku" dynamodbav:"sku"`
+	Name       string      `json:"name,omitempty" dynamodbav:"name,omitempty"`
+	Qty        int         `json:"qty" dynamodbav:"qty"`
+	UnitPrice  model.Money `json:"unitPrice" dynamodbav:"unitPrice"`
+	EffectDays int         `json:"effectDays,omitempty" dynamodbav:"effectDays,omitempty"`
+}
+
+// Dataset converts to the tier engine's transaction: refunds carry a negative amount.
+func (t Txn) Dataset() dataset.Txn {
+	amt := t.Amount
+	if t.Refund {
+		amt = -amt
+	}
+	items := make([]dataset.Item, len(t.Items))
+	for i, it := range t.Items {
+		items[i] = dataset.Item{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, EffectDays: it.EffectDays}
+	}
+	return dataset.Txn{CustomerID: t.CustomerID, Invoice: t.ExternalID, Store: t.Store, At: t.At, Amount: amt, Refund: t.Refund, Items: items}
+}
+
+// Ref identifies the transaction across systems; follow-up triggers use it so that
+// planning the same transaction twice creates nothing twice.
+func (t Txn) Ref() string { return t.Source + "#" + t.ExternalID }
+
+// TierState is what the tier engine keeps on a profile.
+type TierState struct {
+	Aggregates tiering.Aggregates
+	Assignment tiering.Assignment
+}
+
+// Decide is the ingest rule run inside ApplyTxn's read-modify-write: given the state
+// after the transaction was folded in, it returns the assignment to store.
+type Decide func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment
+
+// ApplyResult says what one ApplyTxn did.
+type ApplyResult struct {
+	Duplicate      bool // the transaction had been applied before: nothing changed
+	CreatedProfile bool // the customer had no profile; a minimal one was created
+	Prev, Next     tiering.Assignment
+	Attempts       int
+}
+
+// ErrTooManyConflicts: the profile kept changing under us; the caller retries later.
+var ErrTooManyConflicts = errors.New("profile changed concurrently too many times")
+
+// jsonTags makes attributevalue read the domain types' json tags, so an item attribute
+// carries the same names as the API (tiering.Assignment has no dynamodbav tags).
+func jsonTags(o *attributevalue.EncoderOptions)    { o.TagKey = "json" }
+func jsonTagsDec(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
+
+// MarshalAssignment / UnmarshalAssignment store an assignment under its JSON names.
+func MarshalAssignment(a tiering.Assignment) (types.AttributeValue, error) {
+	return attributevalue.MarshalWithOptions(a, jsonTags)
+}
+func UnmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
+	return attributevalue.UnmarshalWithOptions(av, a, jsonTagsDec)
+}
+
+// tierItem is the part of the profile item that tiering reads.
+type tierItem struct {
+	Version    int64              `dynamodbav:"version"`
+	Store      string             `dynamodbav:"store"`
+	Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
+}
+
+// readTierState reads the tier attributes of a profile; found=false if it does not exist.
+func (t *Table) readTierState(ctx context.Context, id string) (st TierState, version int64, store string, found bool, err error) {
+	k := CustomerKey(id)
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(t.Name),
+		Key:                      k.av(),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("version, #s, aggregates, assignment"),
+		ExpressionAttributeNames: map[string]string{"#s": "store"},
+		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	if out.Item == nil {
+		return st, 0, "", false, nil
+	}
+	var it tierItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
+	}
+	st.Aggregates = it.Aggregates
+	if av, ok := out.Item["assignment"]; ok {
+		if err := UnmarshalAssignment(av, &st.Assignment); err != nil {
+			return st, 0, "", false, fmt.Errorf("read profile %s assignment: %w", id, err)
+		}
+	}
+	return st, it.Version, it.Store, true, nil
+}
+
+// av renders a key as an item key.
+func (k Key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: k.PK},
+		attrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// ApplyTxn counts one transaction exactly once: a single TransactWriteItems puts the
+// once-marker (attribute_not_exists), the transaction item, and the profile's new
+// aggregates and assignment conditioned on the version that was read. A marker that
+// exists means a redelivery (Duplicate, nothing written); a version that moved means a
+// concurrent writer, so the profile is read again and the transaction re-applied. A
+// customer without a profile gets a minimal one in the same transaction.
+func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Decide) (ApplyResult, error) {
+	var res ApplyResult
+	for attempt := 1; attempt <= 8; attempt++ {
+		res.Attempts = attempt
+		st, version, store, found, err := t.readTierState(ctx, txn.CustomerID)
+		if err != nil {
+			return res, err
+		}
+		agg := st.Aggregates
+		agg.Apply(txn.Dataset())
+		next := decide(&agg, st.Assignment)
+		res.Prev, res.Next, res.CreatedProfile = st.Assignment, next, !found
+		if store == "" {
+			store = txn.Store
+		}
+
+		items, err := t.applyItems(txn, now, agg, next, version, store, found)
+		if err != nil {
+			return res, err
+		}
+		out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems:          items,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err == nil {
+			t.Units.Add(true, out.ConsumedCapacity...)
+			return res, nil
+		}
+		t.Units.Add(true) // a cancelled transaction still costs; the emulator does not report it
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
+		}
+		reasons := tce.CancellationReasons
+		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			res.Duplicate, res.Next, res.CreatedProfile = true, st.Assignment, false
+			return res, nil
+		}
+		if len(reasons) > 2 && aws.ToString(reasons[2].Code) == "ConditionalCheckFailed" {
+			continue // the profile moved on (or was just created): read again
+		}
+		if conflictOnly(reasons) {
+			continue // TransactionConflict with a concurrent writer
+		}
+		return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
+	}
+	return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrTooManyConflicts)
+}
+
+func conflictOnly(rs []types.CancellationReason) bool {
+	seen := false
+	for _, r := range rs {
+		switch aws.ToString(r.Code) {
+		case "", "None":
+		case "TransactionConflict":
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+// applyItems builds the three writes of ApplyTxn.
+func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
+	once := TxnOnceKey(txn.Source, txn.ExternalID)
+	marker := once.av()
+	marker["customerId"] = &types.AttributeValueMemberS{Value: txn.CustomerID}
+	marker["at"] = &types.AttributeValueMemberS{Value: sortTime(now)}
+
+	txnItem, err := attributevalue.MarshalMap(txn)
+	if err != nil {
+		return nil, fmt.Errorf("marshal transaction: %w", err)
+	}
+	txnItem[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(txn.CustomerID)}
+	txnItem[attrSK] = &types.AttributeValueMemberS{Value: TxnSK(txn.At, txn.Source, txn.ExternalID)}
+	txnItem["kind"] = &types.AttributeValueMemberS{Value: "txn"}
+
+	aggAV, err := attributevalue.Marshal(agg)
+	if err != nil {
+		return nil, fmt.Errorf("marshal aggregates: %w", err)
+	}
+	asgAV, err := MarshalAssignment(next)
+	if err != nil {
+		return nil, fmt.Errorf("marshal assignment: %w", err)
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(t.Name), Item: marker,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(t.Name), Item: txnItem}},
+	}
+	if !found {
+		prof := map[string]types.AttributeValue{
+			attrPK:       &types.AttributeValueMemberS{Value: CustomerPK(txn.CustomerID)},
+			attrSK:       &types.AttributeValueMemberS{Value: "PROFILE"},
+			"id":         &types.AttributeValueMemberS{Value: txn.CustomerID},
+			"createdAt":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			"updatedAt":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
+			"version":    &types.AttributeValueMemberN{Value: "1"},
+			"aggregates": aggAV,
+			"assignment": asgAV,
+			"stage":      &types.AttributeValueMemberS{Value: string(next.Stage)},
+		}
+		if next.Tier != model.TierNone {
+			prof["tier"] = &types.AttributeValueMemberS{Value: string(next.Tier)}
+		}
+		if store != "" {
+			prof["store"] = &types.AttributeValueMemberS{Value: store}
+			prof[attrGSI2PK] = &types.AttributeValueMemberS{Value: StorePK(store)}
+			prof[attrGSI2SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(next.Tier), string(next.Stage), txn.CustomerID)}
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.Name), Item: prof,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+		return items, nil
+	}
+	upd, err := tierUpdate(txn.CustomerID, agg, next, version, store)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(t.Name), Key: CustomerKey(txn.CustomerID).av(),
+		UpdateExpression: upd.Update(), ConditionExpression: upd.Condition(),
+		ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
+	}})
+	return items, nil
+}
+
+// tierUpdate sets the tier attributes of an existing profile, conditioned on version.
+func tierUpdate(id string, agg tiering.Aggregates, next tiering.Assignment, version int64, store string) (expression.Expression, error) {
+	aggAV, err := attributevalue.Marshal(agg)
+	if err != nil {
+		return expression.Expression{}, fmt.Errorf("marshal aggregates: %w", err)
+	}
+	asgAV, err := MarshalAssignment(next)
+	if err != nil {
+		return expression.Expression{}, fmt.Errorf("marshal assignment: %w", err)
+	}
+	u := expression.Set(expression.Name("aggregates"), expression.Value(aggAV)).
+		Set(expression.Name("assignment"), expression.Value(asgAV)).
+		Set(expression.Name("version"), expression.Value(version+1))
+	u = setTierCopies(u, id, next, store)
+	var cond expression.ConditionBuilder
+	if version == 0 {
+		cond = expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("version")))
+	} else {
+		cond = expression.Name("version").Equal(expression.Value(version))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	if err != nil {
+		return expr, fmt.Errorf("build profile update: %w", err)
+	}
+	return expr, nil
+}
+
+// setTierCopies writes the top-level tier, stage and the store index sort key that
+// queries filter on.
+func setTierCopies(u expression.UpdateBuilder, id string, a tiering.Assignment, store string) expression.UpdateBuilder {
+	if a.Tier != model.TierNone {
+		u = u.Set(expression.Name("tier"), expression.Value(string(a.Tier)))
+	}
+	if a.Stage != "" {
+		u = u.Set(expression.Name("stage"), expression.Value(string(a.Stage)))
+	}
+	if store != "" {
+		u = u.Set(expression.Name(attrGSI2SK), expression.Value(StoreCustomerSK(string(a.Tier), string(a.Stage), id)))
+	}
+	return u
+}
+
+// TxnMarker reads a once-marker: which customer a transaction was applied to, if any.
+func (t *Table) TxnMarker(ctx context.Context, source, externalID string) (customerID string, found bool, err error) {
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.Name), Key: TxnOnceKey(source, externalID).av(),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("read transaction marker: %w", err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	if out.Item == nil {
+		return "", false, nil
+	}
+	if s, ok := out.Item["customerId"].(*types.AttributeValueMemberS); ok {
+		customerID = s.Value
+	}
+	return customerID, true, nil
+}
+
+// ReadTierState returns a customer's aggregates and assignment (found=false: no profile).
+func (t *Table) ReadTierState(ctx context.Context, id string) (TierState, bool, error) {
+	st, _, _, found, err := t.readTierState(ctx, id)
+	return st, found, err
+}
+
+// Transactions lists a customer's transactions, oldest first.
+func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, error) {
+	var out []Txn
+	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
+		TableName:              aws.String(t.Name),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :txn)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":  &types.AttributeValueMemberS{Value: CustomerPK(customerID)},
+			":txn": &types.AttributeValueMemberS{Value: "TXN#"},
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list transactions: %w", err)
+		}
+		t.Units.AddOne(false, page.ConsumedCapacity)
+		var txns []Txn
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &txns); err != nil {
+			return nil, fmt.Errorf("list transactions: %w", err)
+		}
+		out = append(out, txns...)
+	}
+	return out, nil
+}
