@@ -21,7 +21,6 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"); return l }()
 
-
 func newHandler(t *testing.T) (*handler, *store.Table) {
 	table := storetest.Table(t)
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, shanghai)
@@ -31,7 +30,9 @@ func newHandler(t *testing.T) (*handler, *store.Table) {
 
 type fixedPolicy struct{ p *tiering.Policy }
 
-func (f fixedPolicy) CurrentPolicy(context.Context) (*tiering.Policy, bool, error) { return f.p, false, nil }
+func (f fixedPolicy) CurrentPolicy(context.Context) (*tiering.Policy, bool, error) {
+	return f.p, false, nil
+}
 
 func msg(t *testing.T, id string, txn store.Txn) events.SQSMessage {
 	b, err := json.Marshal(txn)
