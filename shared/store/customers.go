@@ -1,0 +1,700 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/customer"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNotFound: no such item (for a customer: no profile under that id).
+	ErrNotFound = errors.New("store: not found")
+	// ErrVersionConflict: the item changed since it was read; re-read and try again.
+	ErrVersionConflict = errors.New("store: item changed concurrently")
+	// ErrContactTaken: a phone or e-mail a change wants is another customer's.
+	ErrContactTaken = errors.New("store: contact belongs to another customer")
+)
+
+// The profile item's attributes this file writes after creation. Other slices own
+// other attributes of the same item (tier, stage, assignment, aggregates, clv,
+// marketingOptOut, badChannels, unsubToken …): an update here never touches them,
+// which is why the profile is never Put again once it exists.
+var contactAttrs = []string{
+	"name", "phone", "email", "birthday", "timeZone", "store", "tags", "interest",
+	"touches", "referralCode", "referredBy", "consents", "leadGrade", "gradeReason",
+	"updatedAt", "erasedAt",
+}
+
+// Item types, so a timeline can tell what it reads without parsing keys.
+const (
+	typeCustomer  = "customer"
+	typeTouch     = "touch"
+	typeUnique    = "unique"
+	typeSensitive = "sensitive"
+	typeAudit     = "audit"
+)
+
+// maxResolveAttempts bounds optimistic retries. Each lost round means someone else's
+// write landed, so the loop always makes progress; the bound only stops a pathological
+// hot spot from holding a Lambda until its timeout.
+const maxResolveAttempts = 200
+
+// uniqueItem is a PHONE#/EMAIL#/REF#/UNSUB# item: it maps a key to its one customer.
+type uniqueItem struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	Type       string `dynamodbav:"type"`
+	CustomerID string `dynamodbav:"customerId"`
+}
+
+// TouchItem is one lead submission on the customer's timeline. Conflicts lists what the
+// lead disagreed with (kept ours), including a contact owned by another customer.
+type TouchItem struct {
+	CustomerID string         `json:"customerId" dynamodbav:"customerId"`
+	ID         string         `json:"id" dynamodbav:"touchId"`
+	Touch      customer.Touch `json:"touch" dynamodbav:"touch"`
+	Created    bool           `json:"created" dynamodbav:"created"`
+	Filled     []string       `json:"filled,omitempty" dynamodbav:"filled,omitempty"`
+	Conflicts  []string       `json:"conflicts,omitempty" dynamodbav:"conflicts,omitempty"`
+}
+
+// LeadResult is what resolving one lead did.
+type LeadResult struct {
+	Profile   customer.Profile
+	Version   int64
+	Created   bool
+	TouchID   string
+	Filled    []string
+	Conflicts []string
+	Attempts  int
+}
+
+// keyAV renders a key as an item key.
+func keyAV(k Key) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: k.PK},
+		attrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// NewID returns a random, URL-safe, lower-case identifier (80 bits).
+func NewID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// profileItem is the stored profile: the domain fields plus version and index keys.
+func profileItem(p customer.Profile, version int64) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(p)
+	if err != nil {
+		return nil, fmt.Errorf("marshal profile %s: %w", p.ID, err)
+	}
+	k := CustomerKey(p.ID)
+	item[attrPK] = &types.AttributeValueMemberS{Value: k.PK}
+	item[attrSK] = &types.AttributeValueMemberS{Value: k.SK}
+	item["type"] = &types.AttributeValueMemberS{Value: typeCustomer}
+	item["version"] = &types.AttributeValueMemberN{Value: fmt.Sprint(version)}
+	if p.Store != "" {
+		item[attrGSI2PK] = &types.AttributeValueMemberS{Value: StorePK(p.Store)}
+		item[attrGSI2SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(p.Tier), string(p.Stage), p.ID)}
+	}
+	return item, nil
+}
+
+// decodeProfile reads a stored profile item.
+func decodeProfile(item map[string]types.AttributeValue) (customer.Profile, int64, error) {
+	var p customer.Profile
+	if err := attributevalue.UnmarshalMap(item, &p); err != nil {
+		return p, 0, fmt.Errorf("unmarshal profile: %w", err)
+	}
+	var v struct {
+		Version int64 `dynamodbav:"version"`
+	}
+	if err := attributevalue.UnmarshalMap(item, &v); err != nil {
+		return p, 0, fmt.Errorf("unmarshal profile version: %w", err)
+	}
+	return p, v.Version, nil
+}
+
+// GetProfile reads a profile with a strongly consistent read; ErrNotFound if absent.
+func (t *Table) GetProfile(ctx context.Context, id string) (customer.Profile, int64, error) {
+	p, v, _, err := t.getProfileItem(ctx, id)
+	return p, v, err
+}
+
+// getProfileItem also returns the raw item, for attributes other slices own.
+func (t *Table) getProfileItem(ctx context.Context, id string) (customer.Profile, int64, map[string]types.AttributeValue, error) {
+	if id == "" {
+		return customer.Profile{}, 0, nil, ErrNotFound
+	}
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:              aws.String(t.Name),
+		Key:                    keyAV(CustomerKey(id)),
+		ConsistentRead:         aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return customer.Profile{}, 0, nil, fmt.Errorf("get profile %s: %w", id, err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	if out.Item == nil {
+		return customer.Profile{}, 0, nil, ErrNotFound
+	}
+	p, v, err := decodeProfile(out.Item)
+	if err != nil {
+		return p, 0, nil, fmt.Errorf("get profile %s: %w", id, err)
+	}
+	return p, v, out.Item, nil
+}
+
+// ProfileAttr returns one raw attribute of the profile item (e.g. "assignment", "unsubToken")
+// as a string map value decoded into v; found=false when the attribute is absent.
+func (t *Table) ProfileAttr(ctx context.Context, id, attr string, v any) (found bool, err error) {
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                aws.String(t.Name),
+		Key:                      keyAV(CustomerKey(id)),
+		ProjectionExpression:     aws.String("#a"),
+		ExpressionAttributeNames: map[string]string{"#a": attr},
+		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return false, fmt.Errorf("get profile %s attribute %s: %w", id, attr, err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	av, ok := out.Item[attr]
+	if !ok {
+		return false, nil
+	}
+	if err := attributevalue.Unmarshal(av, v); err != nil {
+		return false, fmt.Errorf("decode profile %s attribute %s: %w", id, attr, err)
+	}
+	return true, nil
+}
+
+// lookupUnique reads uniqueness items in one BatchGetItem (consistent), returning
+// key PK → customer id for those that exist.
+func (t *Table) lookupUnique(ctx context.Context, keys ...Key) (map[string]string, error) {
+	found := map[string]string{}
+	var req []map[string]types.AttributeValue
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if k.PK == "" || seen[k.PK] {
+			continue
+		}
+		seen[k.PK] = true
+		req = append(req, keyAV(k))
+	}
+	for len(req) > 0 {
+		out, err := t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]types.KeysAndAttributes{t.Name: {
+				Keys: req, ConsistentRead: aws.Bool(true),
+				ProjectionExpression: aws.String("PK, customerId"),
+			}},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("look up uniqueness keys: %w", err)
+		}
+		t.Units.Add(false, out.ConsumedCapacity...)
+		for _, it := range out.Responses[t.Name] {
+			var u uniqueItem
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return nil, fmt.Errorf("decode uniqueness key: %w", err)
+			}
+			found[u.PK] = u.CustomerID
+		}
+		req = out.UnprocessedKeys[t.Name].Keys
+	}
+	return found, nil
+}
+
+func putUnique(tbl string, k Key, customerID string) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(uniqueItem{PK: k.PK, SK: k.SK, Type: typeUnique, CustomerID: customerID})
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal uniqueness key: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: aws.String(tbl), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	}}, nil
+}
+
+// deleteUnique releases a uniqueness key only if it still names customerID.
+func deleteUnique(tbl string, k Key, customerID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: aws.String(tbl), Key: keyAV(k),
+		ConditionExpression:       aws.String("customerId = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}},
+	}}
+}
+
+func putTouch(tbl string, ti TouchItem) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(ti)
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal touch: %w", err)
+	}
+	item[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(ti.CustomerID)}
+	item[attrSK] = &types.AttributeValueMemberS{Value: TouchSK(ti.Touch.At, ti.ID)}
+	item["type"] = &types.AttributeValueMemberS{Value: typeTouch}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(tbl), Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
+}
+
+// contactUpdate writes this file's attributes of p, conditioned on the version that was
+// read; absent (blank) attributes are removed.
+func (t *Table) contactUpdate(p customer.Profile, version int64) (*types.Update, error) {
+	item, err := attributevalue.MarshalMap(p)
+	if err != nil {
+		return nil, fmt.Errorf("marshal profile %s: %w", p.ID, err)
+	}
+	var u expression.UpdateBuilder
+	for _, a := range contactAttrs {
+		if av, ok := item[a]; ok {
+			u = u.Set(expression.Name(a), expression.Value(av))
+		} else {
+			u = u.Remove(expression.Name(a))
+		}
+	}
+	u = u.Set(expression.Name("version"), expression.Value(version+1))
+	if p.Store != "" {
+		u = u.Set(expression.Name(attrGSI2PK), expression.Value(StorePK(p.Store)))
+		// The sort key keeps the tier and stage the tiering job wrote.
+		u = u.Set(expression.Name(attrGSI2SK), expression.IfNotExists(expression.Name(attrGSI2SK),
+			expression.Value(StoreCustomerSK(string(p.Tier), string(p.Stage), p.ID))))
+	}
+	var cond expression.ConditionBuilder
+	if version == 0 {
+		cond = expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("version")))
+	} else {
+		cond = expression.Name("version").Equal(expression.Value(version))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build profile update: %w", err)
+	}
+	return &types.Update{
+		TableName: aws.String(t.Name), Key: keyAV(CustomerKey(p.ID)),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}, nil
+}
+
+// transact runs TransactWriteItems and counts its units. A cancellation is returned as
+// *types.TransactionCanceledException for the caller to read the reasons.
+func (t *Table) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          items,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		t.Units.Add(true) // a cancelled transaction still costs; DynamoDB does not say how much
+		return err
+	}
+	t.Units.Add(true, out.ConsumedCapacity...)
+	return nil
+}
+
+// cancelReasons returns, for a cancelled transaction, which items failed their
+// condition (by index), or nil for any other error.
+func cancelReasons(err error) []bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil
+	}
+	failed := make([]bool, len(tce.CancellationReasons))
+	for i, r := range tce.CancellationReasons {
+		failed[i] = aws.ToString(r.Code) == "ConditionalCheckFailed"
+	}
+	return failed
+}
+
+// retryable reports errors worth another optimistic round: a lost condition or a
+// transaction conflicting with another in flight.
+func retryable(err error) bool {
+	var tce *types.TransactionCanceledException
+	var ccf *types.ConditionalCheckFailedException
+	var tc *types.TransactionConflictException
+	return errors.As(err, &tce) || errors.As(err, &ccf) || errors.As(err, &tc)
+}
+
+// backoff waits a little, with jitter, before another optimistic round, so that fifty
+// concurrent submissions of one person do not retry in lock step.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := int64(2 << min(attempt, 5)) // 4 ms … 64 ms
+	n, _ := rand.Int(rand.Reader, big.NewInt(ceiling))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(n.Int64()+1) * time.Millisecond):
+		return nil
+	}
+}
+
+// ResolveOrCreate lands a lead on its one profile: the existing one found through the
+// phone or e-mail uniqueness items (merged, never blanking known data), or a new one
+// created together with its uniqueness and referral items. Safe under any concurrency:
+// every write is conditional and a lost race re-reads and merges.
+func (t *Table) ResolveOrCreate(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time) (customer.Profile, bool, error) {
+	r, err := t.ResolveLead(ctx, lead, g, now)
+	return r.Profile, r.Created, err
+}
+
+// ResolveLead is ResolveOrCreate with the details a handler reports and audits.
+func (t *Table) ResolveLead(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time) (LeadResult, error) {
+	if lead.Submission.At.IsZero() {
+		lead.Submission.At = now
+	}
+	if lead.Phone == "" && lead.Email == "" {
+		return LeadResult{}, fmt.Errorf("resolve lead: a phone or an e-mail is required")
+	}
+	touchID := NewID()
+	for attempt := 1; attempt <= maxResolveAttempts; attempt++ {
+		r, err := t.resolveOnce(ctx, lead, g, now, touchID)
+		if err == nil {
+			r.Attempts, r.TouchID = attempt, touchID
+			return r, nil
+		}
+		if !retryable(err) && !errors.Is(err, ErrVersionConflict) {
+			return LeadResult{}, err
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return LeadResult{}, fmt.Errorf("resolve lead: %w", err)
+		}
+	}
+	return LeadResult{}, fmt.Errorf("resolve lead: %w after %d attempts", ErrVersionConflict, maxResolveAttempts)
+}
+
+func (t *Table) resolveOnce(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time, touchID string) (LeadResult, error) {
+	keys := []Key{}
+	if lead.Phone != "" {
+		keys = append(keys, PhoneKey(lead.Phone))
+	}
+	if lead.Email != "" {
+		keys = append(keys, EmailKey(lead.Email))
+	}
+	if lead.ReferralCode != "" {
+		keys = append(keys, ReferralKey(lead.ReferralCode))
+	}
+	owners, err := t.lookupUnique(ctx, keys...)
+	if err != nil {
+		return LeadResult{}, err
+	}
+	var phoneOwner, emailOwner, referrer string
+	if lead.Phone != "" {
+		phoneOwner = owners[PhoneKey(lead.Phone).PK]
+	}
+	if lead.Email != "" {
+		emailOwner = owners[EmailKey(lead.Email).PK]
+	}
+	if lead.ReferralCode != "" {
+		referrer = owners[ReferralKey(lead.ReferralCode).PK]
+	}
+	switch {
+	case phoneOwner != "":
+		return t.mergeInto(ctx, phoneOwner, emailOwner, lead, g, referrer, touchID)
+	case emailOwner != "":
+		return t.mergeInto(ctx, emailOwner, "", lead, g, referrer, touchID)
+	}
+	return t.create(ctx, lead, g, referrer, touchID)
+}
+
+// create writes a new profile with its uniqueness keys, referral code and first touch in
+// one transaction. A uniqueness key taken meanwhile cancels it: the caller re-resolves
+// and merges. A clashing referral code is redrawn.
+func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string) (LeadResult, error) {
+	for draw := 0; draw < 5; draw++ {
+		code, err := customer.NewReferralCode(rand.Reader)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		id := NewID()
+		p := customer.NewProfile(id, code, referrer, lead, g)
+		item, err := profileItem(p, 1)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(t.Name), Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
+		refIdx := len(items)
+		ref, err := putUnique(t.Name, ReferralKey(code), id)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		items = append(items, ref)
+		for _, k := range []Key{PhoneKey(p.Phone), EmailKey(p.Email)} {
+			if strings.HasSuffix(k.PK, "#") {
+				continue
+			}
+			u, err := putUnique(t.Name, k, id)
+			if err != nil {
+				return LeadResult{}, err
+			}
+			items = append(items, u)
+		}
+		touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[len(p.Touches)-1], Created: true})
+		if err != nil {
+			return LeadResult{}, err
+		}
+		items = append(items, touch)
+		err = t.transact(ctx, items)
+		if err == nil {
+			return LeadResult{Profile: p, Version: 1, Created: true}, nil
+		}
+		failed := cancelReasons(err)
+		onlyRef := failed != nil && failed[refIdx] && !slices.Contains(append(slices.Clone(failed[:refIdx]), failed[refIdx+1:]...), true)
+		if !onlyRef {
+			return LeadResult{}, fmt.Errorf("create customer: %w", err)
+		}
+	}
+	return LeadResult{}, fmt.Errorf("create customer: no free referral code after 5 draws")
+}
+
+// mergeInto merges the lead into customer id. otherEmailOwner is the customer the lead's
+// e-mail already belongs to when that is not id: the e-mail stays where it is and the
+// disagreement is recorded on the touch rather than moving a contact between people.
+func (t *Table) mergeInto(ctx context.Context, id, otherEmailOwner string, lead customer.Lead, g customer.Grading, referrer, touchID string) (LeadResult, error) {
+	p, version, err := t.GetProfile(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// The key was written but its profile is gone (erased midway): let the caller
+		// retry; erasure deletes the key in the same transaction.
+		return LeadResult{}, fmt.Errorf("merge into %s: %w", id, ErrVersionConflict)
+	}
+	if err != nil {
+		return LeadResult{}, err
+	}
+	var extra []string
+	mergeLead := lead
+	if otherEmailOwner != "" && otherEmailOwner != id {
+		mergeLead.Email = ""
+		extra = append(extra, "email:belongs-to-another-customer")
+	}
+	next, res, err := p.Merge(mergeLead, g, referrer)
+	if err != nil {
+		return LeadResult{}, fmt.Errorf("merge lead: %w", err)
+	}
+	upd, err := t.contactUpdate(next, version)
+	if err != nil {
+		return LeadResult{}, err
+	}
+	items := []types.TransactWriteItem{{Update: upd}}
+	// A contact the profile did not have, now filled, becomes this customer's key.
+	if next.Phone != p.Phone && p.Phone == "" {
+		u, err := putUnique(t.Name, PhoneKey(next.Phone), id)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		items = append(items, u)
+	}
+	if next.Email != p.Email && p.Email == "" {
+		u, err := putUnique(t.Name, EmailKey(next.Email), id)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		items = append(items, u)
+	}
+	conflicts := append(res.Conflicts, extra...)
+	touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: next.Touches[len(next.Touches)-1],
+		Filled: res.Filled, Conflicts: conflicts})
+	if err != nil {
+		return LeadResult{}, err
+	}
+	items = append(items, touch)
+	if err := t.transact(ctx, items); err != nil {
+		if retryable(err) {
+			return LeadResult{}, fmt.Errorf("merge into %s: %w", id, ErrVersionConflict)
+		}
+		return LeadResult{}, fmt.Errorf("merge into %s: %w", id, err)
+	}
+	return LeadResult{Profile: next, Version: version + 1, Filled: res.Filled, Conflicts: conflicts}, nil
+}
+
+// SaveProfile writes a changed profile (a staff edit) conditioned on version. A phone or
+// e-mail that changed moves its uniqueness key in the same transaction; a key owned by
+// someone else is ErrContactTaken, a version that moved is ErrVersionConflict. extra
+// items (e.g. the sealed section) are written in the same transaction.
+func (t *Table) SaveProfile(ctx context.Context, prev customer.Profile, version int64, next customer.Profile, extra ...types.TransactWriteItem) error {
+	upd, err := t.contactUpdate(next, version)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Update: upd}}
+	firstKey := len(items)
+	for _, c := range []struct{ old, new Key }{
+		{PhoneKey(prev.Phone), PhoneKey(next.Phone)},
+		{EmailKey(prev.Email), EmailKey(next.Email)},
+	} {
+		if c.old == c.new {
+			continue
+		}
+		if !strings.HasSuffix(c.new.PK, "#") {
+			u, err := putUnique(t.Name, c.new, next.ID)
+			if err != nil {
+				return err
+			}
+			items = append(items, u)
+		}
+		if !strings.HasSuffix(c.old.PK, "#") {
+			items = append(items, deleteUnique(t.Name, c.old, next.ID))
+		}
+	}
+	items = append(items, extra...)
+	err = t.transact(ctx, items)
+	if err == nil {
+		return nil
+	}
+	if failed := cancelReasons(err); failed != nil {
+		if failed[0] {
+			return fmt.Errorf("save profile %s: %w", next.ID, ErrVersionConflict)
+		}
+		if slices.Contains(failed[firstKey:], true) {
+			return fmt.Errorf("save profile %s: %w", next.ID, ErrContactTaken)
+		}
+	}
+	return fmt.Errorf("save profile %s: %w", next.ID, err)
+}
+
+// Touches returns the customer's lead touches, oldest first.
+func (t *Table) Touches(ctx context.Context, customerID string) ([]TouchItem, error) {
+	items, err := t.QueryPartition(ctx, CustomerPK(customerID), "TOUCH#")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TouchItem, 0, len(items))
+	for _, it := range items {
+		var ti TouchItem
+		if err := attributevalue.UnmarshalMap(it, &ti); err != nil {
+			return nil, fmt.Errorf("decode touch: %w", err)
+		}
+		out = append(out, ti)
+	}
+	return out, nil
+}
+
+// QueryPartition returns every item of a partition whose sort key begins with prefix
+// (all items for ""), in sort-key order, following pages.
+func (t *Table) QueryPartition(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
+	kc := expression.Key(attrPK).Equal(expression.Value(pk))
+	if prefix != "" {
+		kc = kc.And(expression.Key(attrSK).BeginsWith(prefix))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build query: %w", err)
+	}
+	var out []map[string]types.AttributeValue
+	var start map[string]types.AttributeValue
+	for {
+		res, err := t.DB.Query(ctx, &dynamodb.QueryInput{
+			TableName: aws.String(t.Name), KeyConditionExpression: expr.KeyCondition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", pk, err)
+		}
+		t.Units.AddOne(false, res.ConsumedCapacity)
+		out = append(out, res.Items...)
+		if len(res.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// ListQuery selects customers of one store through GSI2, ordered by tier and stage.
+type ListQuery struct {
+	Store     string
+	Tier      string // "" any
+	Stage     string // "" any
+	Tag       string // "" any
+	LeadGrade string // "" any
+	Limit     int32
+	Cursor    string
+}
+
+// ListCustomers returns one page of a store's customers and the cursor of the next page
+// ("" at the end). Tier (and stage with it) narrow the key condition; stage alone, tag and
+// lead grade are filters, so a page may hold fewer than Limit rows while more follow.
+func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Profile, string, error) {
+	kc := expression.Key(attrGSI2PK).Equal(expression.Value(StorePK(q.Store)))
+	switch {
+	case q.Tier != "" && q.Stage != "":
+		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#" + q.Tier + "#" + q.Stage + "#"))
+	case q.Tier != "":
+		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#" + q.Tier + "#"))
+	default:
+		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#"))
+	}
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	var filters []expression.ConditionBuilder
+	filters = append(filters, expression.Name("type").Equal(expression.Value(typeCustomer)))
+	if q.Stage != "" && q.Tier == "" {
+		filters = append(filters, expression.Name("stage").Equal(expression.Value(q.Stage)))
+	}
+	if q.Tag != "" {
+		filters = append(filters, expression.Contains(expression.Name("tags"), q.Tag))
+	}
+	if q.LeadGrade != "" {
+		filters = append(filters, expression.Name("leadGrade").Equal(expression.Value(q.LeadGrade)))
+	}
+	f := filters[0]
+	for _, c := range filters[1:] {
+		f = f.And(c)
+	}
+	b = b.WithFilter(f)
+	expr, err := b.Build()
+	if err != nil {
+		return nil, "", fmt.Errorf("build customer list query: %w", err)
+	}
+	start, err := DecodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if start != nil {
+		if pk, ok := start[attrGSI2PK].(*types.AttributeValueMemberS); !ok || pk.Value != StorePK(q.Store) {
+			return nil, "", ErrBadCursor // a cursor of another store's list
+		}
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	out, err := t.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(t.Name), IndexName: aws.String(IndexStore),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey: start, Limit: aws.Int32(limit),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers of %s: %w", q.Store, err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	ps := make([]customer.Profile, 0, len(out.Items))
+	for _, it := range out.Items {
+		p, _, err := decodeProfile(it)
+		if err != nil {
+			return nil, "", err
+		}
+		ps = append(ps, p)
+	}
+	next, err := EncodeCursor(out.LastEvaluatedKey)
+	return ps, next, err
+}
