@@ -49,7 +49,7 @@ type rig struct {
 	tasks   *app.Tasks
 }
 
-func newRig(t *testing.T, start time.Time) *rig {
+func newRig(t testing.TB, start time.Time) *rig {
 	t.Helper()
 	p, err := followup.DefaultPolicy()
 	if err != nil {

@@ -108,6 +108,7 @@ type run struct {
 	queue   actions
 	seq     int
 	views   map[string]followup.CustomerView
+	ids     []string // creation order: map order would make runs differ with one seed
 	rep     Report
 	seen    int // deliveries already looked at
 	late    []string
@@ -248,6 +249,7 @@ func (r *run) customer(id string) {
 		}
 	}
 	r.views[id] = v
+	r.ids = append(r.ids, id)
 	r.store.PutCustomer(v)
 
 	span := time.Duration(r.cfg.Days) * 24 * time.Hour
@@ -368,7 +370,7 @@ func (r *run) calendar(ctx context.Context, first bool) error {
 	if !first {
 		from = look.Add(-24 * time.Hour) // the new day only; overlap is harmless, ids collide
 	}
-	for id := range r.views {
+	for _, id := range r.ids {
 		v, err := r.store.ContactView(ctx, id)
 		if err != nil {
 			return err
