@@ -364,3 +364,29 @@ func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, err
 	}
 	return out, nil
 }
+
+// CustomerByContact finds an existing customer by normalised phone, then email, through
+// the uniqueness items lead intake writes (access pattern 2). found=false: nobody yet.
+func (t *Table) CustomerByContact(ctx context.Context, phoneE164, email string) (id string, found bool, err error) {
+	var keys []Key
+	if phoneE164 != "" {
+		keys = append(keys, PhoneKey(phoneE164))
+	}
+	if email != "" {
+		keys = append(keys, EmailKey(email))
+	}
+	for _, k := range keys {
+		out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(t.Name), Key: k.av(), ConsistentRead: aws.Bool(true),
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return "", false, fmt.Errorf("find customer by contact: %w", err)
+		}
+		t.Units.AddOne(false, out.ConsumedCapacity)
+		if s, ok := out.Item["customerId"].(*types.AttributeValueMemberS); ok && s.Value != "" {
+			return s.Value, true, nil
+		}
+	}
+	return "", false, nil
+}
