@@ -5,10 +5,10 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
@@ -18,23 +18,13 @@ func main() {
 	log := logx.FromEnv()
 	ctx := context.Background()
 	a, e, err := newApp(ctx, log)
-	if err != nil {
-		log.Error("cold start", "err", err)
-		os.Exit(1)
-	}
+	boot.Check(log, "aws config", err)
 	r := httpx.NewRouter()
 	r.Log = log
 	for _, register := range areas {
 		register(a, r, e)
 	}
-	if err := e.Err(); err != nil {
-		log.Error("cold start: configuration", "err", err)
-		os.Exit(1)
-	}
-	if err := r.Err(); err != nil {
-		log.Error("cold start: routes", "err", err)
-		os.Exit(1)
-	}
+	boot.Check(log, "configuration", e.Err(), r.Err())
 	lambda.Start(r.Serve)
 }
 

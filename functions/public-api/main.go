@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/awsx"
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
@@ -39,24 +39,14 @@ var areas []func(a *app, r *httpx.Router, e *env.Reader)
 func main() {
 	log := logx.FromEnv()
 	a, e, err := newApp(context.Background(), log)
-	if err != nil {
-		log.Error("cold start", "err", err)
-		os.Exit(1)
-	}
+	boot.Check(log, "aws config", err)
 	r := httpx.NewRouter()
 	r.Log = log
 	r.CORS = &httpx.CORS{AllowOrigins: e.List("CORS_ALLOW_ORIGINS")}
 	for _, register := range areas {
 		register(a, r, e)
 	}
-	if err := e.Err(); err != nil {
-		log.Error("cold start: configuration", "err", err)
-		os.Exit(1)
-	}
-	if err := r.Err(); err != nil {
-		log.Error("cold start: routes", "err", err)
-		os.Exit(1)
-	}
+	boot.Check(log, "configuration", e.Err(), r.Err())
 	lambda.Start(r.Serve)
 }
 
