@@ -45,9 +45,11 @@ type sqsSender interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// contactFinder resolves a customer given by phone or email.
+// contactFinder resolves a customer given by phone or email: found read-only first (no
+// touch is written for a known customer), created like a lead otherwise.
 type contactFinder interface {
 	CustomerByContact(ctx context.Context, phoneE164, email string) (string, bool, error)
+	ResolveOrCreate(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time) (customer.Profile, bool, error)
 }
 
 type transactionsAPI struct {
@@ -302,12 +304,18 @@ func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw js
 	if len(in.Items) > 200 {
 		bad("/items", "at most 200 lines")
 	}
-	txn.CustomerID = h.resolveCustomer(ctx, in.Customer, bad)
+	if strings.TrimSpace(in.Customer.ID) == "" && in.Customer.Phone == "" && in.Customer.Email == "" {
+		bad("/customer", "give the customer's id, phone or email")
+	}
+	if len(errs) > 0 {
+		return txn, errs // never create a customer for a transaction that will be refused
+	}
+	txn.CustomerID = h.resolveCustomer(ctx, in.Customer, txn.Store, now, bad)
 	return txn, errs
 }
 
 // resolveCustomer returns the customer's id: given, or found by phone or email.
-func (h *transactionsAPI) resolveCustomer(ctx context.Context, c customerRef, bad func(string, string)) string {
+func (h *transactionsAPI) resolveCustomer(ctx context.Context, c customerRef, storeID string, now time.Time, bad func(string, string)) string {
 	if id := strings.TrimSpace(c.ID); id != "" {
 		if !idPattern.MatchString(id) {
 			bad("/customer/id", "1 to 64 letters, digits or . _ : -")
@@ -334,12 +342,17 @@ func (h *transactionsAPI) resolveCustomer(ctx context.Context, c customerRef, ba
 		}
 	}
 	id, found, err := h.contacts.CustomerByContact(ctx, phone, email)
-	switch {
-	case err != nil:
+	if err == nil && !found {
+		lead := customer.Lead{Phone: phone, Email: email, Store: storeID,
+			Submission: customer.Submission{At: now, Channel: "api"}}
+		var prof customer.Profile
+		prof, _, err = h.contacts.ResolveOrCreate(ctx, lead, customer.DefaultGradePolicy().Grade(lead), now)
+		id = prof.ID
+	}
+	if err != nil {
 		h.log.ErrorContext(ctx, "transactions: resolve customer", "err", err)
 		bad("/customer", "could not be looked up just now; post it again")
-	case !found:
-		bad("/customer", "no customer has this phone or email yet; create the lead first or give customer.id")
+		return ""
 	}
 	return id
 }

@@ -154,3 +154,22 @@ func TestPostTransactionsNeedsAStaffRoleAndStore(t *testing.T) {
 		t.Fatalf("other store: status %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+func TestPostTransactionsResolvesCustomerByPhoneOnce(t *testing.T) {
+	a := testApp(t)
+	q := storetest.Queue(t, "ingest")
+	phone := fmt.Sprintf("+86139%08d", time.Now().UnixNano()%100000000)
+	var ids []string
+	for i := 0; i < 2; i++ {
+		body := fmt.Sprintf(`{"externalId":"P%d-%s","source":"pos","customer":{"phone":"%s"},"store":"sh-01","at":"2025-02-28T10:00:00+08:00","amount":"88.00","currency":"CNY"}`, i, storetest.Suffix(), phone)
+		resp := serve(t, a, map[string]string{"INGEST_QUEUE_URL": q}, "POST /v1/transactions", "/v1/transactions", body, adminClaims)
+		var out TxnResponse
+		if err := json.Unmarshal([]byte(resp.Body), &out); err != nil || resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
+		}
+		ids = append(ids, out.Results[0].CustomerID)
+	}
+	if ids[0] == "" || ids[0] != ids[1] {
+		t.Fatalf("one phone became customers %q and %q", ids[0], ids[1])
+	}
+}
