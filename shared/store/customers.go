@@ -336,7 +336,7 @@ func retryable(err error) bool {
 // backoff waits a little, with jitter, before another optimistic round, so that fifty
 // concurrent submissions of one person do not retry in lock step.
 func backoff(ctx context.Context, attempt int) error {
-	ceiling := int64(2 << min(attempt, 5)) // 4 ms … 64 ms
+	ceiling := int64(2 << min(attempt, 3)) // 4 ms … 16 ms
 	n, _ := rand.Int(rand.Reader, big.NewInt(ceiling))
 	select {
 	case <-ctx.Done():
