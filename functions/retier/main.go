@@ -1,19 +1,36 @@
-// Command retier is a tierflow Lambda function; see template.yaml for its triggers.
+// Command retier re-tiers every customer: the nightly schedule (or POST /v1/retier)
+// starts a run, and the retier queue carries its scan segments through two passes.
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/tierflow/tierflow/shared/awsx"
+	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/store"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	lambda.Start(func(ctx context.Context, ev json.RawMessage) (json.RawMessage, error) {
-		log.Info("invoked", "bytes", len(ev))
-		return json.RawMessage(`{}`), nil
-	})
+	log := logx.FromEnv()
+	cfg, err := awsx.Load(context.Background())
+	if err != nil {
+		log.Error("cold start", "err", err)
+		os.Exit(1)
+	}
+	e := env.New()
+	r := &Retier{Log: log, Table: store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME")),
+		SQS: sqs.NewFromConfig(cfg), QueueURL: e.Required("RETIER_QUEUE_URL"), Segments: e.Int("RETIER_SEGMENTS", 8),
+		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Now: time.Now}
+	if err := e.Err(); err != nil || r.Segments < 1 {
+		log.Error("cold start: configuration", "err", err, "segments", r.Segments)
+		os.Exit(1)
+	}
+	lambda.Start(r.Handle)
 }

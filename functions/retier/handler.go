@@ -1,0 +1,415 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering"
+)
+
+// Sender is the SQS call the run makes to hand out segments.
+type Sender interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+// Retier runs the nightly two-pass re-tiering over the table.
+type Retier struct {
+	Log      *slog.Logger
+	Table    *store.Table
+	SQS      Sender
+	QueueURL string
+	Segments int
+	Zone     *time.Location
+	Now      func() time.Time
+}
+
+// SegmentMsg is one unit of work on the retier queue.
+type SegmentMsg struct {
+	RunID   string `json:"runId"`
+	Pass    int    `json:"pass"`
+	Segment int    `json:"segment"`
+}
+
+// StartRequest starts a run: the schedule sends {"action":"nightly"}; the API may give an
+// as-of time (a re-run of the same as-of changes nothing).
+type StartRequest struct {
+	Action string     `json:"action"`
+	AsOf   *time.Time `json:"asOf,omitempty"`
+	RunID  string     `json:"runId,omitempty"`
+}
+
+// Handle is the Lambda entry point: a schedule event or a batch of segment messages.
+func (r *Retier) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []json.RawMessage `json:"Records"`
+		Action  string            `json:"action"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("retier: unreadable event: %w", err)
+	}
+	if probe.Records != nil {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("retier: unreadable SQS event: %w", err)
+		}
+		return r.HandleSQS(ctx, ev)
+	}
+	var req StartRequest
+	if err := json.Unmarshal(raw, &req); err != nil || req.Action != "nightly" {
+		return nil, fmt.Errorf("retier: unknown event (want {\"action\":\"nightly\"} or SQS)")
+	}
+	run, err := r.Start(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"runId": run.ID, "status": run.Status}, nil
+}
+
+// HandleSQS works through segment messages, reporting only the failed ones.
+func (r *Retier) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		mctx := logx.WithRequestID(ctx, m.MessageId)
+		var msg SegmentMsg
+		err := json.Unmarshal([]byte(m.Body), &msg)
+		if err == nil {
+			err = r.Segment(mctx, msg)
+		}
+		if err != nil {
+			r.Log.ErrorContext(mctx, "retier: segment failed", "run", msg.RunID, "pass", msg.Pass, "segment", msg.Segment, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// Start creates the run (once per id) and queues pass 1. A nightly run's id is its
+// business day, so a schedule that fires twice starts one run.
+func (r *Retier) Start(ctx context.Context, req StartRequest) (store.Run, error) {
+	asOf := r.Now().In(r.Zone)
+	if req.AsOf != nil {
+		asOf = req.AsOf.In(r.Zone)
+	}
+	id := req.RunID
+	if id == "" {
+		id = "night-" + asOf.Format(time.DateOnly)
+	}
+	pol, _, err := r.Table.CurrentPolicy(ctx)
+	if err != nil {
+		return store.Run{}, err
+	}
+	doc, err := json.Marshal(pol)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("retier: %w", err)
+	}
+	run := store.Run{ID: id, AsOf: asOf, Day: asOf.Format(time.DateOnly), Segments: r.Segments,
+		PolicyVersion: pol.Version, Policy: string(doc), Status: store.RunPass1, CreatedAt: r.Now()}
+	switch err := r.Table.CreateRun(ctx, run); {
+	case errors.Is(err, store.ErrRunExists):
+		existing, _, err := r.Table.GetRun(ctx, id)
+		if err != nil {
+			return store.Run{}, err
+		}
+		if existing.Status != store.RunPass1 {
+			r.Log.InfoContext(ctx, "retier: run exists", "run", id, "status", existing.Status)
+			return existing, nil
+		}
+		run = existing // queue pass 1 again: a crash may have lost it; segments count once
+	case err != nil:
+		return store.Run{}, err
+	}
+	if err := r.enqueue(ctx, run, 1); err != nil {
+		return store.Run{}, err
+	}
+	r.Log.InfoContext(ctx, "retier: run started", "run", id, "day", run.Day, "segments", run.Segments, "policyVersion", run.PolicyVersion)
+	return run, nil
+}
+
+// NewRunID names a run requested by hand.
+func NewRunID(asOf time.Time) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return "run-" + asOf.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+}
+
+func (r *Retier) enqueue(ctx context.Context, run store.Run, pass int) error {
+	for start := 0; start < run.Segments; start += 10 {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for s := start; s < min(start+10, run.Segments); s++ {
+			b, _ := json.Marshal(SegmentMsg{RunID: run.ID, Pass: pass, Segment: s})
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(s)), MessageBody: aws.String(string(b))})
+		}
+		out, err := r.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(r.QueueURL), Entries: entries})
+		if err != nil {
+			return fmt.Errorf("queue pass %d of run %s: %w", pass, run.ID, err)
+		}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("queue pass %d of run %s: %d segments not queued", pass, run.ID, len(out.Failed))
+		}
+	}
+	return nil
+}
+
+// Segment does one segment of one pass. Redelivery redoes only this segment: pass 1
+// rebuilds the same summary, pass 2 writes nothing already written, and a segment is
+// counted on the run once.
+func (r *Retier) Segment(ctx context.Context, msg SegmentMsg) error {
+	run, found, err := r.Table.GetRun(ctx, msg.RunID)
+	if err != nil {
+		return err
+	}
+	if !found || msg.Segment < 0 || msg.Segment >= run.Segments {
+		return fmt.Errorf("no run %q with segment %d", msg.RunID, msg.Segment)
+	}
+	pol, err := tiering.ParsePolicy([]byte(run.Policy))
+	if err != nil {
+		return fmt.Errorf("run %s policy: %w", run.ID, err)
+	}
+	switch msg.Pass {
+	case 1:
+		if run.Status != store.RunPass1 {
+			return nil // the run moved on: this is a late duplicate
+		}
+		return r.pass1(ctx, run, pol, msg.Segment)
+	case 2:
+		switch run.Status {
+		case store.RunDone:
+			return nil
+		case store.RunPass1:
+			return fmt.Errorf("run %s: pass 2 before pass 1 finished", run.ID)
+		}
+		return r.pass2(ctx, run, pol, msg.Segment)
+	}
+	return fmt.Errorf("unknown pass %d", msg.Pass)
+}
+
+// pass1 summarises the segment's customers for the quantile cut points.
+func (r *Retier) pass1(ctx context.Context, run store.Run, pol *tiering.Policy, seg int) error {
+	base := tiering.NewBase(0)
+	n := 0
+	err := r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
+		base.Add(row.Aggregates.Metrics(pol, run.AsOf))
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(base)
+	if err != nil {
+		return fmt.Errorf("pass 1: %w", err)
+	}
+	counted, err := r.Table.FinishSegment(ctx, run.ID, seg, 1, map[string]types.AttributeValue{
+		"base": &types.AttributeValueMemberS{Value: string(b)}, "customers": &types.AttributeValueMemberN{Value: strconv.Itoa(n)},
+	}, r.Now())
+	if err != nil {
+		return err
+	}
+	r.Log.InfoContext(ctx, "retier: pass 1 segment", "run", run.ID, "segment", seg, "customers", n, "counted", counted, "bytes", len(b))
+	return r.maybeStartPass2(ctx, run.ID)
+}
+
+// maybeStartPass2 is run by every pass-1 finisher; the one that sees all segments done
+// merges the summaries, stores the merged base, queues pass 2 and only then advances
+// the run, so a crash anywhere leaves the run resumable by a redelivered segment.
+func (r *Retier) maybeStartPass2(ctx context.Context, id string) error {
+	run, _, err := r.Table.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if run.Status != store.RunPass1 || run.Pass1Done < run.Segments {
+		return nil
+	}
+	results, err := r.Table.SegmentResults(ctx, id, 1)
+	if err != nil {
+		return err
+	}
+	if len(results) < run.Segments {
+		return fmt.Errorf("run %s: %d of %d segment summaries found", id, len(results), run.Segments)
+	}
+	merged := tiering.NewBase(0)
+	for _, res := range results {
+		s, _ := res["base"].(*types.AttributeValueMemberS)
+		if s == nil {
+			return fmt.Errorf("run %s: a segment summary is empty", id)
+		}
+		var b tiering.Base
+		if err := json.Unmarshal([]byte(s.Value), &b); err != nil {
+			return fmt.Errorf("run %s: segment summary: %w", id, err)
+		}
+		merged.Merge(&b)
+	}
+	mb, err := json.Marshal(merged)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", id, err)
+	}
+	if err := r.Table.SetRunAttrs(ctx, id, map[string]types.AttributeValue{"base": &types.AttributeValueMemberS{Value: string(mb)}}); err != nil {
+		return err
+	}
+	run.Base = string(mb)
+	if err := r.enqueue(ctx, run, 2); err != nil {
+		return err
+	}
+	now := r.Now().UTC().Format(time.RFC3339Nano)
+	err = r.Table.AdvanceRun(ctx, id, store.RunPass1, store.RunPass2, map[string]types.AttributeValue{"pass1At": &types.AttributeValueMemberS{Value: now}})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	r.Log.InfoContext(ctx, "retier: pass 2 queued", "run", id, "baseBytes", len(mb))
+	return nil
+}
+
+// pass2 assesses every customer of the segment and writes only those whose answer moved.
+func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, seg int) error {
+	var base tiering.Base
+	if err := json.Unmarshal([]byte(run.Base), &base); err != nil {
+		return fmt.Errorf("run %s base: %w", run.ID, err)
+	}
+	cuts := base.Freeze()
+	sum := store.NewRunSummary()
+	err := r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
+		return r.assessOne(ctx, run, pol, cuts, row, sum)
+	})
+	if err != nil {
+		return err
+	}
+	res, err := attributevalue.MarshalMap(sum)
+	if err != nil {
+		return fmt.Errorf("pass 2 summary: %w", err)
+	}
+	counted, err := r.Table.FinishSegment(ctx, run.ID, seg, 2, res, r.Now())
+	if err != nil {
+		return err
+	}
+	r.Log.InfoContext(ctx, "retier: pass 2 segment", "run", run.ID, "segment", seg, "customers", sum.Customers,
+		"changed", sum.Changed, "tierChanges", sum.TierChanges, "counted", counted)
+	return r.maybeFinish(ctx, run.ID)
+}
+
+func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Policy, cuts *tiering.Cuts, row store.ProfileRow, sum *store.RunSummary) error {
+	for attempt := 0; ; attempt++ {
+		next, err := tiering.Assess(pol, cuts, row.ID, &row.Aggregates, row.Assignment, run.AsOf)
+		if err != nil {
+			return fmt.Errorf("assess %s: %w", row.ID, err)
+		}
+		// The tier before this run: on a redelivered segment, the profile already holds
+		// this run's answer and remembers what it replaced.
+		from := row.Assignment.Tier
+		if row.LastRun == run.ID {
+			from = row.PrevTier
+		}
+		if row.Assignment.Changed(next) {
+			var change *store.TierChange
+			if next.Tier != row.Assignment.Tier {
+				change = &store.TierChange{At: run.AsOf, From: row.Assignment.Tier, To: next.Tier, Stage: next.Stage,
+					Reason: next.Reason, PolicyVersion: next.PolicyVersion, RunID: run.ID}
+			}
+			err := r.Table.SaveAssessment(ctx, row, next, run.ID, from, change)
+			if errors.Is(err, store.ErrConflict) && attempt < 5 {
+				fresh, found, rerr := r.Table.ReadProfileRow(ctx, row.ID)
+				if rerr != nil {
+					return rerr
+				}
+				if !found {
+					return nil // erased meanwhile
+				}
+				row = fresh
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			sum.Changed++
+		}
+		count(sum, pol, cuts, row.ID, from, next)
+		return nil
+	}
+}
+
+// count adds one customer's outcome to the segment summary.
+func count(sum *store.RunSummary, pol *tiering.Policy, cuts *tiering.Cuts, id string, from model.Tier, next tiering.Assignment) {
+	sum.Customers++
+	sum.Stages[string(next.Stage)]++
+	if !next.Metrics.HasHistory {
+		sum.Leads++
+		return
+	}
+	t := string(next.Tier)
+	sum.Tiers[t]++
+	m := next.Metrics.Monetary
+	sum.Revenue[t] += m
+	sum.TotalRevenue += m
+	// The top fifth by spend is the fifth quintile of the base's spend summary.
+	if cuts.M.Quintile(int64(m), id) == 4 {
+		sum.Top20Revenue += m
+	}
+	if from != next.Tier {
+		sum.TierChanges++
+		f := string(from)
+		if f == "" {
+			f = "none"
+		}
+		sum.Migrations[f+">"+t]++
+	}
+}
+
+// maybeFinish closes the run once every pass-2 segment is counted.
+func (r *Retier) maybeFinish(ctx context.Context, id string) error {
+	run, _, err := r.Table.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	if run.Status != store.RunPass2 || run.Pass2Done < run.Segments {
+		return nil
+	}
+	results, err := r.Table.SegmentResults(ctx, id, 2)
+	if err != nil {
+		return err
+	}
+	total := store.NewRunSummary()
+	for _, res := range results {
+		s := store.NewRunSummary()
+		if err := attributevalue.UnmarshalMap(res, s); err != nil {
+			return fmt.Errorf("run %s: segment summary: %w", id, err)
+		}
+		total.Add(s)
+	}
+	total.Finish()
+	sav, err := attributevalue.Marshal(total)
+	if err != nil {
+		return fmt.Errorf("run %s summary: %w", id, err)
+	}
+	now := r.Now()
+	err = r.Table.AdvanceRun(ctx, id, store.RunPass2, store.RunDone, map[string]types.AttributeValue{
+		"summary": sav, "finishedAt": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}})
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	run.Status = store.RunDone
+	if err := r.Table.SetLatestRun(ctx, run); err != nil {
+		return err
+	}
+	r.Log.InfoContext(ctx, "retier: run done", "run", id, "customers", total.Customers, "changed", total.Changed,
+		"tierChanges", total.TierChanges, "top20Share", total.Top20Share)
+	return nil
+}
