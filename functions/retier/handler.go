@@ -41,10 +41,12 @@ type Retier struct {
 }
 
 // SegmentMsg is one unit of work on the retier queue.
+// Pass 0 is a start request queued by the API (POST /v1/retier).
 type SegmentMsg struct {
-	RunID   string `json:"runId"`
-	Pass    int    `json:"pass"`
-	Segment int    `json:"segment"`
+	RunID   string     `json:"runId"`
+	Pass    int        `json:"pass"`
+	Segment int        `json:"segment"`
+	AsOf    *time.Time `json:"asOf,omitempty"` // pass 0 only
 }
 
 // StartRequest starts a run: the schedule sends {"action":"nightly"}; the API may give an
@@ -171,6 +173,10 @@ func (r *Retier) enqueue(ctx context.Context, run store.Run, pass int) error {
 // rebuilds the same summary, pass 2 writes nothing already written, and a segment is
 // counted on the run once.
 func (r *Retier) Segment(ctx context.Context, msg SegmentMsg) error {
+	if msg.Pass == 0 {
+		_, err := r.Start(ctx, StartRequest{Action: "nightly", RunID: msg.RunID, AsOf: msg.AsOf})
+		return err
+	}
 	run, found, err := r.Table.GetRun(ctx, msg.RunID)
 	if err != nil {
 		return err
