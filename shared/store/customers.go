@@ -698,3 +698,116 @@ func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Prof
 	next, err := EncodeCursor(out.LastEvaluatedKey)
 	return ps, next, err
 }
+
+// EraseCustomer erases a person (customer.Profile.Erase) everywhere this package copied
+// them: the profile's personal attributes are removed under the version it read, and in the
+// same transaction the sealed section and the phone, e-mail, referral and unsubscribe keys
+// that still name the customer are deleted; then every touch item is rewritten to its
+// anonymous part (time, channel, campaign, grade). Erasing twice changes nothing more.
+// Pending reminders are the follow-up service's to cancel.
+func (t *Table) EraseCustomer(ctx context.Context, id string, now time.Time) (customer.Profile, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := t.eraseOnce(ctx, id, now)
+		if err == nil || !errors.Is(err, ErrVersionConflict) || attempt >= 20 {
+			if err != nil {
+				return p, err
+			}
+			break
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return customer.Profile{}, err
+		}
+	}
+	if err := t.anonymiseTouches(ctx, id); err != nil {
+		return customer.Profile{}, err
+	}
+	p, _, err := t.GetProfile(ctx, id)
+	return p, err
+}
+
+func (t *Table) eraseOnce(ctx context.Context, id string, now time.Time) (customer.Profile, error) {
+	p, version, raw, err := t.getProfileItem(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	keys := []Key{PhoneKey(p.Phone), EmailKey(p.Email), ReferralKey(p.ReferralCode)}
+	if tok, ok := raw["unsubToken"].(*types.AttributeValueMemberS); ok && tok.Value != "" {
+		keys = append(keys, UnsubscribeKey(tok.Value))
+	}
+	var live []Key
+	for _, k := range keys {
+		if !strings.HasSuffix(k.PK, "#") {
+			live = append(live, k)
+		}
+	}
+	owners, err := t.lookupUnique(ctx, live...)
+	if err != nil {
+		return p, err
+	}
+	var items []types.TransactWriteItem
+	if !p.Erased() {
+		upd, err := t.contactUpdate(p.Erase(now), version)
+		if err != nil {
+			return p, err
+		}
+		items = append(items, types.TransactWriteItem{Update: upd})
+	}
+	for _, k := range live {
+		if owners[k.PK] == id {
+			items = append(items, deleteUnique(t.Name, k, id))
+		}
+	}
+	items = append(items, t.DeleteSensitiveItem(id))
+	if err := t.transact(ctx, items); err != nil {
+		if retryable(err) {
+			return p, fmt.Errorf("erase %s: %w", id, ErrVersionConflict)
+		}
+		return p, fmt.Errorf("erase %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// anonymiseTouches rewrites each touch item to what Erase keeps of a touch.
+func (t *Table) anonymiseTouches(ctx context.Context, id string) error {
+	touches, err := t.Touches(ctx, id)
+	if err != nil {
+		return err
+	}
+	var reqs []types.WriteRequest
+	for _, ti := range touches {
+		tc := ti.Touch
+		ti.Touch = customer.Touch{At: tc.At, Channel: tc.Channel, Grade: tc.Grade,
+			UTM: customer.UTM{Source: tc.UTM.Source, Medium: tc.UTM.Medium, Campaign: tc.UTM.Campaign}}
+		item, err := attributevalue.MarshalMap(ti)
+		if err != nil {
+			return fmt.Errorf("marshal touch: %w", err)
+		}
+		item[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(id)}
+		item[attrSK] = &types.AttributeValueMemberS{Value: TouchSK(tc.At, ti.ID)}
+		item["type"] = &types.AttributeValueMemberS{Value: typeTouch}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	return t.batchWrite(ctx, reqs)
+}
+
+// batchWrite writes in batches of 25, resubmitting what DynamoDB left unprocessed.
+func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for attempt := 0; len(reqs) > 0; attempt++ {
+		n := min(len(reqs), 25)
+		out, err := t.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems:           map[string][]types.WriteRequest{t.Name: reqs[:n]},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return fmt.Errorf("batch write: %w", err)
+		}
+		t.Units.Add(true, out.ConsumedCapacity...)
+		reqs = append(out.UnprocessedItems[t.Name], reqs[n:]...)
+		if len(out.UnprocessedItems[t.Name]) > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

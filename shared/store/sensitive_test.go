@@ -1,0 +1,113 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/seal"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/store/storetest"
+)
+
+func TestErasureLeavesNoPersonalDataInThePartitionOrTheKeys(t *testing.T) {
+	tbl := storetest.Table(t)
+	ctx := context.Background()
+	nat, e164 := randomMobile()
+	email := "erase-" + storetest.Suffix() + "@example.com"
+	name, note := "Planted Name "+storetest.Suffix(), "planted message "+storetest.Suffix()
+	l, g := lead(t, customer.LeadForm{Name: name, Phone: nat, Email: email, Message: note, UTMSource: "baidu",
+		UTMTerm: "planted term", ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "v1"}, t0)
+	p, _, err := tbl.ResolveOrCreate(ctx, l, g, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	local, _ := seal.NewLocal(key)
+	env, err := seal.Sealer{Wrapper: local}.SealJSON(ctx, customer.Sensitive{Allergies: "planted allergy"}, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, v, _ := tbl.GetProfile(ctx, p.ID)
+	put, _ := tbl.PutSensitiveItem(p.ID, env, t0)
+	if err := tbl.SaveProfile(ctx, prof, v, prof, put); err != nil {
+		t.Fatal(err)
+	}
+
+	erased, err := tbl.EraseCustomer(ctx, p.ID, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !erased.Erased() || erased.Store != "sh-01" || len(erased.Touches) != 1 || erased.Touches[0].UTM.Source != "baidu" {
+		t.Fatalf("erasure must keep the anonymous part: %+v", erased)
+	}
+	items, err := tbl.QueryPartition(ctx, store.CustomerPK(p.ID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := []string{name, e164, email, note, "planted term", "203.0.113.9", p.ReferralCode}
+	for _, it := range items {
+		dump := dumpItem(it)
+		for _, v := range planted {
+			if strings.Contains(dump, v) {
+				t.Errorf("item %s still holds %q", dump[:min(len(dump), 60)], v)
+			}
+		}
+		if strings.Contains(dump, "SENSITIVE") {
+			t.Error("the sealed section survived erasure")
+		}
+	}
+	if _, found, _ := tbl.CustomerByContact(ctx, e164, email); found {
+		t.Error("a phone or e-mail key still names the erased customer")
+	}
+	// The same person may come back: they are a new customer.
+	again, created, err := tbl.ResolveOrCreate(ctx, l, g, t0.Add(2*time.Hour))
+	if err != nil || !created || again.ID == p.ID {
+		t.Fatalf("a returning person after erasure: id=%s created=%v err=%v", again.ID, created, err)
+	}
+	if _, err := tbl.EraseCustomer(ctx, p.ID, t0.Add(3*time.Hour)); err != nil {
+		t.Fatalf("erasing twice: %v", err)
+	}
+}
+
+// dumpItem renders every string and number in an item, however nested.
+func dumpItem(item map[string]types.AttributeValue) string {
+	var b strings.Builder
+	var walk func(types.AttributeValue)
+	walk = func(av types.AttributeValue) {
+		switch v := av.(type) {
+		case *types.AttributeValueMemberS:
+			b.WriteString(v.Value + "|")
+		case *types.AttributeValueMemberN:
+			b.WriteString(v.Value + "|")
+		case *types.AttributeValueMemberB:
+			b.Write(v.Value)
+		case *types.AttributeValueMemberL:
+			for _, x := range v.Value {
+				walk(x)
+			}
+		case *types.AttributeValueMemberM:
+			for _, x := range v.Value {
+				walk(x)
+			}
+		case *types.AttributeValueMemberSS:
+			b.WriteString(strings.Join(v.Value, "|"))
+		}
+	}
+	keys := make([]string, 0, len(item))
+	for k := range item {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		walk(item[k])
+	}
+	return b.String()
+}
