@@ -101,7 +101,7 @@ func (t *Table) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 	// A pending claim older than idemPending was left by an attempt that died; take it over.
 	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
-		ConditionExpression: aws.String("attribute_not_exists(PK) OR (#s = :pending AND claimedAt < :stale AND fingerprint = :fp)"),
+		ConditionExpression:      aws.String("attribute_not_exists(PK) OR (#s = :pending AND claimedAt < :stale AND fingerprint = :fp)"),
 		ExpressionAttributeNames: map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pending": &types.AttributeValueMemberS{Value: "pending"},
