@@ -37,6 +37,17 @@ func testApp(t *testing.T) *app {
 // authorizer would put in the context.
 func serve(t *testing.T, a *app, envs map[string]string, routeKey, path, body string, claims map[string]string) events.APIGatewayV2HTTPResponse {
 	t.Helper()
+	return serveReq(t, a, envs, routeKey, path, body, claims, nil)
+}
+
+// serveQuery is an admin GET with query parameters.
+func serveQuery(t *testing.T, a *app, routeKey, path string, q map[string]string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
+	return serveReq(t, a, map[string]string{}, routeKey, path, "", adminClaims, q)
+}
+
+func serveReq(t *testing.T, a *app, envs map[string]string, routeKey, path, body string, claims, query map[string]string) events.APIGatewayV2HTTPResponse {
+	t.Helper()
 	r := httpx.NewRouter()
 	r.Log = a.log
 	e := env.FromMap(envs)
@@ -45,7 +56,7 @@ func serve(t *testing.T, a *app, envs map[string]string, routeKey, path, body st
 	}
 	method, _, _ := strings.Cut(routeKey, " ")
 	req := events.APIGatewayV2HTTPRequest{RouteKey: routeKey, RawPath: path, Body: body,
-		Headers: map[string]string{"content-type": "application/json"}}
+		Headers: map[string]string{"content-type": "application/json"}, QueryStringParameters: query}
 	req.RequestContext.HTTP.Method = method
 	req.RequestContext.HTTP.Path = path
 	req.RequestContext.RequestID = "req-" + storetest.Suffix()
