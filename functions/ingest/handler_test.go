@@ -21,7 +21,9 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"); return l }()
 
-func newHandler(t *testing.T) (*handler, *store.Table) {
+func newHandler(t *testing.T) (*handler, *store.Table) { return newHandlerTB(t) }
+
+func newHandlerTB(t testing.TB) (*handler, *store.Table) {
 	table := storetest.Table(t)
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, shanghai)
 	return &handler{log: slog.New(slog.NewTextHandler(io.Discard, nil)), table: table,
@@ -34,7 +36,9 @@ func (f fixedPolicy) CurrentPolicy(context.Context) (*tiering.Policy, bool, erro
 	return f.p, false, nil
 }
 
-func msg(t *testing.T, id string, txn store.Txn) events.SQSMessage {
+func msg(t *testing.T, id string, txn store.Txn) events.SQSMessage { return msgTB(t, id, txn) }
+
+func msgTB(t testing.TB, id string, txn store.Txn) events.SQSMessage {
 	b, err := json.Marshal(txn)
 	if err != nil {
 		t.Fatal(err)
