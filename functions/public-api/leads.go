@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/followup"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/store"
+)
+
+func init() {
+	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
+		h := &leads{
+			log:   a.log,
+			table: a.table,
+			now:   a.now,
+			rules: customer.Rules{
+				DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"),
+				Stores:        e.List("STORES"),
+				DefaultStore:  e.Optional("DEFAULT_STORE", ""),
+			},
+			grading:   customer.DefaultGradePolicy(),
+			thankYou:  e.Optional("THANK_YOU_URL", "/thanks.html"),
+			redirects: e.List("CORS_ALLOW_ORIGINS"),
+			perIP:     store.RateLimit{Scope: "lead-ip", Limit: int64(e.Int("LEAD_RATE_PER_IP", 30)), Window: time.Hour},
+			perPhone:  store.RateLimit{Scope: "lead-phone", Limit: int64(e.Int("LEAD_RATE_PER_PHONE", 5)), Window: time.Hour},
+		}
+		r.Handle("POST /v1/leads", h.post)
+	})
+}
+
+// leadPlanner is the follow-up service a new lead is handed to (followup/app.Planner over
+// the store's follow-up adapter). Nil until that adapter is wired: the lead is still kept.
+type leadPlanner interface {
+	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
+}
+
+// leadBodyLimit: a lead form is a few hundred bytes; 16 KB leaves room for a long message.
+const leadBodyLimit = 16 << 10
+
+// leads handles POST /v1/leads: a plain HTML form or a script's JSON, one person, one profile.
+type leads struct {
+	log       *slog.Logger
+	table     *store.Table
+	now       func() time.Time
+	rules     customer.Rules
+	grading   customer.GradePolicy
+	thankYou  string
+	redirects []string // origins a form's redirect field may point to
+	perIP     store.RateLimit
+	perPhone  store.RateLimit
+	planner   leadPlanner
+}
+
+// leadResponse is what a script gets; a browser gets a 303 to the thank-you page.
+type leadResponse struct {
+	ID        string `json:"id"`
+	Created   bool   `json:"created"`
+	LeadGrade string `json:"leadGrade"`
+}
+
+func (h *leads) post(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	body, err := httpx.Body(req, leadBodyLimit)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	mt, err := httpx.MediaType(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	isForm := mt == httpx.MediaForm
+	if !isForm && mt != httpx.MediaJSON {
+		return events.APIGatewayV2HTTPResponse{}, httpx.UnsupportedMediaType(httpx.MediaForm, httpx.MediaJSON)
+	}
+	now := h.now()
+	ip := httpx.SourceIP(req)
+	if ok, retry, err := h.table.Allow(ctx, h.perIP, ip, now); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	} else if !ok {
+		return events.APIGatewayV2HTTPResponse{}, httpx.TooManyRequests(retry)
+	}
+
+	key := httpx.Header(req, "Idempotency-Key")
+	if key != "" {
+		if len(key) > 200 {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("Idempotency-Key", "must be at most 200 characters")
+		}
+		sum := sha256.Sum256(body)
+		stored, err := h.table.BeginIdempotent(ctx, "lead", key, hex.EncodeToString(sum[:]), now)
+		switch {
+		case errors.Is(err, store.ErrInProgress):
+			return events.APIGatewayV2HTTPResponse{}, httpx.Conflict("A request with this Idempotency-Key is still being processed.")
+		case errors.Is(err, store.ErrKeyReused):
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("Idempotency-Key", "was already used for a different request")
+		case err != nil:
+			return events.APIGatewayV2HTTPResponse{}, err
+		case stored != nil:
+			h.log.InfoContext(ctx, "lead replayed", "status", stored.Status)
+			return events.APIGatewayV2HTTPResponse{StatusCode: stored.Status, Headers: stored.Headers, Body: stored.Body}, nil
+		}
+	}
+	resp, err := h.accept(ctx, req, body, isForm, now)
+	if key != "" {
+		if err != nil {
+			if aerr := h.table.AbandonIdempotent(ctx, "lead", key); aerr != nil {
+				h.log.ErrorContext(ctx, "release idempotency key", "err", aerr)
+			}
+		} else if ferr := h.table.FinishIdempotent(ctx, "lead", key, store.StoredResponse{Status: resp.StatusCode, Headers: resp.Headers, Body: resp.Body}); ferr != nil {
+			// The lead is stored; a retry would merge into the same profile, so answer anyway.
+			h.log.ErrorContext(ctx, "store idempotent response", "err", ferr)
+		}
+	}
+	return resp, err
+}
+
+func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, body []byte, isForm bool, now time.Time) (events.APIGatewayV2HTTPResponse, error) {
+	var form customer.LeadForm
+	channel := "api"
+	if isForm {
+		channel = "form"
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("", "the form body is not valid URL encoding").Wrap(err)
+		}
+		if form, err = customer.FormFromValues(vals); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	} else if err := httpx.UnmarshalStrict(body, &form); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	lead, err := h.rules.Validate(form, customer.Submission{At: now, IP: httpx.SourceIP(req), Channel: channel})
+	if errors.Is(err, customer.ErrSpam) {
+		// Answer like a success so the bot learns nothing; store nothing.
+		h.log.InfoContext(ctx, "lead dropped", "reason", "honeypot")
+		return h.answer(isForm, form.Redirect, leadResponse{ID: store.NewID(), Created: true, LeadGrade: "cold"}), nil
+	}
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if lead.Phone != "" {
+		// The counter key carries a hash: rate-limit items must not hold a phone number.
+		sum := sha256.Sum256([]byte(lead.Phone))
+		if ok, retry, err := h.table.Allow(ctx, h.perPhone, hex.EncodeToString(sum[:12]), now); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		} else if !ok {
+			return events.APIGatewayV2HTTPResponse{}, httpx.TooManyRequests(retry)
+		}
+	}
+	g := h.grading.Grade(lead)
+	res, err := h.table.ResolveLead(ctx, lead, g, now)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("accept lead: %w", err)
+	}
+	planned := 0
+	if res.Created && h.planner != nil {
+		pr, err := h.planner.Handle(ctx, followup.Trigger{
+			Kind: followup.TriggerNewLead, CustomerID: res.Profile.ID, Ref: "lead#" + res.TouchID,
+			At: now, Grade: res.Profile.LeadGrade,
+		})
+		if err != nil {
+			// The lead is kept; the nightly plan and the staff list still show it.
+			h.log.ErrorContext(ctx, "plan first contact", "customer", res.Profile.ID, "err", err)
+		}
+		planned = len(pr.Created)
+	}
+	h.log.InfoContext(ctx, "lead accepted", "customer", res.Profile.ID, "created", res.Created,
+		"grade", string(res.Profile.LeadGrade), "channel", channel, "conflicts", len(res.Conflicts),
+		"attempts", res.Attempts, "planned", planned)
+	return h.answer(isForm, lead.Redirect, leadResponse{ID: res.Profile.ID, Created: res.Created, LeadGrade: string(res.Profile.LeadGrade)}), nil
+}
+
+func (h *leads) answer(isForm bool, redirect string, r leadResponse) events.APIGatewayV2HTTPResponse {
+	if isForm {
+		return httpx.SeeOther(httpx.RedirectTarget(redirect, h.redirects, h.thankYou))
+	}
+	status := http.StatusOK
+	if r.Created {
+		status = http.StatusCreated
+	}
+	resp := httpx.JSON(status, r)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp
+}
+
