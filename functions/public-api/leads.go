@@ -194,4 +194,3 @@ func (h *leads) answer(isForm bool, redirect string, r leadResponse) events.APIG
 	resp.Headers["Cache-Control"] = "no-store"
 	return resp
 }
-
