@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/store/storetest"
+)
+
+// TestMain runs the public API's tests against DynamoDB Local; no emulator, no run.
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+var leadClock = time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai, opening hours
+
+type leadRig struct {
+	t      *testing.T
+	r      *httpx.Router
+	h      *leads
+	tbl    *store.Table
+	logs   *bytes.Buffer
+	ip     string
+	reqSeq int
+}
+
+func newLeadRig(t *testing.T) *leadRig {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	log := logx.New(logs, logx.Options{})
+	tbl := storetest.Table(t)
+	h := &leads{
+		log: log, table: tbl, now: func() time.Time { return leadClock },
+		rules:    customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01", "bj-01"}, DefaultStore: "sh-01"},
+		grading:  customer.DefaultGradePolicy(),
+		thankYou: "https://www.example.com/thanks.html", redirects: []string{"https://www.example.com"},
+		perIP:    store.RateLimit{Scope: "lead-ip", Limit: 100, Window: time.Hour},
+		perPhone: store.RateLimit{Scope: "lead-phone", Limit: 5, Window: time.Hour},
+	}
+	r := httpx.NewRouter()
+	r.Log = log
+	r.Handle("POST /v1/leads", h.post)
+	return &leadRig{t: t, r: r, h: h, tbl: tbl, logs: logs, ip: fmt.Sprintf("198.51.%d.%d", rand.IntN(250), rand.IntN(250))}
+}
+
+func (g *leadRig) post(contentType, body string, headers ...string) events.APIGatewayV2HTTPResponse {
+	g.t.Helper()
+	g.reqSeq++
+	req := events.APIGatewayV2HTTPRequest{
+		RouteKey: "POST /v1/leads", RawPath: "/v1/leads", Body: body,
+		Headers: map[string]string{"content-type": contentType},
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Headers[headers[i]] = headers[i+1]
+	}
+	req.RequestContext.RequestID = fmt.Sprintf("req-%s-%d", storetest.Suffix(), g.reqSeq)
+	req.RequestContext.HTTP.Method = "POST"
+	req.RequestContext.HTTP.SourceIP = g.ip
+	resp, err := g.r.Serve(context.Background(), req)
+	if err != nil {
+		g.t.Fatalf("Serve returned an error: %v", err)
+	}
+	return resp
+}
+
+func uniqueMobile() (national, e164 string) {
+	n := rand.IntN(100000000)
+	return fmt.Sprintf("136 %04d %04d", n/10000, n%10000), fmt.Sprintf("+86136%08d", n)
+}
+
+func problemFields(t *testing.T, resp events.APIGatewayV2HTTPResponse) []string {
+	t.Helper()
+	var p struct {
+		Errors []struct{ Field string } `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
+		t.Fatalf("not a problem document: %s", resp.Body)
+	}
+	var fs []string
+	for _, e := range p.Errors {
+		fs = append(fs, e.Field)
+	}
+	return fs
+}
+
+func TestAPlainFormIsAnsweredWithARedirectToTheThankYouPage(t *testing.T) {
+	g := newLeadRig(t)
+	nat, e164 := uniqueMobile()
+	form := url.Values{"name": {"Zhang Wei"}, "phone": {nat}, "interest": {"whitening"}, "utm_source": {"baidu"},
+		"consent_service": {"on"}, "consent_text_version": {"2025-01"}, "website": {""}}
+	resp := g.post("application/x-www-form-urlencoded", form.Encode())
+	if resp.StatusCode != 303 || resp.Headers["Location"] != "https://www.example.com/thanks.html" {
+		t.Fatalf("got %d %v", resp.StatusCode, resp.Headers)
+	}
+	id, found, err := g.tbl.CustomerByContact(context.Background(), e164, "")
+	if err != nil || !found {
+		t.Fatalf("the lead was not stored: %v", err)
+	}
+	p, _, _ := g.tbl.GetProfile(context.Background(), id)
+	c, ok := p.Consents.Effective("service", "sms")
+	if !ok || !c.Granted || c.IP != g.ip || c.TextVersion != "2025-01" || c.Source != "lead:form" {
+		t.Fatalf("consent not recorded with IP and text version: %+v", c)
+	}
+	// An allow-listed redirect is honoured, another site is not.
+	form.Set("redirect", "https://www.example.com/campaign/ok")
+	if r := g.post("application/x-www-form-urlencoded", form.Encode()); r.Headers["Location"] != "https://www.example.com/campaign/ok" {
+		t.Fatalf("allow-listed redirect: %v", r.Headers)
+	}
+	form.Set("redirect", "https://phish.example.net/")
+	if r := g.post("application/x-www-form-urlencoded", form.Encode()); r.Headers["Location"] != "https://www.example.com/thanks.html" {
+		t.Fatalf("open redirect: %v", r.Headers)
+	}
+}
+
+func TestJSONIs201ForANewPersonAnd200WhenMerged(t *testing.T) {
+	g := newLeadRig(t)
+	nat, e164 := uniqueMobile()
+	first := g.post("application/json", fmt.Sprintf(`{"name":"Wang Fang","phone":%q,"interest":"implant","message":"please call today"}`, nat))
+	if first.StatusCode != 201 {
+		t.Fatalf("new lead: %d %s", first.StatusCode, first.Body)
+	}
+	var a, b leadResponse
+	_ = json.Unmarshal([]byte(first.Body), &a)
+	second := g.post("application/json", fmt.Sprintf(`{"phone":%q,"utm_source":"wechat"}`, e164))
+	if second.StatusCode != 200 {
+		t.Fatalf("merged lead: %d %s", second.StatusCode, second.Body)
+	}
+	_ = json.Unmarshal([]byte(second.Body), &b)
+	if a.ID == "" || a.ID != b.ID || a.LeadGrade == "" {
+		t.Fatalf("want one id with a grade: %+v %+v", a, b)
+	}
+	if b.LeadGrade != a.LeadGrade {
+		t.Fatalf("a vaguer second form lowered the grade: %s → %s", a.LeadGrade, b.LeadGrade)
+	}
+}
+
+func TestBadInputIsAProblemNamingTheFieldAndStoresNothing(t *testing.T) {
+	g := newLeadRig(t)
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		field             string
+	}{
+		{"letters in a phone", "application/json", `{"phone":"+86 abc"}`, 400, "phone"},
+		{"an unknown field", "application/json", `{"phone":"13800138000","role":"admin"}`, 400, "role"},
+		{"an unknown store", "application/json", `{"phone":"13800138000","store":"xx-99"}`, 400, "store"},
+		{"invalid UTF-8", "application/json", "{\"name\":\"\xff\xfe\",\"phone\":\"13800138000\"}", 400, ""},
+		{"a 10 MB body", "application/json", `{"message":"` + strings.Repeat("a", 10<<20) + `"}`, 413, ""},
+		{"XML", "application/xml", `<lead/>`, 415, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := g.post(tc.ctype, tc.body)
+			if resp.StatusCode != tc.status || resp.Headers["Content-Type"] != "application/problem+json" {
+				t.Fatalf("got %d %s %s", resp.StatusCode, resp.Headers["Content-Type"], resp.Body[:min(len(resp.Body), 200)])
+			}
+			if tc.field != "" {
+				if fs := problemFields(t, resp); len(fs) == 0 || fs[0] != tc.field {
+					t.Fatalf("problem names %v, want %s", fs, tc.field)
+				}
+			}
+		})
+	}
+	if _, found, _ := g.tbl.CustomerByContact(context.Background(), "+8613800138000", ""); found {
+		// 138 0013 8000 belongs to the store package's binary, never this one.
+		t.Fatal("a refused lead was stored")
+	}
+}
+
+func TestTheHoneypotIsAcceptedSilentlyAndStoresNothing(t *testing.T) {
+	g := newLeadRig(t)
+	_, e164 := uniqueMobile()
+	form := url.Values{"phone": {e164}, "website": {"http://spam.example"}}
+	resp := g.post("application/x-www-form-urlencoded", form.Encode())
+	if resp.StatusCode != 303 {
+		t.Fatalf("a bot must see the same answer as a person: %d", resp.StatusCode)
+	}
+	if _, found, _ := g.tbl.CustomerByContact(context.Background(), e164, ""); found {
+		t.Fatal("the honeypot submission was stored")
+	}
+}
+
+func TestTooManyPostsForOnePhoneAre429WithRetryAfter(t *testing.T) {
+	g := newLeadRig(t)
+	_, e164 := uniqueMobile()
+	for i := range 5 {
+		if r := g.post("application/json", fmt.Sprintf(`{"phone":%q}`, e164)); r.StatusCode >= 300 {
+			t.Fatalf("post %d refused: %d %s", i+1, r.StatusCode, r.Body)
+		}
+	}
+	r := g.post("application/json", fmt.Sprintf(`{"phone":%q}`, e164))
+	if r.StatusCode != 429 || r.Headers["Retry-After"] == "" {
+		t.Fatalf("6th post: %d %v", r.StatusCode, r.Headers)
+	}
+	// Per IP as well.
+	g2 := newLeadRig(t)
+	g2.h.perIP.Limit = 2
+	for range 2 {
+		_, p := uniqueMobile()
+		g2.post("application/json", fmt.Sprintf(`{"phone":%q}`, p))
+	}
+	_, p := uniqueMobile()
+	if r := g2.post("application/json", fmt.Sprintf(`{"phone":%q}`, p)); r.StatusCode != 429 || r.Headers["Retry-After"] == "" {
+		t.Fatalf("3rd post from one IP: %d %v", r.StatusCode, r.Headers)
+	}
+}
+
+func TestARetryWithTheSameIdempotencyKeyGetsTheSameResponse(t *testing.T) {
+	g := newLeadRig(t)
+	_, e164 := uniqueMobile()
+	body := fmt.Sprintf(`{"name":"Retry Person","phone":%q}`, e164)
+	key := "k-" + storetest.Suffix()
+	first := g.post("application/json", body, "Idempotency-Key", key)
+	again := g.post("application/json", body, "Idempotency-Key", key)
+	if first.StatusCode != 201 || again.StatusCode != 201 || again.Body != first.Body {
+		t.Fatalf("first %d %s, retry %d %s", first.StatusCode, first.Body, again.StatusCode, again.Body)
+	}
+	id, _, _ := g.tbl.CustomerByContact(context.Background(), e164, "")
+	touches, _ := g.tbl.Touches(context.Background(), id)
+	if len(touches) != 1 {
+		t.Fatalf("the retry added a touch: %d", len(touches))
+	}
+	if r := g.post("application/json", `{"phone":"13700000000"}`, "Idempotency-Key", key); r.StatusCode != 400 {
+		t.Fatalf("a key reused for another body: %d", r.StatusCode)
+	}
+}
+
+func TestLeadLogsCarryNoPersonalData(t *testing.T) {
+	g := newLeadRig(t)
+	nat, e164 := uniqueMobile()
+	name, email := "Planted Logname", "planted-"+storetest.Suffix()+"@example.com"
+	g.post("application/json", fmt.Sprintf(`{"name":%q,"phone":%q,"email":%q,"message":"call me at %s"}`, name, nat, email, e164))
+	g.post("application/x-www-form-urlencoded", url.Values{"name": {name}, "phone": {e164}, "email": {email}}.Encode())
+	g.post("application/json", fmt.Sprintf(`{"name":%q,"phone":"+86 abc","email":%q}`, name, email))
+	logs := g.logs.String()
+	if !strings.Contains(logs, "lead accepted") {
+		t.Fatalf("nothing was logged: %s", logs)
+	}
+	for _, v := range []string{name, "Planted", email, e164, strings.ReplaceAll(nat, " ", ""), nat[4:]} {
+		if strings.Contains(logs, v) {
+			t.Errorf("the logs hold %q", v)
+		}
+	}
+}
