@@ -32,8 +32,9 @@ type SynthConfig struct {
 }
 
 // Customer is a synthetic profile with the fields the product collects. Phones are in
-// E.164 and use ranges reserved for fiction where one exists (UK 07700 900xxx); emails use
-// the reserved example.com / example.org domains, so a demo can never reach a real person.
+// E.164 and use ranges reserved for fiction where one exists (UK 020 7946 0xxx: phone
+// libraries accept it as valid, unlike the 07700 900xxx mobile range); emails use the
+// reserved example.com / example.org domains, so a demo can never reach a real person.
 type Customer struct {
 	ID       string
 	Name     string
@@ -117,7 +118,7 @@ func synthCustomer(rng *rand.Rand, i int, stores []string) Customer {
 	if rng.Float64() < 0.08 {
 		first, last := ukFirst[rng.IntN(len(ukFirst))], ukLast[rng.IntN(len(ukLast))]
 		c.Name = first + " " + last
-		c.Phone = fmt.Sprintf("+447700900%03d", rng.IntN(1000))
+		c.Phone = fmt.Sprintf("+442079460%03d", rng.IntN(1000))
 		c.Email = fmt.Sprintf("%s.%s%d@example.org", lower(first), lower(last), i+1)
 		c.TimeZone = "Europe/London"
 		c.Store = "london-soho"

@@ -41,7 +41,7 @@ func TestSynthIsDeterministicAndPrefixStable(t *testing.T) {
 func TestSynthProfilesAreReachableButFictional(t *testing.T) {
 	_, d := synthSample()
 	cn := regexp.MustCompile(`^\+86138\d{8}$`)
-	uk := regexp.MustCompile(`^\+447700900\d{3}$`)
+	uk := regexp.MustCompile(`^\+442079460\d{3}$`)
 	ids := map[string]bool{}
 	var ukCount int
 	for _, c := range d.Customers {
