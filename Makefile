@@ -60,7 +60,7 @@ $(foreach pair,$(FUNCTIONS),$(eval $(call sam_target,$(word 1,$(subst :, ,$(pair
 
 # ---------------------------------------------------------------- run
 run: deps build-local
-	$(GO) run ./infra/local/cmd/tierflow-local run
+	$(GO) run ./infra/local/cmd/tierflow-local run -seed -quiet
 
 # ---------------------------------------------------------------- test
 test: deps build-local

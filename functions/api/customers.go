@@ -34,8 +34,11 @@ func init() {
 			rules:  customer.Rules{DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), Stores: e.List("STORES")},
 			stores: e.List("STORES"),
 		}
-		if local, err := seal.LocalFromEnv(); err == nil {
-			c.sealer = &seal.Sealer{Wrapper: local}
+		// Without a key the sensitive section cannot be opened or written; the rest works.
+		if w, err := seal.WrapperFor(a.cfg, e.Optional("SEAL_KEY_ID", "")); err == nil {
+			c.sealer = &seal.Sealer{Wrapper: w}
+		} else {
+			a.log.Warn("sensitive section unavailable", "err", err)
 		}
 		c.routes(r)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -64,4 +65,18 @@ func (k KMS) Unwrap(ctx context.Context, wrapped []byte, keyID, binding string) 
 		return nil, fmt.Errorf("kms decrypt: %w", err)
 	}
 	return out.Plaintext, nil
+}
+
+// LocalKeyPrefix marks a key id that the local runtime resolves a KMS key to: there is no
+// KMS emulator, so such ids mean "use the local master key".
+const LocalKeyPrefix = "local"
+
+// WrapperFor picks the key wrapper for a function: KMS for a real key id (from
+// SEAL_KEY_ID, which template.yaml sets to the DataKey), the local master key for the
+// local runtime's "local-…" ids or when no key is configured.
+func WrapperFor(cfg aws.Config, keyID string) (KeyWrapper, error) {
+	if keyID == "" || strings.HasPrefix(keyID, LocalKeyPrefix) {
+		return LocalFromEnv()
+	}
+	return KMS{Client: kms.NewFromConfig(cfg), KeyID: keyID}, nil
 }

@@ -7,6 +7,8 @@ package stack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +32,7 @@ import (
 	"github.com/tierflow/tierflow/infra/local/resources"
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/scheduler"
+	"github.com/tierflow/tierflow/shared/seal"
 )
 
 // DefaultPort is the API's port when neither Options.Port nor TIERFLOW_PORT say.
@@ -237,6 +240,10 @@ func (s *Stack) startPools() error {
 	if s.opts.ConsoleLogs {
 		console = lambdart.LockWriter(s.opts.Console)
 	}
+	sealKey, err := localSealKey(s.opts.StateDir)
+	if err != nil {
+		return err
+	}
 	for _, f := range s.Template.Functions {
 		env, err := f.Environment(s.Resources)
 		if err != nil {
@@ -246,6 +253,7 @@ func (s *Stack) startPools() error {
 			env[k] = v
 		}
 		env["SMS_OUTBOX_PATH"] = s.SMSOutbox
+		env[seal.LocalKeyEnv] = sealKey
 		logf, err := os.OpenFile(filepath.Join(s.LogDir, f.LogicalID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return err
@@ -458,4 +466,26 @@ func (s *Stack) Stop() error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// localSealKey stands in for KMS: the data keys of sensitive sections are wrapped with a
+// master key from $TIERFLOW_LOCAL_KEY, or one generated once into the state folder (0600),
+// so data sealed in one run can be opened in the next.
+func localSealKey(stateDir string) (string, error) {
+	if k := os.Getenv(seal.LocalKeyEnv); k != "" {
+		return k, nil
+	}
+	path := filepath.Join(stateDir, "seal-local.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := make([]byte, seal.DataKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return "", fmt.Errorf("local seal key: %w", err)
+	}
+	enc := base64.StdEncoding.EncodeToString(key)
+	if err := os.WriteFile(path, []byte(enc+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("local seal key: %w", err)
+	}
+	return enc, nil
 }

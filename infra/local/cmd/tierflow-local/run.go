@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/tierflow/tierflow/infra/local/seed"
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
@@ -19,6 +21,8 @@ func run(ctx context.Context, args []string) error {
 	noSchedules := fs.Bool("no-schedules", false, "do not fire schedules on their own (fire them with invoke -schedule)")
 	verbose := fs.Bool("v", false, "log the runtime's own events")
 	build := fs.Bool("build", false, "build every function's bootstrap for this machine first (else make build-local does)")
+	demo := fs.Bool("seed", false, "fill the stack with the synthetic demo data set through its own API")
+	demoSize := fs.Int("seed-customers", 200, "size of the synthetic demo base")
 	_ = fs.Parse(args)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -34,13 +38,19 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *demo {
+		if err := seedDemo(ctx, st, *demoSize); err != nil {
+			st.Stop()
+			return err
+		}
+	}
 	fmt.Printf(`
 tierflow is running (ready in %s)
   API             %s        try: curl %s/v1/health
   Lead form       %s/
   Email outbox    %s
   SMS outbox      %s/_local/sms
-  Staff token     go run ./infra/local/cmd/tierflow-local token -role admin -stores s1
+  Staff token     make token ROLE=agent STORE=sh-01   (roles: admin, clinician, agent)
   Status          %s/_local/status
   Logs            %s
 Ctrl-C stops everything.
@@ -56,5 +66,27 @@ Ctrl-C stops everything.
 		return fmt.Errorf("stop: %w", err)
 	}
 	fmt.Fprintln(os.Stderr, "stopped; nothing left running.")
+	return nil
+}
+
+// seedDemo loads the synthetic demo base through the API and waits for its first
+// re-tier run, so that the first page a user opens already has tiers and tasks.
+func seedDemo(ctx context.Context, st *stack.Stack, customers int) error {
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "seeding %d synthetic customers through the API...\n", customers)
+	tok, err := st.MintToken("admin", []string{"*"}, "demo-seed", 2*time.Hour)
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	ingest, _ := st.Resources.Ref("IngestQueue")
+	res, err := seed.Run(ctx, seed.Options{
+		URL: st.URL, Token: tok, Customers: customers, Seed: 1,
+		IngestQueueURL: ingest, SQS: st.Emulators.SQSClient(), Progress: os.Stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "demo data: %d customers (%d leads), %d transactions, re-tier %s %s, in %s\n",
+		res.Customers, res.Leads, res.Transactions, res.RunID, res.RunStatus, time.Since(start).Round(time.Millisecond))
 	return nil
 }
