@@ -24,6 +24,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -749,4 +750,10 @@ func (f *Followup) token(customerID string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tokens[customerID]
+}
+
+// Dispatcher returns a Dispatcher over f sending through sender; f's links (PUBLIC_BASE_URL)
+// go into the messages.
+func (f *Followup) Dispatcher(p followup.Policy, cat *message.Catalog, sender app.Sender) *app.Dispatcher {
+	return &app.Dispatcher{Policy: p, Reminders: f, Customers: f, Counters: f, Sender: sender, Catalog: cat, Links: f, Now: f.opts.Now}
 }
