@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
@@ -40,12 +41,15 @@ func init() {
 		} else {
 			a.log.Warn("sensitive section unavailable", "err", err)
 		}
+		planner, err := store.NewPlanner(a.table, a.now)
+		boot.Check(a.log, "follow-up policy", err)
+		c.planner = planner
 		c.routes(r)
 	})
 }
 
 // erasurePlanner cancels a person's pending reminders (followup/app.Planner with an
-// erasure trigger). Nil until the follow-up store adapter is wired here.
+// erasure trigger).
 type erasurePlanner interface {
 	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
 }

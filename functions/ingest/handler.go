@@ -10,16 +10,18 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/followup"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
 
-// Planner is the follow-up planner (followup/app.Planner satisfies it); nil means
-// follow-up is not wired and triggers are only logged.
+// Planner is the follow-up planner (followup/app.Planner satisfies it): a purchase
+// cancels win-back offers, an instant upgrade congratulates, a product with an effect
+// duration gets its repurchase reminder. Nil in tests that only check ingest.
 type Planner interface {
-	Plan(ctx context.Context, t followup.Trigger) error
+	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
 }
 
 // Policies returns the tier policy in force.
@@ -132,10 +134,9 @@ func triggers(txn store.Txn, res store.ApplyResult) []followup.Trigger {
 func (h *handler) plan(ctx context.Context, txn store.Txn, res store.ApplyResult) error {
 	for _, t := range triggers(txn, res) {
 		if h.planner == nil {
-			h.log.InfoContext(ctx, "ingest: trigger (follow-up not wired)", "kind", string(t.Kind))
 			continue
 		}
-		if err := h.planner.Plan(ctx, t); err != nil {
+		if _, err := h.planner.Handle(ctx, t); err != nil {
 			return fmt.Errorf("plan %s: %w", t.Kind, err)
 		}
 	}

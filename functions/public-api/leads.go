@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
@@ -38,12 +39,15 @@ func init() {
 			perIP:     store.RateLimit{Scope: "lead-ip", Limit: int64(e.Int("LEAD_RATE_PER_IP", 30)), Window: time.Hour},
 			perPhone:  store.RateLimit{Scope: "lead-phone", Limit: int64(e.Int("LEAD_RATE_PER_PHONE", 5)), Window: time.Hour},
 		}
+		planner, err := store.NewPlanner(a.table, a.now)
+		boot.Check(a.log, "follow-up policy", err)
+		h.planner = planner
 		r.Handle("POST /v1/leads", h.post)
 	})
 }
 
 // leadPlanner is the follow-up service a new lead is handed to (followup/app.Planner over
-// the store's follow-up adapter). Nil until that adapter is wired: the lead is still kept.
+// the store's follow-up adapter): a hot lead gets a first-contact task with a deadline.
 type leadPlanner interface {
 	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
 }

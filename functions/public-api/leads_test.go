@@ -15,8 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -252,5 +254,47 @@ func TestLeadLogsCarryNoPersonalData(t *testing.T) {
 		if strings.Contains(logs, v) {
 			t.Errorf("the logs hold %q", v)
 		}
+	}
+}
+
+func TestAHotLeadGetsAFirstContactTaskWithAShortDeadline(t *testing.T) {
+	g := newLeadRig(t)
+	planner, err := store.NewPlanner(g.tbl, g.h.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.h.planner = planner
+	nat, _ := uniqueMobile()
+	resp := g.post("application/json", fmt.Sprintf(`{"name":"Li Na","phone":%q,"store":"sh-01","interest":"implant","message":"想今天就来，尽快联系我","consent_service":true,"consent_text_version":"2025-01"}`, nat))
+	if resp.StatusCode != 201 {
+		t.Fatalf("lead: %d %s", resp.StatusCode, resp.Body)
+	}
+	var lead leadResponse
+	_ = json.Unmarshal([]byte(resp.Body), &lead)
+	if lead.LeadGrade != "hot" {
+		t.Fatalf("an urgent, complete lead in opening hours graded %q, want hot", lead.LeadGrade)
+	}
+	f := store.NewFollowup(g.tbl, store.FollowupOptions{Now: g.h.now})
+	open, err := f.OpenForCustomer(context.Background(), lead.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task *followup.Reminder
+	for i := range open {
+		if open[i].Channel == model.ChannelCall {
+			task = &open[i]
+		}
+	}
+	if task == nil || task.Task == nil {
+		t.Fatalf("no first-contact call task among %d reminders", len(open))
+	}
+	if d := task.Task.DeadlineAt.Sub(leadClock); d <= 0 || d > time.Hour {
+		t.Fatalf("first-contact deadline %s after the lead, want within the hour", d)
+	}
+	// The same person posting again plans nothing new: one task, not two.
+	g.post("application/json", fmt.Sprintf(`{"phone":%q}`, nat))
+	again, _ := f.OpenForCustomer(context.Background(), lead.ID)
+	if len(again) != len(open) {
+		t.Fatalf("a second form planned %d reminders more", len(again)-len(open))
 	}
 }
