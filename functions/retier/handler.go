@@ -38,6 +38,8 @@ type Retier struct {
 	Segments int
 	Zone     *time.Location
 	Now      func() time.Time
+	CLV      CLVConfig        // the customer-base model (clv.go); zero value: defaults
+	Planner  RetentionPlanner // nil: the retention rule only flags the profile
 }
 
 // SegmentMsg is one unit of work on the retier queue.
@@ -206,16 +208,23 @@ func (r *Retier) Segment(ctx context.Context, msg SegmentMsg) error {
 	return fmt.Errorf("unknown pass %d", msg.Pass)
 }
 
-// pass1 summarises the segment's customers for the quantile cut points.
+// pass1 summarises the segment's customers for the quantile cut points, and samples
+// their purchase summaries for the customer-base model (stored before the segment is
+// counted, so the last finisher finds every sample).
 func (r *Retier) pass1(ctx context.Context, run store.Run, pol *tiering.Policy, seg int) error {
 	base := tiering.NewBase(0)
+	smp := newSampler(r.clv().SegmentSample)
 	n := 0
 	err := r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
 		base.Add(row.Aggregates.Metrics(pol, run.AsOf))
+		r.sampleRow(smp, run, row)
 		n++
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := r.saveSamples(ctx, run.ID, seg, smp); err != nil {
 		return err
 	}
 	b, err := json.Marshal(base)
@@ -266,10 +275,18 @@ func (r *Retier) maybeStartPass2(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("run %s: %w", id, err)
 	}
-	if err := r.Table.SetRunAttrs(ctx, id, map[string]types.AttributeValue{"base": &types.AttributeValueMemberS{Value: string(mb)}}); err != nil {
+	fits, err := r.fitModels(ctx, run)
+	if err != nil {
 		return err
 	}
-	run.Base = string(mb)
+	fitsAV, err := attributevalue.Marshal(fits)
+	if err != nil {
+		return fmt.Errorf("run %s: model outcome: %w", id, err)
+	}
+	if err := r.Table.SetRunAttrs(ctx, id, map[string]types.AttributeValue{"base": &types.AttributeValueMemberS{Value: string(mb)}, "clv": fitsAV}); err != nil {
+		return err
+	}
+	run.Base, run.CLV = string(mb), fits
 	if err := r.enqueue(ctx, run, 2); err != nil {
 		return err
 	}
@@ -278,7 +295,8 @@ func (r *Retier) maybeStartPass2(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
-	r.Log.InfoContext(ctx, "retier: pass 2 queued", "run", id, "baseBytes", len(mb))
+	r.Log.InfoContext(ctx, "retier: pass 2 queued", "run", id, "baseBytes", len(mb),
+		"model", fits.Business.Status, "modelVersion", fits.Business.ModelVersion, "modelN", fits.Business.N)
 	return nil
 }
 
@@ -289,9 +307,13 @@ func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, 
 		return fmt.Errorf("run %s base: %w", run.ID, err)
 	}
 	cuts := base.Freeze()
+	ms, err := r.loadModels(ctx, run)
+	if err != nil {
+		return err
+	}
 	sum := store.NewRunSummary()
-	err := r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
-		return r.assessOne(ctx, run, pol, cuts, row, sum)
+	err = r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
+		return r.assessOne(ctx, run, pol, cuts, ms, row, sum)
 	})
 	if err != nil {
 		return err
@@ -309,11 +331,15 @@ func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, 
 	return r.maybeFinish(ctx, run.ID)
 }
 
-func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Policy, cuts *tiering.Cuts, row store.ProfileRow, sum *store.RunSummary) error {
+func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Policy, cuts *tiering.Cuts, ms models, row store.ProfileRow, sum *store.RunSummary) error {
 	for attempt := 0; ; attempt++ {
 		next, err := tiering.Assess(pol, cuts, row.ID, &row.Aggregates, row.Assignment, run.AsOf)
 		if err != nil {
 			return fmt.Errorf("assess %s: %w", row.ID, err)
+		}
+		pred, extras, moved, retain, flagged, err := r.assessCLV(run, ms, row, next)
+		if err != nil {
+			return err
 		}
 		// The tier before this run: on a redelivered segment, the profile already holds
 		// this run's answer and remembers what it replaced.
@@ -321,13 +347,16 @@ func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Poli
 		if row.LastRun == run.ID {
 			from = row.PrevTier
 		}
-		if row.Assignment.Changed(next) {
+		if row.Assignment.Changed(next) || moved {
 			var change *store.TierChange
 			if next.Tier != row.Assignment.Tier {
 				change = &store.TierChange{At: run.AsOf, From: row.Assignment.Tier, To: next.Tier, Stage: next.Stage,
 					Reason: next.Reason, PolicyVersion: next.PolicyVersion, RunID: run.ID}
 			}
-			err := r.Table.SaveAssessment(ctx, row, next, run.ID, from, change)
+			if extras.CLV == nil && pred != nil && row.CLV == nil {
+				extras.CLV = pred
+			}
+			err := r.Table.SaveAssessment(ctx, row, next, run.ID, from, change, extras)
 			if errors.Is(err, store.ErrConflict) && attempt < 5 {
 				fresh, found, rerr := r.Table.ReadProfileRow(ctx, row.ID)
 				if rerr != nil {
@@ -345,6 +374,17 @@ func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Poli
 			sum.Changed++
 		}
 		count(sum, pol, cuts, row.ID, from, next)
+		if pred != nil {
+			sum.Predicted++
+			sum.Risk[string(pred.Risk)]++
+		}
+		if retain {
+			sum.AtRiskA++
+		}
+		if flagged {
+			sum.RetentionDue++
+			r.planRetention(ctx, run, row.ID, sum)
+		}
 		return nil
 	}
 }

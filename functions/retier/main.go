@@ -25,12 +25,21 @@ func main() {
 		os.Exit(1)
 	}
 	e := env.New()
-	r := &Retier{Log: log, Table: store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME")),
+	table := store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME"))
+	r := &Retier{Log: log, Table: table,
 		SQS: sqs.NewFromConfig(cfg), QueueURL: e.Required("RETIER_QUEUE_URL"), Segments: e.Int("RETIER_SEGMENTS", 8),
-		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Now: time.Now}
+		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Now: time.Now,
+		CLV: CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200)}}
 	if err := e.Err(); err != nil || r.Segments < 1 {
 		log.Error("cold start: configuration", "err", err, "segments", r.Segments)
 		os.Exit(1)
 	}
+	// Tier A customers the model newly sees at risk get a retention follow-up.
+	planner, err := store.NewPlanner(table, time.Now)
+	if err != nil {
+		log.Error("cold start: follow-up policy", "err", err)
+		os.Exit(1)
+	}
+	r.Planner = planner
 	lambda.Start(r.Handle)
 }

@@ -39,6 +39,36 @@ type Run struct {
 	Pass1At       *time.Time  `dynamodbav:"pass1At,omitempty" json:"pass1At,omitempty"`
 	FinishedAt    *time.Time  `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
 	Summary       *RunSummary `dynamodbav:"summary,omitempty" json:"summary,omitempty"`
+	// CLV says which customer-base model each scope uses in pass 2, set by the last
+	// pass-1 finisher: fitted this run, or kept from before with the reason.
+	CLV *RunCLV `dynamodbav:"clv,omitempty" json:"clv,omitempty"`
+}
+
+// RunCLV is the model outcome of a run, per scope.
+type RunCLV struct {
+	Business ScopeFit            `dynamodbav:"business" json:"business"`
+	Stores   map[string]ScopeFit `dynamodbav:"stores,omitempty" json:"stores,omitempty"`
+}
+
+// Fit outcomes of a scope.
+const (
+	FitFitted  = "fitted"  // a new model from this run
+	FitKept    = "kept"    // this run's fit failed; the previous model stays
+	FitNone    = "none"    // no model: the fit failed and there was none before
+	FitSkipped = "skipped" // a store below the minimum: its customers use the business model
+)
+
+// ScopeFit is how one scope's fit went and which model version pass 2 uses.
+type ScopeFit struct {
+	Status       string   `dynamodbav:"status" json:"status"`
+	ModelVersion string   `dynamodbav:"modelVersion,omitempty" json:"modelVersion,omitempty"` // "" with FitNone/FitSkipped
+	Customers    int      `dynamodbav:"customers" json:"customers"`                           // with a purchase, in the scope
+	N            int      `dynamodbav:"n" json:"n"`                                           // in the sample fitted
+	LogLik       float64  `dynamodbav:"logLik,omitempty" json:"logLik,omitempty"`
+	Iterations   int      `dynamodbav:"iterations,omitempty" json:"iterations,omitempty"`
+	Warnings     []string `dynamodbav:"warnings,omitempty" json:"warnings,omitempty"`
+	Reason       string   `dynamodbav:"reason,omitempty" json:"reason,omitempty"` // why not fitted
+	SpendError   string   `dynamodbav:"spendError,omitempty" json:"spendError,omitempty"`
 }
 
 // RunSummary counts one run's outcome (or one segment's share of it).
@@ -56,11 +86,20 @@ type RunSummary struct {
 	// Shares are filled in when the run is done.
 	RevenueShare map[string]float64 `dynamodbav:"revenueShare,omitempty" json:"revenueShare,omitempty"`
 	Top20Share   float64            `dynamodbav:"top20Share" json:"top20Share"`
+	// Customer-base model: customers given a prediction, per risk band, and the retention
+	// rule "P(alive) below the threshold and tier A": how many meet it tonight, how many
+	// newly (flagged retentionDue on the profile), and follow-up plans that failed.
+	Predicted          int            `dynamodbav:"predicted" json:"predicted"`
+	Risk               map[string]int `dynamodbav:"risk,omitempty" json:"risk,omitempty"`
+	AtRiskA            int            `dynamodbav:"atRiskA" json:"atRiskA"`
+	RetentionDue       int            `dynamodbav:"retentionDue" json:"retentionDue"`
+	RetentionPlanFails int            `dynamodbav:"retentionPlanFails,omitempty" json:"retentionPlanFails,omitempty"`
 }
 
 // NewRunSummary returns an empty summary with its maps made.
 func NewRunSummary() *RunSummary {
-	return &RunSummary{Tiers: map[string]int{}, Stages: map[string]int{}, Revenue: map[string]model.Money{}, Migrations: map[string]int{}}
+	return &RunSummary{Tiers: map[string]int{}, Stages: map[string]int{}, Revenue: map[string]model.Money{}, Migrations: map[string]int{},
+		Risk: map[string]int{}}
 }
 
 // Add merges another segment's counts.
@@ -71,6 +110,16 @@ func (s *RunSummary) Add(o *RunSummary) {
 	s.TierChanges += o.TierChanges
 	s.TotalRevenue += o.TotalRevenue
 	s.Top20Revenue += o.Top20Revenue
+	s.Predicted += o.Predicted
+	s.AtRiskA += o.AtRiskA
+	s.RetentionDue += o.RetentionDue
+	s.RetentionPlanFails += o.RetentionPlanFails
+	if s.Risk == nil {
+		s.Risk = map[string]int{}
+	}
+	for k, v := range o.Risk {
+		s.Risk[k] += v
+	}
 	for k, v := range o.Tiers {
 		s.Tiers[k] += v
 	}
@@ -328,9 +377,15 @@ type ProfileRow struct {
 	Store      string
 	Aggregates tiering.Aggregates
 	Assignment tiering.Assignment
-	LastRun    string     // the run that last wrote the assignment
-	PrevTier   model.Tier // the tier before that run
+	LastRun    string      // the run that last wrote the assignment
+	PrevTier   model.Tier  // the tier before that run
+	Occasions  *Occasions  // nil on profiles ingested before it was kept
+	CLV        *ProfileCLV // the last prediction written
+	// RetentionRun is the run that last flagged retentionDue (the retention rule's edge).
+	RetentionRun string
 }
+
+const rowProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun"
 
 // ScanProfiles calls fn for every customer profile in one parallel-scan segment
 // (access pattern 11). Reads are eventually consistent: writes are conditioned on version.
@@ -340,7 +395,7 @@ func (t *Table) ScanProfiles(ctx context.Context, segment, total int, fn func(Pr
 		Segment:                  aws.Int32(int32(segment)),
 		TotalSegments:            aws.Int32(int32(total)),
 		FilterExpression:         aws.String("SK = :p AND begins_with(PK, :c)"),
-		ProjectionExpression:     aws.String("id, PK, version, #st, aggregates, assignment, lastRun, prevTier"),
+		ProjectionExpression:     aws.String(rowProjection),
 		ExpressionAttributeNames: map[string]string{"#st": "store"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":p": &types.AttributeValueMemberS{Value: "PROFILE"}, ":c": &types.AttributeValueMemberS{Value: "CUST#"}},
@@ -374,12 +429,15 @@ func decodeRow(it map[string]types.AttributeValue) (ProfileRow, error) {
 		Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
 		LastRun    string             `dynamodbav:"lastRun"`
 		PrevTier   string             `dynamodbav:"prevTier"`
+		Occasions  *Occasions         `dynamodbav:"occasions"`
+		CLV        *ProfileCLV        `dynamodbav:"clv"`
+		Retention  string             `dynamodbav:"retentionRun"`
 	}
 	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 		return ProfileRow{}, fmt.Errorf("decode profile: %w", err)
 	}
 	row := ProfileRow{ID: raw.PK[len("CUST#"):], Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
-		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier)}
+		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention}
 	if av, ok := it["assignment"]; ok {
 		if err := UnmarshalAssignment(av, &row.Assignment); err != nil {
 			return ProfileRow{}, fmt.Errorf("decode assignment of %s: %w", row.ID, err)
@@ -392,7 +450,7 @@ func decodeRow(it map[string]types.AttributeValue) (ProfileRow, error) {
 func (t *Table) ReadProfileRow(ctx context.Context, id string) (ProfileRow, bool, error) {
 	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(t.Name), Key: CustomerKey(id).av(), ConsistentRead: aws.Bool(true),
-		ProjectionExpression:     aws.String("id, PK, version, #st, aggregates, assignment, lastRun, prevTier"),
+		ProjectionExpression:     aws.String(rowProjection),
 		ExpressionAttributeNames: map[string]string{"#st": "store"},
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
 	})
@@ -418,9 +476,17 @@ type TierChange struct {
 	RunID         string      `dynamodbav:"runId" json:"runId"`
 }
 
+// Extras are what a night writes on the profile besides the assignment, in the same
+// UpdateItem: the customer-base prediction, and the retention flag when the retention
+// rule newly holds (a follow-up trigger consumes retentionDue).
+type Extras struct {
+	CLV          *ProfileCLV
+	RetentionDue *time.Time
+}
+
 // SaveAssessment writes a new assignment if the profile is still at row.Version; when
 // the tier changed, the history item goes in the same transaction. ErrConflict: re-read.
-func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering.Assignment, runID string, from model.Tier, change *TierChange) error {
+func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering.Assignment, runID string, from model.Tier, change *TierChange, extras Extras) error {
 	asg, err := MarshalAssignment(next)
 	if err != nil {
 		return fmt.Errorf("marshal assignment: %w", err)
@@ -430,6 +496,21 @@ func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering
 		":a": asg, ":st": &types.AttributeValueMemberS{Value: string(next.Stage)},
 		":v1":  &types.AttributeValueMemberN{Value: strconv.FormatInt(row.Version+1, 10)},
 		":run": &types.AttributeValueMemberS{Value: runID}, ":pt": &types.AttributeValueMemberS{Value: string(from)},
+	}
+	if extras.CLV != nil {
+		if !extras.CLV.Finite() {
+			return fmt.Errorf("save assessment of %s: prediction: %w", row.ID, ErrNonFinite)
+		}
+		c, err := attributevalue.Marshal(extras.CLV)
+		if err != nil {
+			return fmt.Errorf("marshal prediction: %w", err)
+		}
+		expr += ", clv = :clv"
+		vals[":clv"] = c
+	}
+	if extras.RetentionDue != nil {
+		expr += ", retentionDue = :rd, retentionRun = :run"
+		vals[":rd"] = &types.AttributeValueMemberS{Value: extras.RetentionDue.UTC().Format(time.RFC3339)}
 	}
 	if next.Tier != model.TierNone {
 		expr += ", tier = :t"

@@ -62,6 +62,7 @@ func (t Txn) Ref() string { return t.Source + "#" + t.ExternalID }
 type TierState struct {
 	Aggregates tiering.Aggregates
 	Assignment tiering.Assignment
+	Occasions  *Occasions // purchase days for the customer-base model (clvmodels.go)
 }
 
 // Decide is the ingest rule run inside ApplyTxn's read-modify-write: given the state
@@ -97,6 +98,7 @@ type tierItem struct {
 	Version    int64              `dynamodbav:"version"`
 	Store      string             `dynamodbav:"store"`
 	Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
+	Occasions  *Occasions         `dynamodbav:"occasions"`
 }
 
 // readTierState reads the tier attributes of a profile; found=false if it does not exist.
@@ -106,7 +108,7 @@ func (t *Table) readTierState(ctx context.Context, id string) (st TierState, ver
 		TableName:                aws.String(t.Name),
 		Key:                      k.av(),
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("version, #s, aggregates, assignment"),
+		ProjectionExpression:     aws.String("version, #s, aggregates, assignment, occasions"),
 		ExpressionAttributeNames: map[string]string{"#s": "store"},
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
 	})
@@ -122,6 +124,7 @@ func (t *Table) readTierState(ctx context.Context, id string) (st TierState, ver
 		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
 	}
 	st.Aggregates = it.Aggregates
+	st.Occasions = it.Occasions
 	if av, ok := out.Item["assignment"]; ok {
 		if err := UnmarshalAssignment(av, &st.Assignment); err != nil {
 			return st, 0, "", false, fmt.Errorf("read profile %s assignment: %w", id, err)
@@ -153,14 +156,18 @@ func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Dec
 			return res, err
 		}
 		agg := st.Aggregates
-		agg.Apply(txn.Dataset())
+		// A profile from before purchase days were kept starts from the estimate.
+		occ := ProfileRow{Aggregates: st.Aggregates, Occasions: st.Occasions}.OccasionsOrEstimate()
+		dt := txn.Dataset()
+		agg.Apply(dt)
+		occ.Apply(dt.At, dt.Amount, dt.Refund)
 		next := decide(&agg, st.Assignment)
 		res.Prev, res.Next, res.CreatedProfile = st.Assignment, next, !found
 		if store == "" {
 			store = txn.Store
 		}
 
-		items, err := t.applyItems(txn, now, agg, next, version, store, found)
+		items, err := t.applyItems(txn, now, agg, occ, next, version, store, found)
 		if err != nil {
 			return res, err
 		}
@@ -208,7 +215,7 @@ func conflictOnly(rs []types.CancellationReason) bool {
 }
 
 // applyItems builds the three writes of ApplyTxn.
-func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
+func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ Occasions, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
 	once := TxnOnceKey(txn.Source, txn.ExternalID)
 	marker := once.av()
 	marker["customerId"] = &types.AttributeValueMemberS{Value: txn.CustomerID}
@@ -230,6 +237,10 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next 
 	if err != nil {
 		return nil, fmt.Errorf("marshal assignment: %w", err)
 	}
+	occAV, err := attributevalue.Marshal(occ)
+	if err != nil {
+		return nil, fmt.Errorf("marshal occasions: %w", err)
+	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: marker,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
@@ -244,6 +255,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next 
 			"updatedAt":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
 			"version":    &types.AttributeValueMemberN{Value: "1"},
 			"aggregates": aggAV,
+			"occasions":  occAV,
 			"assignment": asgAV,
 			"stage":      &types.AttributeValueMemberS{Value: string(next.Stage)},
 		}
@@ -259,7 +271,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next 
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 		return items, nil
 	}
-	upd, err := tierUpdate(txn.CustomerID, agg, next, version, store)
+	upd, err := tierUpdate(txn.CustomerID, agg, occAV, next, version, store)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +284,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, next 
 }
 
 // tierUpdate sets the tier attributes of an existing profile, conditioned on version.
-func tierUpdate(id string, agg tiering.Aggregates, next tiering.Assignment, version int64, store string) (expression.Expression, error) {
+func tierUpdate(id string, agg tiering.Aggregates, occ types.AttributeValue, next tiering.Assignment, version int64, store string) (expression.Expression, error) {
 	aggAV, err := attributevalue.Marshal(agg)
 	if err != nil {
 		return expression.Expression{}, fmt.Errorf("marshal aggregates: %w", err)
@@ -283,7 +295,8 @@ func tierUpdate(id string, agg tiering.Aggregates, next tiering.Assignment, vers
 	}
 	u := expression.Set(expression.Name("aggregates"), expression.Value(aggAV)).
 		Set(expression.Name("assignment"), expression.Value(asgAV)).
-		Set(expression.Name("version"), expression.Value(version+1))
+		Set(expression.Name("version"), expression.Value(version+1)).
+		Set(expression.Name("occasions"), expression.Value(occ))
 	u = setTierCopies(u, id, next, store)
 	var cond expression.ConditionBuilder
 	if version == 0 {
