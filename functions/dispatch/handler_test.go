@@ -41,7 +41,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // rig is the real pipeline on the emulators: DynamoDB Local, the SQS emulator, the SES
@@ -239,7 +239,9 @@ func (r *rig) setTier(id string, tier model.Tier) {
 	}
 }
 
-func local(y int, mo time.Month, d, h, m int) time.Time { return time.Date(y, mo, d, h, m, 0, 0, shanghai) }
+func local(y int, mo time.Month, d, h, m int) time.Time {
+	return time.Date(y, mo, d, h, m, 0, 0, shanghai)
+}
 
 // A birthday greeting goes out by email at 09:00 local on the day, exactly once, with
 // the one-click unsubscribe headers, however often its queue message is delivered.
@@ -375,7 +377,6 @@ func TestQuietHoursDeferToMorning(t *testing.T) {
 		t.Fatalf("morning: %d mails, %s at %v (%s)", n, got.Status, got.SentAt.In(shanghai), got.LastError)
 	}
 }
-
 
 // A template that needs a variable the customer lacks (no tier yet for "congratulations,
 // you are now {{.TierName}}") fails the reminder visibly: no mail, the reminder failed
