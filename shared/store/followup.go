@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/tierflow/tierflow/shared/feedback"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/message"
@@ -756,4 +757,68 @@ func (f *Followup) token(customerID string) string {
 // go into the messages.
 func (f *Followup) Dispatcher(p followup.Policy, cat *message.Catalog, sender app.Sender) *app.Dispatcher {
 	return &app.Dispatcher{Policy: p, Reminders: f, Customers: f, Counters: f, Sender: sender, Catalog: cat, Links: f, Now: f.opts.Now}
+}
+
+// FeedbackSK is one survey answer on the customer's timeline; ref makes it once-only.
+func FeedbackSK(ref string) string { return "FEEDBACK#" + ref }
+
+// RecordFeedback stores one survey answer once (ref: the survey reminder or form) and, in
+// the same transaction, moves the profile's scores: the emotion account (+1 satisfied,
+// −3 dissatisfied, clamped), the latest CSAT/NPS. recorded=false means the same answer
+// was stored before and nothing changed.
+func (f *Followup) RecordFeedback(ctx context.Context, customerID, ref string, at time.Time, r feedback.Response) (bool, error) {
+	if err := r.Validate(); err != nil {
+		return false, err
+	}
+	for attempt := 1; ; attempt++ {
+		var acct feedback.EmotionAccount
+		found, err := f.t.ProfileAttr(ctx, customerID, "emotion", &acct)
+		if err != nil {
+			return false, err
+		}
+		next := acct.Record(r.Sentiment())
+		ans := map[string]any{"PK": CustomerPK(customerID), "SK": FeedbackSK(ref), "type": "feedback", "at": at.UTC().Format(time.RFC3339), "ref": ref}
+		ub := expression.Set(expression.Name("emotion"), expression.Value(next)).
+			Set(expression.Name("emotionScore"), expression.Value(next.Score())).
+			Set(expression.Name("feedbackAt"), expression.Value(at.UTC().Format(time.RFC3339)))
+		if r.CSAT != nil {
+			ans["csat"] = int(*r.CSAT)
+			ub = ub.Set(expression.Name("lastCsat"), expression.Value(int(*r.CSAT)))
+		}
+		if r.NPS != nil {
+			ans["nps"] = int(*r.NPS)
+			ub = ub.Set(expression.Name("lastNps"), expression.Value(int(*r.NPS)))
+		}
+		cond := expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("erasedAt")))
+		if found {
+			cond = cond.And(expression.Name("emotion.balance").Equal(expression.Value(acct.Balance)))
+		} else {
+			cond = cond.And(expression.AttributeNotExists(expression.Name("emotion")))
+		}
+		ex, err := expression.NewBuilder().WithUpdate(ub).WithCondition(cond).Build()
+		if err != nil {
+			return false, fmt.Errorf("feedback %s: %w", customerID, err)
+		}
+		item, err := attributevalue.MarshalMap(ans)
+		if err != nil {
+			return false, fmt.Errorf("feedback %s: %w", customerID, err)
+		}
+		err = f.t.transact(ctx, []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(f.t.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Update: &types.Update{TableName: aws.String(f.t.Name), Key: CustomerKey(customerID).av(), UpdateExpression: ex.Update(),
+				ConditionExpression: ex.Condition(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}},
+		})
+		if err == nil {
+			return true, nil
+		}
+		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] {
+			return false, nil // answered before
+		}
+		if !retryable(err) || attempt >= 10 {
+			return false, fmt.Errorf("feedback %s: %w", customerID, err)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return false, err
+		}
+	}
 }

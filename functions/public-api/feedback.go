@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/feedback"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/logx"
+)
+
+func init() {
+	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
+		in := newInbound(a, e)
+		r.Handle("GET /v1/feedback", in.surveyPage)
+		r.Handle("POST /v1/feedback", in.surveyAnswer)
+	})
+}
+
+var surveyTmpl = template.Must(template.New("survey").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>满意度调查 / Survey</title></head>
+<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">
+{{if .Done}}<h1>谢谢！· Thank you!</h1><p>我们已收到您的反馈。 We have your answer.</p>
+{{else}}<h1>您对本次服务满意吗？· How was your visit?</h1>
+<form method="post" action="/v1/feedback?t={{.Token}}&amp;r={{.Ref}}">
+<fieldset><legend>满意度 Satisfaction (1–5)</legend>
+{{range .CSAT}}<label><input type="radio" name="csat" value="{{.}}"> {{.}}</label> {{end}}</fieldset>
+<fieldset><legend>您向朋友推荐我们的可能性 How likely are you to recommend us? (0–10)</legend>
+{{range .NPS}}<label><input type="radio" name="nps" value="{{.}}"> {{.}}</label> {{end}}</fieldset>
+<p><button type="submit">提交 · Send</button></p>
+</form>{{end}}
+</body></html>`))
+
+// surveyPage answers GET /v1/feedback?t=&r=: the survey form (a GET records nothing).
+func (in *inbound) surveyPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if _, err := in.customerByToken(ctx, req); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return htmlPage(http.StatusOK, surveyTmpl, map[string]any{
+		"Token": req.QueryStringParameters["t"], "Ref": req.QueryStringParameters["r"],
+		"CSAT": []int{1, 2, 3, 4, 5}, "NPS": []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+	})
+}
+
+// SurveyAnswer is the JSON form of an answer; the HTML form posts the same names.
+type SurveyAnswer struct {
+	CSAT *int `json:"csat"`
+	NPS  *int `json:"nps"`
+}
+
+func parseScore(field, s string, lo, hi int) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < lo || n > hi {
+		return nil, httpx.BadRequest(field, "must be a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+	}
+	return &n, nil
+}
+
+// surveyAnswer answers POST /v1/feedback?t=&r=: the scores move the customer's emotion
+// account and latest CSAT/NPS once per survey, and a low score (CSAT ≤ 2 or NPS ≤ 6)
+// opens a manager complaint task with a 24 h deadline.
+func (in *inbound) surveyAnswer(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	id, err := in.customerByToken(ctx, req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	ref := strings.TrimSpace(req.QueryStringParameters["r"])
+	if ref == "" || len(ref) > 80 {
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("r", "the survey link is missing its reference")
+	}
+	var a SurveyAnswer
+	form := httpx.IsForm(req)
+	if form {
+		v, err := httpx.DecodeForm(req, 4<<10)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if a.CSAT, err = parseScore("csat", v.Get("csat"), 1, 5); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		if a.NPS, err = parseScore("nps", v.Get("nps"), 0, 10); err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+	} else if err := httpx.DecodeJSON(req, &a, 4<<10); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	var r feedback.Response
+	var bad []httpx.FieldError
+	if a.CSAT != nil {
+		c := feedback.CSAT(*a.CSAT)
+		if c.Validate() != nil {
+			bad = append(bad, httpx.FieldError{Field: "csat", Reason: "must be from 1 to 5"})
+		}
+		r.CSAT = &c
+	}
+	if a.NPS != nil {
+		n := feedback.NPS(*a.NPS)
+		if n.Validate() != nil {
+			bad = append(bad, httpx.FieldError{Field: "nps", Reason: "must be from 0 to 10"})
+		}
+		r.NPS = &n
+	}
+	if a.CSAT == nil && a.NPS == nil {
+		bad = append(bad, httpx.FieldError{Field: "csat", Reason: "give a satisfaction score (1–5) or a recommendation score (0–10)"})
+	}
+	if len(bad) > 0 {
+		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(bad...)
+	}
+	now := in.now()
+	recorded, err := in.f.RecordFeedback(ctx, id, ref, now, r)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	complaint := false
+	if recorded {
+		pr, err := in.planner.SurveyAnswered(ctx, id, ref, now, r)
+		if err != nil && !errors.Is(err, feedback.ErrOutOfRange) {
+			return events.APIGatewayV2HTTPResponse{}, err
+		}
+		complaint = len(pr.Created) > 0
+	}
+	in.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "survey answer", "recorded", recorded, "complaint", r.Complaint())
+	if form {
+		return htmlPage(http.StatusOK, surveyTmpl, map[string]any{"Done": true})
+	}
+	return httpx.JSON(http.StatusOK, map[string]any{"recorded": recorded, "complaintTask": complaint}), nil
+}

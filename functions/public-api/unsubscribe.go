@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/followup"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/store"
+)
+
+// inbound holds what the customer-facing follow-up routes share: unsubscribe links,
+// survey answers and SMS replies all end in the follow-up adapter and the planner.
+type inbound struct {
+	log     *slog.Logger
+	f       *store.Followup
+	planner *fapp.Planner
+	now     func() time.Time
+	// smsSecret verifies inbound SMS webhooks (SMS_INBOUND_SECRET).
+	smsSecret []byte
+}
+
+func newInbound(a *app, e *env.Reader) *inbound {
+	policy, err := followup.DefaultPolicy()
+	boot.Check(a.log, "follow-up policy", err)
+	f := store.NewFollowup(a.table, store.FollowupOptions{PublicBaseURL: e.Optional("PUBLIC_BASE_URL", ""), Now: a.now})
+	return &inbound{log: a.log, f: f, planner: f.Planner(policy), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
+}
+
+func init() {
+	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
+		in := newInbound(a, e)
+		r.Handle("GET /v1/unsubscribe", in.unsubscribePage)
+		r.Handle("POST /v1/unsubscribe", in.unsubscribe)
+	})
+}
+
+// optOut records a marketing opt-out on every channel at once and cancels the
+// customer's pending marketing reminders through the policy's opt_out rule.
+func (in *inbound) optOut(ctx context.Context, customerID, source string) error {
+	now := in.now()
+	if err := in.f.SetMarketingOptOut(ctx, customerID, source, now); err != nil {
+		return err
+	}
+	_, err := in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerOptOut, CustomerID: customerID, Ref: source + ":" + now.UTC().Format(time.RFC3339), At: now})
+	return err
+}
+
+// customerByToken resolves ?t=; an unknown token is a 404 naming nobody.
+func (in *inbound) customerByToken(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, error) {
+	tok := strings.TrimSpace(req.QueryStringParameters["t"])
+	if tok == "" {
+		return "", httpx.BadRequest("t", "the link is missing its token")
+	}
+	id, err := in.f.CustomerByToken(ctx, tok)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", httpx.NotFound("unsubscribe link")
+	}
+	return id, err
+}
+
+var unsubTmpl = template.Must(template.New("unsub").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>退订 / Unsubscribe</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem">
+{{if .Done}}<h1>已退订 · Unsubscribed</h1>
+<p>您将不再收到营销短信和邮件。服务通知（如预约提醒）不受影响。</p>
+<p>You will no longer receive marketing SMS or email. Service notices (such as appointment reminders) continue.</p>
+{{else}}<h1>退订营销消息 · Unsubscribe</h1>
+<p>确认后，我们将停止向您发送所有营销短信和邮件。</p>
+<p>Confirm to stop all marketing SMS and email from us.</p>
+<form method="post" action="/v1/unsubscribe?t={{.Token}}">
+<input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit" style="font-size:1.1rem;padding:.6rem 1.2rem">确认退订 · Unsubscribe</button>
+</form>{{end}}
+</body></html>`))
+
+func htmlPage(status int, t *template.Template, data any) (events.APIGatewayV2HTTPResponse, error) {
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Body: b.String(), Headers: map[string]string{
+		"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+	}}, nil
+}
+
+// unsubscribePage answers GET /v1/unsubscribe?t=: a confirmation page with a button. A GET
+// changes nothing, so mail scanners following the link do not unsubscribe anyone.
+func (in *inbound) unsubscribePage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if _, err := in.customerByToken(ctx, req); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	return htmlPage(http.StatusOK, unsubTmpl, map[string]any{"Token": req.QueryStringParameters["t"]})
+}
+
+// unsubscribe answers POST /v1/unsubscribe?t=: RFC 8058 one-click (the mail client posts
+// List-Unsubscribe=One-Click) and the page's button alike.
+func (in *inbound) unsubscribe(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	id, err := in.customerByToken(ctx, req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if err := in.optOut(ctx, id, "email-link"); err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	in.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "marketing opt-out", "source", "email-link")
+	return htmlPage(http.StatusOK, unsubTmpl, map[string]any{"Done": true})
+}
