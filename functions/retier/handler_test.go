@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,10 +28,17 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"); return l }()
 
+// newRetier gives each test its own model namespace (MODEL#clv-<suffix>): tests share
+// the table, and one test's fitted model must not be another's "previous model".
 func newRetier(tb testing.TB, table *store.Table, segments int, now time.Time) *Retier {
+	planner, err := store.NewPlanner(table, func() time.Time { return now })
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return &Retier{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Table: table,
 		SQS: storetest.Emulators(tb).SQSClient(), QueueURL: storetest.Queue(tb, "retier"), Segments: segments,
-		Zone: shanghai, Now: func() time.Time { return now }}
+		Zone: shanghai, Now: func() time.Time { return now },
+		CLV: CLVConfig{Namespace: "clv-" + storetest.Suffix()}, Planner: planner}
 }
 
 // seed ingests a synthetic base through the same once-only write the ingest function
@@ -178,6 +187,7 @@ func TestNightlyRunTiersEveryBuyerAndIsStableWhenRepeated(t *testing.T) {
 		t.Fatalf("history of %s: %v %v", ids[0], hist, err)
 	}
 	t.Logf("tiers %v, stages %v, changed %d, top20 %.1f%%", s.Tiers, s.Stages, s.Changed, 100*s.Top20Share)
+	preds := checkPredictions(t, table, run, ids, buyers)
 
 	// Same as-of again (a manual re-run): nothing changes, nothing is written.
 	again := fmt.Sprintf(`{"action":"nightly","runId":"rerun-%s","asOf":%q}`, storetest.Suffix(), asOf.Format(time.RFC3339))
@@ -190,6 +200,61 @@ func TestNightlyRunTiersEveryBuyerAndIsStableWhenRepeated(t *testing.T) {
 			t.Fatalf("re-run tiers %v, first run %v", run2.Summary.Tiers, s.Tiers)
 		}
 	}
+	// The re-run refits on the same sample: the same model, so the same predictions.
+	if run2.CLV == nil || run2.CLV.Business.Status != store.FitFitted || run2.Summary.RetentionDue != 0 ||
+		run2.Summary.AtRiskA != s.AtRiskA || run2.Summary.Predicted != s.Predicted {
+		t.Fatalf("re-run model %+v, summary %+v (first %+v)", run2.CLV, run2.Summary, s)
+	}
+	for id, p := range preds {
+		row, _, err := table.ReadProfileRow(ctx, id)
+		if err != nil || row.CLV == nil || *row.CLV != p {
+			t.Fatalf("%s: prediction moved on a re-run: %+v → %+v (%v)", id, p, row.CLV, err)
+		}
+	}
+}
+
+// checkPredictions asserts the run fitted a business model and gave every buyer a
+// finite prediction with an explanation; it returns them by id.
+func checkPredictions(t *testing.T, table *store.Table, run store.Run, ids []string, buyers map[string]bool) map[string]store.ProfileCLV {
+	t.Helper()
+	ctx := context.Background()
+	c := run.CLV
+	if c == nil || c.Business.Status != store.FitFitted || c.Business.ModelVersion != run.ID || c.Business.N < 200 {
+		t.Fatalf("business model %+v", c)
+	}
+	preds := map[string]store.ProfileCLV{}
+	risk := map[string]int{}
+	for _, id := range ids {
+		if !buyers[id] {
+			continue
+		}
+		row, found, err := table.ReadProfileRow(ctx, id)
+		if err != nil || !found {
+			t.Fatalf("%s: %v %v", id, found, err)
+		}
+		p := row.CLV
+		if p == nil {
+			t.Fatalf("%s bought but has no prediction", id)
+		}
+		for _, v := range []float64{p.PAlive, p.ExpectedPurchases} {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+				t.Fatalf("%s: prediction %+v", id, p)
+			}
+		}
+		if p.PAlive > 1 || p.CLV < 0 || p.ExpectedSpend <= 0 || p.ModelVersion != run.ID || p.Risk == "" ||
+			!strings.HasPrefix(p.Explanation, "P(alive)=") || !strings.Contains(p.Explanation, "BG/NBD r=") {
+			t.Fatalf("%s: prediction %+v", id, p)
+		}
+		preds[id] = *p
+		risk[string(p.Risk)]++
+	}
+	s := run.Summary
+	if s.Predicted < len(preds) || risk["low"] == 0 {
+		t.Fatalf("predicted %d (own buyers %d), risk bands %v", s.Predicted, len(preds), risk)
+	}
+	t.Logf("model n=%d ll=%.1f warnings=%v; own buyers by risk %v; tier A at risk %d, newly due %d, plan failures %d",
+		c.Business.N, c.Business.LogLik, c.Business.Warnings, risk, s.AtRiskA, s.RetentionDue, s.RetentionPlanFails)
+	return preds
 }
 
 func TestRedeliveredSegmentIsCountedOnce(t *testing.T) {
@@ -218,5 +283,73 @@ func TestRedeliveredSegmentIsCountedOnce(t *testing.T) {
 	after, _, _ := table.GetRun(ctx, runID)
 	if after.Pass2Done != 2 || after.Summary.Customers != done.Summary.Customers {
 		t.Fatalf("pass2Done=%d customers %d→%d", after.Pass2Done, done.Summary.Customers, after.Summary.Customers)
+	}
+}
+
+// A base the model cannot be fitted on finishes its run without a model and says why;
+// once a model exists, a failed fit keeps it. Store models need enough customers.
+func TestFailedFitKeepsThePreviousModelOrNoneAndSaysWhy(t *testing.T) {
+	table := storetest.Table(t)
+	prefix := "fk" + storetest.Suffix() + "-"
+	ids, buyers := seed(t, table, 60, prefix)
+	asOf := time.Date(2025, 1, 3, 2, 0, 0, 0, shanghai)
+	r := newRetier(t, table, 2, asOf)
+	ctx := context.Background()
+	runAs := func(name string, cfg func(*CLVConfig)) store.Run {
+		t.Helper()
+		saved := r.CLV
+		cfg(&r.CLV)
+		defer func() { r.CLV = saved }()
+		return drain(t, r, start(t, r, fmt.Sprintf(`{"action":"nightly","runId":"%s-%s"}`, name, storetest.Suffix())))
+	}
+	// The table is shared with other tests, so "too small" is a minimum above its size.
+	tooSmall := func(c *CLVConfig) { c.MinCustomers = 1_000_000 }
+
+	none := runAs("small", tooSmall)
+	if none.Status != store.RunDone || none.CLV == nil || none.CLV.Business.Status != store.FitNone ||
+		none.CLV.Business.ModelVersion != "" || !strings.Contains(none.CLV.Business.Reason, "insufficient data") {
+		t.Fatalf("run without a model: status %s, clv %+v", none.Status, none.CLV)
+	}
+	if _, found, _ := table.CurrentModel(ctx, r.CLV.Namespace, store.ScopeBusiness); found {
+		t.Fatal("a model was stored from a failed fit")
+	}
+	t.Logf("no model: %s", none.CLV.Business.Reason)
+
+	// Store models from 30 customers up: each store with that many gets its own.
+	fitted := runAs("fit", func(c *CLVConfig) { c.MinStoreCustomers = 30 })
+	if fitted.CLV.Business.Status != store.FitFitted {
+		t.Fatalf("business fit %+v", fitted.CLV.Business)
+	}
+	storeModels := 0
+	for st, f := range fitted.CLV.Stores {
+		switch {
+		case f.Customers >= 30 && f.Status == store.FitFitted && f.ModelVersion == fitted.ID:
+			storeModels++
+		case f.Customers < 30 && f.Status == store.FitSkipped:
+		default:
+			t.Fatalf("store %s: %+v", st, f)
+		}
+	}
+	if storeModels == 0 {
+		t.Fatalf("no store model: %+v", fitted.CLV.Stores)
+	}
+	for _, id := range ids {
+		row, _, _ := table.ReadProfileRow(ctx, id)
+		if buyers[id] && (row.CLV == nil || row.CLV.ModelVersion != fitted.ID) {
+			t.Fatalf("%s: %+v", id, row.CLV)
+		}
+		if buyers[id] && fitted.CLV.Stores[row.Store].Status == store.FitFitted && !strings.Contains(row.CLV.Explanation, "store model") {
+			t.Fatalf("%s of %s not predicted by its store's model: %s", id, row.Store, row.CLV.Explanation)
+		}
+	}
+
+	kept := runAs("kept", tooSmall)
+	b := kept.CLV.Business
+	if b.Status != store.FitKept || b.ModelVersion != fitted.ID || b.Reason == "" || kept.Summary.Predicted == 0 {
+		t.Fatalf("after a failed fit: %+v, predicted %d", b, kept.Summary.Predicted)
+	}
+	cur, found, err := table.CurrentModel(ctx, r.CLV.Namespace, store.ScopeBusiness)
+	if err != nil || !found || cur.Version != fitted.ID || cur.N < 200 {
+		t.Fatalf("current model %+v %v %v", cur, found, err)
 	}
 }
