@@ -305,7 +305,7 @@ func explain(p store.ProfileCLV, occ store.Occasions, m *store.StoredModel, cfg 
 		scope = "store"
 	}
 	bg := m.Model.Purchases
-	fmt.Fprintf(&b, "; %s model v%s BG/NBD r=%.3g α=%.3g a=%.3g b=%.3g", scope, m.Version, bg.R, bg.Alpha, bg.A, bg.B)
+	fmt.Fprintf(&b, "; %s model %s BG/NBD r=%.3g α=%.3g a=%.3g b=%.3g", scope, m.Version, bg.R, bg.Alpha, bg.A, bg.B)
 	return b.String()
 }
 
