@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"math"
 	"net/http"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
@@ -47,6 +52,9 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	name := req.PathParameters["name"]
+	if name == "at-risk" {
+		return h.atRisk(ctx, req)
+	}
 	if name != "tiers" && name != "migration" {
 		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Report")
 	}
@@ -115,4 +123,123 @@ func splitMigration(k string) (string, string) {
 		}
 	}
 	return k, ""
+}
+
+// AtRiskItem is one line of the at-risk report: ids, tier and the model's view, no
+// contact data. Money is in major units as a decimal string.
+type AtRiskItem struct {
+	ID                string  `json:"id"`
+	Tier              string  `json:"tier"`
+	Stage             string  `json:"stage"`
+	PAlive            float64 `json:"pAlive"`
+	Risk              string  `json:"risk"`
+	ExpectedPurchases float64 `json:"expectedPurchases90d"`
+	CLV               string  `json:"clv12m"`
+	ExpectedLoss      string  `json:"expectedLoss"`
+	Explanation       string  `json:"explanation"`
+	ModelVersion      string  `json:"modelVersion"`
+	At                string  `json:"at"`
+}
+
+// atRisk lists a store's high-value customers (tier A or B, or a 12-month CLV of at
+// least ?minClv) by expected loss = CLV × (1 − P(alive)), largest first: the value that
+// leaves with the customers most likely gone. ?limit (1–100, default 50) and the opaque
+// ?cursor page through it. Admins and clinician/managers, for a store they may see.
+func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	p, err := auth.FromRequest(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	q := req.QueryStringParameters
+	for k := range q {
+		switch k {
+		case "store", "limit", "cursor", "minClv":
+		default:
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a parameter of this report")
+		}
+	}
+	st := q["store"]
+	if st == "" {
+		if mine, _ := p.StoreFilter(); len(mine) == 1 {
+			st = mine[0]
+		} else {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("store", "name the store to report on")
+		}
+	}
+	if !p.CanSeeStore(st) {
+		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Store")
+	}
+	limit := 50
+	if s := q["limit"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("limit", "must be a number from 1 to 100")
+		}
+		limit = n
+	}
+	minCLV := model.Money(-1) // none: tiers A and B only
+	if s := q["minClv"]; s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || v > 1e15 {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("minClv", "must be an amount of at least 0")
+		}
+		minCLV = model.Money(math.Round(v * 100))
+	}
+	after, err := parseLossCursor(q["cursor"])
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("cursor", "is not a cursor of this report")
+	}
+	rows, err := h.table.StoreCLVRows(ctx, st)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	keep := rows[:0]
+	for _, r := range rows {
+		if r.Tier == model.TierA || r.Tier == model.TierB || (minCLV >= 0 && r.CLV.CLV >= minCLV) {
+			keep = append(keep, r)
+		}
+	}
+	rows = keep
+	sort.Slice(rows, func(i, j int) bool { return lossBefore(rows[i], rows[j]) })
+	start := 0
+	if after != nil {
+		start = sort.Search(len(rows), func(i int) bool { return lossBefore(*after, rows[i]) })
+	}
+	page := rows[start:min(start+limit, len(rows))]
+	items := make([]AtRiskItem, len(page))
+	for i, r := range page {
+		items[i] = AtRiskItem{ID: r.ID, Tier: string(r.Tier), Stage: string(r.Stage), PAlive: r.CLV.PAlive, Risk: string(r.CLV.Risk),
+			ExpectedPurchases: r.CLV.ExpectedPurchases, CLV: r.CLV.CLV.String(), ExpectedLoss: r.ExpectedLoss.String(),
+			Explanation: r.CLV.Explanation, ModelVersion: r.CLV.ModelVersion, At: r.CLV.At}
+	}
+	body := map[string]any{"store": st, "measure": "expectedLoss = clv12m × (1 − pAlive)", "total": len(rows), "items": items}
+	if start+limit < len(rows) {
+		last := page[len(page)-1]
+		body["nextCursor"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(int64(last.ExpectedLoss), 10) + "|" + last.ID))
+	}
+	return httpx.JSON(http.StatusOK, body), nil
+}
+
+// lossBefore orders the report: larger expected loss first, then by id.
+func lossBefore(a, b store.AtRiskRow) bool {
+	if a.ExpectedLoss != b.ExpectedLoss {
+		return a.ExpectedLoss > b.ExpectedLoss
+	}
+	return a.ID < b.ID
+}
+
+func parseLossCursor(c string) (*store.AtRiskRow, error) {
+	if c == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, err
+	}
+	loss, id, ok := strings.Cut(string(b), "|")
+	n, err := strconv.ParseInt(loss, 10, 64)
+	if !ok || err != nil || id == "" {
+		return nil, strconv.ErrSyntax
+	}
+	return &store.AtRiskRow{ID: id, ExpectedLoss: model.Money(n)}, nil
 }
