@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
 
@@ -44,6 +45,58 @@ func BenchmarkNightlyRun(b *testing.B) {
 			b.ReportMetric(unchangedRU/c, "RU/customer-unchanged")
 			b.ReportMetric(changedSec/float64(b.N), "s/run-first-night")
 			b.ReportMetric(unchangedSec/float64(b.N), "s/run-unchanged")
+			b.ReportMetric(float64(customers), "customers-scanned")
+		})
+	}
+}
+
+// BenchmarkModelCost measures what the customer-base model adds to a night, on the
+// same customers and the same as-of: (1) a night without the model and its re-run, then
+// (2) the model's first night, which writes every buyer's prediction (the tiers are
+// already current, so those writes are the model's alone), and its re-run, which writes
+// nothing. The unchanged difference is the steady-state cost per customer: the sample
+// items, the fits, the model reads and the larger profile item the scans read.
+func BenchmarkModelCost(b *testing.B) {
+	for _, n := range []int{300, 1000} {
+		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
+			table := storetest.Table(b)
+			seed(b, table, n, "bm"+storetest.Suffix()+"-")
+			asOf := time.Date(2025, 1, 1, 2, 0, 0, 0, shanghai)
+			r := newRetier(b, table, 4, asOf)
+			night := func(i int, name string, disabled bool) (ru, sec float64, run store.Run) {
+				r.CLV.Disabled = disabled
+				before := table.Units.Snapshot()
+				t0 := time.Now()
+				run = drain(b, r, start(b, r, fmt.Sprintf(`{"action":"nightly","runId":"m%d-%s-%s","asOf":%q}`, i, name, storetest.Suffix(), asOf.Format(time.RFC3339))))
+				return table.Units.Snapshot().Sub(before).Total(), time.Since(t0).Seconds(), run
+			}
+			b.ResetTimer()
+			var offRU, offSec, onRU, onSec, firstRU, firstSec float64
+			var customers, predicted int
+			for i := 0; i < b.N; i++ {
+				if i == 0 {
+					night(i, "tiers", true) // the tiers' own first night
+				}
+				ru, sec, _ := night(i, "off", true)
+				offRU, offSec = offRU+ru, offSec+sec
+				if i == 0 {
+					ru, sec, run := night(i, "first", false)
+					firstRU, firstSec, predicted = ru, sec, run.Summary.Predicted
+				}
+				ru, sec, run := night(i, "on", false)
+				onRU, onSec = onRU+ru, onSec+sec
+				customers = run.Summary.Customers
+				if run.Summary.Changed != 0 {
+					b.Fatalf("model re-run changed %d", run.Summary.Changed)
+				}
+			}
+			c := float64(customers * b.N)
+			b.ReportMetric((onRU-offRU)/c, "extraRU/customer-unchanged")
+			b.ReportMetric((onSec-offSec)/c*1000, "extra-ms/customer-unchanged")
+			b.ReportMetric(offRU/c, "RU/customer-unchanged-without-model")
+			b.ReportMetric(firstRU/float64(customers), "RU/customer-model-first-night")
+			b.ReportMetric(firstSec/float64(customers)*1000, "ms/customer-model-first-night")
+			b.ReportMetric(float64(predicted), "predicted")
 			b.ReportMetric(float64(customers), "customers-scanned")
 		})
 	}

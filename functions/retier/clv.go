@@ -21,6 +21,7 @@ import (
 // CLVConfig is the customer-base model's part of the nightly run. The zero value gets
 // the defaults (withDefaults).
 type CLVConfig struct {
+	Disabled          bool        // no sample, no fit, no prediction (CLV_DISABLED; benchmarks compare)
 	Namespace         string      // model items live under MODEL#<ns>; "clv"
 	MinCustomers      int         // smallest business sample a fit is tried on (50)
 	MinStoreCustomers int         // a store gets its own model from this many customers with a purchase (200)
@@ -118,6 +119,9 @@ func (r *Retier) saveSamples(ctx context.Context, runID string, seg int, s *samp
 
 // sampleRow adds one customer to the pass-1 sample, business-wide and for its store.
 func (r *Retier) sampleRow(s *sampler, run store.Run, row store.ProfileRow) {
+	if r.CLV.Disabled {
+		return
+	}
 	occ := row.OccasionsOrEstimate()
 	sum, ok := occ.Summary(run.Day, r.clv().Period)
 	if !ok || sum.Validate() != nil {
@@ -138,6 +142,9 @@ func (r *Retier) clv() CLVConfig { return r.CLV.withDefaults() }
 // same model (the sample is chosen by hash), so the step is safe to repeat.
 func (r *Retier) fitModels(ctx context.Context, run store.Run) (*store.RunCLV, error) {
 	cfg := r.clv()
+	if cfg.Disabled {
+		return nil, nil
+	}
 	samples, err := r.Table.Samples(ctx, run.ID, cfg.FitSample)
 	if err != nil {
 		return nil, err

@@ -279,11 +279,13 @@ func (r *Retier) maybeStartPass2(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	fitsAV, err := attributevalue.Marshal(fits)
-	if err != nil {
-		return fmt.Errorf("run %s: model outcome: %w", id, err)
+	attrs := map[string]types.AttributeValue{"base": &types.AttributeValueMemberS{Value: string(mb)}}
+	if fits != nil {
+		if attrs["clv"], err = attributevalue.Marshal(fits); err != nil {
+			return fmt.Errorf("run %s: model outcome: %w", id, err)
+		}
 	}
-	if err := r.Table.SetRunAttrs(ctx, id, map[string]types.AttributeValue{"base": &types.AttributeValueMemberS{Value: string(mb)}, "clv": fitsAV}); err != nil {
+	if err := r.Table.SetRunAttrs(ctx, id, attrs); err != nil {
 		return err
 	}
 	run.Base, run.CLV = string(mb), fits
@@ -295,8 +297,11 @@ func (r *Retier) maybeStartPass2(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return err
 	}
-	r.Log.InfoContext(ctx, "retier: pass 2 queued", "run", id, "baseBytes", len(mb),
-		"model", fits.Business.Status, "modelVersion", fits.Business.ModelVersion, "modelN", fits.Business.N)
+	if fits != nil {
+		r.Log.InfoContext(ctx, "retier: models", "run", id, "model", fits.Business.Status,
+			"modelVersion", fits.Business.ModelVersion, "modelN", fits.Business.N, "reason", fits.Business.Reason)
+	}
+	r.Log.InfoContext(ctx, "retier: pass 2 queued", "run", id, "baseBytes", len(mb))
 	return nil
 }
 

@@ -29,7 +29,8 @@ func main() {
 	r := &Retier{Log: log, Table: table,
 		SQS: sqs.NewFromConfig(cfg), QueueURL: e.Required("RETIER_QUEUE_URL"), Segments: e.Int("RETIER_SEGMENTS", 8),
 		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Now: time.Now,
-		CLV: CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200)}}
+		CLV: CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200),
+			Disabled: e.Optional("CLV_DISABLED", "") == "true"}}
 	if err := e.Err(); err != nil || r.Segments < 1 {
 		log.Error("cold start: configuration", "err", err, "segments", r.Segments)
 		os.Exit(1)
