@@ -47,7 +47,7 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // rig is the real pipeline on the emulators: DynamoDB Local, the SQS emulator, the SES
 // emulator and an SMS outbox file.
 type rig struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock
 	f        *store.Followup
 	table    *store.Table
@@ -81,7 +81,7 @@ func (f *flaky) Send(ctx context.Context, m app.Outgoing) (string, error) {
 	return id, err
 }
 
-func newRig(t *testing.T, start time.Time) *rig {
+func newRig(t testing.TB, start time.Time) *rig {
 	t.Helper()
 	emu := storetest.Emulators(t)
 	tbl := storetest.Table(t)

@@ -149,6 +149,22 @@ func reminderItem(r followup.Reminder) (map[string]types.AttributeValue, error) 
 	if err != nil {
 		return nil, fmt.Errorf("marshal reminder %s: %w", r.ID, err)
 	}
+	// Zero times, empty strings and zero numbers are dropped: they decode back to the
+	// same zero values, and a smaller item costs fewer write units on every transition.
+	for name, v := range item {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			if v.Value == "" || v.Value == "0001-01-01T00:00:00Z" {
+				delete(item, name)
+			}
+		case *types.AttributeValueMemberN:
+			if v.Value == "0" && name != "version" {
+				delete(item, name)
+			}
+		case *types.AttributeValueMemberNULL:
+			delete(item, name)
+		}
+	}
 	k := ReminderKey(r.ID)
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	item[attrPK], item[attrSK], item["type"] = s(k.PK), s(k.SK), s(typeReminder)
