@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+// A complaint task nobody completes within its 24 h escalates to the store's admin on
+// the next sweep after the deadline, once, and lands on the admin's task list.
+func TestOverdueTaskEscalatesOnce(t *testing.T) {
+	ctx := context.Background()
+	tbl := storetest.Table(t)
+	now := time.Date(2034, 6, 1, 2, 0, 0, 0, time.UTC) // 10:00 Shanghai
+	clock := func() time.Time { return now }
+	f := store.NewFollowup(tbl, store.FollowupOptions{SQS: storetest.Emulators(t).SQSClient(), QueueURL: storetest.Queue(t, "dispatch"), Now: clock})
+	policy, _ := followup.DefaultPolicy()
+	st := "st-" + storetest.Suffix()
+	mgr, admin := "mgr-"+storetest.Suffix(), "adm-"+storetest.Suffix()
+	if err := f.RegisterStaff(ctx, st, model.RoleClinician, mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RegisterStaff(ctx, st, model.RoleAdmin, admin); err != nil {
+		t.Fatal(err)
+	}
+	l, err := customer.Rules{DefaultRegion: "CN", Stores: []string{st}, DefaultStore: st}.Validate(customer.LeadForm{Name: "Zhou Min", Email: "zm-" + storetest.Suffix() + "@example.com"}, customer.Submission{At: now, IP: "203.0.113.2", Channel: "form"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := tbl.ResolveOrCreate(ctx, l, customer.Grading{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := f.Planner(policy).Handle(ctx, followup.Trigger{Kind: followup.TriggerComplaint, CustomerID: p.ID, Ref: "call-1", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task followup.Reminder
+	for _, r := range plan.Created {
+		if r.IsTask() {
+			task = r
+		}
+	}
+	if task.Task == nil || task.Task.Assignee != mgr {
+		t.Fatalf("complaint task not assigned to the manager: %+v", plan.Created)
+	}
+	s := &Sweep{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Sweeper: f.Sweeper(policy)}
+	run := func(at time.Time) Response {
+		now = at
+		res, err := s.Handle(ctx, json.RawMessage(`{"action":"sweep"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run(task.Task.DeadlineAt.Add(-time.Minute)); res.Escalations != 0 {
+		t.Fatalf("before the deadline: %d escalations", res.Escalations)
+	}
+	if res := run(task.Task.DeadlineAt.Add(time.Minute)); res.Escalations != 1 {
+		t.Fatalf("after the deadline: %d escalations, want 1", res.Escalations)
+	}
+	if res := run(task.Task.DeadlineAt.Add(10 * time.Minute)); res.Escalations != 0 {
+		t.Fatalf("second sweep escalated again: %d", res.Escalations)
+	}
+	list, _, err := f.ListTasks(ctx, store.TaskView{Assignee: admin})
+	if err != nil || len(list) != 1 || list[0].Task.EscalationOf != task.ID || list[0].Task.Level != 1 {
+		t.Fatalf("admin's tasks: %+v %v", list, err)
+	}
+	if _, err := s.Handle(ctx, json.RawMessage(`{"action":"retier"}`)); err == nil {
+		t.Fatal("an unknown action was accepted")
+	}
+}
