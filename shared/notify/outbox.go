@@ -9,12 +9,13 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/followup/app"
 )
 
-// Outbox is the local SMS channel: one JSON line per message appended to a file the
+// Outbox is the local SMS channel (Linux/Unix: it locks the file with flock): one JSON line per message appended to a file the
 // operator can read (tail -f). It honours the idempotency key like a real provider with
 // one: a key already in the file is not written again, and Lookup finds it, so a
 // redelivered dispatch never produces a second line.
@@ -75,13 +76,23 @@ func (o *Outbox) refresh() error {
 	}
 }
 
-// Send implements Channel.
+// Send implements Channel. The file is locked (flock) while the key is checked and the
+// line appended, so two dispatch processes sharing the outbox write a key once.
 func (o *Outbox) Send(_ context.Context, m app.Outgoing) (string, error) {
 	if m.To == "" {
 		return "", fmt.Errorf("sms %s: no number: %w", m.ReminderID, app.ErrPermanent)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	f, err := os.OpenFile(o.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("sms outbox: %w", err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("sms outbox: lock: %w", err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
 	if err := o.refresh(); err != nil {
 		return "", err
 	}
@@ -94,16 +105,11 @@ func (o *Outbox) Send(_ context.Context, m app.Outgoing) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("sms outbox: %w", err)
 	}
-	f, err := os.OpenFile(o.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("sms outbox: %w", err)
-	}
-	// One write of the whole line: O_APPEND keeps concurrent writers' lines whole.
+	// One write of the whole line: O_APPEND keeps readers from seeing half a line's place taken.
 	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
 		return "", fmt.Errorf("sms outbox: %w: %w", app.ErrAmbiguous, err)
 	}
-	if err := f.Close(); err != nil {
+	if err := f.Sync(); err != nil {
 		return "", fmt.Errorf("sms outbox: %w: %w", app.ErrAmbiguous, err)
 	}
 	return l.ID, nil
