@@ -82,3 +82,44 @@ func TestOverdueTaskEscalatesOnce(t *testing.T) {
 		t.Fatal("an unknown action was accepted")
 	}
 }
+
+// The day's first sweep plans the calendar: a customer whose birthday is in three days
+// gets the birthday greeting planned for 09:00 local that day; later sweeps that day
+// plan nothing more.
+func TestFirstSweepOfTheDayPlansBirthdays(t *testing.T) {
+	ctx := context.Background()
+	tbl := storetest.Table(t)
+	now := time.Date(2035, 8, 10, 1, 0, 0, 0, time.UTC) // 09:00 Shanghai
+	clock := func() time.Time { return now }
+	f := store.NewFollowup(tbl, store.FollowupOptions{SQS: storetest.Emulators(t).SQSClient(), QueueURL: storetest.Queue(t, "dispatch"), Now: clock})
+	policy, _ := followup.DefaultPolicy()
+	zone := followup.Location("Asia/Shanghai", "")
+	l, err := customer.Rules{DefaultRegion: "CN", DefaultStore: "sh-01"}.Validate(customer.LeadForm{Name: "Wu Hua", Email: "wh-" + storetest.Suffix() + "@example.com", Birthday: "1988-08-13"}, customer.Submission{At: now, IP: "203.0.113.3", Channel: "form"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := tbl.ResolveOrCreate(ctx, l, customer.Grading{}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sweep{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Sweeper: f.Sweeper(policy),
+		Calendar: &Calendar{Policy: policy, F: f, Planner: f.Planner(policy), Zone: zone, Now: clock}}
+	first, err := s.Handle(ctx, nil)
+	if err != nil || first.Calendar == 0 {
+		t.Fatalf("first sweep: %+v %v", first, err)
+	}
+	now = now.Add(5 * time.Minute)
+	if again, _ := s.Handle(ctx, nil); again.Calendar != 0 {
+		t.Fatalf("second sweep of the day planned %d more", again.Calendar)
+	}
+	open, _ := f.OpenForCustomer(ctx, p.ID)
+	var greeting *followup.Reminder
+	for i, r := range open {
+		if r.Template == "birthday.greeting" {
+			greeting = &open[i]
+		}
+	}
+	if greeting == nil || !greeting.DueAt.Equal(time.Date(2035, 8, 13, 9, 0, 0, 0, zone)) {
+		t.Fatalf("birthday greeting: %+v", greeting)
+	}
+}

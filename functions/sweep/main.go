@@ -29,10 +29,12 @@ func main() {
 	table := store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME"))
 	f := store.NewFollowup(table, store.FollowupOptions{SQS: sqs.NewFromConfig(cfg), QueueURL: e.Required("DISPATCH_QUEUE_URL"), Now: time.Now})
 	policy, perr := followup.DefaultPolicy()
+	cal := &Calendar{Policy: policy, F: f, Planner: f.Planner(policy), Now: time.Now,
+		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Segments: e.Int("CALENDAR_SEGMENTS", 4)}
 	if err := e.Err(); err != nil || perr != nil {
 		log.Error("cold start: configuration", "err", err, "policy", perr)
 		os.Exit(1)
 	}
-	s := &Sweep{Log: log, Sweeper: f.Sweeper(policy)}
+	s := &Sweep{Log: log, Sweeper: f.Sweeper(policy), Calendar: cal}
 	lambda.Start(s.Handle)
 }

@@ -458,35 +458,17 @@ func (f *Followup) ListTasks(ctx context.Context, v TaskView) ([]followup.Remind
 // file owns on it (marketingOptOut, badChannels, unsubToken, locale). It also makes sure
 // the customer has an unsubscribe token, so every link rendered afterwards works.
 func (f *Followup) ContactView(ctx context.Context, customerID string) (followup.CustomerView, error) {
-	p, _, raw, err := f.t.getProfileItem(ctx, customerID)
+	_, _, raw, err := f.t.getProfileItem(ctx, customerID)
 	if errors.Is(err, ErrNotFound) {
 		return followup.CustomerView{}, app.ErrNotFound
 	}
 	if err != nil {
 		return followup.CustomerView{}, err
 	}
-	var extra struct {
-		Locale          string   `dynamodbav:"locale"`
-		MarketingOptOut bool     `dynamodbav:"marketingOptOut"`
-		BadChannels     []string `dynamodbav:"badChannels"`
-		UnsubToken      string   `dynamodbav:"unsubToken"`
+	v, tok, err := viewFromItem(raw)
+	if err != nil || v.Erased {
+		return v, err
 	}
-	if err := attributevalue.UnmarshalMap(raw, &extra); err != nil {
-		return followup.CustomerView{}, fmt.Errorf("contact view %s: %w", customerID, err)
-	}
-	v := followup.CustomerView{
-		ID: p.ID, Store: p.Store, Locale: extra.Locale, TimeZone: p.TimeZone, Name: p.Name, Phone: p.Phone, Email: p.Email,
-		Tier: p.Tier, Stage: p.Stage, Birthday: parseBirthday(p.Birthday), Consents: slices.Clone([]model.Consent(p.Consents)),
-		MarketingOptOut: extra.MarketingOptOut, Erased: p.Erased(),
-	}
-	slices.Sort(extra.BadChannels)
-	for _, c := range extra.BadChannels {
-		v.BadChannels = append(v.BadChannels, model.Channel(c))
-	}
-	if v.Erased {
-		return v, nil
-	}
-	tok := extra.UnsubToken
 	if tok == "" {
 		if tok, err = f.ensureToken(ctx, customerID); err != nil {
 			return v, err
@@ -499,6 +481,67 @@ func (f *Followup) ContactView(ctx context.Context, customerID string) (followup
 	f.tokens[customerID] = tok
 	f.mu.Unlock()
 	return v, nil
+}
+
+// viewFromItem maps a stored profile item to the contact view and its unsubscribe token.
+func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, string, error) {
+	p, _, err := decodeProfile(raw)
+	if err != nil {
+		return followup.CustomerView{}, "", err
+	}
+	var extra struct {
+		Locale          string   `dynamodbav:"locale"`
+		MarketingOptOut bool     `dynamodbav:"marketingOptOut"`
+		BadChannels     []string `dynamodbav:"badChannels"`
+		UnsubToken      string   `dynamodbav:"unsubToken"`
+	}
+	if err := attributevalue.UnmarshalMap(raw, &extra); err != nil {
+		return followup.CustomerView{}, "", fmt.Errorf("contact view %s: %w", p.ID, err)
+	}
+	v := followup.CustomerView{
+		ID: p.ID, Store: p.Store, Locale: extra.Locale, TimeZone: p.TimeZone, Name: p.Name, Phone: p.Phone, Email: p.Email,
+		Tier: p.Tier, Stage: p.Stage, Birthday: parseBirthday(p.Birthday), Consents: slices.Clone([]model.Consent(p.Consents)),
+		MarketingOptOut: extra.MarketingOptOut, Erased: p.Erased(),
+	}
+	slices.Sort(extra.BadChannels)
+	for _, c := range extra.BadChannels {
+		v.BadChannels = append(v.BadChannels, model.Channel(c))
+	}
+	return v, extra.UnsubToken, nil
+}
+
+// ScanContactViews calls fn for every customer profile in one parallel-scan segment
+// (eventually consistent: the calendar pass plans days ahead).
+func (f *Followup) ScanContactViews(ctx context.Context, segment, segments int, fn func(followup.CustomerView) error) error {
+	filt := expression.Name(attrSK).Equal(expression.Value("PROFILE")).And(expression.Name("type").Equal(expression.Value(typeCustomer)))
+	ex, err := expression.NewBuilder().WithFilter(filt).Build()
+	if err != nil {
+		return fmt.Errorf("scan customers: %w", err)
+	}
+	var start map[string]types.AttributeValue
+	for {
+		out, err := f.t.DB.Scan(ctx, &dynamodb.ScanInput{
+			TableName: aws.String(f.t.Name), FilterExpression: ex.Filter(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+			Segment: aws.Int32(int32(segment)), TotalSegments: aws.Int32(int32(segments)), ExclusiveStartKey: start,
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return fmt.Errorf("scan customers segment %d: %w", segment, err)
+		}
+		f.t.Units.AddOne(false, out.ConsumedCapacity)
+		for _, it := range out.Items {
+			v, _, err := viewFromItem(it)
+			if err != nil {
+				return err
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		if start = out.LastEvaluatedKey; len(start) == 0 {
+			return nil
+		}
+	}
 }
 
 // parseBirthday reads "YYYY-MM-DD" or "--MM-DD"; anything else is no birthday.
