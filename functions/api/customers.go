@@ -85,18 +85,18 @@ func (c *customers) record(ctx context.Context, req events.APIGatewayV2HTTPReque
 }
 
 // load reads a customer the caller may see; another store's customer is the same 404.
-func (c *customers) load(ctx context.Context, p auth.Principal, id string) (customer.Profile, int64, error) {
-	prof, v, err := c.table.GetProfile(ctx, id)
+func (c *customers) load(ctx context.Context, p auth.Principal, id string) (store.ProfileView, error) {
+	view, err := c.table.GetProfileView(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return prof, 0, httpx.NotFound("Customer")
+		return view, httpx.NotFound("Customer")
 	}
 	if err != nil {
-		return prof, 0, err
+		return view, err
 	}
-	if err := p.CheckCustomerStore(prof.Store); err != nil {
-		return prof, 0, err
+	if err := p.CheckCustomerStore(view.Store); err != nil {
+		return view, err
 	}
-	return prof, v, nil
+	return view, nil
 }
 
 type listPage struct {
@@ -156,22 +156,18 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // detail is the full view: contact in clear (the read is audited), the sensitive section
 // only for roles that may read it, the tier explanation when tiering wrote one.
 type detail struct {
-	customer.Profile
-	Sensitive  *customer.Sensitive `json:"sensitive,omitempty"`
-	Assignment json.RawMessage     `json:"assignment,omitempty"`
-	Touches    []store.TouchItem   `json:"touchItems,omitempty"`
+	store.ProfileView
+	Sensitive *customer.Sensitive `json:"sensitive,omitempty"`
+	Touches   []store.TouchItem   `json:"touchItems,omitempty"`
 }
 
-func (c *customers) detail(ctx context.Context, p auth.Principal, prof customer.Profile) (detail, error) {
-	d := detail{Profile: prof}
-	var assignment map[string]any
-	if found, err := c.table.ProfileAttr(ctx, prof.ID, "assignment", &assignment); err != nil {
-		return d, err
-	} else if found {
-		d.Assignment, _ = json.Marshal(assignment)
-	}
+// detail adds what the caller's role may see to the profile: tier explanation, the
+// churn/CLV prediction and aggregates for everyone, the sensitive section for clinicians
+// and admins.
+func (c *customers) detail(ctx context.Context, p auth.Principal, view store.ProfileView) (detail, error) {
+	d := detail{ProfileView: view}
 	if p.Role.CanReadSensitive() {
-		s, err := c.openSensitive(ctx, prof.ID)
+		s, err := c.openSensitive(ctx, view.ID)
 		if err != nil {
 			return d, err
 		}
@@ -202,7 +198,7 @@ func (c *customers) get(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, _, err := c.load(ctx, p, req.PathParameters["id"])
+	prof, err := c.load(ctx, p, req.PathParameters["id"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -227,10 +223,11 @@ func (c *customers) patch(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err := httpx.DecodeJSON(req, &body, 0); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, v, err := c.load(ctx, p, req.PathParameters["id"])
+	view, err := c.load(ctx, p, req.PathParameters["id"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
+	prof, v := view.Profile, view.Version
 	touchesSensitive := slices.ContainsFunc(customer.SensitiveFields, func(f string) bool { _, ok := body[f]; return ok })
 	var sens customer.Sensitive
 	if touchesSensitive && p.Role.CanReadSensitive() {
@@ -277,7 +274,8 @@ func (c *customers) patch(ctx context.Context, req events.APIGatewayV2HTTPReques
 		}
 		c.record(ctx, req, p, prof.ID, "update", edit.Changed)
 	}
-	d, err := c.detail(ctx, p, edit.Profile)
+	view.Profile = edit.Profile
+	d, err := c.detail(ctx, p, view)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -292,14 +290,15 @@ type timelineEntry struct {
 }
 
 // timelineKinds maps sort-key prefixes of the customer partition to what staff see.
-var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "REM#": "reminder", "TIER#": "tier_change"}
+// Reminders are kept apart (REM#<id>) with a pointer here, and are read in one batch.
+var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "TIER#": "tier_change"}
 
 func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, _, err := c.load(ctx, p, req.PathParameters["id"])
+	prof, err := c.load(ctx, p, req.PathParameters["id"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -308,9 +307,14 @@ func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPReq
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	out := []timelineEntry{}
+	var reminderIDs []string
 	for _, it := range items {
 		sk, _ := it["SK"].(*types.AttributeValueMemberS)
 		if sk == nil {
+			continue
+		}
+		if id, ok := strings.CutPrefix(sk.Value, "REM#"); ok {
+			reminderIDs = append(reminderIDs, id) // a pointer: the reminder lives in its own item
 			continue
 		}
 		kind := ""
@@ -330,10 +334,24 @@ func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPReq
 			delete(m, k)
 		}
 		at := ""
-		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) >= 2 && kind != "reminder" {
+		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) >= 2 {
 			at = parts[1]
 		}
 		out = append(out, timelineEntry{Kind: kind, At: at, Item: m})
+	}
+	reminders, err := c.table.RemindersByID(ctx, reminderIDs)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	for _, r := range reminders {
+		kind := "message"
+		if r.Task != nil {
+			kind = "task"
+		}
+		out = append(out, timelineEntry{Kind: kind, At: r.PlannedAt.UTC().Format("2006-01-02T15:04:05.000Z"), Item: map[string]any{
+			"id": r.ID, "rule": r.RuleID, "trigger": r.Trigger, "channel": r.Channel, "category": r.Category, "template": r.Template,
+			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "skipReason": r.SkipReason, "task": r.Task,
+		}})
 	}
 	slices.SortStableFunc(out, func(a, b timelineEntry) int { return strings.Compare(a.At, b.At) })
 	c.record(ctx, req, p, prof.ID, "read-timeline", nil)
@@ -349,7 +367,7 @@ func (c *customers) export(ctx context.Context, req events.APIGatewayV2HTTPReque
 	if err := p.Require(model.RoleAdmin); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, _, err := c.load(ctx, p, req.PathParameters["id"])
+	prof, err := c.load(ctx, p, req.PathParameters["id"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -375,7 +393,7 @@ func (c *customers) erase(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err := p.Require(model.RoleAdmin); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, _, err := c.load(ctx, p, req.PathParameters["id"])
+	prof, err := c.load(ctx, p, req.PathParameters["id"])
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -1,0 +1,255 @@
+// Package e2e drives the whole product through the local runtime: the same function
+// binaries that deploy, behind the emulated API Gateway, event source mappings and
+// schedules, against DynamoDB Local, the SQS emulator and the SES v2 emulator.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tierflow/tierflow/infra/local/stack"
+)
+
+var st *stack.Stack
+
+func TestMain(m *testing.M) {
+	state, err := os.MkdirTemp("", "tierflow-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true})
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: the local stack did not start: %v\n", err)
+		os.RemoveAll(state)
+		os.Exit(1)
+	}
+	code := m.Run()
+	st.Stop()
+	os.RemoveAll(state)
+	os.Exit(code)
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// call sends one request to the stack's API. body is JSON unless it is url.Values.
+func call(t *testing.T, method, path, token string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		js, _ := json.Marshal(b)
+		rd = bytes.NewReader(js)
+	}
+	req, _ := http.NewRequest(method, st.URL+path, rd)
+	req.Header.Set("Content-Type", ctype)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	c := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+func token(t *testing.T, role string, stores ...string) string {
+	t.Helper()
+	tok, err := st.MintToken(role, stores, role+"-"+strings.Join(stores, "-"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func uniqueMobile() (national, e164 string) {
+	n := rand.IntN(100000000)
+	return fmt.Sprintf("139 %04d %04d", n/10000, n%10000), fmt.Sprintf("+86139%08d", n)
+}
+
+func TestHealthReportsEveryDependency(t *testing.T) {
+	r := call(t, "GET", "/v1/health", "", nil)
+	var h struct {
+		Status       string `json:"status"`
+		Dependencies []struct{ Name, Status string }
+	}
+	r.decode(t, &h)
+	if r.Status != 200 || h.Status != "ok" || len(h.Dependencies) != 3 {
+		t.Fatalf("health: %d %s", r.Status, r.Body)
+	}
+}
+
+// The issue's walk-through: one person fills the form twice in two phone formats; the
+// agent sees one customer with two touches and a first-contact task; the clinician sees
+// the sensitive section, the agent does not; erasure leaves no personal data behind.
+func TestOnePersonTwoFormsOneCustomerThenErasure(t *testing.T) {
+	nat, e164 := uniqueMobile()
+	form := url.Values{
+		"name": {"E2E Zhou Wei"}, "phone": {nat}, "store": {"sh-01"}, "interest": {"implant"},
+		"message": {"想尽快预约"}, "consent_service": {"yes"}, "consent_text_version": {"v1"},
+		"utm_source": {"baidu"},
+	}
+	r := call(t, "POST", "/v1/leads", "", form)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") == "" {
+		t.Fatalf("plain form: %d %s", r.Status, r.Body)
+	}
+	r = call(t, "POST", "/v1/leads", "", map[string]any{"phone": e164, "email": "zhou.wei.e2e@example.com", "utm_source": "wechat"})
+	if r.Status != http.StatusOK {
+		t.Fatalf("second form, other format: %d %s (want 200 merged)", r.Status, r.Body)
+	}
+	var lead struct{ ID string }
+	r.decode(t, &lead)
+
+	agent := token(t, "agent", "sh-01")
+	r = call(t, "GET", "/v1/customers/"+lead.ID+"/timeline", agent, nil)
+	if r.Status != 200 {
+		t.Fatalf("timeline: %d %s", r.Status, r.Body)
+	}
+	if n := bytes.Count(r.Body, []byte(`"kind":"touch"`)); n != 2 {
+		t.Errorf("timeline has %d touches, want 2: %s", n, r.Body)
+	}
+	if !bytes.Contains(r.Body, []byte(`"rule":"lead_hot_first_contact"`)) {
+		t.Errorf("no first-contact task on the timeline: %s", r.Body)
+	}
+
+	clinician := token(t, "clinician", "sh-01")
+	r = call(t, "PATCH", "/v1/customers/"+lead.ID, clinician, map[string]any{"allergies": "penicillin-e2e"})
+	if r.Status != 200 {
+		t.Fatalf("clinician PATCH: %d %s", r.Status, r.Body)
+	}
+	if r = call(t, "GET", "/v1/customers/"+lead.ID, clinician, nil); !bytes.Contains(r.Body, []byte("penicillin-e2e")) {
+		t.Errorf("clinician does not see the sensitive section: %s", r.Body)
+	}
+	if r = call(t, "GET", "/v1/customers/"+lead.ID, agent, nil); r.Status != 200 || bytes.Contains(r.Body, []byte("penicillin-e2e")) {
+		t.Errorf("agent: %d, sees the sensitive section: %v", r.Status, bytes.Contains(r.Body, []byte("penicillin-e2e")))
+	}
+	if r = call(t, "GET", "/v1/customers/"+lead.ID, token(t, "agent", "bj-01"), nil); r.Status != 404 {
+		t.Errorf("agent of another store: %d, want 404", r.Status)
+	}
+
+	admin := token(t, "admin", "*")
+	if r = call(t, "DELETE", "/v1/customers/"+lead.ID, admin, nil); r.Status >= 300 {
+		t.Fatalf("erase: %d %s", r.Status, r.Body)
+	}
+	r = call(t, "GET", "/v1/customers/"+lead.ID+"/export", admin, nil)
+	for _, planted := range []string{"E2E Zhou Wei", e164, "zhou.wei.e2e@example.com", "penicillin-e2e", "想尽快预约"} {
+		if bytes.Contains(r.Body, []byte(planted)) {
+			t.Errorf("after erasure the export still holds %q", planted)
+		}
+	}
+}
+
+// POS → ingest queue → ingest function → DynamoDB; a spend over the instant-upgrade
+// threshold lifts the tier at once; the same transaction posted again counts once.
+func TestTransactionsFlowThroughTheQueueAndCountOnce(t *testing.T) {
+	admin := token(t, "admin", "*")
+	_, e164 := uniqueMobile()
+	ext := "E2E-" + e164
+	txn := map[string]any{
+		"externalId": ext, "source": "e2e-pos", "customer": map[string]string{"phone": e164},
+		"store": "sh-01", "at": time.Now().Add(-time.Hour).Format(time.RFC3339), "amount": "6200.00", "currency": "CNY",
+		"items": []map[string]any{{"sku": "HA-FILLER", "name": "Filler 1ml", "qty": 1, "unitPrice": "6200.00", "effectDays": 180}},
+	}
+	var posted struct {
+		Accepted int `json:"accepted"`
+		Results  []struct {
+			CustomerID string `json:"customerId"`
+		} `json:"results"`
+	}
+	for i := 0; i < 2; i++ { // a POS retry
+		r := call(t, "POST", "/v1/transactions", admin, map[string]any{"transactions": []any{txn}})
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("transactions: %d %s", r.Status, r.Body)
+		}
+		r.decode(t, &posted)
+	}
+	if len(posted.Results) != 1 || posted.Results[0].CustomerID == "" {
+		t.Fatalf("no customer id in %+v", posted)
+	}
+	id := posted.Results[0].CustomerID
+	var c struct {
+		Tier       string `json:"tier"`
+		Aggregates struct {
+			Purchases int `json:"purchases"`
+		} `json:"aggregates"`
+	}
+	eventually(t, "the ingest function applies the transaction", time.Minute, func() bool {
+		r := call(t, "GET", "/v1/customers/"+id, admin, nil)
+		return r.Status == 200 && json.Unmarshal(r.Body, &c) == nil && c.Tier != ""
+	})
+	if c.Tier != "B" && c.Tier != "A" {
+		t.Errorf("a 6,200 purchase left the tier at %q; the instant rule lifts spend over 5,000 to Silver", c.Tier)
+	}
+	r := call(t, "GET", "/v1/customers/"+id+"/timeline", admin, nil)
+	if n := bytes.Count(r.Body, []byte(ext)); n != 1 {
+		t.Errorf("the transaction appears %d times on the timeline after a retried post, want 1", n)
+	}
+}
+
+// The nightly schedule's job, started on demand: every customer with purchases gets a
+// tier, and the run reports the revenue share of the top 20%.
+func TestAReTierRunFinishesWithASummary(t *testing.T) {
+	admin := token(t, "admin", "*")
+	r := call(t, "POST", "/v1/retier", admin, map[string]any{})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("start run: %d %s", r.Status, r.Body)
+	}
+	var run struct {
+		RunID  string `json:"runId"`
+		Status string `json:"status"`
+	}
+	r.decode(t, &run)
+	eventually(t, "the re-tier run finishes", 2*time.Minute, func() bool {
+		r := call(t, "GET", "/v1/retier/"+run.RunID, admin, nil)
+		return r.Status == 200 && json.Unmarshal(r.Body, &run) == nil && (run.Status == "done" || run.Status == "failed")
+	})
+	if run.Status != "done" {
+		t.Fatalf("run ended %s", run.Status)
+	}
+	r = call(t, "GET", "/v1/reports/tiers", admin, nil)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte("top20RevenueShare")) {
+		t.Fatalf("tiers report: %d %s", r.Status, r.Body)
+	}
+}
