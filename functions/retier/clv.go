@@ -369,8 +369,38 @@ func (r *Retier) planRetention(ctx context.Context, run store.Run, id string, su
 	_, err := r.Planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerTierChanged, CustomerID: id,
 		Ref: "clv-retention#" + run.ID, At: run.AsOf, FromTier: model.TierA, ToTier: model.TierB})
 	if err != nil {
-		sum.RetentionPlanFails++
+		sum.FollowupPlanFails++
 		r.Log.WarnContext(ctx, "retier: retention follow-up not planned; retentionDue stays on the profile", "run", run.ID, "customer", id, "err", err)
+	}
+}
+
+// planMoves hands tonight's tier and stage moves to the follow-up planner: a tier up
+// is congratulated, a tier down gets a retention call, a customer entering dormant,
+// sleeping or churned gets the cadence the policy names for that stage. The first tier a
+// customer ever gets is not a move. Refs carry the run id, so a redelivered segment plans
+// nothing twice.
+func (r *Retier) planMoves(ctx context.Context, run store.Run, row store.ProfileRow, from model.Tier, next tiering.Assignment, sum *store.RunSummary) {
+	if r.Planner == nil {
+		return
+	}
+	var ts []followup.Trigger
+	if from != "" && next.Tier != "" && next.Tier != from {
+		ts = append(ts, followup.Trigger{Kind: followup.TriggerTierChanged, CustomerID: row.ID,
+			Ref: "tier#" + run.ID, At: run.AsOf, FromTier: from, ToTier: next.Tier, Stage: next.Stage})
+	}
+	prevStage := row.Assignment.Stage
+	if row.LastRun == run.ID {
+		prevStage = "" // already planned by the delivery that wrote this run's answer
+	}
+	if prevStage != "" && next.Stage != prevStage {
+		ts = append(ts, followup.Trigger{Kind: followup.TriggerStageEntered, CustomerID: row.ID,
+			Ref: "stage-" + string(next.Stage) + "#" + run.ID, At: run.AsOf, Stage: next.Stage})
+	}
+	for _, t := range ts {
+		if _, err := r.Planner.Handle(ctx, t); err != nil {
+			sum.FollowupPlanFails++
+			r.Log.WarnContext(ctx, "retier: follow-up not planned", "run", run.ID, "customer", row.ID, "trigger", string(t.Kind), "err", err)
+		}
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +124,45 @@ func TestMaterialChangeIgnoresNoiseAndModelVersion(t *testing.T) {
 	c.Risk = clv.RiskHigh
 	if !clvMoved(a, &c) || !clvMoved(nil, a) || clvMoved(a, nil) {
 		t.Fatal("risk band or first prediction not counted")
+	}
+}
+
+// Tonight's moves become follow-up triggers: up is congratulated, down gets a
+// retention call, a new stage gets its cadence; a first tier and a redelivered segment
+// plan nothing.
+func TestTierAndStageMovesArePlanned(t *testing.T) {
+	run := store.Run{ID: "night-2025-03-01", AsOf: time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)}
+	tests := []struct {
+		name  string
+		row   store.ProfileRow
+		from  model.Tier
+		next  tiering.Assignment
+		kinds []followup.TriggerKind
+	}{
+		{"a tier up is a tier change", store.ProfileRow{ID: "c1", Assignment: tiering.Assignment{Tier: model.TierB, Stage: model.StageActive}},
+			model.TierB, tiering.Assignment{Tier: model.TierA, Stage: model.StageActive}, []followup.TriggerKind{followup.TriggerTierChanged}},
+		{"going quiet for 91 days enters dormant", store.ProfileRow{ID: "c2", Assignment: tiering.Assignment{Tier: model.TierC, Stage: model.StageActive}},
+			model.TierC, tiering.Assignment{Tier: model.TierC, Stage: model.StageDormant}, []followup.TriggerKind{followup.TriggerStageEntered}},
+		{"a first tier is not a move", store.ProfileRow{ID: "c3", Assignment: tiering.Assignment{Stage: model.StageNew}},
+			"", tiering.Assignment{Tier: model.TierC, Stage: model.StageNew}, nil},
+		{"a redelivered segment plans nothing twice", store.ProfileRow{ID: "c4", LastRun: run.ID, Assignment: tiering.Assignment{Tier: model.TierC, Stage: model.StageDormant}},
+			model.TierC, tiering.Assignment{Tier: model.TierC, Stage: model.StageDormant}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &recordingPlanner{}
+			r := &Retier{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Planner: p}
+			r.planMoves(context.Background(), run, tt.row, tt.from, tt.next, store.NewRunSummary())
+			var got []followup.TriggerKind
+			for _, tr := range p.got {
+				got = append(got, tr.Kind)
+				if tr.CustomerID != tt.row.ID || !strings.Contains(tr.Ref, run.ID) {
+					t.Errorf("trigger %+v: want customer %s and a ref naming the run", tr, tt.row.ID)
+				}
+			}
+			if !slices.Equal(got, tt.kinds) {
+				t.Fatalf("planned %v, want %v", got, tt.kinds)
+			}
+		})
 	}
 }

@@ -390,6 +390,7 @@ func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Poli
 			sum.RetentionDue++
 			r.planRetention(ctx, run, row.ID, sum)
 		}
+		r.planMoves(ctx, run, row, from, next, sum)
 		return nil
 	}
 }

@@ -253,7 +253,7 @@ func checkPredictions(t *testing.T, table *store.Table, run store.Run, ids []str
 		t.Fatalf("predicted %d (own buyers %d), risk bands %v", s.Predicted, len(preds), risk)
 	}
 	t.Logf("model n=%d ll=%.1f warnings=%v; own buyers by risk %v; tier A at risk %d, newly due %d, plan failures %d",
-		c.Business.N, c.Business.LogLik, c.Business.Warnings, risk, s.AtRiskA, s.RetentionDue, s.RetentionPlanFails)
+		c.Business.N, c.Business.LogLik, c.Business.Warnings, risk, s.AtRiskA, s.RetentionDue, s.FollowupPlanFails)
 	return preds
 }
 

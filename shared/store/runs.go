@@ -93,7 +93,7 @@ type RunSummary struct {
 	Risk               map[string]int `dynamodbav:"risk,omitempty" json:"risk,omitempty"`
 	AtRiskA            int            `dynamodbav:"atRiskA" json:"atRiskA"`
 	RetentionDue       int            `dynamodbav:"retentionDue" json:"retentionDue"`
-	RetentionPlanFails int            `dynamodbav:"retentionPlanFails,omitempty" json:"retentionPlanFails,omitempty"`
+	FollowupPlanFails int            `dynamodbav:"followupPlanFails,omitempty" json:"followupPlanFails,omitempty"`
 }
 
 // NewRunSummary returns an empty summary with its maps made.
@@ -113,7 +113,7 @@ func (s *RunSummary) Add(o *RunSummary) {
 	s.Predicted += o.Predicted
 	s.AtRiskA += o.AtRiskA
 	s.RetentionDue += o.RetentionDue
-	s.RetentionPlanFails += o.RetentionPlanFails
+	s.FollowupPlanFails += o.FollowupPlanFails
 	if s.Risk == nil {
 		s.Risk = map[string]int{}
 	}
