@@ -3,15 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tierflow/tierflow/infra/local/devjwt"
 	"github.com/tierflow/tierflow/infra/local/emulators"
@@ -26,6 +30,10 @@ func init() {
 
 // importBatch is the API's per-request limit.
 const importBatch = 500
+
+// importBodyLimit keeps one request well under the API's 4 MiB body limit: a batch of
+// long invoices (the file has some with hundreds of lines) is split before it gets there.
+const importBodyLimit = 3 << 20
 
 func runImport(args []string) error {
 	fs := flag.NewFlagSet("import", flag.ExitOnError)
@@ -45,59 +53,143 @@ func runImport(args []string) error {
 		}
 		*token = t
 	}
-	rc, err := dataset.OpenOnlineRetail(*file)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	_, err := importFile(ctx, importOptions{File: *file, API: *api, Token: *token, Rejects: *rejects, Store: *store, Out: os.Stderr})
+	return err
+}
+
+// importOptions says what to import where; Out gets the progress bar and the summary
+// (nil: silent).
+type importOptions struct {
+	File, API, Token, Rejects, Store string
+	Out                              io.Writer
+	HTTP                             *http.Client
+}
+
+// importSummary is what one import did: the file's counts, then the API's answers.
+type importSummary struct {
+	Rows       int // data rows read
+	NoCustomer int // rows skipped: no CustomerID
+	Unreadable int // rows that could not be parsed (in the rejects file)
+	Invoices   int // invoices posted (one transaction each)
+	Refunds    int // of which cancellations, posted as refunds
+	Customers  int // distinct customers among them
+	Accepted   int // queued for ingest (a re-import accepts again; ingest counts once)
+	Rejected   int // refused by the API's validation (in the rejects file)
+	Failed     int // could not be queued; re-run the import
+	Requests   int
+	Elapsed    time.Duration
+}
+
+// importFile reads the file, posts its invoices in batches and writes the rejects file.
+// An invoice the API refuses is listed with the API's reasons; the rest still go in.
+func importFile(ctx context.Context, o importOptions) (importSummary, error) {
+	var sum importSummary
+	out := o.Out
+	if out == nil {
+		out = io.Discard
+	}
+	if o.Store == "" {
+		o.Store = "uk-online"
+	}
+	client := o.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 60 * time.Second}
+	}
+	rc, err := dataset.OpenOnlineRetail(o.File)
 	if err != nil {
-		return err
+		return sum, err
 	}
 	txns, st, err := dataset.ReadOnlineRetail(rc)
 	rc.Close()
 	if err != nil {
-		return err
+		return sum, fmt.Errorf("import %s: %w", o.File, err)
 	}
-	rf, err := os.Create(*rejects)
+	sum.Rows, sum.NoCustomer, sum.Unreadable = st.Rows, st.NoCustomer, len(st.Rejected)
+	sum.Invoices, sum.Refunds, sum.Customers = st.Invoices, st.Refunds, st.Customers
+
+	rf, err := os.Create(o.Rejects)
 	if err != nil {
-		return err
+		return sum, fmt.Errorf("rejects file: %w", err)
 	}
 	defer rf.Close()
 	rw := bufio.NewWriter(rf)
-	defer rw.Flush()
+	enc := json.NewEncoder(rw)
 	for _, r := range st.Rejected {
-		_ = json.NewEncoder(rw).Encode(map[string]any{"line": r.Line, "reason": r.Reason})
+		if err := enc.Encode(map[string]any{"line": r.Line, "reason": r.Reason}); err != nil {
+			return sum, fmt.Errorf("rejects file: %w", err)
+		}
 	}
 
 	start := time.Now()
-	client := &http.Client{Timeout: 60 * time.Second}
-	var accepted, rejected, failed int
-	for from := 0; from < len(txns); from += importBatch {
-		batch := txns[from:min(from+importBatch, len(txns))]
-		body, err := json.Marshal(map[string]any{"transactions": toAPI(batch, *store)})
-		if err != nil {
-			return err
+	rendered := toAPI(txns, o.Store)
+	for _, b := range splitBatches(rendered) {
+		if err := ctx.Err(); err != nil {
+			return sum, fmt.Errorf("import stopped after %d of %d invoices: %w", b.from, len(txns), err)
 		}
-		res, err := postBatch(client, *api, *token, body)
+		batch := rendered[b.from:b.to]
+		body, err := json.Marshal(map[string]any{"transactions": batch})
 		if err != nil {
-			return fmt.Errorf("batch at invoice %d: %w", from, err)
+			return sum, fmt.Errorf("encode batch at invoice %d: %w", b.from, err)
 		}
-		accepted += res.Accepted
-		rejected += res.Rejected
-		failed += res.Failed
+		res, err := postBatch(ctx, client, o.API, o.Token, body, len(batch))
+		sum.Requests++
+		if err != nil {
+			return sum, fmt.Errorf("batch at invoice %d: %w", b.from, err)
+		}
+		sum.Accepted += res.Accepted
+		sum.Rejected += res.Rejected
+		sum.Failed += res.Failed
 		for _, r := range res.Results {
-			if r.Status != "accepted" {
-				_ = json.NewEncoder(rw).Encode(map[string]any{"invoice": batch[r.Index].Invoice, "status": r.Status, "errors": r.Errors})
+			if r.Status == "accepted" || r.Index < 0 || r.Index >= len(batch) {
+				continue
+			}
+			if err := enc.Encode(map[string]any{"invoice": batch[r.Index]["externalId"], "status": r.Status, "errors": r.Errors}); err != nil {
+				return sum, fmt.Errorf("rejects file: %w", err)
 			}
 		}
-		progress(from+len(batch), len(txns), start)
+		progress(out, b.to, len(txns), start)
 	}
-	fmt.Fprintln(os.Stderr)
-	fmt.Fprintf(os.Stderr, "rows %d (no customer %d, unreadable %d) → invoices %d (refunds %d), customers %d\n",
-		st.Rows, st.NoCustomer, len(st.Rejected), st.Invoices, st.Refunds, st.Customers)
-	fmt.Fprintf(os.Stderr, "posted: accepted %d, rejected %d, failed %d in %s; rejections in %s\n",
-		accepted, rejected, failed, time.Since(start).Round(time.Millisecond), *rejects)
-	fmt.Fprintln(os.Stderr, "accepted invoices are applied by the ingest queue; an invoice posted again counts once.")
-	if failed > 0 {
-		return fmt.Errorf("%d invoices could not be queued: run the import again", failed)
+	sum.Elapsed = time.Since(start)
+	if err := rw.Flush(); err != nil {
+		return sum, fmt.Errorf("rejects file: %w", err)
 	}
-	return nil
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "rows %d (no customer %d, unreadable %d) → invoices %d (refunds %d), customers %d\n",
+		sum.Rows, sum.NoCustomer, sum.Unreadable, sum.Invoices, sum.Refunds, sum.Customers)
+	secs := max(sum.Elapsed.Seconds(), 0.001)
+	fmt.Fprintf(out, "posted in %d requests: accepted %d, rejected %d, failed %d in %s (%.0f rows/s, %.0f invoices/s); rejections in %s\n",
+		sum.Requests, sum.Accepted, sum.Rejected, sum.Failed, sum.Elapsed.Round(time.Millisecond),
+		float64(sum.Rows)/secs, float64(sum.Invoices)/secs, o.Rejects)
+	fmt.Fprintln(out, "accepted invoices are applied by the ingest queue; an invoice posted again counts once.")
+	if sum.Failed > 0 {
+		return sum, fmt.Errorf("%d invoices could not be queued: run the import again", sum.Failed)
+	}
+	return sum, nil
+}
+
+// span is one request's share of the rendered invoices, [from, to).
+type span struct{ from, to int }
+
+// splitBatches cuts the invoices into requests of at most importBatch invoices and
+// importBodyLimit bytes of JSON.
+func splitBatches(txns []map[string]any) []span {
+	var out []span
+	from, size := 0, 0
+	for i, t := range txns {
+		b, _ := json.Marshal(t) // plain strings, ints and maps: cannot fail
+		n := len(b) + 1
+		if i > from && (i-from == importBatch || size+n > importBodyLimit) {
+			out = append(out, span{from, i})
+			from, size = i, 0
+		}
+		size += n
+	}
+	if from < len(txns) {
+		out = append(out, span{from, len(txns)})
+	}
+	return out
 }
 
 // toAPI renders invoices as the API's transactions. Lines the API would refuse (zero
@@ -117,14 +209,10 @@ func toAPI(batch []dataset.Txn, store string) []map[string]any {
 			if qty < 0 {
 				qty = -qty
 			}
-			if qty < 1 || it.UnitPrice < 0 || it.SKU == "" || len(items) >= 200 {
+			if qty < 1 || qty > 100000 || it.UnitPrice < 0 || it.SKU == "" || len(items) >= 200 {
 				continue
 			}
-			name := it.Name
-			if len(name) > 200 {
-				name = name[:200]
-			}
-			items = append(items, map[string]any{"sku": truncate(it.SKU, 64), "name": name, "qty": qty, "unitPrice": it.UnitPrice.String()})
+			items = append(items, map[string]any{"sku": truncate(it.SKU, 64), "name": truncate(it.Name, 200), "qty": qty, "unitPrice": it.UnitPrice.String()})
 		}
 		tx := map[string]any{
 			"externalId": t.Invoice, "source": "online-retail", "type": kind,
@@ -139,70 +227,115 @@ func toAPI(batch []dataset.Txn, store string) []map[string]any {
 	return out
 }
 
+// truncate cuts s to at most n bytes without splitting a character.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 type importResult struct {
-	Accepted, Rejected, Failed int
-	Results                    []struct {
-		Index  int             `json:"index"`
-		Status string          `json:"status"`
-		Errors json.RawMessage `json:"errors"`
-	}
+	Accepted int         `json:"accepted"`
+	Rejected int         `json:"rejected"`
+	Failed   int         `json:"failed"`
+	Results  []txnResult `json:"results"`
 }
 
-// postBatch posts one batch; a 400 means every item was refused, and its problem
-// document lists them.
-func postBatch(c *http.Client, api, token string, body []byte) (importResult, error) {
+type txnResult struct {
+	Index  int          `json:"index"`
+	Status string       `json:"status"`
+	Errors []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// postBatch posts one batch of n invoices. A 400 means every invoice was refused: its
+// problem document lists the fields at fault as /transactions/<index>/…, which become
+// per-invoice results like a 202's. Network errors and 5xx are retried with back-off:
+// an invoice posted twice still counts once.
+func postBatch(ctx context.Context, c *http.Client, api, token string, body []byte, n int) (importResult, error) {
 	var res importResult
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequest(http.MethodPost, strings.TrimRight(api, "/")+"/v1/transactions", bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(api, "/")+"/v1/transactions", bytes.NewReader(body))
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("build request: %w", err)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := c.Do(req)
-		if err != nil {
-			if attempt < 4 {
-				time.Sleep(time.Duration(attempt) * time.Second) // back off before retrying a network error
-				continue
-			}
-			return res, err
+		var b []byte
+		if err == nil {
+			b, err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			resp.Body.Close()
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusAccepted:
-			return res, json.Unmarshal(b, &res)
-		case resp.StatusCode == http.StatusBadRequest:
-			var p struct {
-				Errors json.RawMessage `json:"errors"`
+		retry := err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+		if retry && attempt < 5 && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * time.Second): // back off before retrying
 			}
-			_ = json.Unmarshal(b, &p)
-			var n struct {
-				Transactions []json.RawMessage `json:"transactions"`
-			}
-			_ = json.Unmarshal(body, &n)
-			res.Rejected = len(n.Transactions)
-			return res, nil
-		case resp.StatusCode >= 500 && attempt < 4:
-			time.Sleep(time.Duration(attempt) * time.Second)
 			continue
 		}
-		return res, fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+		if err != nil {
+			return res, fmt.Errorf("POST /v1/transactions: %w", err)
+		}
+		switch resp.StatusCode {
+		case http.StatusAccepted:
+			if err := json.Unmarshal(b, &res); err != nil {
+				return res, fmt.Errorf("decode 202 answer: %w", err)
+			}
+			return res, nil
+		case http.StatusBadRequest:
+			return refusedBatch(b, n), nil
+		}
+		return res, fmt.Errorf("POST /v1/transactions: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 }
 
-func progress(done, total int, start time.Time) {
+// refusedBatch turns a 400 problem document into n rejected results, each with the
+// reasons whose field points into it; reasons about the whole request go to every one.
+func refusedBatch(problem []byte, n int) importResult {
+	var p struct {
+		Detail string       `json:"detail"`
+		Errors []fieldError `json:"errors"`
+	}
+	_ = json.Unmarshal(problem, &p) // an unreadable problem still refuses every invoice
+	res := importResult{Rejected: n, Results: make([]txnResult, n)}
+	for i := range res.Results {
+		res.Results[i] = txnResult{Index: i, Status: "rejected"}
+	}
+	var general []fieldError
+	for _, e := range p.Errors {
+		rest, ok := strings.CutPrefix(e.Field, "/transactions/")
+		idx, tail, _ := strings.Cut(rest, "/")
+		i, err := strconv.Atoi(idx)
+		if !ok || err != nil || i < 0 || i >= n {
+			general = append(general, e)
+			continue
+		}
+		res.Results[i].Errors = append(res.Results[i].Errors, fieldError{Field: "/" + tail, Reason: e.Reason})
+	}
+	if len(p.Errors) == 0 && p.Detail != "" {
+		general = append(general, fieldError{Reason: p.Detail})
+	}
+	for i := range res.Results {
+		res.Results[i].Errors = append(res.Results[i].Errors, general...)
+	}
+	return res
+}
+
+func progress(w io.Writer, done, total int, start time.Time) {
 	const width = 40
 	filled := width * done / max(total, 1)
 	rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
-	fmt.Fprintf(os.Stderr, "\r[%s%s] %d/%d invoices %.0f/s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total, rate)
+	fmt.Fprintf(w, "\r[%s%s] %d/%d invoices %.0f/s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total, rate)
 }
 
 // mintLocalToken signs an admin token with the local stack's key, as
