@@ -1,0 +1,488 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/tierflow/tierflow/infra/local/seed"
+	"github.com/tierflow/tierflow/infra/local/stack"
+	"github.com/tierflow/tierflow/shared/dataset"
+)
+
+// The import tests run against one local stack for the package: the same function
+// binaries that deploy, behind the emulated API Gateway and the ingest queue mapping.
+var st *stack.Stack
+
+func TestMain(m *testing.M) {
+	state, err := os.MkdirTemp("", "tierflow-import-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true})
+	cancel()
+	if err != nil {
+		// Never a skip: an import test that did not run must not look like one that passed.
+		fmt.Fprintf(os.Stderr, "import tests: the local stack did not start: %v\n", err)
+		os.RemoveAll(state)
+		os.Exit(1)
+	}
+	code := m.Run()
+	st.Stop()
+	os.RemoveAll(state)
+	os.Exit(code)
+}
+
+func adminToken(t testing.TB) string {
+	t.Helper()
+	tok, err := st.MintToken("admin", []string{"*"}, "import-test", time.Hour)
+	if err != nil {
+		t.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
+
+// runImport is what `tierflow import -file … -api … -token …` runs.
+func importInto(t testing.TB, file, token string) importSummary {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	sum, err := importFile(ctx, importOptions{File: file, API: st.URL, Token: token,
+		Rejects: filepath.Join(filepath.Dir(file), "rejects.jsonl"), Out: &out})
+	if err != nil {
+		t.Fatalf("import %s: %v\n%s", filepath.Base(file), err, out.String())
+	}
+	t.Logf("import: %s", strings.TrimSpace(out.String()[strings.LastIndex(out.String(), "\r")+1:]))
+	return sum
+}
+
+func waitIngest(t testing.TB) {
+	t.Helper()
+	q, ok := st.Resources.Ref("IngestQueue")
+	if !ok {
+		t.Fatal("no IngestQueue in the template")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := seed.WaitDrained(ctx, st.Emulators.SQSClient(), q); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	// A transaction that failed five times is on the dead-letter queue, not applied.
+	dlq, ok := st.Resources.Ref("IngestDLQ")
+	if !ok {
+		t.Fatal("no IngestDLQ in the template")
+	}
+	if err := seed.WaitDrained(ctx, st.Emulators.SQSClient(), dlq); err != nil {
+		t.Fatalf("ingest dead-letter queue is not empty: %v", err)
+	}
+}
+
+func getJSON(t testing.TB, path, token string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, st.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: decode: %v", path, err)
+	}
+}
+
+// customerView is the part of GET /v1/customers/{id} the import is judged by.
+type customerView struct {
+	ID         string `json:"id"`
+	Aggregates struct {
+		Purchases int `json:"purchases"`
+		Months    []struct {
+			Net int64 `json:"net"`
+		} `json:"months"`
+	} `json:"aggregates"`
+	Assignment struct {
+		Tier       string `json:"tier"`
+		Stage      string `json:"stage"`
+		Reason     string `json:"reason"`
+		AssessedOn string `json:"assessedOn"`
+	} `json:"assignment"`
+}
+
+func (c customerView) net() int64 {
+	var n int64
+	for _, m := range c.Aggregates.Months {
+		n += m.Net
+	}
+	return n
+}
+
+// expect is what a customer's aggregates must show, computed from the file without the
+// importer: net spend in pence and purchase invoices.
+type expect struct {
+	pence     decimal.Decimal // exact Σ Quantity×UnitPrice ×100, cancellations negative
+	purchases int
+	invoices  int // invoices of any kind: each may round its total by up to half a penny
+}
+
+// checkSpend reads every customer back and compares with the independent figures.
+func checkSpend(t *testing.T, token string, want map[string]*expect) map[string]customerView {
+	t.Helper()
+	got := map[string]customerView{}
+	for id, w := range want {
+		var c customerView
+		getJSON(t, "/v1/customers/OR-"+id, token, &c)
+		diff := w.pence.Sub(decimal.NewFromInt(c.net())).Abs()
+		if diff.GreaterThan(decimal.NewFromFloat(0.5).Mul(decimal.NewFromInt(int64(w.invoices)))) {
+			t.Errorf("customer OR-%s: net spend %d pence, the file says %s", id, c.net(), w.pence.StringFixed(3))
+		}
+		if c.Aggregates.Purchases != w.purchases {
+			t.Errorf("customer OR-%s: %d purchases, the file has %d purchase invoices", id, c.Aggregates.Purchases, w.purchases)
+		}
+		got[id] = c
+	}
+	return got
+}
+
+// expectFromRows computes each customer's figures straight from the file's rows.
+// Invoices whose total is not positive and not a cancellation are not purchases (the API
+// refuses a zero total).
+func expectFromRows(t *testing.T, rows [][]string) map[string]*expect {
+	t.Helper()
+	type inv struct {
+		cust  string
+		total decimal.Decimal
+	}
+	invs := map[string]*inv{}
+	var order []string
+	for _, r := range rows {
+		if r[6] == "" {
+			continue
+		}
+		q, err1 := decimal.NewFromString(r[3])
+		p, err2 := decimal.NewFromString(r[5])
+		if err1 != nil || err2 != nil {
+			continue // unreadable rows are the reader's rejects
+		}
+		i, ok := invs[r[0]]
+		if !ok {
+			i = &inv{cust: r[6]}
+			invs[r[0]] = i
+			order = append(order, r[0])
+		}
+		i.total = i.total.Add(q.Mul(p))
+	}
+	want := map[string]*expect{}
+	for _, no := range order {
+		i := invs[no]
+		if i.total.IsZero() {
+			continue // refused by the API: nothing to count
+		}
+		w := want[i.cust]
+		if w == nil {
+			w = &expect{}
+			want[i.cust] = w
+		}
+		w.pence = w.pence.Add(i.total.Shift(2))
+		w.invoices++
+		if !strings.HasPrefix(no, "C") && i.total.IsPositive() {
+			w.purchases++
+		}
+	}
+	return want
+}
+
+var header = []string{"InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"}
+
+func writeCSV(t *testing.T, path string, rows [][]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w io.Writer = f
+	var zw *gzip.Writer
+	if strings.HasSuffix(path, ".gz") {
+		zw = gzip.NewWriter(f)
+		w = zw
+	}
+	cw := csv.NewWriter(w)
+	cw.Write(header)
+	cw.WriteAll(rows)
+	if err := cw.Error(); err != nil {
+		t.Fatal(err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The import path on synthetic data, so that it runs on every machine: a file in the
+// Online Retail layout with purchases, partial and full cancellations, rows without a
+// customer, an unreadable row and a zero-total invoice. Imported twice, every customer's
+// spend and purchase count are what the file says, once.
+func TestImportSyntheticTwiceCountsOnce(t *testing.T) {
+	token := adminToken(t)
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Dated 2009, before the real data set's first day, so that a re-tier run as of the
+	// real sample's day sees these customers as history, not as the future.
+	syn := dataset.Synth(dataset.SynthConfig{Seed: 42, Customers: 40,
+		From: time.Date(2009, 1, 5, 0, 0, 0, 0, time.UTC), To: time.Date(2009, 11, 30, 0, 0, 0, 0, time.UTC)})
+	num := map[string]string{}
+	for i, c := range syn.Customers {
+		num[c.ID] = fmt.Sprint(900000 + i)
+	}
+	var rows [][]string
+	for _, tx := range syn.Txns {
+		inv := "SYN-" + strings.TrimPrefix(tx.Invoice, "C")
+		if tx.Refund {
+			inv = "C" + inv
+		}
+		when := tx.At.In(london).Format("2006-01-02 15:04:05")
+		row := func(sku, name string, qty int, price string) {
+			rows = append(rows, []string{inv, sku, name, fmt.Sprint(qty), when, price, num[tx.CustomerID], "United Kingdom"})
+		}
+		if tx.Refund { // the synthetic refund carries its amount, not its lines
+			row("REFUND", "Refund", -1, (-tx.Amount).String())
+			continue
+		}
+		for _, it := range tx.Items {
+			row(it.SKU, it.Name, it.Qty, it.UnitPrice.String())
+		}
+	}
+	rows = append(rows,
+		[]string{"SYN-NOCUST-1", "A", "walk-in", "2", "2009-06-01 10:00:00", "3.50", "", "United Kingdom"},
+		[]string{"SYN-NOCUST-1", "B", "walk-in", "1", "2009-06-01 10:00:00", "1.25", "", "United Kingdom"},
+		[]string{"SYN-BAD-1", "A", "typo", "two", "2009-06-02 10:00:00", "3.50", "900998", "United Kingdom"},
+		[]string{"SYN-ZERO-1", "POST", "free sample", "1", "2009-06-03 10:00:00", "0.00", "900999", "United Kingdom"},
+	)
+	file := filepath.Join(t.TempDir(), "synthetic_retail.csv")
+	writeCSV(t, file, rows)
+	want := expectFromRows(t, rows)
+	var refunds int
+	for _, tx := range syn.Txns {
+		if tx.Refund {
+			refunds++
+		}
+	}
+	if refunds == 0 {
+		t.Fatal("the synthetic base has no refund: pick another seed")
+	}
+
+	first := importInto(t, file, token)
+	if first.Rows != len(rows) || first.NoCustomer != 2 || first.Unreadable != 1 ||
+		first.Invoices != len(syn.Txns)+1 || first.Refunds != refunds || first.Customers != len(want)+1 {
+		t.Errorf("summary %+v: want rows %d, no customer 2, unreadable 1, invoices %d, refunds %d, customers %d",
+			first, len(rows), len(syn.Txns)+1, refunds, len(want)+1)
+	}
+	if first.Accepted != len(syn.Txns) || first.Rejected != 1 || first.Failed != 0 {
+		t.Errorf("summary %+v: want accepted %d, rejected 1 (the zero invoice), failed 0", first, len(syn.Txns))
+	}
+	rej, err := os.ReadFile(filepath.Join(filepath.Dir(file), "rejects.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rej, []byte(`"invoice":"SYN-ZERO-1"`)) || !bytes.Contains(rej, []byte(`/amount`)) || !bytes.Contains(rej, []byte(`"line":`)) {
+		t.Errorf("rejects file lacks the zero invoice with its field, or the unreadable row:\n%s", rej)
+	}
+	waitIngest(t)
+	checkSpend(t, token, want)
+
+	second := importInto(t, file, token)
+	second.Elapsed, first.Elapsed = 0, 0
+	if second != first {
+		t.Errorf("second import %+v, first %+v", second, first)
+	}
+	waitIngest(t)
+	checkSpend(t, token, want) // the same invoices again: nothing counted twice
+
+	// A request whose every invoice is refused is a 400; each still gets its reasons.
+	only := filepath.Join(t.TempDir(), "only_zero.csv")
+	writeCSV(t, only, [][]string{{"SYN-ZERO-2", "POST", "free sample", "1", "2009-06-03 10:00:00", "0.00", "900999", "United Kingdom"}})
+	s := importInto(t, only, token)
+	if s.Accepted != 0 || s.Rejected != 1 || s.Failed != 0 {
+		t.Errorf("all-refused batch: %+v, want 1 rejected", s)
+	}
+	if rej, _ := os.ReadFile(filepath.Join(filepath.Dir(only), "rejects.jsonl")); !bytes.Contains(rej, []byte(`"invoice":"SYN-ZERO-2"`)) || !bytes.Contains(rej, []byte(`"field":"/amount"`)) {
+		t.Errorf("rejects file of the all-refused batch: %s", rej)
+	}
+}
+
+// sampleRows reads the first rows of the real file, up to the first invoice boundary
+// after n data rows, so that no invoice is cut in half.
+func sampleRows(t *testing.T, path string, n int) [][]string {
+	t.Helper()
+	rc, err := dataset.OpenOnlineRetail(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	cr := csv.NewReader(rc)
+	if _, err := cr.Read(); err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	for {
+		r, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) >= n && r[0] != rows[len(rows)-1][0] {
+			break
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// The issue's walk-through on a sample of the real Online Retail file: import, read back
+// every customer's net spend against Σ Quantity×UnitPrice computed here from the rows,
+// import again (nothing changes), then a re-tier run gives every buyer a tier, a stage
+// and an explanation, and its summary shows the top fifth's revenue share.
+func TestImportOnlineRetailSampleThenRetier(t *testing.T) {
+	path := dataset.Require(t, dataset.OnlineRetailFile)
+	token := adminToken(t)
+	rows := sampleRows(t, path, 3000)
+	var cancels, noCust int
+	for _, r := range rows {
+		if strings.HasPrefix(r[0], "C") {
+			cancels++
+		}
+		if r[6] == "" {
+			noCust++
+		}
+	}
+	if cancels == 0 || noCust == 0 {
+		t.Fatalf("the sample has %d cancellation rows and %d rows without a customer; it must have both", cancels, noCust)
+	}
+	file := filepath.Join(t.TempDir(), "online_retail_sample.csv.gz")
+	writeCSV(t, file, rows)
+	want := expectFromRows(t, rows)
+
+	first := importInto(t, file, token)
+	if first.Rows != len(rows) || first.NoCustomer != noCust || first.Customers != len(want) || first.Failed != 0 {
+		t.Errorf("summary %+v: want rows %d, no customer %d, customers %d, none failed", first, len(rows), noCust, len(want))
+	}
+	if first.Accepted+first.Rejected != first.Invoices || first.Refunds == 0 {
+		t.Errorf("summary %+v: every invoice must be accepted or rejected, and cancellations must be refunds", first)
+	}
+	waitIngest(t)
+	before := checkSpend(t, token, want)
+
+	second := importInto(t, file, token)
+	second.Elapsed, first.Elapsed = 0, 0
+	if second != first {
+		t.Errorf("second import %+v, first %+v", second, first)
+	}
+	waitIngest(t)
+	after := checkSpend(t, token, want)
+	for id, b := range before {
+		if a := after[id]; a.net() != b.net() || a.Aggregates.Purchases != b.Aggregates.Purchases {
+			t.Errorf("OR-%s changed on re-import: net %d → %d, purchases %d → %d", id, b.net(), a.net(), b.Aggregates.Purchases, a.Aggregates.Purchases)
+		}
+	}
+
+	// Re-tier as of the end of the sample's last day: the shop's "tonight".
+	last := rows[len(rows)-1][4][:10]
+	asOf := last + "T23:00:00Z"
+	runID := startRetier(t, token, asOf)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	status, err := seed.WaitRun(ctx, st.URL, token, nil, runID)
+	if err != nil || status != "done" {
+		t.Fatalf("re-tier run %s: %s %v", runID, status, err)
+	}
+	var run struct {
+		Day     string `json:"day"`
+		Summary struct {
+			Customers    int                `json:"customers"`
+			Leads        int                `json:"leads"`
+			Tiers        map[string]int     `json:"tiers"`
+			TotalRevenue int64              `json:"totalRevenue"`
+			Top20Revenue int64              `json:"top20Revenue"`
+			Top20Share   float64            `json:"top20Share"`
+			RevenueShare map[string]float64 `json:"revenueShare"`
+		} `json:"summary"`
+	}
+	getJSON(t, "/v1/retier/"+runID, token, &run)
+	sum := run.Summary
+	t.Logf("run %s: %d customers, tiers %v, top 20%% share %.3f of £%d", runID, sum.Customers, sum.Tiers, sum.Top20Share, sum.TotalRevenue/100)
+	tiered := 0
+	for _, n := range sum.Tiers {
+		tiered += n
+	}
+	if tiered != sum.Customers-sum.Leads || tiered < len(want) {
+		t.Errorf("run summary: %d tiered of %d customers (%d leads); the sample alone has %d", tiered, sum.Customers, sum.Leads, len(want))
+	}
+	// The top fifth by spend always holds at least a fifth of the revenue.
+	if sum.TotalRevenue <= 0 || sum.Top20Share < 0.2 || sum.Top20Share > 1 || sum.Top20Revenue <= 0 {
+		t.Errorf("run summary: total revenue %d, top 20%% revenue %d, share %.3f", sum.TotalRevenue, sum.Top20Revenue, sum.Top20Share)
+	}
+	for id, w := range want {
+		if w.purchases == 0 {
+			continue
+		}
+		var c customerView
+		getJSON(t, "/v1/customers/OR-"+id, token, &c)
+		a := c.Assignment
+		if !strings.Contains("ABC", a.Tier) || a.Tier == "" || a.Stage == "" || !strings.Contains(a.Reason, "policy v") || a.AssessedOn != run.Day {
+			t.Errorf("OR-%s after the run: tier %q stage %q reason %q assessed %q (run day %s)", id, a.Tier, a.Stage, a.Reason, a.AssessedOn, run.Day)
+		}
+	}
+}
+
+func startRetier(t *testing.T, token, asOf string) string {
+	t.Helper()
+	body := strings.NewReader(`{"asOf":"` + asOf + `"}`)
+	req, err := http.NewRequest(http.MethodPost, st.URL+"/v1/retier", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST /v1/retier: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		RunID string `json:"runId"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(b, &out) != nil || out.RunID == "" {
+		t.Fatalf("POST /v1/retier: %d %s", resp.StatusCode, b)
+	}
+	return out.RunID
+}
