@@ -201,7 +201,19 @@ func (r *Retier) Segment(ctx context.Context, msg SegmentMsg) error {
 		case store.RunDone:
 			return nil
 		case store.RunPass1:
-			return fmt.Errorf("run %s: pass 2 before pass 1 finished", run.ID)
+			// The last pass-1 finisher stores the merged summary, queues pass 2, then
+			// advances the run; a pass-2 worker can be faster than that last step. With
+			// every pass-1 segment counted and the merge stored, it advances the run itself
+			// (the finisher's own advance then finds it done), instead of failing its
+			// message into a redelivery a visibility timeout later.
+			if run.Pass1Done < run.Segments || run.Base == "" {
+				return fmt.Errorf("run %s: pass 2 before pass 1 finished", run.ID)
+			}
+			err := r.Table.AdvanceRun(ctx, run.ID, store.RunPass1, store.RunPass2, map[string]types.AttributeValue{
+				"pass1At": &types.AttributeValueMemberS{Value: r.Now().UTC().Format(time.RFC3339Nano)}})
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
 		}
 		return r.pass2(ctx, run, pol, msg.Segment)
 	}

@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true})
+	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true,
+		// Every test client shares 127.0.0.1; the per-IP limit itself is tested in public-api.
+		Params: map[string]string{"LeadRatePerIp": "1000000"}})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: the local stack did not start: %v\n", err)
@@ -241,8 +243,21 @@ func TestAReTierRunFinishesWithASummary(t *testing.T) {
 		Status string `json:"status"`
 	}
 	r.decode(t, &run)
+	var last []byte
+	defer func() {
+		if t.Failed() {
+			t.Logf("run: %s", last)
+			logs, _ := os.ReadFile(st.LogDir + "/RetierFunction.log")
+			for _, l := range bytes.Split(logs, []byte("\n")) {
+				if bytes.Contains(l, []byte(`"level":"ERROR"`)) || bytes.Contains(l, []byte(`"level":"WARN"`)) {
+					t.Logf("retier: %s", l)
+				}
+			}
+		}
+	}()
 	eventually(t, "the re-tier run finishes", 2*time.Minute, func() bool {
 		r := call(t, "GET", "/v1/retier/"+run.RunID, admin, nil)
+		last = r.Body
 		return r.Status == 200 && json.Unmarshal(r.Body, &run) == nil && (run.Status == "done" || run.Status == "failed")
 	})
 	if run.Status != "done" {
