@@ -14,7 +14,10 @@ import (
 // BenchmarkLeadPostLatency posts 1,000 distinct leads from 50 concurrent clients through
 // the local API gateway → public-api function → DynamoDB Local and reports the latency a
 // marketing page would see. (The e2e stack raises the per-IP rate limit: every client
-// here shares 127.0.0.1.)
+// here shares 127.0.0.1.) On one 2-core machine the figure is bound by DynamoDB Local,
+// which serialises writes, and by the runtime's 4 processes per function: requests beyond
+// that wait their turn, which is what the p99 shows. Raising the processes to 16 made it
+// worse (2 cores).
 func BenchmarkLeadPostLatency(b *testing.B) {
 	const total, clients = 1000, 50
 	for range b.N {
