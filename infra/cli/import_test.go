@@ -463,7 +463,7 @@ func TestImportOnlineRetailSampleThenRetier(t *testing.T) {
 	}
 }
 
-func startRetier(t *testing.T, token, asOf string) string {
+func startRetier(t testing.TB, token, asOf string) string {
 	t.Helper()
 	body := strings.NewReader(`{"asOf":"` + asOf + `"}`)
 	req, err := http.NewRequest(http.MethodPost, st.URL+"/v1/retier", body)
@@ -485,4 +485,69 @@ func startRetier(t *testing.T, token, asOf string) string {
 		t.Fatalf("POST /v1/retier: %d %s", resp.StatusCode, b)
 	}
 	return out.RunID
+}
+
+// BenchmarkImportOnlineRetailFull measures the whole walk-through on the full file
+// (docs/scale.md): posting, draining the ingest queue, a re-tier run for the base, then
+// the same file again, which must change nothing. Run it alone, once:
+//
+//	go test ./infra/cli -run '^$' -bench ImportOnlineRetailFull -benchtime 1x -timeout 40m
+func BenchmarkImportOnlineRetailFull(b *testing.B) {
+	path := dataset.Require(b, dataset.OnlineRetailFile)
+	token := adminToken(b)
+	dir := b.TempDir()
+	for b.Loop() {
+		var runs [2]json.RawMessage
+		for pass := range 2 {
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			sum, err := importFile(ctx, importOptions{File: path, API: st.URL, Token: token, Rejects: filepath.Join(dir, "rejects.jsonl")})
+			cancel()
+			if err != nil {
+				b.Fatalf("import: %v", err)
+			}
+			posted := time.Since(start)
+			ctx, cancel = context.WithTimeout(context.Background(), 60*time.Minute)
+			q, _ := st.Resources.Ref("IngestQueue")
+			if err := seed.WaitDrained(ctx, st.Emulators.SQSClient(), q); err != nil {
+				b.Fatal(err)
+			}
+			cancel()
+			applied := time.Since(start)
+			runStart := time.Now()
+			id := startRetier(b, token, "2011-12-10T23:00:00Z")
+			ctx, cancel = context.WithTimeout(context.Background(), 30*time.Minute)
+			status, err := seed.WaitRun(ctx, st.URL, token, nil, id)
+			cancel()
+			if err != nil || status != "done" {
+				b.Fatalf("run %s: %s %v", id, status, err)
+			}
+			retier := time.Since(runStart)
+			var run struct {
+				Summary json.RawMessage `json:"summary"`
+			}
+			getJSON(b, "/v1/retier/"+id, token, &run)
+			runs[pass] = run.Summary
+			b.Logf("pass %d: %d rows, %d invoices (%d accepted, %d rejected), %d customers: posted in %s (%.0f rows/s, %.0f invoices/s); "+
+				"all applied after %s (%.0f invoices/s end to end); re-tier run %s",
+				pass+1, sum.Rows, sum.Invoices, sum.Accepted, sum.Rejected, sum.Customers, posted.Round(time.Millisecond),
+				float64(sum.Rows)/posted.Seconds(), float64(sum.Invoices)/posted.Seconds(),
+				applied.Round(time.Millisecond), float64(sum.Accepted)/applied.Seconds(), retier.Round(time.Millisecond))
+			b.Logf("pass %d run summary: %s", pass+1, run.Summary)
+			var tiers json.RawMessage
+			getJSON(b, "/v1/reports/tiers", token, &tiers)
+			b.Logf("pass %d tiers report: %s", pass+1, tiers)
+			b.ReportMetric(float64(sum.Rows)/posted.Seconds(), "rows/s")
+			b.ReportMetric(applied.Seconds(), "s-to-drain")
+			b.ReportMetric(retier.Seconds(), "s-retier")
+		}
+		var s1, s2 map[string]any
+		_ = json.Unmarshal(runs[0], &s1)
+		_ = json.Unmarshal(runs[1], &s2)
+		for _, k := range []string{"customers", "tiers", "revenue", "totalRevenue", "top20Revenue", "top20Share"} {
+			if fmt.Sprint(s1[k]) != fmt.Sprint(s2[k]) {
+				b.Errorf("importing twice changed %s: %v → %v", k, s1[k], s2[k])
+			}
+		}
+	}
 }
