@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tierflow/tierflow/shared/awsx"
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/store"
 )
@@ -26,18 +24,14 @@ type app struct {
 	zone *time.Location
 }
 
-func newApp(ctx context.Context, log *slog.Logger) (*app, *env.Reader, error) {
-	cfg, err := awsx.Load(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("api: %w", err)
-	}
-	e := env.New()
+func newApp(ctx context.Context) (*app, *env.Reader) {
+	b := boot.Init(ctx)
 	return &app{
-		log:   log,
-		cfg:   cfg,
-		table: store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME")),
-		sqs:   sqs.NewFromConfig(cfg),
+		log:   b.Log,
+		cfg:   b.Cfg,
+		table: b.Table,
+		sqs:   sqs.NewFromConfig(b.Cfg),
 		now:   time.Now,
-		zone:  e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"),
-	}, e, nil
+		zone:  b.Zone,
+	}, b.Env
 }

@@ -11,14 +11,11 @@ import (
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
-	"github.com/tierflow/tierflow/shared/logx"
 )
 
 func main() {
-	log := logx.FromEnv()
-	ctx := context.Background()
-	a, e, err := newApp(ctx, log)
-	boot.Check(log, "aws config", err)
+	a, e := newApp(context.Background())
+	log := a.log
 	r := httpx.NewRouter()
 	r.Log = log
 	for _, register := range areas {

@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -14,11 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tierflow/tierflow/shared/awsx"
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
-	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
@@ -37,9 +34,8 @@ type app struct {
 var areas []func(a *app, r *httpx.Router, e *env.Reader)
 
 func main() {
-	log := logx.FromEnv()
-	a, e, err := newApp(context.Background(), log)
-	boot.Check(log, "aws config", err)
+	a, e := newApp(context.Background())
+	log := a.log
 	r := httpx.NewRouter()
 	r.Log = log
 	r.CORS = &httpx.CORS{AllowOrigins: e.List("CORS_ALLOW_ORIGINS")}
@@ -50,20 +46,15 @@ func main() {
 	lambda.Start(r.Serve)
 }
 
-func newApp(ctx context.Context, log *slog.Logger) (*app, *env.Reader, error) {
-	cfg, err := awsx.Load(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("public-api: %w", err)
-	}
-	e := env.New()
-	ddb := dynamodb.NewFromConfig(cfg)
+func newApp(ctx context.Context) (*app, *env.Reader) {
+	b := boot.Init(ctx)
 	return &app{
-		log:   log,
-		cfg:   cfg,
-		ddb:   ddb,
-		table: store.New(ddb, e.Required("TABLE_NAME")),
-		sqs:   sqs.NewFromConfig(cfg),
+		log:   b.Log,
+		cfg:   b.Cfg,
+		ddb:   b.Table.DB,
+		table: b.Table,
+		sqs:   sqs.NewFromConfig(b.Cfg),
 		now:   time.Now,
-		zone:  e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"),
-	}, e, nil
+		zone:  b.Zone,
+	}, b.Env
 }

@@ -4,37 +4,24 @@ package main
 
 import (
 	"context"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/tierflow/tierflow/shared/awsx"
-	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/followup"
-	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
 func main() {
-	log := logx.FromEnv()
-	cfg, err := awsx.Load(context.Background())
-	if err != nil {
-		log.Error("cold start", "err", err)
-		os.Exit(1)
-	}
-	e := env.New()
-	table := store.New(dynamodb.NewFromConfig(cfg), e.Required("TABLE_NAME"))
-	f := store.NewFollowup(table, store.FollowupOptions{SQS: sqs.NewFromConfig(cfg), QueueURL: e.Required("DISPATCH_QUEUE_URL"), Now: time.Now})
+	b := boot.Init(context.Background())
+	e := b.Env
+	f := store.NewFollowup(b.Table, store.FollowupOptions{SQS: sqs.NewFromConfig(b.Cfg), QueueURL: e.Required("DISPATCH_QUEUE_URL"), Now: time.Now})
 	policy, perr := followup.DefaultPolicy()
 	cal := &Calendar{Policy: policy, F: f, Planner: f.Planner(policy), Now: time.Now,
-		Zone: e.Location("BUSINESS_TIME_ZONE", "Asia/Shanghai"), Segments: e.Int("CALENDAR_SEGMENTS", 4)}
-	if err := e.Err(); err != nil || perr != nil {
-		log.Error("cold start: configuration", "err", err, "policy", perr)
-		os.Exit(1)
-	}
-	s := &Sweep{Log: log, Sweeper: f.Sweeper(policy), Calendar: cal}
+		Zone: b.Zone, Segments: e.Int("CALENDAR_SEGMENTS", 4)}
+	boot.Check(b.Log, "configuration", e.Err(), perr)
+	s := &Sweep{Log: b.Log, Sweeper: f.Sweeper(policy), Calendar: cal}
 	lambda.Start(s.Handle)
 }

@@ -89,10 +89,10 @@ type RunSummary struct {
 	// Customer-base model: customers given a prediction, per risk band, and the retention
 	// rule "P(alive) below the threshold and tier A": how many meet it tonight, how many
 	// newly (flagged retentionDue on the profile), and follow-up plans that failed.
-	Predicted          int            `dynamodbav:"predicted" json:"predicted"`
-	Risk               map[string]int `dynamodbav:"risk,omitempty" json:"risk,omitempty"`
-	AtRiskA            int            `dynamodbav:"atRiskA" json:"atRiskA"`
-	RetentionDue       int            `dynamodbav:"retentionDue" json:"retentionDue"`
+	Predicted         int            `dynamodbav:"predicted" json:"predicted"`
+	Risk              map[string]int `dynamodbav:"risk,omitempty" json:"risk,omitempty"`
+	AtRiskA           int            `dynamodbav:"atRiskA" json:"atRiskA"`
+	RetentionDue      int            `dynamodbav:"retentionDue" json:"retentionDue"`
 	FollowupPlanFails int            `dynamodbav:"followupPlanFails,omitempty" json:"followupPlanFails,omitempty"`
 }
 
