@@ -145,6 +145,13 @@ func importFile(ctx context.Context, o importOptions) (importSummary, error) {
 			if r.Status == "accepted" || r.Index < 0 || r.Index >= len(batch) {
 				continue
 			}
+			for k := range r.Errors { // "/transactions/324/amount" means nothing outside its request
+				if rest, ok := strings.CutPrefix(r.Errors[k].Field, "/transactions/"); ok {
+					if _, field, ok := strings.Cut(rest, "/"); ok {
+						r.Errors[k].Field = "/" + field
+					}
+				}
+			}
 			if err := enc.Encode(map[string]any{"invoice": batch[r.Index]["externalId"], "status": r.Status, "errors": r.Errors}); err != nil {
 				return sum, fmt.Errorf("rejects file: %w", err)
 			}

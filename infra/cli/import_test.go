@@ -311,7 +311,7 @@ func TestImportSyntheticTwiceCountsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(rej, []byte(`"invoice":"SYN-ZERO-1"`)) || !bytes.Contains(rej, []byte(`/amount`)) || !bytes.Contains(rej, []byte(`"line":`)) {
+	if !bytes.Contains(rej, []byte(`"invoice":"SYN-ZERO-1"`)) || !bytes.Contains(rej, []byte(`"field":"/amount"`)) || !bytes.Contains(rej, []byte(`"line":`)) {
 		t.Errorf("rejects file lacks the zero invoice with its field, or the unreadable row:\n%s", rej)
 	}
 	waitIngest(t)
