@@ -186,7 +186,7 @@ func nonLoopbackIP(t *testing.T) string {
 }
 
 // listenAddr reads the local address of the listening IPv4/IPv6 socket on port from
-// /proc/net/tcp{,6}: "127.0.0.1", "0.0.0.0", "::" ...; "" if not found.
+// /proc/net/tcp{,6}, e.g. 127.0.0.1, the IPv4 wildcard or "::"; "" if not found.
 func listenAddr(t *testing.T, port int) string {
 	hexPort := strings.ToUpper(strconv.FormatInt(int64(port), 16))
 	for len(hexPort) < 4 {
