@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,28 +114,13 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a known filter")
 		}
 	}
-	st := q["store"]
-	if st == "" {
-		mine, all := p.StoreFilter()
-		switch {
-		case len(mine) == 1:
-			st = mine[0]
-		case all && len(c.stores) == 1:
-			st = c.stores[0]
-		default:
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("store", "name the store to list")
-		}
+	st, err := storeParam(p, q["store"], c.stores)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if !p.CanSeeStore(st) {
-		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Store")
-	}
-	limit := 50
-	if s := q["limit"]; s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("limit", "must be a number from 1 to 100")
-		}
-		limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	ps, next, err := c.table.ListCustomers(ctx, store.ListQuery{Store: st, Tier: q["tier"], Stage: q["stage"],
 		Tag: q["tag"], LeadGrade: q["leadGrade"], Limit: int32(limit), Cursor: q["cursor"]})

@@ -158,24 +158,13 @@ func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a parameter of this report")
 		}
 	}
-	st := q["store"]
-	if st == "" {
-		if mine, _ := p.StoreFilter(); len(mine) == 1 {
-			st = mine[0]
-		} else {
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("store", "name the store to report on")
-		}
+	st, err := storeParam(p, q["store"], nil)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if !p.CanSeeStore(st) {
-		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Store")
-	}
-	limit := 50
-	if s := q["limit"]; s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("limit", "must be a number from 1 to 100")
-		}
-		limit = n
+	limit, err := limitParam(q)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	minCLV := model.Money(-1) // none: tiers A and B only
 	if s := q["minClv"]; s != "" {

@@ -128,20 +128,9 @@ func (s *staffFollowup) list(ctx context.Context, req events.APIGatewayV2HTTPReq
 	case "", "mine":
 		tv.Assignee = p.Sub
 	case "store", "overdue":
-		st := q["store"]
-		if st == "" {
-			mine, all := p.StoreFilter()
-			switch {
-			case len(mine) == 1:
-				st = mine[0]
-			case all && len(s.stores) == 1:
-				st = s.stores[0]
-			default:
-				return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("store", "name the store")
-			}
-		}
-		if !p.CanSeeStore(st) {
-			return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Store")
+		st, err := storeParam(p, q["store"], s.stores)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		tv.Store = st
 		if view == "overdue" {
