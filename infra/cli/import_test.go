@@ -19,6 +19,7 @@ import (
 
 	"github.com/tierflow/tierflow/infra/local/seed"
 	"github.com/tierflow/tierflow/infra/local/stack"
+	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
 	"github.com/tierflow/tierflow/shared/dataset"
 )
 
@@ -26,26 +27,7 @@ import (
 // binaries that deploy, behind the emulated API Gateway and the ingest queue mapping.
 var st *stack.Stack
 
-func TestMain(m *testing.M) {
-	state, err := os.MkdirTemp("", "tierflow-import-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true})
-	cancel()
-	if err != nil {
-		// Never a skip: an import test that did not run must not look like one that passed.
-		fmt.Fprintf(os.Stderr, "import tests: the local stack did not start: %v\n", err)
-		os.RemoveAll(state)
-		os.Exit(1)
-	}
-	code := m.Run()
-	st.Stop()
-	os.RemoveAll(state)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, nil, &st)) }
 
 func adminToken(t testing.TB) string {
 	t.Helper()

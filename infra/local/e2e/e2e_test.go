@@ -5,7 +5,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,30 +17,14 @@ import (
 	"time"
 
 	"github.com/tierflow/tierflow/infra/local/stack"
+	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
 )
 
 var st *stack.Stack
 
 func TestMain(m *testing.M) {
-	state, err := os.MkdirTemp("", "tierflow-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	st, err = stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: state + "/bin", Build: true, NoSchedules: true,
-		// Every test client shares 127.0.0.1; the per-IP limit itself is tested in public-api.
-		Params: map[string]string{"LeadRatePerIp": "1000000"}})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: the local stack did not start: %v\n", err)
-		os.RemoveAll(state)
-		os.Exit(1)
-	}
-	code := m.Run()
-	st.Stop()
-	os.RemoveAll(state)
-	os.Exit(code)
+	// Every test client shares 127.0.0.1; the per-IP limit itself is tested in public-api.
+	os.Exit(stacktest.Main(m, map[string]string{"LeadRatePerIp": "1000000"}, &st))
 }
 
 type response struct {
