@@ -278,13 +278,7 @@ func (t *Table) contactUpdate(p customer.Profile, version int64) (*types.Update,
 		u = u.Set(expression.Name(attrGSI2SK), expression.IfNotExists(expression.Name(attrGSI2SK),
 			expression.Value(StoreCustomerSK(string(p.Tier), string(p.Stage), p.ID))))
 	}
-	var cond expression.ConditionBuilder
-	if version == 0 {
-		cond = expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("version")))
-	} else {
-		cond = expression.Name("version").Equal(expression.Value(version))
-	}
-	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()
 	if err != nil {
 		return nil, fmt.Errorf("build profile update: %w", err)
 	}
@@ -810,4 +804,13 @@ func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 		}
 	}
 	return nil
+}
+
+// profileVersionIs is the optimistic lock every profile update carries: the version read
+// (0: a profile created before versions were kept, which must still exist).
+func profileVersionIs(version int64) expression.ConditionBuilder {
+	if version == 0 {
+		return expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("version")))
+	}
+	return expression.Name("version").Equal(expression.Value(version))
 }

@@ -298,13 +298,7 @@ func tierUpdate(id string, agg tiering.Aggregates, occ types.AttributeValue, nex
 		Set(expression.Name("version"), expression.Value(version+1)).
 		Set(expression.Name("occasions"), expression.Value(occ))
 	u = setTierCopies(u, id, next, store)
-	var cond expression.ConditionBuilder
-	if version == 0 {
-		cond = expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("version")))
-	} else {
-		cond = expression.Name("version").Equal(expression.Value(version))
-	}
-	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(cond).Build()
+	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()
 	if err != nil {
 		return expr, fmt.Errorf("build profile update: %w", err)
 	}
