@@ -251,3 +251,30 @@ func TestAReTierRunFinishesWithASummary(t *testing.T) {
 		t.Fatalf("tiers report: %d %s", r.Status, r.Body)
 	}
 }
+
+// A clinician records a completed treatment: the follow-up plan of the seeds appears on
+// the customer's timeline (a call within 48 h, check-ins at 7, 30 and 90 days, a
+// satisfaction survey), and the same event recorded twice plans nothing more.
+func TestAServiceCompletedEventPlansTheSeedsCadence(t *testing.T) {
+	_, e164 := uniqueMobile()
+	r := call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Service", "phone": e164, "email": "service.e2e@example.com",
+		"store": "sh-01", "consent_service": true, "consent_text_version": "v1"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("lead: %d %s", r.Status, r.Body)
+	}
+	var lead struct{ ID string }
+	r.decode(t, &lead)
+	clinician := token(t, "clinician", "sh-01")
+	ev := map[string]any{"id": "visit-" + e164, "type": "service_completed"}
+	for i := 0; i < 2; i++ {
+		if r = call(t, "POST", "/v1/customers/"+lead.ID+"/events", clinician, ev); r.Status >= 300 {
+			t.Fatalf("event: %d %s", r.Status, r.Body)
+		}
+	}
+	r = call(t, "GET", "/v1/customers/"+lead.ID+"/timeline", clinician, nil)
+	for _, rule := range []string{"service_call_48h", "service_checkin_7d", "service_checkin_30d", "service_checkin_90d", "service_survey_7d"} {
+		if n := bytes.Count(r.Body, []byte(`"rule":"`+rule+`"`)); n != 1 {
+			t.Errorf("rule %s planned %d times, want once: %s", rule, n, r.Body)
+		}
+	}
+}
