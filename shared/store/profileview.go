@@ -22,6 +22,8 @@ type ProfileView struct {
 	Assignment map[string]any `json:"assignment,omitempty" dynamodbav:"assignment"`
 	CLV        map[string]any `json:"clv,omitempty" dynamodbav:"clv"`
 	Aggregates map[string]any `json:"aggregates,omitempty" dynamodbav:"aggregates"`
+	// MarketingOptOut: the person replied STOP / TD / 退订 or used an unsubscribe link.
+	MarketingOptOut bool `json:"marketingOptOut,omitempty" dynamodbav:"marketingOptOut"`
 }
 
 // GetProfileView reads the profile item once; ErrNotFound if absent.
@@ -35,11 +37,13 @@ func (t *Table) GetProfileView(ctx context.Context, id string) (ProfileView, err
 		Assignment map[string]any `dynamodbav:"assignment"`
 		CLV        map[string]any `dynamodbav:"clv"`
 		Aggregates map[string]any `dynamodbav:"aggregates"`
+		OptOut     bool           `dynamodbav:"marketingOptOut"`
 	}
 	if err := attributevalue.UnmarshalMap(item, &extras); err != nil {
 		return view, fmt.Errorf("decode profile %s: %w", id, err)
 	}
 	view.Assignment, view.CLV, view.Aggregates = extras.Assignment, extras.CLV, extras.Aggregates
+	view.MarketingOptOut = extras.OptOut
 	return view, nil
 }
 

@@ -12,19 +12,22 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tierflow/tierflow/infra/local/stack"
 	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
+	"github.com/tierflow/tierflow/shared/notify"
 )
 
 var st *stack.Stack
 
 func TestMain(m *testing.M) {
 	// Every test client shares 127.0.0.1; the per-IP limit itself is tested in public-api.
-	os.Exit(stacktest.Main(m, map[string]string{"LeadRatePerIp": "1000000"}, &st))
+	// The inbound SMS key is a test value: the provider signs replies with it.
+	os.Exit(stacktest.Main(m, map[string]string{"LeadRatePerIp": "1000000", "SmsInboundSecret": e2eInboundKey}, &st))
 }
 
 type response struct {
@@ -276,5 +279,51 @@ func TestAServiceCompletedEventPlansTheSeedsCadence(t *testing.T) {
 		if n := bytes.Count(r.Body, []byte(`"rule":"`+rule+`"`)); n != 1 {
 			t.Errorf("rule %s planned %d times, want once: %s", rule, n, r.Body)
 		}
+	}
+}
+
+const e2eInboundKey = "e2e-inbound-signing-key-not-a-secret"
+
+// A customer replies STOP to a text: the signed provider webhook opts them out of
+// marketing on every channel, and staff see it on the profile. A forged reply is refused.
+func TestAStopReplyOptsTheCustomerOutOfMarketing(t *testing.T) {
+	_, e164 := uniqueMobile()
+	r := call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Stop", "phone": e164, "store": "sh-01",
+		"consent_service": true, "consent_marketing_sms": true, "consent_text_version": "v1"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("lead: %d %s", r.Status, r.Body)
+	}
+	var lead struct{ ID string }
+	r.decode(t, &lead)
+
+	body := []byte(fmt.Sprintf(`{"messageId":"in-%s","from":%q,"body":"退订"}`, e164, e164))
+	post := func(sig string) int {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		if sig == "" {
+			sig = notify.Sign([]byte(e2eInboundKey), ts, body)
+		}
+		req, _ := http.NewRequest("POST", st.URL+"/v1/sms/inbound", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Tierflow-Timestamp", ts)
+		req.Header.Set("X-Tierflow-Signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("forged"); code != http.StatusUnauthorized {
+		t.Fatalf("forged reply: %d, want 401", code)
+	}
+	if code := post(""); code >= 300 {
+		t.Fatalf("signed STOP reply: %d", code)
+	}
+	var c struct {
+		MarketingOptOut bool `json:"marketingOptOut"`
+	}
+	call(t, "GET", "/v1/customers/"+lead.ID, token(t, "agent", "sh-01"), nil).decode(t, &c)
+	if !c.MarketingOptOut {
+		t.Fatal("after 退订 the profile is not opted out of marketing")
 	}
 }
