@@ -83,6 +83,22 @@ func (c *customers) record(ctx context.Context, req events.APIGatewayV2HTTPReque
 	}
 }
 
+// caller identifies who asks, checks their role when roles are given, and loads the
+// customer of the path the caller may see: the opening of every single-customer route.
+func (c *customers) caller(ctx context.Context, req events.APIGatewayV2HTTPRequest, roles ...model.Role) (auth.Principal, store.ProfileView, error) {
+	p, err := auth.FromRequest(req)
+	if err != nil {
+		return p, store.ProfileView{}, err
+	}
+	if len(roles) > 0 {
+		if err := p.Require(roles...); err != nil {
+			return p, store.ProfileView{}, err
+		}
+	}
+	view, err := c.load(ctx, p, req.PathParameters["id"])
+	return p, view, err
+}
+
 // load reads a customer the caller may see; another store's customer is the same 404.
 func (c *customers) load(ctx context.Context, p auth.Principal, id string) (store.ProfileView, error) {
 	view, err := c.table.GetProfileView(ctx, id)
@@ -178,11 +194,7 @@ func (c *customers) openSensitive(ctx context.Context, id string) (customer.Sens
 }
 
 func (c *customers) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := auth.FromRequest(req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	prof, err := c.load(ctx, p, req.PathParameters["id"])
+	p, prof, err := c.caller(ctx, req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -278,11 +290,7 @@ type timelineEntry struct {
 var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "TIER#": "tier_change"}
 
 func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := auth.FromRequest(req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	prof, err := c.load(ctx, p, req.PathParameters["id"])
+	p, prof, err := c.caller(ctx, req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -344,14 +352,7 @@ func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPReq
 
 // export is a data-subject request: everything held about the person, as JSON.
 func (c *customers) export(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := auth.FromRequest(req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	if err := p.Require(model.RoleAdmin); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	prof, err := c.load(ctx, p, req.PathParameters["id"])
+	p, prof, err := c.caller(ctx, req, model.RoleAdmin)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -370,14 +371,7 @@ func (c *customers) export(ctx context.Context, req events.APIGatewayV2HTTPReque
 }
 
 func (c *customers) erase(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := auth.FromRequest(req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	if err := p.Require(model.RoleAdmin); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	prof, err := c.load(ctx, p, req.PathParameters["id"])
+	p, prof, err := c.caller(ctx, req, model.RoleAdmin)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
