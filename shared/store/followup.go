@@ -356,38 +356,20 @@ func (f *Followup) OpenForCustomer(ctx context.Context, customerID string) ([]fo
 	if err != nil {
 		return nil, fmt.Errorf("open reminders of %s: %w", customerID, err)
 	}
-	var keys []map[string]types.AttributeValue
+	ids := make([]string, 0, len(items))
 	for _, it := range items {
 		if s, ok := it[attrSK].(*types.AttributeValueMemberS); ok {
-			keys = append(keys, ReminderKey(strings.TrimPrefix(s.Value, "REM#")).av())
+			ids = append(ids, strings.TrimPrefix(s.Value, "REM#"))
 		}
 	}
-	var out []followup.Reminder
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{f.t.Name: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
-		keys = keys[n:]
-		for attempt := 0; len(req) > 0 && len(req[f.t.Name].Keys) > 0; attempt++ {
-			res, err := f.t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-			if err != nil {
-				return nil, fmt.Errorf("open reminders of %s: %w", customerID, err)
-			}
-			f.t.Units.Add(false, res.ConsumedCapacity...)
-			for _, it := range res.Responses[f.t.Name] {
-				r, err := decodeReminder(it)
-				if err != nil {
-					return nil, err
-				}
-				if !r.Status.Terminal() {
-					out = append(out, r)
-				}
-			}
-			req = res.UnprocessedKeys
-			if len(req) > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
+	all, err := f.t.RemindersByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("open reminders of %s: %w", customerID, err)
+	}
+	out := all[:0]
+	for _, r := range all {
+		if !r.Status.Terminal() {
+			out = append(out, r)
 		}
 	}
 	slices.SortFunc(out, func(a, b followup.Reminder) int { return a.DueAt.Compare(b.DueAt) })
