@@ -126,9 +126,12 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}
 	q := req.QueryStringParameters
 	for k := range q {
-		if !slices.Contains([]string{"store", "tier", "stage", "tag", "leadGrade", "limit", "cursor"}, k) {
+		if !slices.Contains([]string{"store", "tier", "stage", "tag", "leadGrade", "limit", "cursor", "q"}, k) {
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a known filter")
 		}
+	}
+	if text, ok := q["q"]; ok {
+		return c.search(ctx, p, text)
 	}
 	st, err := storeParam(p, q["store"], c.stores)
 	if err != nil {
@@ -149,6 +152,47 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	page := listPage{Items: make([]customer.Summary, 0, len(ps)), NextCursor: next}
 	for _, prof := range ps {
 		page.Items = append(page.Items, prof.Summary(p.Role))
+	}
+	return httpx.JSON(http.StatusOK, page), nil
+}
+
+// search answers GET /v1/customers?q=<phone or e-mail>: the one customer that contact
+// belongs to, normalised like the lead form (so "138 0013 8000" finds +86 13800138000),
+// as a list of at most one summary. A customer of a store the caller may not see is an
+// empty list, exactly like a contact nobody has.
+func (c *customers) search(ctx context.Context, p auth.Principal, text string) (events.APIGatewayV2HTTPResponse, error) {
+	text = strings.TrimSpace(text)
+	var phone, email string
+	switch {
+	case text == "" || len(text) > 254:
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("q", "give a phone number or an e-mail address")
+	case strings.Contains(text, "@"):
+		e, err := customer.NormalizeEmail(text)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("q", "not an e-mail address")
+		}
+		email = e
+	default:
+		ph, err := customer.NormalizePhone(text, c.rules.DefaultRegion)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("q", "give a phone number or an e-mail address")
+		}
+		phone = ph
+	}
+	page := listPage{Items: []customer.Summary{}}
+	id, found, err := c.table.CustomerByContact(ctx, phone, email)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if found {
+		view, err := c.load(ctx, p, id)
+		switch {
+		case httpx.StatusOf(err) == http.StatusNotFound:
+		case err != nil:
+			return events.APIGatewayV2HTTPResponse{}, err
+		default:
+			page.Items = append(page.Items, view.Summary(p.Role))
+		}
 	}
 	return httpx.JSON(http.StatusOK, page), nil
 }

@@ -197,3 +197,46 @@ func TestErasureThroughTheAPILeavesNoPersonalData(t *testing.T) {
 		t.Fatalf("erasure/export not audited: %s", au.Body)
 	}
 }
+
+// Staff find a customer by a phone written any way the lead form accepts, or by e-mail;
+// a customer of a store the caller does not cover is not found, exactly like nobody.
+func TestSearchByContact(t *testing.T) {
+	g := newCustRig(t)
+	phone := mobile()
+	email := "search-" + storetest.Suffix() + "@example.com"
+	p := g.newCustomer("Search Person", phone, email)
+	national := phone[3:6] + " " + phone[6:10] + " " + phone[10:]
+	cases := []struct {
+		name, role, stores, q string
+		status                int
+		want                  int
+	}{
+		{"a national number with spaces finds the E.164 customer", "agent", "sh-01", national, 200, 1},
+		{"the e-mail in upper case finds the customer", "agent", "sh-01", strings.ToUpper(email), 200, 1},
+		{"another store's agent finds nobody", "agent", "bj-01", phone, 200, 0},
+		{"an unknown number finds nobody", "agent", "sh-01", mobile(), 200, 0},
+		{"text that is neither a phone nor an e-mail is a 400", "agent", "sh-01", "not a contact", 400, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := g.call(tc.role, tc.stores, "GET", "/v1/customers", "", map[string]string{"q": tc.q})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, resp.Body)
+			}
+			if tc.status != 200 {
+				return
+			}
+			var page struct {
+				Items []struct {
+					ID string `json:"id"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != tc.want || (tc.want == 1 && page.Items[0].ID != p.ID) {
+				t.Fatalf("items %+v, want %d (customer %s)", page.Items, tc.want, p.ID)
+			}
+		})
+	}
+}
