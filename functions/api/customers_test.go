@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/tierflow/tierflow/shared/auth"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func (g *custRig) call(role, stores, method, path, body string, query map[string
 	req.RequestContext.RequestID = "req-" + storetest.Suffix()
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
-			"sub": role + "-1", "role": role, "stores": stores}}}
+			"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: stores}}}
 	resp, _ := g.r.Serve(context.Background(), req)
 	return resp
 }

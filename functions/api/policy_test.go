@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/tierflow/tierflow/shared/auth"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestPolicyIsVersionedValidatedAndGuarded(t *testing.T) {
 		t.Fatalf("before any PUT: %+v, want the default v1", cur)
 	}
 	// Agents may not read or change thresholds.
-	if resp := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", "{}", map[string]string{"sub": "x", "role": "agent", "stores": "*"}); resp.StatusCode != http.StatusForbidden {
+	if resp := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", "{}", map[string]string{"sub": "x", auth.ClaimRole: "agent", auth.ClaimStores: "*"}); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("agent PUT: %d", resp.StatusCode)
 	}
 	// Invalid thresholds: every field named.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tierflow/tierflow/shared/auth"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 	atRiskCustomer(t, a.table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
 
 	get := func(role, store string, q map[string]string) (int, atRiskPage, string) {
-		claims := map[string]string{"sub": role + "-1", "role": role, "stores": store}
+		claims := map[string]string{"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: store}
 		resp := serveReq(t, a, map[string]string{}, "GET /v1/reports/{name}", "/v1/reports/at-risk", "", claims, q)
 		var p atRiskPage
 		_ = json.Unmarshal([]byte(resp.Body), &p)

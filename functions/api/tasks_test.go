@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/tierflow/tierflow/shared/auth"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,7 @@ func (g *taskRig) as(sub, role, stores, method, path, body string, query map[str
 	req.RequestContext.HTTP.Method = method
 	req.RequestContext.RequestID = "req-" + storetest.Suffix()
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": sub, "role": role, "stores": stores}}}
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": sub, auth.ClaimRole: role, auth.ClaimStores: stores}}}
 	resp, err := g.r.Serve(context.Background(), req)
 	if err != nil {
 		g.t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tierflow/tierflow/shared/auth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -71,7 +72,7 @@ func serveReq(t *testing.T, a *app, envs map[string]string, routeKey, path, body
 	return resp
 }
 
-var adminClaims = map[string]string{"sub": "admin-1", "role": "admin", "stores": "*"}
+var adminClaims = map[string]string{"sub": "admin-1", auth.ClaimRole: "admin", auth.ClaimStores: "*"}
 
 func receiveAll(t *testing.T, url string, want int) []store.Txn {
 	t.Helper()
@@ -155,12 +156,12 @@ func TestPostTransactionsNeedsAStaffRoleAndStore(t *testing.T) {
 	q := storetest.Queue(t, "ingest")
 	one := `{"externalId":"A1","source":"pos","customer":{"id":"c1"},"store":"bj-01","at":"2025-02-28T10:00:00Z","amount":"10","currency":"CNY"}`
 	resp := serve(t, a, map[string]string{"INGEST_QUEUE_URL": q}, "POST /v1/transactions", "/v1/transactions", one,
-		map[string]string{"sub": "agent-1", "role": "agent", "stores": "*"})
+		map[string]string{"sub": "agent-1", auth.ClaimRole: "agent", auth.ClaimStores: "*"})
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("agent: status %d", resp.StatusCode)
 	}
 	resp = serve(t, a, map[string]string{"INGEST_QUEUE_URL": q}, "POST /v1/transactions", "/v1/transactions", one,
-		map[string]string{"sub": "mgr-1", "role": "clinician", "stores": "sh-01"})
+		map[string]string{"sub": "mgr-1", auth.ClaimRole: "clinician", auth.ClaimStores: "sh-01"})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"/store"`) {
 		t.Fatalf("other store: status %d %s", resp.StatusCode, resp.Body)
 	}

@@ -28,16 +28,20 @@ func TestPrincipalFromAuthorizerClaims(t *testing.T) {
 		status int
 		want   auth.Principal
 	}{
-		{"an agent with two stores", map[string]string{"sub": "u1", "role": "agent", "stores": "sh-01 sh-02"},
+		{"an agent with two stores", map[string]string{"sub": "u1", auth.ClaimRole: "agent", auth.ClaimStores: "sh-01 sh-02"},
 			0, auth.Principal{Sub: "u1", Role: model.RoleAgent, Stores: []string{"sh-01", "sh-02"}}},
-		{"a store list rendered as an array by API Gateway", map[string]string{"sub": "u1", "role": "clinician", "stores": "[sh-01,sh-02]"},
+		{"a store list rendered as an array by API Gateway", map[string]string{"sub": "u1", auth.ClaimRole: "clinician", auth.ClaimStores: "[sh-01,sh-02]"},
 			0, auth.Principal{Sub: "u1", Role: model.RoleClinician, Stores: []string{"sh-01", "sh-02"}}},
-		{"a Cognito custom role attribute", map[string]string{"sub": "u1", "custom:role": "Admin", "custom:stores": "*"},
+		{"a role in a user-writable Cognito attribute is not read", map[string]string{"sub": "u1", "custom:role": "admin", "custom:stores": "*"},
+			403, auth.Principal{}},
+		{"a bare role claim is not read", map[string]string{"sub": "u1", "role": "admin", "stores": "*"},
+			403, auth.Principal{}},
+		{"the role claim is read case-insensitively", map[string]string{"sub": "u1", auth.ClaimRole: "Admin", auth.ClaimStores: "*"},
 			0, auth.Principal{Sub: "u1", Role: model.RoleAdmin, Stores: []string{"*"}}},
 		{"no authorizer context is 401", nil, 401, auth.Principal{}},
-		{"no subject is 401", map[string]string{"role": "admin"}, 401, auth.Principal{}},
+		{"no subject is 401", map[string]string{auth.ClaimRole: "admin"}, 401, auth.Principal{}},
 		{"no role is 403", map[string]string{"sub": "u1"}, 403, auth.Principal{}},
-		{"an unknown role is 403", map[string]string{"sub": "u1", "role": "superuser"}, 403, auth.Principal{}},
+		{"an unknown role is 403", map[string]string{"sub": "u1", auth.ClaimRole: "superuser"}, 403, auth.Principal{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

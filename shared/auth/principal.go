@@ -12,6 +12,14 @@ import (
 // AllStores is the stores claim value that grants every store.
 const AllStores = "*"
 
+// The claims a staff member's role and stores are read from. Only the identity provider
+// sets them (in Cognito, the pre-token-generation trigger; see docs/security.md): they are
+// not user attributes a person could write to their own profile.
+const (
+	ClaimRole   = "tierflow_role"   // admin | clinician | agent
+	ClaimStores = "tierflow_stores" // space- or comma-separated store ids, or "*"
+)
+
 // Principal is the authenticated staff member.
 type Principal struct {
 	Sub    string
@@ -30,27 +38,17 @@ func FromRequest(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 	return FromClaims(a.JWT.Claims)
 }
 
-// FromClaims builds a principal from flattened JWT claims. Cognito puts custom
-// attributes under "custom:", so both spellings are read.
+// FromClaims builds a principal from flattened JWT claims (ClaimRole, ClaimStores).
 func FromClaims(c map[string]string) (Principal, error) {
 	sub := strings.TrimSpace(c["sub"])
 	if sub == "" {
 		return Principal{}, httpx.Unauthorized("The token names no subject.")
 	}
-	role := model.Role(strings.ToLower(strings.TrimSpace(first(c["role"], c["custom:role"]))))
+	role := model.Role(strings.ToLower(strings.TrimSpace(c[ClaimRole])))
 	if !role.Valid() {
 		return Principal{}, httpx.Forbidden("The token carries no staff role.")
 	}
-	return Principal{Sub: sub, Role: role, Stores: parseStores(first(c["stores"], c["custom:stores"]))}, nil
-}
-
-func first(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	return Principal{Sub: sub, Role: role, Stores: parseStores(c[ClaimStores])}, nil
 }
 
 // parseStores reads "sh-01 sh-02"; API Gateway renders a JSON array claim as "[a b]" or

@@ -87,11 +87,11 @@ func (v Verifier) Sign(p Principal, ttl time.Duration) (string, error) {
 	}
 	t := now()
 	claims := jwt.MapClaims{
-		"sub":    p.Sub,
-		"role":   string(p.Role),
-		"stores": strings.Join(p.Stores, " "),
-		"iat":    t.Unix(),
-		"exp":    t.Add(ttl).Unix(),
+		"sub":       p.Sub,
+		ClaimRole:   string(p.Role),
+		ClaimStores: strings.Join(p.Stores, " "),
+		"iat":       t.Unix(),
+		"exp":       t.Add(ttl).Unix(),
 	}
 	if v.Issuer != "" {
 		claims["iss"] = v.Issuer

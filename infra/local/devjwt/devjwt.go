@@ -22,12 +22,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tierflow/tierflow/shared/auth"
 )
 
 // Claim names the staff API reads (all strings, as the authorizer hands them over).
 const (
-	ClaimRole   = "role"   // admin | clinician | agent
-	ClaimStores = "stores" // comma-separated store ids the staff member works for
+	ClaimRole   = auth.ClaimRole
+	ClaimStores = auth.ClaimStores
 )
 
 // KeyFile is the private key's name inside the key folder.

@@ -38,7 +38,7 @@ func TestMintedTokenVerifiesAndKeyIsReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if claims["role"] != "clinician" || claims["stores"] != "s1,s2" || claims["sub"] != "local-clinician" {
+	if claims[devjwt.ClaimRole] != "clinician" || claims[devjwt.ClaimStores] != "s1,s2" || claims["sub"] != "local-clinician" {
 		t.Fatalf("claims = %v", claims)
 	}
 	var set struct{ Keys []map[string]string }

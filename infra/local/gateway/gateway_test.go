@@ -226,7 +226,7 @@ func TestJWTAuthorizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := ev.RequestContext.Authorizer.JWT.Claims
-	if c["role"] != "admin" || c["stores"] != "s1,s2" || c["sub"] != "u-1" || c["iss"] != issuerURL {
+	if c[devjwt.ClaimRole] != "admin" || c[devjwt.ClaimStores] != "s1,s2" || c["sub"] != "u-1" || c["iss"] != issuerURL {
 		t.Fatalf("claims = %v", c)
 	}
 	if ev.PathParameters["id"] != "c-42" || ev.RouteKey != "GET /v1/customers/{id}" {
