@@ -27,11 +27,6 @@ type Touch struct {
 	Grade        model.LeadGrade `json:"grade,omitempty" dynamodbav:"grade,omitempty"`
 }
 
-// MaxTouches bounds the touch list so a profile stays far below DynamoDB's 400 KB item
-// limit however many forms someone submits. The first touch is always kept: it is the
-// one acquisition is attributed to.
-const MaxTouches = 50
-
 // Profile is a customer's record (客户档案). The sensitive section is not part of it: it
 // is stored sealed, apart, and only clinicians and admins ever see it.
 type Profile struct {
@@ -45,6 +40,8 @@ type Profile struct {
 	Tags     []string `json:"tags,omitempty" dynamodbav:"tags,omitempty"`
 	Interest string   `json:"interest,omitempty" dynamodbav:"interest,omitempty"`
 
+	// Touches holds the acquisition touch, the one a new customer is attributed to.
+	// Later forms are timeline items of their own and never rewrite the profile.
 	Touches      []Touch  `json:"touches,omitempty" dynamodbav:"touches,omitempty"`
 	ReferralCode string   `json:"referralCode,omitempty" dynamodbav:"referralCode,omitempty"` // this customer's own code
 	ReferredBy   string   `json:"referredBy,omitempty" dynamodbav:"referredBy,omitempty"`     // the referrer's customer id
@@ -94,13 +91,6 @@ func dedupeKeys(phone, email string) []string {
 		keys = append(keys, "email#"+email)
 	}
 	return keys
-}
-
-func (p *Profile) addTouch(t Touch) {
-	p.Touches = append(p.Touches, t)
-	if n := len(p.Touches); n > MaxTouches {
-		p.Touches = slices.Delete(p.Touches, 1, n-MaxTouches+1)
-	}
 }
 
 func (p *Profile) addTags(tags ...string) {

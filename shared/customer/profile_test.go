@@ -23,101 +23,95 @@ func mustLead(t *testing.T, f customer.LeadForm, at time.Time) customer.Lead {
 	return l
 }
 
-func TestMergeRules(t *testing.T) {
-	policy := customer.DefaultGradePolicy()
-	first := mustLead(t, customer.LeadForm{Name: "王芳", Phone: "138 0013 8000", Interest: "玻尿酸", UTMSource: "baidu"}, morning)
-	base := customer.NewProfile("c1", "ABCDEFGH", "", first, policy.Grade(first))
+// A form that lands on a known person changes nothing stored: the profile is what staff
+// and the person themselves built, and anyone who knows a phone number can post a form.
+// What the form said differently is a proposal for staff; grants wait for the person's
+// own confirmation.
+func TestAKnownPersonsFormProposesButChangesNothing(t *testing.T) {
+	first := mustLead(t, customer.LeadForm{Name: "王芳", Phone: "138 0013 8000", Interest: "玻尿酸", UTMSource: "baidu",
+		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, morning)
+	base := customer.NewProfile("c1", "ABCDEFGH", "", first, customer.DefaultGradePolicy().Grade(first))
+	base.Consents = base.Consents.Record(model.Consent{Category: model.CategoryMarketing, Channel: model.ChannelEmail, Granted: true, At: morning, Source: "lead:form"})
 	later := morning.Add(48 * time.Hour)
+	yes, no := customer.Checkbox{Set: true, Value: true}, customer.Checkbox{Set: true, Value: false}
 
 	cases := []struct {
 		name      string
 		second    customer.LeadForm
-		check     func(t *testing.T, p customer.Profile)
-		filled    []string
+		proposal  customer.Proposal // consents compared by category/channel/granted only
 		conflicts []string
+		confirm   []string // category:channel of the grants awaiting double opt-in
 	}{
-		{"a second form with the same phone in another format adds a touch",
-			customer.LeadForm{Phone: "+86 13800138000", UTMSource: "wechat"},
-			func(t *testing.T, p customer.Profile) {
-				if len(p.Touches) != 2 || p.Touches[1].UTM.Source != "wechat" || p.Touches[0].UTM.Source != "baidu" {
-					t.Errorf("touches %+v", p.Touches)
-				}
-			}, nil, nil},
-		{"blanks never overwrite known data",
-			customer.LeadForm{Phone: "13800138000", Name: "", Interest: ""},
-			func(t *testing.T, p customer.Profile) {
-				if p.Name != "王芳" || p.Interest != "玻尿酸" {
-					t.Errorf("known data lost: %+v", p)
-				}
-			}, nil, nil},
-		{"a blank is filled from the second form",
+		{"the same phone in another format says nothing new",
+			customer.LeadForm{Phone: "+86 13800138000", UTMSource: "wechat"}, customer.Proposal{}, nil, nil},
+		{"blanks on the form propose nothing",
+			customer.LeadForm{Phone: "13800138000", Name: "", Interest: ""}, customer.Proposal{}, nil, nil},
+		{"a value for a blank we hold is proposed, not filled, and is no conflict",
 			customer.LeadForm{Phone: "13800138000", Email: "Wang@Example.com", Birthday: "1990-05-01"},
-			func(t *testing.T, p customer.Profile) {
-				if p.Email != "wang@example.com" || p.Birthday != "1990-05-01" {
-					t.Errorf("blanks not filled: %+v", p)
-				}
-			}, []string{"email", "birthday"}, nil},
-		{"a different name does not rename the owner of the phone",
+			customer.Proposal{Email: "wang@example.com", Birthday: "1990-05-01"}, nil, nil},
+		{"a different name is proposed and named as a conflict",
 			customer.LeadForm{Phone: "13800138000", Name: "Somebody Else"},
-			func(t *testing.T, p customer.Profile) {
-				if p.Name != "王芳" {
-					t.Errorf("name overwritten: %q", p.Name)
-				}
-			}, nil, []string{"name"}},
-		{"the latest stated interest is kept",
-			customer.LeadForm{Phone: "13800138000", Interest: "热玛吉"},
-			func(t *testing.T, p customer.Profile) {
-				if p.Interest != "热玛吉" {
-					t.Errorf("interest %q", p.Interest)
-				}
-			}, nil, nil},
-		{"a withdrawal on a later form wins over the earlier grant",
-			customer.LeadForm{Phone: "13800138000", ConsentMarketingSMS: customer.Checkbox{Set: true, Value: false}},
-			func(t *testing.T, p customer.Profile) {
-				if p.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) {
-					t.Error("marketing SMS still granted after withdrawal")
-				}
-			}, nil, nil},
-		{"a vaguer second form does not cool a hot lead",
-			customer.LeadForm{Phone: "13800138000"},
-			func(t *testing.T, p customer.Profile) {
-				if p.LeadGrade != model.LeadHot {
-					t.Errorf("grade %q, want hot kept", p.LeadGrade)
-				}
-			}, nil, nil},
+			customer.Proposal{Name: "Somebody Else"}, []string{"name"}, nil},
+		{"another store is proposed and named as a conflict",
+			customer.LeadForm{Phone: "13800138000", Store: "bj-01"},
+			customer.Proposal{Store: "bj-01"}, []string{"store"}, nil},
+		{"a new interest is proposed without a conflict",
+			customer.LeadForm{Phone: "13800138000", Interest: "热玛吉"}, customer.Proposal{Interest: "热玛吉"}, nil, nil},
+		{"a consent the person does not have waits for their confirmation",
+			customer.LeadForm{Phone: "13800138000", ConsentMarketingSMS: yes, ConsentTextVersion: "2025-01"},
+			customer.Proposal{Consents: []model.Consent{{Category: model.CategoryMarketing, Channel: model.ChannelSMS, Granted: true}}},
+			nil, []string{"marketing:sms"}},
+		{"a consent the person already has is neither proposed nor confirmed again",
+			customer.LeadForm{Phone: "13800138000", ConsentService: yes, ConsentTextVersion: "2025-01"}, customer.Proposal{}, nil, nil},
+		{"a withdrawal on the form is proposed, never applied, never confirmed",
+			customer.LeadForm{Phone: "13800138000", ConsentMarketingEmail: no, Email: "x@example.com"},
+			customer.Proposal{Email: "x@example.com", Consents: []model.Consent{{Category: model.CategoryMarketing, Channel: model.ChannelEmail, Granted: false}}},
+			nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			start := base
-			if strings.Contains(tc.name, "withdrawal") {
-				start.Consents = start.Consents.Record(model.Consent{Category: model.CategoryMarketing, Channel: model.ChannelSMS, Granted: true, At: morning})
-			}
-			if strings.Contains(tc.name, "hot lead") {
-				start.LeadGrade = model.LeadHot
-			}
+			before, _ := json.Marshal(base)
 			l := mustLead(t, tc.second, later)
-			got, res, err := start.Merge(l, policy.Grade(l), "")
+			k, err := base.Receive(l)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.check(t, got)
-			if fmt.Sprint(res.Filled) != fmt.Sprint(tc.filled) || fmt.Sprint(res.Conflicts) != fmt.Sprint(tc.conflicts) {
-				t.Errorf("result %+v, want filled %v conflicts %v", res, tc.filled, tc.conflicts)
+			if after, _ := json.Marshal(base); !bytes.Equal(before, after) {
+				t.Fatalf("the profile changed:\n%s\n%s", before, after)
 			}
-			if !got.UpdatedAt.Equal(later) {
-				t.Errorf("updatedAt %v", got.UpdatedAt)
+			got := k.Proposal
+			gotConsents, wantConsents := got.Consents, tc.proposal.Consents
+			got.Consents, tc.proposal.Consents = nil, nil
+			if fmt.Sprint(got) != fmt.Sprint(tc.proposal) {
+				t.Errorf("proposal %+v, want %+v", got, tc.proposal)
 			}
-			if len(base.Touches) != 1 {
-				t.Fatal("merge modified the profile it was called on")
+			if len(gotConsents) != len(wantConsents) {
+				t.Fatalf("proposed consents %+v, want %+v", gotConsents, wantConsents)
+			}
+			for i, c := range gotConsents {
+				w := wantConsents[i]
+				if c.Category != w.Category || c.Channel != w.Channel || c.Granted != w.Granted || !c.At.Equal(later) {
+					t.Errorf("proposed consent %+v, want %+v at %v", c, w, later)
+				}
+			}
+			if fmt.Sprint(k.Conflicts) != fmt.Sprint(tc.conflicts) {
+				t.Errorf("conflicts %v, want %v", k.Conflicts, tc.conflicts)
+			}
+			var confirm []string
+			for _, c := range k.Confirm {
+				confirm = append(confirm, string(c.Category)+":"+string(c.Channel))
+			}
+			if fmt.Sprint(confirm) != fmt.Sprint(tc.confirm) {
+				t.Errorf("to confirm %v, want %v", confirm, tc.confirm)
 			}
 		})
 	}
 }
 
-func TestMergeIntoAnErasedProfileIsRefused(t *testing.T) {
+func TestAFormForAnErasedProfileIsRefused(t *testing.T) {
 	l := mustLead(t, customer.LeadForm{Phone: "13800138000"}, morning)
 	p := customer.NewProfile("c1", "ABCDEFGH", "", l, customer.Grading{}).Erase(morning)
-	if _, _, err := p.Merge(l, customer.Grading{}, ""); !errors.Is(err, customer.ErrErased) {
+	if _, err := p.Receive(l); !errors.Is(err, customer.ErrErased) {
 		t.Errorf("got %v, want ErrErased", err)
 	}
 }
@@ -128,28 +122,12 @@ func TestReferralAttribution(t *testing.T) {
 	if p.ReferredBy != "c1" {
 		t.Fatalf("referrer not attributed: %q", p.ReferredBy)
 	}
-	p, _, _ = p.Merge(l, customer.Grading{}, "c9")
-	if p.ReferredBy != "c1" {
-		t.Errorf("a later referrer took the credit: %q", p.ReferredBy)
+	if len(p.Touches) != 1 || p.Touches[0].ReferralCode != "ABCDEFGH" {
+		t.Errorf("the acquisition touch does not carry the code: %+v", p.Touches)
 	}
 	self := customer.NewProfile("c3", "ZZZZ3333", "c3", l, customer.Grading{})
 	if self.ReferredBy != "" {
 		t.Errorf("a customer referred themselves: %q", self.ReferredBy)
-	}
-}
-
-func TestTouchesAreBoundedAndKeepTheFirst(t *testing.T) {
-	l := mustLead(t, customer.LeadForm{Phone: "13800138000", UTMSource: "first"}, morning)
-	p := customer.NewProfile("c1", "ABCDEFGH", "", l, customer.Grading{})
-	for i := range 2 * customer.MaxTouches {
-		n := mustLead(t, customer.LeadForm{Phone: "13800138000", UTMCampaign: fmt.Sprint(i)}, morning.Add(time.Duration(i+1)*time.Minute))
-		p, _, _ = p.Merge(n, customer.Grading{}, "")
-	}
-	if len(p.Touches) != customer.MaxTouches {
-		t.Fatalf("%d touches kept, want %d", len(p.Touches), customer.MaxTouches)
-	}
-	if p.Touches[0].UTM.Source != "first" || p.Touches[len(p.Touches)-1].UTM.Campaign != fmt.Sprint(2*customer.MaxTouches-1) {
-		t.Errorf("first or latest touch lost: %+v … %+v", p.Touches[0], p.Touches[len(p.Touches)-1])
 	}
 }
 

@@ -195,6 +195,20 @@ func TestPlanConsentAndMatching(t *testing.T) {
 			Trigger{Kind: TriggerServiceDone, ProjectType: "massage"}, nil, "aesthetic_checkin_6mo", false},
 		{"aesthetic work gets no 90-day check-in (it has its own 3-month one)",
 			Trigger{Kind: TriggerServiceDone, ProjectType: "aesthetic"}, nil, "service_checkin_90d", false},
+		{"a known person's hot form gets a call-back",
+			Trigger{Kind: TriggerKnownLead, Grade: model.LeadHot}, nil, "known_lead_hot_callback", true},
+		{"a known person's cold form gets the cold call-back, not the hot one",
+			Trigger{Kind: TriggerKnownLead, Grade: model.LeadCold}, nil, "known_lead_hot_callback", false},
+		{"a consent asked through the phone is confirmed by SMS",
+			Trigger{Kind: TriggerConsentRequested, Channel: model.ChannelSMS}, nil, "consent_confirm_sms", true},
+		{"a consent asked through the phone is never confirmed by e-mail",
+			Trigger{Kind: TriggerConsentRequested, Channel: model.ChannelSMS}, nil, "consent_confirm_email", false},
+		{"a confirmation needs no consent yet: it is how consent is asked",
+			Trigger{Kind: TriggerConsentRequested, Channel: model.ChannelEmail}, func(v *CustomerView) { v.Consents = nil }, "consent_confirm_email", true},
+		{"a person who withdrew service SMS gets no confirmation by SMS",
+			Trigger{Kind: TriggerConsentRequested, Channel: model.ChannelSMS}, func(v *CustomerView) {
+				v.Consents = append(v.Consents, model.Consent{Category: model.CategoryService, Channel: model.ChannelSMS, At: sh("2025-02-01 00:00")})
+			}, "consent_confirm_sms", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,5 +337,38 @@ func TestCalendar(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "02-28" {
 		t.Errorf("a 29 February birthday in 2025 fell on %v, want [02-28]", got)
+	}
+}
+
+func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomerWithin30Days(t *testing.T) {
+	sent := sh("2025-03-03 11:00")
+	survey := Reminder{ID: "rem_s", CustomerID: "c1", Template: "survey.csat", Channel: model.ChannelEmail, Status: StatusSent, SentAt: sent}
+	tests := []struct {
+		name     string
+		edit     func(r *Reminder)
+		customer string
+		now      time.Time
+		want     error
+	}{
+		{"the customer's sent survey, a day later, counts", nil, "c1", sent.Add(24 * time.Hour), nil},
+		{"on the 30th day it still counts", nil, "c1", sent.Add(SurveyAnswerWindow), nil},
+		{"after 30 days the survey is closed", nil, "c1", sent.Add(SurveyAnswerWindow + time.Minute), ErrSurveyClosed},
+		{"another customer's survey is no survey", nil, "c2", sent.Add(time.Hour), ErrNoSuchSurvey},
+		{"a survey not sent yet is no survey", func(r *Reminder) { r.Status, r.SentAt = StatusPending, time.Time{} }, "c1", sent, ErrNoSuchSurvey},
+		{"a survey that was skipped is no survey", func(r *Reminder) { r.Status = StatusSkipped }, "c1", sent, ErrNoSuchSurvey},
+		{"a check-in message is no survey", func(r *Reminder) { r.Template = "checkin.week" }, "c1", sent, ErrNoSuchSurvey},
+		{"a staff task is no survey", func(r *Reminder) { r.Task = &Task{} }, "c1", sent, ErrNoSuchSurvey},
+		{"an unknown reference is no survey", func(r *Reminder) { *r = Reminder{} }, "c1", sent, ErrNoSuchSurvey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := survey
+			if tc.edit != nil {
+				tc.edit(&r)
+			}
+			if err := r.AcceptsAnswer(tc.customer, tc.now); err != tc.want {
+				t.Errorf("AcceptsAnswer = %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

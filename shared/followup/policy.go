@@ -95,6 +95,7 @@ type Match struct {
 	ProjectTypes    []string          `json:"projectTypes,omitempty"`
 	NotProjectTypes []string          `json:"notProjectTypes,omitempty"`
 	Direction       string            `json:"direction,omitempty"` // tier_changed: up | down
+	Channels        []model.Channel   `json:"channels,omitempty"`  // the trigger's channel (consent_requested)
 }
 
 // TaskSpec makes a rule a staff task rather than an automatic message.
@@ -332,6 +333,9 @@ func (m Match) matches(t Trigger, v CustomerView) bool {
 		return false
 	}
 	if m.Direction != "" && m.Direction != t.Direction() {
+		return false
+	}
+	if len(m.Channels) > 0 && !slices.Contains(m.Channels, t.Channel) {
 		return false
 	}
 	return true

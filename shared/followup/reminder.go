@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/model"
@@ -214,4 +215,33 @@ func (r Reminder) Enqueued(now time.Time, requeueAfter Offset) Reminder {
 
 func (r *Reminder) settle() {
 	r.SweepAt, r.LeaseUntil = time.Time{}, time.Time{}
+}
+
+// SurveyAnswerWindow is how long after a survey was sent its link takes an answer.
+const SurveyAnswerWindow = 30 * 24 * time.Hour
+
+// Errors AcceptsAnswer returns; handlers answer 404 and 410 for them.
+var (
+	// ErrNoSuchSurvey: the reference is not a survey sent to this customer.
+	ErrNoSuchSurvey = errors.New("no survey sent to this customer under that reference")
+	// ErrSurveyClosed: the survey was sent more than SurveyAnswerWindow ago.
+	ErrSurveyClosed = errors.New("survey closed")
+)
+
+// IsSurvey reports whether the reminder asks the customer for a survey answer.
+func (r Reminder) IsSurvey() bool { return !r.IsTask() && strings.HasPrefix(r.Template, "survey.") }
+
+// AcceptsAnswer says whether a survey answer for customerID may count against r at now:
+// only a survey that was actually sent to that customer, within SurveyAnswerWindow of
+// its sending. A link someone made up, a reminder of another customer, a message that
+// is not a survey or one never sent are all ErrNoSuchSurvey, so the answer reveals
+// nothing about which reminders exist.
+func (r Reminder) AcceptsAnswer(customerID string, now time.Time) error {
+	if r.ID == "" || r.CustomerID != customerID || !r.IsSurvey() || r.Status != StatusSent || r.SentAt.IsZero() {
+		return ErrNoSuchSurvey
+	}
+	if now.Sub(r.SentAt) > SurveyAnswerWindow {
+		return ErrSurveyClosed
+	}
+	return nil
 }

@@ -12,29 +12,33 @@ import (
 type TriggerKind string
 
 const (
-	TriggerNewLead         TriggerKind = "new_lead"
-	TriggerNewCustomer     TriggerKind = "new_customer"
-	TriggerCustomerContact TriggerKind = "customer_contact" // the customer wrote or called in ("7-24-72")
-	TriggerServiceDone     TriggerKind = "service_completed"
-	TriggerSurveyDue       TriggerKind = "survey_due"
-	TriggerComplaint       TriggerKind = "complaint"
-	TriggerStageEntered    TriggerKind = "stage_entered"
-	TriggerTierChanged     TriggerKind = "tier_changed" // To below From means "downgrade risk" (grace period running)
-	TriggerBirthday        TriggerKind = "birthday"
-	TriggerEffectEnding    TriggerKind = "product_effect_ending" // At is when the effect wears off
-	TriggerWeekly          TriggerKind = "weekly"                // calendar triggers: see Calendar
-	TriggerMonthly         TriggerKind = "monthly"
-	TriggerQuarterly       TriggerKind = "quarterly"
-	TriggerAnnual          TriggerKind = "annual"
-	TriggerPurchase        TriggerKind = "purchase" // plans nothing by default; cancels win-back
-	TriggerOptOut          TriggerKind = "opt_out"
-	TriggerErasure         TriggerKind = "erasure"
-	TriggerEscalation      TriggerKind = "escalation" // internal: an overdue task's escalation
-	TriggerTaskRetry       TriggerKind = "task_retry" // internal: a "no answer" call retried
+	TriggerNewLead   TriggerKind = "new_lead"
+	TriggerKnownLead TriggerKind = "known_lead" // a person we already know sent a lead form: call back
+	// TriggerConsentRequested: a known person's form asked for a consent they do not have;
+	// a confirmation link goes to a contact we already hold (Channel) — double opt-in.
+	TriggerConsentRequested TriggerKind = "consent_requested"
+	TriggerNewCustomer      TriggerKind = "new_customer"
+	TriggerCustomerContact  TriggerKind = "customer_contact" // the customer wrote or called in ("7-24-72")
+	TriggerServiceDone      TriggerKind = "service_completed"
+	TriggerSurveyDue        TriggerKind = "survey_due"
+	TriggerComplaint        TriggerKind = "complaint"
+	TriggerStageEntered     TriggerKind = "stage_entered"
+	TriggerTierChanged      TriggerKind = "tier_changed" // To below From means "downgrade risk" (grace period running)
+	TriggerBirthday         TriggerKind = "birthday"
+	TriggerEffectEnding     TriggerKind = "product_effect_ending" // At is when the effect wears off
+	TriggerWeekly           TriggerKind = "weekly"                // calendar triggers: see Calendar
+	TriggerMonthly          TriggerKind = "monthly"
+	TriggerQuarterly        TriggerKind = "quarterly"
+	TriggerAnnual           TriggerKind = "annual"
+	TriggerPurchase         TriggerKind = "purchase" // plans nothing by default; cancels win-back
+	TriggerOptOut           TriggerKind = "opt_out"
+	TriggerErasure          TriggerKind = "erasure"
+	TriggerEscalation       TriggerKind = "escalation" // internal: an overdue task's escalation
+	TriggerTaskRetry        TriggerKind = "task_retry" // internal: a "no answer" call retried
 )
 
 var knownTriggers = map[TriggerKind]bool{
-	TriggerNewLead: true, TriggerNewCustomer: true, TriggerCustomerContact: true, TriggerServiceDone: true,
+	TriggerNewLead: true, TriggerKnownLead: true, TriggerConsentRequested: true, TriggerNewCustomer: true, TriggerCustomerContact: true, TriggerServiceDone: true,
 	TriggerSurveyDue: true, TriggerComplaint: true, TriggerStageEntered: true, TriggerTierChanged: true,
 	TriggerBirthday: true, TriggerEffectEnding: true, TriggerWeekly: true, TriggerMonthly: true,
 	TriggerQuarterly: true, TriggerAnnual: true, TriggerPurchase: true, TriggerOptOut: true, TriggerErasure: true,
@@ -60,6 +64,9 @@ type Trigger struct {
 	FromTier    model.Tier      `json:"fromTier,omitempty"`
 	ToTier      model.Tier      `json:"toTier,omitempty"`
 	ProjectType string          `json:"projectType,omitempty"` // e.g. "aesthetic": picks the 1/3/6-month check-ins
+	// Channel is where a consent_requested confirmation goes: the channel of the contact
+	// the form matched on the known profile (sms for its phone, email for its e-mail).
+	Channel model.Channel `json:"channel,omitempty"`
 }
 
 // Validate names the field at fault.
@@ -77,6 +84,8 @@ func (t Trigger) Validate() error {
 		return fmt.Errorf("%w: stage empty for stage_entered", ErrInvalidTrigger)
 	case t.Kind == TriggerTierChanged && (t.FromTier.Rank() == 0 || t.ToTier.Rank() == 0 || t.FromTier == t.ToTier):
 		return fmt.Errorf("%w: fromTier/toTier must be two different tiers", ErrInvalidTrigger)
+	case t.Kind == TriggerConsentRequested && t.Channel != model.ChannelSMS && t.Channel != model.ChannelEmail:
+		return fmt.Errorf("%w: channel must be sms or email for consent_requested", ErrInvalidTrigger)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/model"
 )
 
 // Sentinel errors callers branch on.
@@ -62,26 +63,36 @@ type uniqueItem struct {
 	CustomerID string `dynamodbav:"customerId"`
 }
 
-// TouchItem is one lead submission on the customer's timeline. Conflicts lists what the
-// lead disagreed with (kept ours), including a contact owned by another customer.
+// TouchItem is one lead submission on the customer's timeline. For a person we already
+// knew, Proposed holds what the form said differently (staff read it and may apply it by
+// hand), Conflicts names the fields it disagreed with (or a contact owned by another
+// customer), and PendingConsents the grants that wait for the person's own confirmation.
 type TouchItem struct {
-	CustomerID string         `json:"customerId" dynamodbav:"customerId"`
-	ID         string         `json:"id" dynamodbav:"touchId"`
-	Touch      customer.Touch `json:"touch" dynamodbav:"touch"`
-	Created    bool           `json:"created" dynamodbav:"created"`
-	Filled     []string       `json:"filled,omitempty" dynamodbav:"filled,omitempty"`
-	Conflicts  []string       `json:"conflicts,omitempty" dynamodbav:"conflicts,omitempty"`
+	CustomerID      string             `json:"customerId" dynamodbav:"customerId"`
+	ID              string             `json:"id" dynamodbav:"touchId"`
+	Touch           customer.Touch     `json:"touch" dynamodbav:"touch"`
+	Created         bool               `json:"created" dynamodbav:"created"`
+	Proposed        *customer.Proposal `json:"proposed,omitempty" dynamodbav:"proposed,omitempty"`
+	Conflicts       []string           `json:"conflicts,omitempty" dynamodbav:"conflicts,omitempty"`
+	PendingConsents []model.Consent    `json:"pendingConsents,omitempty" dynamodbav:"pendingConsents,omitempty"`
 }
 
-// LeadResult is what resolving one lead did.
+// LeadResult is what resolving one lead did. For a known person Profile is the stored
+// profile, unchanged.
 type LeadResult struct {
-	Profile   customer.Profile
-	Version   int64
-	Created   bool
-	TouchID   string
-	Filled    []string
+	Profile  customer.Profile
+	Version  int64
+	Created  bool
+	TouchID  string
+	TouchRef string // the touch within the customer's partition (TouchKey)
+	// Proposal, Conflicts and Confirm are KnownLead's, for a known person.
+	Proposal  customer.Proposal
 	Conflicts []string
-	Attempts  int
+	Confirm   []model.Consent
+	// Matched lists the channels of the known profile's own contacts the form named
+	// (sms: its phone, email: its e-mail): only there may a confirmation be sent.
+	Matched  []model.Channel
+	Attempts int
 }
 
 // keyAV renders a key as an item key.
@@ -341,9 +352,9 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 // ResolveOrCreate lands a lead on its one profile: the existing one found through the
-// phone or e-mail uniqueness items (merged, never blanking known data), or a new one
-// created together with its uniqueness and referral items. Safe under any concurrency:
-// every write is conditional and a lost race re-reads and merges.
+// phone or e-mail uniqueness items, which only gains a touch (nothing stored changes), or
+// a new one created together with its uniqueness and referral items. Safe under any
+// concurrency: creation is conditional and a lost race re-reads and lands on the winner.
 func (t *Table) ResolveOrCreate(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time) (customer.Profile, bool, error) {
 	r, err := t.ResolveLead(ctx, lead, g, now)
 	return r.Profile, r.Created, err
@@ -401,9 +412,9 @@ func (t *Table) resolveOnce(ctx context.Context, lead customer.Lead, g customer.
 	}
 	switch {
 	case phoneOwner != "":
-		return t.mergeInto(ctx, phoneOwner, emailOwner, lead, g, referrer, touchID)
+		return t.receive(ctx, phoneOwner, emailOwner, lead, g, touchID)
 	case emailOwner != "":
-		return t.mergeInto(ctx, emailOwner, "", lead, g, referrer, touchID)
+		return t.receive(ctx, emailOwner, "", lead, g, touchID)
 	}
 	return t.create(ctx, lead, g, referrer, touchID)
 }
@@ -441,14 +452,14 @@ func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Gradi
 			}
 			items = append(items, u)
 		}
-		touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[len(p.Touches)-1], Created: true})
+		touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[0], Created: true})
 		if err != nil {
 			return LeadResult{}, err
 		}
 		items = append(items, touch)
 		err = t.transact(ctx, items)
 		if err == nil {
-			return LeadResult{Profile: p, Version: 1, Created: true}, nil
+			return LeadResult{Profile: p, Version: 1, Created: true, TouchRef: TouchRef(lead.Submission.At, touchID)}, nil
 		}
 		failed := cancelReasons(err)
 		onlyRef := failed != nil && failed[refIdx] && !slices.Contains(append(slices.Clone(failed[:refIdx]), failed[refIdx+1:]...), true)
@@ -459,63 +470,61 @@ func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Gradi
 	return LeadResult{}, fmt.Errorf("create customer: no free referral code after 5 draws")
 }
 
-// mergeInto merges the lead into customer id. otherEmailOwner is the customer the lead's
-// e-mail already belongs to when that is not id: the e-mail stays where it is and the
-// disagreement is recorded on the touch rather than moving a contact between people.
-func (t *Table) mergeInto(ctx context.Context, id, otherEmailOwner string, lead customer.Lead, g customer.Grading, referrer, touchID string) (LeadResult, error) {
+// receive lands a lead on customer id, a person we already know, by writing its touch
+// and nothing else: the profile (contacts, name, birthday, store, tags, grade, referrer,
+// consent) stays exactly as stored, because a form proves nothing about who posted it.
+// What the form said differently is kept on the touch as a proposal for staff.
+// otherEmailOwner is the customer the lead's e-mail belongs to when that is not id: the
+// disagreement is recorded on the touch.
+//
+// The touch is one conditional PutItem, outside any transaction: a known person's form
+// costs one small write, and many forms of one person never contend for the profile.
+func (t *Table) receive(ctx context.Context, id, otherEmailOwner string, lead customer.Lead, g customer.Grading, touchID string) (LeadResult, error) {
 	p, version, err := t.GetProfile(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		// The key was written but its profile is gone (erased midway): let the caller
 		// retry; erasure deletes the key in the same transaction.
-		return LeadResult{}, fmt.Errorf("merge into %s: %w", id, ErrVersionConflict)
+		return LeadResult{}, fmt.Errorf("lead for %s: %w", id, ErrVersionConflict)
 	}
 	if err != nil {
 		return LeadResult{}, err
 	}
-	var extra []string
-	mergeLead := lead
+	k, err := p.Receive(lead)
+	if errors.Is(err, customer.ErrErased) {
+		return LeadResult{}, fmt.Errorf("lead for %s: %w", id, ErrVersionConflict)
+	}
+	if err != nil {
+		return LeadResult{}, err
+	}
 	if otherEmailOwner != "" && otherEmailOwner != id {
-		mergeLead.Email = ""
-		extra = append(extra, "email:belongs-to-another-customer")
+		k.Conflicts = append(k.Conflicts, "email:belongs-to-another-customer")
 	}
-	next, res, err := p.Merge(mergeLead, g, referrer)
-	if err != nil {
-		return LeadResult{}, fmt.Errorf("merge lead: %w", err)
+	var matched []model.Channel
+	if lead.Phone != "" && lead.Phone == p.Phone {
+		matched = append(matched, model.ChannelSMS)
 	}
-	upd, err := t.contactUpdate(next, version)
-	if err != nil {
-		return LeadResult{}, err
+	if lead.Email != "" && lead.Email == p.Email {
+		matched = append(matched, model.ChannelEmail)
 	}
-	items := []types.TransactWriteItem{{Update: upd}}
-	// A contact the profile did not have, now filled, becomes this customer's key.
-	if next.Phone != p.Phone && p.Phone == "" {
-		u, err := putUnique(t.Name, PhoneKey(next.Phone), id)
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items = append(items, u)
+	ti := TouchItem{CustomerID: id, ID: touchID, Touch: customer.TouchOf(lead, g), Conflicts: k.Conflicts, PendingConsents: k.Confirm}
+	if !k.Proposal.IsZero() {
+		ti.Proposed = &k.Proposal
 	}
-	if next.Email != p.Email && p.Email == "" {
-		u, err := putUnique(t.Name, EmailKey(next.Email), id)
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items = append(items, u)
-	}
-	conflicts := append(res.Conflicts, extra...)
-	touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: next.Touches[len(next.Touches)-1],
-		Filled: res.Filled, Conflicts: conflicts})
+	put, err := putTouch(t.Name, ti)
 	if err != nil {
 		return LeadResult{}, err
 	}
-	items = append(items, touch)
-	if err := t.transact(ctx, items); err != nil {
-		if retryable(err) {
-			return LeadResult{}, fmt.Errorf("merge into %s: %w", id, ErrVersionConflict)
-		}
-		return LeadResult{}, fmt.Errorf("merge into %s: %w", id, err)
+	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: put.Put.TableName, Item: put.Put.Item, ConditionExpression: put.Put.ConditionExpression,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		t.Units.Add(true)
+		return LeadResult{}, fmt.Errorf("touch for %s: %w", id, err)
 	}
-	return LeadResult{Profile: next, Version: version + 1, Filled: res.Filled, Conflicts: conflicts}, nil
+	t.Units.AddOne(true, out.ConsumedCapacity)
+	return LeadResult{Profile: p, Version: version, TouchRef: TouchRef(lead.Submission.At, touchID),
+		Proposal: k.Proposal, Conflicts: k.Conflicts, Confirm: k.Confirm, Matched: matched}, nil
 }
 
 // SaveProfile writes a changed profile (a staff edit) conditioned on version. A phone or
@@ -772,6 +781,9 @@ func (t *Table) anonymiseTouches(ctx context.Context, id string) error {
 		tc := ti.Touch
 		ti.Touch = customer.Touch{At: tc.At, Channel: tc.Channel, Grade: tc.Grade,
 			UTM: customer.UTM{Source: tc.UTM.Source, Medium: tc.UTM.Medium, Campaign: tc.UTM.Campaign}}
+		// What a form proposed is what a person typed, and a pending consent carries their
+		// IP; a confirmation link minted later finds nothing left to confirm.
+		ti.Proposed, ti.PendingConsents = nil, nil
 		item, err := attributevalue.MarshalMap(ti)
 		if err != nil {
 			return fmt.Errorf("marshal touch: %w", err)

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/tierflow/tierflow/shared/customer"
-	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -62,57 +67,98 @@ func TestTwoFormatsOfOnePhoneAreOneProfileWithTwoTouches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != "Li Lei" || got.Phone != "+8613800138000" || got.Email != "lilei@example.com" {
-		t.Fatalf("merged profile lost or missed data: %+v", got)
-	}
-	if len(got.Touches) != 2 || got.Touches[1].UTM.Source != "wechat" {
-		t.Fatalf("want two touches, the second from wechat; got %+v", got.Touches)
+	if got.Name != "Li Lei" || got.Phone != "+8613800138000" || got.Email != "" {
+		t.Fatalf("the second form changed the profile: %+v", got)
 	}
 	touches, err := tbl.Touches(ctx, p1.ID)
 	if err != nil || len(touches) != 2 {
 		t.Fatalf("timeline touches: %d, %v", len(touches), err)
 	}
-	// The e-mail the second form added now finds the same person.
+	if touches[1].Touch.UTM.Source != "wechat" || touches[1].Proposed == nil || touches[1].Proposed.Email != "lilei@example.com" {
+		t.Fatalf("the second touch does not carry what the form proposed: %+v", touches[1])
+	}
+	// An e-mail only a form gave never becomes the person's key: a form with just that
+	// e-mail is somebody new.
 	l3, g3 := lead(t, customer.LeadForm{Email: "LiLei@Example.com"}, t0.Add(2*time.Hour))
 	p3, created3, err := tbl.ResolveOrCreate(ctx, l3, g3, t0.Add(2*time.Hour))
-	if err != nil || created3 || p3.ID != p1.ID {
-		t.Fatalf("e-mail did not resolve to the profile: id=%s created=%v err=%v", p3.ID, created3, err)
+	if err != nil || !created3 || p3.ID == p1.ID {
+		t.Fatalf("an e-mail the profile never held resolved to it: id=%s created=%v err=%v", p3.ID, created3, err)
 	}
 }
 
-func TestMergeNeverBlanksOrOverwritesKnownData(t *testing.T) {
+// rawProfile reads the stored profile item as DynamoDB holds it.
+func rawProfile(t *testing.T, tbl *store.Table, id string) map[string]types.AttributeValue {
+	t.Helper()
+	k := store.CustomerKey(id)
+	out, err := tbl.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(tbl.Name), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: k.PK}, "SK": &types.AttributeValueMemberS{Value: k.SK}}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("read profile %s: %v", id, err)
+	}
+	return out.Item
+}
+
+// Finding 4 of issue #10: a form posted with a known person's phone filled their blank
+// e-mail and birthday, renamed nothing but granted (and on a second post withdrew)
+// marketing consent. Now nothing stored changes — not one attribute of the item — and
+// the form's values are on its touch for staff.
+func TestAKnownPersonsFormChangesNothingStored(t *testing.T) {
 	tbl := storetest.Table(t)
 	ctx := context.Background()
 	nat, e164 := randomMobile()
-	l1, g1 := lead(t, customer.LeadForm{Name: "Han Meimei", Phone: nat, Birthday: "1990-05-01", Interest: "whitening",
-		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "v1"}, t0)
+	yes, no := customer.Checkbox{Set: true, Value: true}, customer.Checkbox{Set: true, Value: false}
+	l1, g1 := lead(t, customer.LeadForm{Name: "Han Meimei", Phone: nat, Interest: "whitening", ConsentService: yes, ConsentTextVersion: "v1"}, t0)
 	p, _, err := tbl.ResolveOrCreate(ctx, l1, g1, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Same phone, a different name, no birthday: known data stays, the name is a conflict.
-	l2, g2 := lead(t, customer.LeadForm{Name: "Someone Else", Phone: e164}, t0.Add(time.Minute))
-	r, err := tbl.ResolveLead(ctx, l2, g2, t0.Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
+	before := rawProfile(t, tbl, p.ID)
+	email := "planted-" + storetest.Suffix() + "@example.com"
+	forms := []customer.LeadForm{
+		{Name: "Someone Else", Phone: e164, Email: email, Birthday: "1990-05-01", Store: "bj-01", Interest: "laser",
+			ConsentMarketingSMS: yes, ConsentMarketingEmail: yes, ConsentTextVersion: "2025-01", ReferralCode: p.ReferralCode},
+		{Phone: e164, ConsentService: no, ConsentMarketingSMS: no},
 	}
-	got, _, _ := tbl.GetProfile(ctx, p.ID)
-	if got.Name != "Han Meimei" || got.Birthday != "1990-05-01" || got.Interest != "whitening" {
-		t.Fatalf("known data was changed: %+v", got)
+	var results []store.LeadResult
+	for i, f := range forms {
+		at := t0.Add(time.Duration(i+1) * time.Minute)
+		l, g := lead(t, f, at)
+		r, err := tbl.ResolveLead(ctx, l, g, at)
+		if err != nil || r.Created || r.Profile.ID != p.ID {
+			t.Fatalf("form %d: created=%v id=%s err=%v", i, r.Created, r.Profile.ID, err)
+		}
+		results = append(results, r)
 	}
-	if !got.Consents.Granted(model.CategoryService, model.ChannelSMS) {
-		t.Fatal("consent given on the first form was lost")
+	if after := rawProfile(t, tbl, p.ID); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the stored profile changed:\nbefore %v\nafter  %v", before, after)
 	}
-	if len(r.Conflicts) != 1 || r.Conflicts[0] != "name" {
-		t.Fatalf("want the name recorded as a conflict, got %v", r.Conflicts)
+	if _, found, _ := tbl.CustomerByContact(ctx, "", email); found {
+		t.Fatal("the form's e-mail became a key of the known person")
 	}
-	touches, _ := tbl.Touches(ctx, p.ID)
-	if len(touches) != 2 || len(touches[1].Conflicts) != 1 {
-		t.Fatalf("the conflict is not on the touch: %+v", touches)
+	touches, err := tbl.Touches(ctx, p.ID)
+	if err != nil || len(touches) != 3 {
+		t.Fatalf("touches: %d, %v", len(touches), err)
+	}
+	first := touches[1]
+	if first.Proposed == nil || first.Proposed.Name != "Someone Else" || first.Proposed.Email != email || first.Proposed.Store != "bj-01" {
+		t.Fatalf("the first form's proposal: %+v", first.Proposed)
+	}
+	if fmt.Sprint(first.Conflicts) != "[name store]" {
+		t.Errorf("conflicts %v, want [name store]", first.Conflicts)
+	}
+	if len(first.PendingConsents) != 2 || len(results[0].Confirm) != 2 {
+		t.Errorf("two marketing grants should wait for confirmation: %+v", first.PendingConsents)
+	}
+	if fmt.Sprint(results[0].Matched) != "[sms]" {
+		t.Errorf("matched %v, want only the phone (the e-mail is the form's, not the person's)", results[0].Matched)
+	}
+	second := touches[2]
+	if second.Proposed == nil || len(second.Proposed.Consents) != 1 || second.Proposed.Consents[0].Granted || len(second.PendingConsents) != 0 {
+		t.Errorf("the withdrawal should be proposed (service), never pending: %+v", second)
 	}
 }
 
-func TestPhoneOfXAndEmailOfYMergeIntoXWithoutMovingTheEmail(t *testing.T) {
+func TestPhoneOfXAndEmailOfYLandOnXWithoutMovingTheEmail(t *testing.T) {
 	tbl := storetest.Table(t)
 	ctx := context.Background()
 	_, phoneX := randomMobile()
@@ -133,10 +179,10 @@ func TestPhoneOfXAndEmailOfYMergeIntoXWithoutMovingTheEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.Profile.ID != x.ID || r.Profile.Email != "" {
-		t.Fatalf("want a merge into X without the e-mail, got id=%s email=%q", r.Profile.ID, r.Profile.Email)
+		t.Fatalf("want the touch on X without the e-mail, got id=%s email=%q", r.Profile.ID, r.Profile.Email)
 	}
-	if len(r.Conflicts) == 0 {
-		t.Fatal("the contested e-mail is not recorded as a conflict")
+	if !slices.Contains(r.Conflicts, "email:belongs-to-another-customer") {
+		t.Fatalf("the contested e-mail is not recorded as a conflict: %v", r.Conflicts)
 	}
 	owner, found, err := tbl.CustomerByContact(ctx, "", emailY)
 	if err != nil || !found || owner != y.ID {
@@ -174,7 +220,7 @@ func TestConcurrentSubmissionsOfOnePersonMakeOneProfile(t *testing.T) {
 	n := rand.IntN(100000000)
 	email := fmt.Sprintf("c%08d@example.com", n)
 	// Every spelling carries the phone, so every submission names the same person; the
-	// e-mail rides along in varied case and is filled once.
+	// first one stored creates the profile and every other one is a touch on it.
 	formats := []customer.LeadForm{
 		{Phone: fmt.Sprintf("137 %04d %04d", n/10000, n%10000)},
 		{Phone: fmt.Sprintf("+86 137-%04d-%04d", n/10000, n%10000)},
@@ -221,12 +267,21 @@ func TestConcurrentSubmissionsOfOnePersonMakeOneProfile(t *testing.T) {
 		t.Fatalf("want one profile, got %d: %v", len(distinct), distinct)
 	}
 	for id := range distinct {
-		p, _, err := tbl.GetProfile(ctx, id)
+		touches, err := tbl.Touches(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Email != email || p.Name != "Concurrent Person" || len(p.Touches) != customer.MaxTouches {
-			t.Fatalf("merged profile: email=%q name=%q touches=%d", p.Email, p.Name, len(p.Touches))
+		if len(touches) != total {
+			t.Fatalf("%d touches on the timeline, want %d", len(touches), total)
+		}
+		created := 0
+		for _, tc := range touches {
+			if tc.Created {
+				created++
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d touches created the profile, want 1", created)
 		}
 	}
 }

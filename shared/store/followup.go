@@ -100,6 +100,8 @@ var (
 	_ app.Queue     = (*Followup)(nil)
 	_ app.Alerts    = (*Followup)(nil)
 	_ app.Links     = (*Followup)(nil)
+
+	_ app.ConsentLinks = (*Followup)(nil)
 )
 
 // NewFollowup returns the DynamoDB/SQS adapter of the follow-up ports.
@@ -797,7 +799,7 @@ func (f *Followup) token(customerID string) string {
 // Dispatcher returns a Dispatcher over f sending through sender; f's links (PUBLIC_BASE_URL)
 // go into the messages.
 func (f *Followup) Dispatcher(p followup.Policy, cat *message.Catalog, sender app.Sender) *app.Dispatcher {
-	return &app.Dispatcher{Policy: p, Reminders: f, Customers: f, Counters: f, Sender: sender, Catalog: cat, Links: f, Now: f.opts.Now}
+	return &app.Dispatcher{Policy: p, Reminders: f, Customers: f, Counters: f, Sender: sender, Catalog: cat, Links: f, Consent: f, Now: f.opts.Now}
 }
 
 // FeedbackSK is one survey answer on the customer's timeline; ref makes it once-only.

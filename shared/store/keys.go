@@ -99,3 +99,14 @@ func RateKey(scope, subject string, window time.Time) Key {
 func CapSK(category string, weekStart time.Time) string {
 	return "CAP#" + category + "#" + weekStart.UTC().Format("2006-01-02")
 }
+
+// TouchRef names a touch within its customer's partition (TouchSK without its prefix): a
+// consent_requested reminder carries it, so its confirmation finds what the form asked.
+func TouchRef(at time.Time, id string) string { return sortTime(at) + "#" + id }
+
+// TouchKey is the key of the touch a TouchRef names.
+func TouchKey(customerID, ref string) Key { return Key{CustomerPK(customerID), "TOUCH#" + ref} }
+
+// ConsentTokenKey is a double opt-in link, keyed by the SHA-256 (hex) of its token: the
+// token itself is stored nowhere, only sent.
+func ConsentTokenKey(tokenHash string) Key { return Key{"CONSENT#" + tokenHash, "TOKEN"} }

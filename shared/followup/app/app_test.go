@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -445,4 +446,52 @@ func TestATimeoutJustBeforeQuietHoursIsNotResentAtNight(t *testing.T) {
 	if at := d[0].At.In(shanghai); at.Hour() < 9 || at.Hour() >= 21 {
 		t.Errorf("the retry after an expired lease went out at %s", at.Format("15:04"))
 	}
+}
+
+// consentLinks is a fake minter: each call is a new token, or ErrNotFound when the
+// request behind the reminder is gone.
+type consentLinks struct {
+	minted int
+	gone   bool
+}
+
+func (c *consentLinks) ConsentConfirm(_ context.Context, r followup.Reminder) (string, error) {
+	if c.gone {
+		return "", app.ErrNotFound
+	}
+	c.minted++
+	return "https://t.example/v1/consent/confirm?t=tok-" + r.ID, nil
+}
+
+// A known person's consent request is confirmed by a message on the channel their form
+// matched, carrying a link minted as it is sent; with nothing left to confirm (the
+// customer was erased meanwhile) nothing is sent.
+func TestAConsentConfirmationCarriesAFreshLinkOnTheMatchedChannel(t *testing.T) {
+	t.Run("sent by SMS with its link", func(t *testing.T) {
+		r := newRig(t, sh("2025-03-03 10:00"))
+		r.store.PutCustomer(customer("c1"))
+		links := &consentLinks{}
+		r.disp.Consent = links
+		r.plan(t, followup.Trigger{Kind: followup.TriggerConsentRequested, Ref: "touch-1", Channel: model.ChannelSMS})
+		r.step(t)
+		d := r.outbox.Deliveries()
+		if len(d) != 1 || d[0].Channel != model.ChannelSMS || links.minted != 1 {
+			t.Fatalf("deliveries %d (minted %d), want one SMS", len(d), links.minted)
+		}
+		if want := "https://t.example/v1/consent/confirm?t=tok-"; !strings.Contains(d[0].Message.Text, want) {
+			t.Errorf("the SMS carries no confirmation link: %q", d[0].Message.Text)
+		}
+	})
+	t.Run("nothing left to confirm is not sent", func(t *testing.T) {
+		r := newRig(t, sh("2025-03-03 10:00"))
+		r.store.PutCustomer(customer("c1"))
+		r.disp.Consent = &consentLinks{gone: true}
+		r.plan(t, followup.Trigger{Kind: followup.TriggerConsentRequested, Ref: "touch-1", Channel: model.ChannelEmail})
+		if res := r.step(t); len(res) != 1 || res[0] != app.ResultSkipped {
+			t.Fatalf("results %v, want one skipped", res)
+		}
+		if d := r.outbox.Deliveries(); len(d) != 0 {
+			t.Fatalf("%d messages sent for a request that is gone", len(d))
+		}
+	})
 }

@@ -34,7 +34,10 @@ type Dispatcher struct {
 	Sender    Sender
 	Catalog   *message.Catalog
 	Links     Links
-	Now       func() time.Time
+	// Consent mints double opt-in links (consent_requested reminders); nil leaves them
+	// without one, and their template then fails for the missing variable.
+	Consent ConsentLinks
+	Now     func() time.Time
 }
 
 // Result says what one Handle did; handlers ack every result and retry only on error.
@@ -172,6 +175,18 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	if d.Links != nil {
 		vars["UnsubscribeURL"] = d.Links.Unsubscribe(r.CustomerID)
 		vars["SurveyURL"] = d.Links.Survey(r.ID, r.CustomerID)
+	}
+	if r.Trigger == followup.TriggerConsentRequested && d.Consent != nil {
+		link, err := d.Consent.ConsentConfirm(ctx, r)
+		if errors.Is(err, ErrNotFound) {
+			release(ctx)
+			return d.apply(ctx, r, followup.Decision{Skip: followup.SkipCancelled, Reason: "nothing left to confirm"})
+		}
+		if err != nil {
+			release(ctx)
+			return "", fmt.Errorf("dispatch %s: consent link: %w", r.ID, err)
+		}
+		vars["ConfirmURL"] = link
 	}
 	msg, err := d.Catalog.Render(r.Template, string(r.Channel), v.Locale, vars)
 	if err != nil {

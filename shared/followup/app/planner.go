@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/feedback"
@@ -118,4 +119,20 @@ func (p *Planner) SurveyAnswered(ctx context.Context, customerID, ref string, at
 		return PlanResult{}, nil
 	}
 	return p.Handle(ctx, followup.Trigger{Kind: followup.TriggerComplaint, CustomerID: customerID, Ref: "survey:" + ref, At: at})
+}
+
+// OpenTask reports whether the customer has an open staff task planned by a trigger of
+// one of kinds: a person who sends the form again while a call is already due needs that
+// call, not a second one.
+func (p *Planner) OpenTask(ctx context.Context, customerID string, kinds ...followup.TriggerKind) (bool, error) {
+	open, err := p.Reminders.OpenForCustomer(ctx, customerID)
+	if err != nil {
+		return false, fmt.Errorf("open tasks of %s: %w", customerID, err)
+	}
+	for _, r := range open {
+		if r.IsTask() && slices.Contains(kinds, r.Trigger) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -122,3 +122,11 @@ type Links interface {
 	Unsubscribe(customerID string) string
 	Survey(reminderID, customerID string) string
 }
+
+// ConsentLinks mints the link of a double opt-in confirmation as its message is sent: a
+// fresh single-use token bound to the customer and to the consents their form asked for,
+// stored only as a hash, so the link exists nowhere but in the message. ErrNotFound
+// means there is nothing left to confirm (the request is gone, the customer erased).
+type ConsentLinks interface {
+	ConsentConfirm(ctx context.Context, r followup.Reminder) (string, error)
+}
