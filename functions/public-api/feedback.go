@@ -12,6 +12,8 @@ import (
 
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/feedback"
+	"github.com/tierflow/tierflow/shared/followup"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 )
@@ -39,9 +41,39 @@ var surveyTmpl = template.Must(template.New("survey").Parse(`<!doctype html>
 </form>{{end}}
 </body></html>`))
 
+// survey resolves a survey link: ?t= names the customer (their unsubscribe token) and
+// ?r= the survey reminder dispatch sent them (store.Followup.Survey builds both). Only a
+// survey actually sent to that customer counts, for 30 days after it was sent: anything
+// else — an unknown token, an invented or another customer's reference, a message that
+// is no survey or was never sent — is the same 404, and a closed survey is a 410.
+func (in *inbound) survey(ctx context.Context, req events.APIGatewayV2HTTPRequest) (customerID, ref string, err error) {
+	ref = strings.TrimSpace(req.QueryStringParameters["r"])
+	if ref == "" || len(ref) > 80 {
+		return "", "", httpx.BadRequest("r", "the survey link is missing its reference")
+	}
+	customerID, err = in.customerByToken(ctx, req, "Survey")
+	if err != nil {
+		return "", "", err
+	}
+	rem, err := in.f.Get(ctx, ref)
+	switch {
+	case errors.Is(err, fapp.ErrNotFound):
+		return "", "", httpx.NotFound("Survey")
+	case err != nil:
+		return "", "", err
+	}
+	switch err := rem.AcceptsAnswer(customerID, in.now()); {
+	case errors.Is(err, followup.ErrSurveyClosed):
+		return "", "", httpx.Gone("This survey has closed.")
+	case err != nil:
+		return "", "", httpx.NotFound("Survey")
+	}
+	return customerID, ref, nil
+}
+
 // surveyPage answers GET /v1/feedback?t=&r=: the survey form (a GET records nothing).
 func (in *inbound) surveyPage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if _, err := in.customerByToken(ctx, req); err != nil {
+	if _, _, err := in.survey(ctx, req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	return htmlPage(http.StatusOK, surveyTmpl, map[string]any{
@@ -71,13 +103,9 @@ func parseScore(field, s string, lo, hi int) (*int, error) {
 // account and latest CSAT/NPS once per survey, and a low score (CSAT ≤ 2 or NPS ≤ 6)
 // opens a manager complaint task with a 24 h deadline.
 func (in *inbound) surveyAnswer(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	id, err := in.customerByToken(ctx, req)
+	id, ref, err := in.survey(ctx, req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	ref := strings.TrimSpace(req.QueryStringParameters["r"])
-	if ref == "" || len(ref) > 80 {
-		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("r", "the survey link is missing its reference")
 	}
 	var a SurveyAnswer
 	form := httpx.IsForm(req)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -46,6 +47,8 @@ func newInboundRig(t *testing.T) *inboundRig {
 	g.r.Handle("POST /v1/unsubscribe", g.in.unsubscribe)
 	g.r.Handle("GET /v1/feedback", g.in.surveyPage)
 	g.r.Handle("POST /v1/feedback", g.in.surveyAnswer)
+	g.r.Handle("GET /v1/consent/confirm", g.in.consentPage)
+	g.r.Handle("POST /v1/consent/confirm", g.in.consentConfirm)
 	return g
 }
 
@@ -164,14 +167,57 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	}
 }
 
+// sentSurvey plans the customer's survey e-mail and records it as sent at sentAt, as the
+// dispatcher does, and returns its id: the r of the link the e-mail carried.
+func (g *inboundRig) sentSurvey(customerID string, sentAt time.Time) string {
+	g.t.Helper()
+	ctx := context.Background()
+	now := g.now
+	g.now = sentAt // planned when it was due, not today: a month-old survey would be stale
+	plan, err := g.in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerSurveyDue, CustomerID: customerID, Ref: "visit-" + storetest.Suffix(), At: sentAt})
+	g.now = now
+	if err != nil || len(plan.Created) != 1 || !plan.Created[0].IsSurvey() {
+		g.t.Fatalf("plan a survey: %+v %v", plan.Created, err)
+	}
+	r, err := plan.Created[0].Claim(sentAt, followup.Offset{Dur: time.Minute})
+	if err == nil {
+		r, err = g.in.f.Update(ctx, r)
+	}
+	if err == nil {
+		r, err = r.MarkSent(sentAt, "provider-1")
+	}
+	if err == nil {
+		_, err = g.in.f.Update(ctx, r)
+	}
+	if err != nil {
+		g.t.Fatalf("record the survey as sent: %v", err)
+	}
+	return r.ID
+}
+
+func (g *inboundRig) complaintTasks(customerID string) int {
+	g.t.Helper()
+	open, err := g.in.f.OpenForCustomer(context.Background(), customerID)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	n := 0
+	for _, r := range open {
+		if r.IsTask() && r.Trigger == followup.TriggerComplaint {
+			n++
+		}
+	}
+	return n
+}
+
 // A survey answer is recorded once; CSAT 2 opens the manager complaint task; bad scores
 // are problems naming the field.
 func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
-	p, _ := g.customer(false)
+	p, _ := g.customer(true)
 	tok, _ := g.in.f.UnsubscribeToken(ctx, p.ID)
-	path := "/v1/feedback?t=" + tok + "&r=rem_survey1"
+	path := "/v1/feedback?t=" + tok + "&r=" + g.sentSurvey(p.ID, g.now.Add(-time.Hour))
 	if resp := g.do("POST", path, "application/json", `{"csat":9}`, nil); resp.StatusCode != 400 || !strings.Contains(resp.Body, `"csat"`) {
 		t.Fatalf("out of range: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -198,5 +244,126 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	var score int
 	if _, err := g.tbl.ProfileAttr(ctx, p.ID, "emotionScore", &score); err != nil || score != 35 {
 		t.Fatalf("emotion score %d (%v), want 35 after one dissatisfied answer", score, err)
+	}
+}
+
+// Finding 6 of issue #10: one survey token with invented r values made three complaint
+// tasks. An answer counts only for a survey actually sent to the customer behind the
+// token, within 30 days of sending; anything else is a 404 (a closed survey a 410), for
+// the page and the answer alike, and records nothing.
+func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
+	ctx := context.Background()
+	g := newInboundRig(t)
+	p, _ := g.customer(true)
+	other, _ := g.customer(true)
+	tok, _ := g.in.f.UnsubscribeToken(ctx, p.ID)
+	othersSurvey := g.sentSurvey(other.ID, g.now.Add(-time.Hour))
+	old := g.sentSurvey(p.ID, g.now.Add(-followup.SurveyAnswerWindow-time.Hour))
+	plan, err := g.in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerSurveyDue, CustomerID: p.ID, Ref: "unsent-" + storetest.Suffix(), At: g.now})
+	if err != nil || len(plan.Created) != 1 {
+		t.Fatalf("plan an unsent survey: %v", err)
+	}
+	unsent := plan.Created[0].ID
+	cases := []struct {
+		name, r string
+		status  int
+	}{
+		{"an invented reference", "rem_invented1", 404},
+		{"another invented reference", "x", 404},
+		{"another customer's survey", othersSurvey, 404},
+		{"a survey planned but never sent", unsent, 404},
+		{"a survey sent more than 30 days ago", old, 410},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := "/v1/feedback?t=" + tok + "&r=" + tc.r
+			page := g.do("GET", path, "", "", nil)
+			answer := g.do("POST", path, "application/x-www-form-urlencoded", "csat=1&nps=0", nil)
+			for _, resp := range []events.APIGatewayV2HTTPResponse{page, answer} {
+				if resp.StatusCode != tc.status || !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
+					t.Errorf("got %d %s, want %d problem", resp.StatusCode, resp.Body, tc.status)
+				}
+			}
+		})
+	}
+	if n := g.complaintTasks(p.ID); n != 0 {
+		t.Fatalf("%d complaint tasks from answers that must not count", n)
+	}
+	var score int
+	if found, _ := g.tbl.ProfileAttr(ctx, p.ID, "emotionScore", &score); found {
+		t.Fatalf("an answer that must not count moved the emotion score to %d", score)
+	}
+	unknown := g.do("GET", "/v1/feedback?t=nosuchtoken&r="+othersSurvey, "", "", nil)
+	invented := g.do("GET", "/v1/feedback?t="+tok+"&r=rem_invented1", "", "", nil)
+	sameBody := func(a, b string) bool { // apart from the request id in "instance"
+		var x, y map[string]any
+		_ = json.Unmarshal([]byte(a), &x)
+		_ = json.Unmarshal([]byte(b), &y)
+		delete(x, "instance")
+		delete(y, "instance")
+		return len(x) > 0 && fmt.Sprint(x) == fmt.Sprint(y)
+	}
+	if unknown.StatusCode != 404 || !sameBody(unknown.Body, invented.Body) {
+		t.Errorf("an unknown token and an invented survey must look alike: %d %s / %s", unknown.StatusCode, unknown.Body, invented.Body)
+	}
+}
+
+// The double opt-in link: the page shows the wording that will be recorded and records
+// nothing; the button records the consent once, with the wording version; the link then,
+// or after 72 hours, is a 410, and a token nobody issued a 404.
+func TestTheConsentLinkShowsTheWordingAndRecordsOnce(t *testing.T) {
+	ctx := context.Background()
+	g := newInboundRig(t)
+	p, e164 := g.customer(false)
+	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
+		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.tbl.ResolveLead(ctx, l, customer.Grading{}, g.now)
+	if err != nil || len(res.Confirm) != 1 {
+		t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
+	}
+	rem := followup.Reminder{ID: "rem_c_" + storetest.Suffix(), CustomerID: p.ID, Trigger: followup.TriggerConsentRequested, TriggerRef: res.TouchRef, Channel: model.ChannelSMS}
+	mint := func() string {
+		link, err := g.in.f.ConsentConfirm(ctx, rem)
+		if err != nil || !strings.HasPrefix(link, "https://t.example/v1/consent/confirm?t=") {
+			t.Fatalf("mint: %q %v", link, err)
+		}
+		return strings.TrimPrefix(link, "https://t.example")
+	}
+	path := mint()
+	before, _, _ := g.tbl.GetProfile(ctx, p.ID)
+	page := g.do("GET", path, "", "", nil)
+	wording, _ := customer.Wording("2025-01", model.CategoryService, model.ChannelSMS, "zh-CN")
+	if page.StatusCode != 200 || !strings.Contains(page.Body, wording) || !strings.Contains(page.Body, "2025-01") || !strings.Contains(page.Body, `<form method="post"`) {
+		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
+	}
+	if got, _, _ := g.tbl.GetProfile(ctx, p.ID); len(got.Consents) != len(before.Consents) {
+		t.Fatalf("the page recorded something: %+v", got.Consents)
+	}
+	if resp := g.do("POST", path, "application/x-www-form-urlencoded", "confirm=yes", nil); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Confirmed") {
+		t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Body)
+	}
+	got, _, _ := g.tbl.GetProfile(ctx, p.ID)
+	c, ok := got.Consents.Effective(model.CategoryService, model.ChannelSMS)
+	if !ok || !c.Granted || c.Source != "double-opt-in" || c.TextVersion != "2025-01" || !c.At.Equal(g.now) {
+		t.Fatalf("recorded: %+v", c)
+	}
+	for _, m := range []string{"GET", "POST"} {
+		if resp := g.do(m, path, "application/x-www-form-urlencoded", "", nil); resp.StatusCode != 410 {
+			t.Errorf("%s of a used link: %d, want 410", m, resp.StatusCode)
+		}
+	}
+	late := mint()
+	g.now = g.now.Add(customer.ConfirmWindow + time.Minute)
+	if resp := g.do("POST", late, "application/x-www-form-urlencoded", "", nil); resp.StatusCode != 410 {
+		t.Errorf("after 72 h: %d, want 410", resp.StatusCode)
+	}
+	if resp := g.do("GET", "/v1/consent/confirm?t=nosuchtoken", "", "", nil); resp.StatusCode != 404 {
+		t.Errorf("unknown token: %d, want 404", resp.StatusCode)
+	}
+	if again, _, _ := g.tbl.GetProfile(ctx, p.ID); len(again.Consents) != len(got.Consents) {
+		t.Fatal("a used or expired link recorded the consent again")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -46,10 +45,12 @@ func init() {
 	})
 }
 
-// leadPlanner is the follow-up service a new lead is handed to (followup/app.Planner over
-// the store's follow-up adapter): a hot lead gets a first-contact task with a deadline.
+// leadPlanner is the follow-up service a lead is handed to (followup/app.Planner over the
+// store's follow-up adapter): a new person's first-contact task, a known person's
+// call-back and the confirmation of a consent they asked for.
 type leadPlanner interface {
 	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
+	OpenKinds(ctx context.Context, customerID string) (map[followup.TriggerKind]bool, error)
 }
 
 // leadBodyLimit: a lead form is a few hundred bytes; 16 KB leaves room for a long message.
@@ -69,12 +70,15 @@ type leads struct {
 	planner   leadPlanner
 }
 
-// leadResponse is what a script gets; a browser gets a 303 to the thank-you page.
+// leadResponse is what a script gets; a browser gets a 303 to the thank-you page. It is
+// the same for a new person, a known person and a bot caught by the honeypot, and holds
+// no id: the public door must not tell a stranger who is a customer. Staff find the
+// person with GET /v1/customers?q=<phone or e-mail>.
 type leadResponse struct {
-	ID        string `json:"id"`
-	Created   bool   `json:"created"`
-	LeadGrade string `json:"leadGrade"`
+	Status string `json:"status"`
 }
+
+var received = leadResponse{Status: "received"}
 
 func (h *leads) post(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	body, err := httpx.Body(req, leadBodyLimit)
@@ -135,9 +139,9 @@ func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	channel := "api"
 	if isForm {
 		channel = "form"
-		vals, err := url.ParseQuery(string(body))
+		vals, err := httpx.ParseForm(body)
 		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("", "the form body is not valid URL encoding").Wrap(err)
+			return events.APIGatewayV2HTTPResponse{}, err
 		}
 		if form, err = customer.FormFromValues(vals); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
@@ -149,7 +153,7 @@ func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	if errors.Is(err, customer.ErrSpam) {
 		// Answer like a success so the bot learns nothing; store nothing.
 		h.log.InfoContext(ctx, "lead dropped", "reason", "honeypot")
-		return h.answer(isForm, form.Redirect, leadResponse{ID: store.NewID(), Created: true, LeadGrade: "cold"}), nil
+		return h.answer(isForm, form.Redirect), nil
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
@@ -168,33 +172,64 @@ func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("accept lead: %w", err)
 	}
-	planned := 0
-	if res.Created && h.planner != nil {
-		pr, err := h.planner.Handle(ctx, followup.Trigger{
-			Kind: followup.TriggerNewLead, CustomerID: res.Profile.ID, Ref: "lead#" + res.TouchID,
-			At: now, Grade: res.Profile.LeadGrade,
-		})
-		if err != nil {
-			// The lead is kept; the nightly plan and the staff list still show it.
-			h.log.ErrorContext(ctx, "plan first contact", "customer", res.Profile.ID, "err", err)
-		}
-		planned = len(pr.Created)
-	}
+	planned := h.followUp(ctx, res, g, now)
 	h.log.InfoContext(ctx, "lead accepted", "customer", res.Profile.ID, "created", res.Created,
-		"grade", string(res.Profile.LeadGrade), "channel", channel, "conflicts", len(res.Conflicts),
+		"grade", string(g.Grade), "channel", channel, "conflicts", len(res.Conflicts), "toConfirm", len(res.Confirm),
 		"attempts", res.Attempts, "planned", planned)
-	return h.answer(isForm, lead.Redirect, leadResponse{ID: res.Profile.ID, Created: res.Created, LeadGrade: string(res.Profile.LeadGrade)}), nil
+	return h.answer(isForm, lead.Redirect), nil
 }
 
-func (h *leads) answer(isForm bool, redirect string, r leadResponse) events.APIGatewayV2HTTPResponse {
+// followUp plans what the lead means, and returns how many reminders it created:
+//   - a new person: the first-contact task of their grade;
+//   - a known person: a call-back task of this form's grade, unless a call a lead planned
+//     is still open (staff about to call need no second task for the same person), and,
+//     when the form asked for consent the person does not have, one confirmation message
+//     to a contact of theirs the form matched (their phone first, else their e-mail) —
+//     never to a contact only the form gave — unless a confirmation is still on its way.
+//
+// A failure is logged, not answered: the lead is stored, and the staff lists and the
+// timeline show it.
+func (h *leads) followUp(ctx context.Context, res store.LeadResult, g customer.Grading, now time.Time) int {
+	if h.planner == nil {
+		return 0
+	}
+	id := res.Profile.ID
+	planned := 0
+	plan := func(t followup.Trigger) int {
+		pr, err := h.planner.Handle(ctx, t)
+		if err != nil {
+			h.log.ErrorContext(ctx, "plan lead follow-up", "customer", id, "trigger", string(t.Kind), "err", err)
+		}
+		planned += len(pr.Created)
+		return len(pr.Created)
+	}
+	if res.Created {
+		plan(followup.Trigger{Kind: followup.TriggerNewLead, CustomerID: id, Ref: "lead#" + res.TouchID, At: now, Grade: res.Profile.LeadGrade})
+		return planned
+	}
+	open, err := h.planner.OpenKinds(ctx, id)
+	if err != nil {
+		h.log.ErrorContext(ctx, "read open follow-up", "customer", id, "err", err)
+		return planned
+	}
+	if !open[followup.TriggerNewLead] && !open[followup.TriggerKnownLead] {
+		plan(followup.Trigger{Kind: followup.TriggerKnownLead, CustomerID: id, Ref: "lead#" + res.TouchID, At: now, Grade: g.Grade})
+	}
+	if len(res.Confirm) > 0 && !open[followup.TriggerConsentRequested] {
+		for _, ch := range res.Matched {
+			if plan(followup.Trigger{Kind: followup.TriggerConsentRequested, CustomerID: id, Ref: res.TouchRef, At: now, Channel: ch}) > 0 {
+				break // one confirmation; the next channel only if this one may not be used
+			}
+		}
+	}
+	return planned
+}
+
+func (h *leads) answer(isForm bool, redirect string) events.APIGatewayV2HTTPResponse {
 	if isForm {
 		return httpx.SeeOther(httpx.RedirectTarget(redirect, h.redirects, h.thankYou))
 	}
-	status := http.StatusOK
-	if r.Created {
-		status = http.StatusCreated
-	}
-	resp := httpx.JSON(status, r)
+	resp := httpx.JSON(http.StatusAccepted, received)
 	resp.Headers["Cache-Control"] = "no-store"
 	return resp
 }

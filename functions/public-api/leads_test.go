@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 var leadClock = time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai, opening hours
 
 type leadRig struct {
-	t      *testing.T
+	t      testing.TB
 	r      *httpx.Router
 	h      *leads
 	tbl    *store.Table
@@ -38,7 +38,7 @@ type leadRig struct {
 	reqSeq int
 }
 
-func newLeadRig(t *testing.T) *leadRig {
+func newLeadRig(t testing.TB) *leadRig {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := logx.New(logs, logx.Options{})
@@ -126,25 +126,41 @@ func TestAPlainFormIsAnsweredWithARedirectToTheThankYouPage(t *testing.T) {
 	}
 }
 
-func TestJSONIs201ForANewPersonAnd200WhenMerged(t *testing.T) {
+// Finding 4 of issue #10: the answer told a stranger who is a customer (201 with a new
+// id, 200 with the known person's id). Now a new person, a known person and a bot caught
+// by the honeypot get the same answer, with no id: 202 {"status":"received"} for a
+// script, 303 to the thank-you page for a form.
+func TestTheAnswerIsTheSameForANewPersonAKnownPersonAndABot(t *testing.T) {
 	g := newLeadRig(t)
 	nat, e164 := uniqueMobile()
-	first := g.post("application/json", fmt.Sprintf(`{"name":"Wang Fang","phone":%q,"interest":"implant","message":"please call today"}`, nat))
-	if first.StatusCode != 201 {
-		t.Fatalf("new lead: %d %s", first.StatusCode, first.Body)
+	posts := []struct{ who, body string }{
+		{"a new person", fmt.Sprintf(`{"name":"Wang Fang","phone":%q,"interest":"implant","message":"please call today"}`, nat)},
+		{"the same person again", fmt.Sprintf(`{"phone":%q,"utm_source":"wechat"}`, e164)},
+		{"a bot filling the honeypot", fmt.Sprintf(`{"phone":%q,"website":"http://spam.example"}`, e164)},
 	}
-	var a, b leadResponse
-	_ = json.Unmarshal([]byte(first.Body), &a)
-	second := g.post("application/json", fmt.Sprintf(`{"phone":%q,"utm_source":"wechat"}`, e164))
-	if second.StatusCode != 200 {
-		t.Fatalf("merged lead: %d %s", second.StatusCode, second.Body)
+	var bodies []string
+	for _, p := range posts {
+		resp := g.post("application/json", p.body)
+		if resp.StatusCode != 202 || resp.Body != `{"status":"received"}` {
+			t.Errorf("%s: %d %s, want 202 {\"status\":\"received\"}", p.who, resp.StatusCode, resp.Body)
+		}
+		bodies = append(bodies, resp.Body)
 	}
-	_ = json.Unmarshal([]byte(second.Body), &b)
-	if a.ID == "" || a.ID != b.ID || a.LeadGrade == "" {
-		t.Fatalf("want one id with a grade: %+v %+v", a, b)
+	id, _, _ := g.tbl.CustomerByContact(context.Background(), e164, "")
+	for i, b := range bodies {
+		if id != "" && strings.Contains(b, id) {
+			t.Errorf("answer %d holds the customer id", i)
+		}
 	}
-	if b.LeadGrade != a.LeadGrade {
-		t.Fatalf("a vaguer second form lowered the grade: %s → %s", a.LeadGrade, b.LeadGrade)
+	_, other := uniqueMobile()
+	for _, form := range []url.Values{
+		{"phone": {nat}, "name": {"Wang Fang"}},
+		{"phone": {other}},
+		{"phone": {nat}, "website": {"http://spam.example"}},
+	} {
+		if resp := g.post("application/x-www-form-urlencoded", form.Encode()); resp.StatusCode != 303 || resp.Headers["Location"] != "https://www.example.com/thanks.html" {
+			t.Errorf("form %v: %d %v", form, resp.StatusCode, resp.Headers)
+		}
 	}
 }
 
@@ -159,6 +175,8 @@ func TestBadInputIsAProblemNamingTheFieldAndStoresNothing(t *testing.T) {
 		{"an unknown field", "application/json", `{"phone":"13800138000","role":"admin"}`, 400, "role"},
 		{"an unknown store", "application/json", `{"phone":"13800138000","store":"xx-99"}`, 400, "store"},
 		{"invalid UTF-8", "application/json", "{\"name\":\"\xff\xfe\",\"phone\":\"13800138000\"}", 400, ""},
+		{"a form field escaping to invalid UTF-8 (finding 8)", "application/x-www-form-urlencoded", "name=%FF&phone=13800138000", 400, "name"},
+		{"a form field name escaping to invalid UTF-8", "application/x-www-form-urlencoded", "phone=13800138000&%FE=1", 400, ""},
 		{"a 10 MB body", "application/json", `{"message":"` + strings.Repeat("a", 10<<20) + `"}`, 413, ""},
 		{"XML", "application/xml", `<lead/>`, 415, ""},
 	}
@@ -226,7 +244,7 @@ func TestARetryWithTheSameIdempotencyKeyGetsTheSameResponse(t *testing.T) {
 	key := "k-" + storetest.Suffix()
 	first := g.post("application/json", body, "Idempotency-Key", key)
 	again := g.post("application/json", body, "Idempotency-Key", key)
-	if first.StatusCode != 201 || again.StatusCode != 201 || again.Body != first.Body {
+	if first.StatusCode != 202 || again.StatusCode != 202 || again.Body != first.Body {
 		t.Fatalf("first %d %s, retry %d %s", first.StatusCode, first.Body, again.StatusCode, again.Body)
 	}
 	id, _, _ := g.tbl.CustomerByContact(context.Background(), e164, "")
@@ -257,25 +275,39 @@ func TestLeadLogsCarryNoPersonalData(t *testing.T) {
 	}
 }
 
-func TestAHotLeadGetsAFirstContactTaskWithAShortDeadline(t *testing.T) {
-	g := newLeadRig(t)
+func (g *leadRig) withPlanner() *store.Followup {
+	g.t.Helper()
 	planner, err := store.NewPlanner(g.tbl, g.h.now)
 	if err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
 	g.h.planner = planner
-	nat, _ := uniqueMobile()
+	return store.NewFollowup(g.tbl, store.FollowupOptions{Now: g.h.now})
+}
+
+func (g *leadRig) customerOf(e164 string) string {
+	g.t.Helper()
+	id, found, err := g.tbl.CustomerByContact(context.Background(), e164, "")
+	if err != nil || !found {
+		g.t.Fatalf("no customer for the phone: %v", err)
+	}
+	return id
+}
+
+func TestAHotLeadGetsAFirstContactTaskWithAShortDeadline(t *testing.T) {
+	g := newLeadRig(t)
+	f := g.withPlanner()
+	nat, e164 := uniqueMobile()
 	resp := g.post("application/json", fmt.Sprintf(`{"name":"Li Na","phone":%q,"store":"sh-01","interest":"implant","message":"想今天就来，尽快联系我","consent_service":true,"consent_text_version":"2025-01"}`, nat))
-	if resp.StatusCode != 201 {
+	if resp.StatusCode != 202 {
 		t.Fatalf("lead: %d %s", resp.StatusCode, resp.Body)
 	}
-	var lead leadResponse
-	_ = json.Unmarshal([]byte(resp.Body), &lead)
-	if lead.LeadGrade != "hot" {
-		t.Fatalf("an urgent, complete lead in opening hours graded %q, want hot", lead.LeadGrade)
+	id := g.customerOf(e164)
+	p, _, _ := g.tbl.GetProfile(context.Background(), id)
+	if p.LeadGrade != "hot" {
+		t.Fatalf("an urgent, complete lead in opening hours graded %q, want hot", p.LeadGrade)
 	}
-	f := store.NewFollowup(g.tbl, store.FollowupOptions{Now: g.h.now})
-	open, err := f.OpenForCustomer(context.Background(), lead.ID)
+	open, err := f.OpenForCustomer(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,16 +317,93 @@ func TestAHotLeadGetsAFirstContactTaskWithAShortDeadline(t *testing.T) {
 			task = &open[i]
 		}
 	}
-	if task == nil || task.Task == nil {
+	if task == nil || task.Task == nil || task.RuleID != "lead_hot_first_contact" {
 		t.Fatalf("no first-contact call task among %d reminders", len(open))
 	}
 	if d := task.Task.DeadlineAt.Sub(leadClock); d <= 0 || d > time.Hour {
 		t.Fatalf("first-contact deadline %s after the lead, want within the hour", d)
 	}
-	// The same person posting again plans nothing new: one task, not two.
+	// The same person posting while that call is open gets no second call: one task.
 	g.post("application/json", fmt.Sprintf(`{"phone":%q}`, nat))
-	again, _ := f.OpenForCustomer(context.Background(), lead.ID)
+	again, _ := f.OpenForCustomer(context.Background(), id)
 	if len(again) != len(open) {
-		t.Fatalf("a second form planned %d reminders more", len(again)-len(open))
+		t.Fatalf("a second form planned %d reminders more while the first call was open", len(again)-len(open))
 	}
 }
+
+// Finding 4 of issue #10, through the door a stranger uses: a form with a known person's
+// phone, another name and e-mail and a marketing consent changes nothing stored; staff
+// get a call-back task, the form's values are proposals on its touch, and the consent
+// waits for a confirmation that goes to the person's own phone.
+func TestAKnownPersonsFormChangesNothingAndAsksThemToConfirm(t *testing.T) {
+	ctx := context.Background()
+	g := newLeadRig(t)
+	f := g.withPlanner()
+	nat, e164 := uniqueMobile()
+	first := g.post("application/json", fmt.Sprintf(`{"name":"Zhao Min","phone":%q,"store":"sh-01","consent_service":true,"consent_text_version":"2025-01"}`, nat))
+	if first.StatusCode != 202 {
+		t.Fatalf("first form: %d %s", first.StatusCode, first.Body)
+	}
+	id := g.customerOf(e164)
+	before, v0, _ := g.tbl.GetProfile(ctx, id)
+	// The first form's call is done, so the known person's next form needs its own call.
+	open, _ := f.OpenForCustomer(ctx, id)
+	for _, r := range open {
+		if r.IsTask() {
+			done, err := r.Complete("agent-1", followup.OutcomeReached, leadClock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Update(ctx, done); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	stranger := "stranger-" + storetest.Suffix() + "@example.com"
+	for _, body := range []string{
+		fmt.Sprintf(`{"name":"Not Zhao","phone":%q,"email":%q,"birthday":"1991-02-03","store":"bj-01","consent_marketing_sms":true,"consent_marketing_email":true,"consent_text_version":"2025-01"}`, e164, stranger),
+		fmt.Sprintf(`{"phone":%q,"consent_service":false,"consent_marketing_sms":false}`, nat),
+	} {
+		if r := g.post("application/json", body); r.StatusCode != 202 || r.Body != `{"status":"received"}` {
+			t.Fatalf("known person's form: %d %s", r.StatusCode, r.Body)
+		}
+	}
+	after, v1, _ := g.tbl.GetProfile(ctx, id)
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	if v1 != v0 || !bytes.Equal(a, b) {
+		t.Fatalf("the stored profile changed:\n%s\n%s", b, a)
+	}
+	if after.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) || !after.Consents.Granted(model.CategoryService, model.ChannelSMS) {
+		t.Fatal("a stranger's form granted or withdrew consent")
+	}
+	if _, found, _ := g.tbl.CustomerByContact(ctx, "", stranger); found {
+		t.Fatal("the stranger's e-mail became a key")
+	}
+	touches, _ := g.tbl.Touches(ctx, id)
+	proposed := false
+	for _, tc := range touches {
+		proposed = proposed || (tc.Proposed != nil && tc.Proposed.Name == "Not Zhao" && tc.Proposed.Email == stranger)
+	}
+	if len(touches) != 3 || !proposed {
+		t.Fatalf("the proposal is not on the touch: %+v", touches)
+	}
+	reminders, _ := f.OpenForCustomer(ctx, id)
+	var callbacks, confirms int
+	for _, r := range reminders {
+		switch {
+		case r.IsTask() && r.Trigger == followup.TriggerKnownLead:
+			callbacks++
+		case r.Trigger == followup.TriggerConsentRequested:
+			confirms++
+			if r.Channel != model.ChannelSMS {
+				t.Errorf("the confirmation goes by %s; the form matched only the phone", r.Channel)
+			}
+		}
+	}
+	if callbacks != 1 || confirms != 1 {
+		t.Fatalf("%d call-back tasks and %d confirmations, want one each", callbacks, confirms)
+	}
+}
+

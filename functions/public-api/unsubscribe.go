@@ -57,15 +57,16 @@ func (in *inbound) optOut(ctx context.Context, customerID, source string) error 
 	return err
 }
 
-// customerByToken resolves ?t=; an unknown token is a 404 naming nobody.
-func (in *inbound) customerByToken(ctx context.Context, req events.APIGatewayV2HTTPRequest) (string, error) {
+// customerByToken resolves ?t=; an unknown token is a 404 naming nobody (what: the
+// thing the link is for, as the 404 says it).
+func (in *inbound) customerByToken(ctx context.Context, req events.APIGatewayV2HTTPRequest, what string) (string, error) {
 	tok := strings.TrimSpace(req.QueryStringParameters["t"])
 	if tok == "" {
 		return "", httpx.BadRequest("t", "the link is missing its token")
 	}
 	id, err := in.f.CustomerByToken(ctx, tok)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", httpx.NotFound("unsubscribe link")
+		return "", httpx.NotFound(what)
 	}
 	return id, err
 }
@@ -100,7 +101,7 @@ func htmlPage(status int, t *template.Template, data any) (events.APIGatewayV2HT
 // unsubscribePage answers GET /v1/unsubscribe?t=: a confirmation page with a button. A GET
 // changes nothing, so mail scanners following the link do not unsubscribe anyone.
 func (in *inbound) unsubscribePage(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if _, err := in.customerByToken(ctx, req); err != nil {
+	if _, err := in.customerByToken(ctx, req, "Unsubscribe link"); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	return htmlPage(http.StatusOK, unsubTmpl, map[string]any{"Token": req.QueryStringParameters["t"]})
@@ -109,7 +110,7 @@ func (in *inbound) unsubscribePage(ctx context.Context, req events.APIGatewayV2H
 // unsubscribe answers POST /v1/unsubscribe?t=: RFC 8058 one-click (the mail client posts
 // List-Unsubscribe=One-Click) and the page's button alike.
 func (in *inbound) unsubscribe(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	id, err := in.customerByToken(ctx, req)
+	id, err := in.customerByToken(ctx, req, "Unsubscribe link")
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -150,9 +151,7 @@ func jsonKind(goKind string) string {
 	return "number"
 }
 
-// DecodeForm parses an application/x-www-form-urlencoded body. Percent-escapes that
-// decode to invalid UTF-8 are refused and the field named, since the raw-body check
-// cannot see through them.
+// DecodeForm parses an application/x-www-form-urlencoded body (see ParseForm).
 func DecodeForm(req events.APIGatewayV2HTTPRequest, limit int64) (url.Values, error) {
 	mt, err := MediaType(req)
 	if err != nil {
@@ -165,15 +164,27 @@ func DecodeForm(req events.APIGatewayV2HTTPRequest, limit int64) (url.Values, er
 	if err != nil {
 		return nil, err
 	}
+	return ParseForm(raw)
+}
+
+// ParseForm parses a form body already read. Percent-escapes that decode to invalid
+// UTF-8 (name=%FF) are refused and the field named, as JSON refuses them: the raw-body
+// check cannot see through the escapes.
+func ParseForm(raw []byte) (url.Values, error) {
 	vals, err := url.ParseQuery(string(raw))
 	if err != nil {
 		return nil, BadRequest("", "the form body is malformed").Wrap(err)
 	}
-	for k, vs := range vals {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same field is named whatever the map order
+	for _, k := range keys {
 		if !utf8.ValidString(k) {
 			return nil, BadRequest("", "a form field name is not valid UTF-8")
 		}
-		for _, v := range vs {
+		for _, v := range vals[k] {
 			if !utf8.ValidString(v) {
 				return nil, BadRequest(k, "is not valid UTF-8 text")
 			}

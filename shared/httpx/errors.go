@@ -76,6 +76,11 @@ func NotFound(what string) *Error {
 	return &Error{Status: http.StatusNotFound, Slug: "not-found", Detail: what + " not found."}
 }
 
+// Gone says the resource existed and no longer serves (an expired or used link).
+func Gone(detail string) *Error {
+	return &Error{Status: http.StatusGone, Slug: "gone", Detail: detail}
+}
+
 // Conflict reports a state clash, e.g. a write that lost a race.
 func Conflict(detail string) *Error {
 	return &Error{Status: http.StatusConflict, Slug: "conflict", Detail: detail}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/feedback"
@@ -121,18 +120,17 @@ func (p *Planner) SurveyAnswered(ctx context.Context, customerID, ref string, at
 	return p.Handle(ctx, followup.Trigger{Kind: followup.TriggerComplaint, CustomerID: customerID, Ref: "survey:" + ref, At: at})
 }
 
-// OpenTask reports whether the customer has an open staff task planned by a trigger of
-// one of kinds: a person who sends the form again while a call is already due needs that
-// call, not a second one.
-func (p *Planner) OpenTask(ctx context.Context, customerID string, kinds ...followup.TriggerKind) (bool, error) {
+// OpenKinds returns the trigger kinds of the customer's reminders still open (tasks
+// waiting for an outcome, messages not yet sent): a person who sends a form again while
+// a call or a confirmation is on its way needs that one, not a second.
+func (p *Planner) OpenKinds(ctx context.Context, customerID string) (map[followup.TriggerKind]bool, error) {
 	open, err := p.Reminders.OpenForCustomer(ctx, customerID)
 	if err != nil {
-		return false, fmt.Errorf("open tasks of %s: %w", customerID, err)
+		return nil, fmt.Errorf("open reminders of %s: %w", customerID, err)
 	}
+	kinds := map[followup.TriggerKind]bool{}
 	for _, r := range open {
-		if r.IsTask() && slices.Contains(kinds, r.Trigger) {
-			return true, nil
-		}
+		kinds[r.Trigger] = true
 	}
-	return false, nil
+	return kinds, nil
 }
