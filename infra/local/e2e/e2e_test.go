@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,11 +13,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/infra/local/gateway"
 	"github.com/tierflow/tierflow/infra/local/stack"
 	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
 	"github.com/tierflow/tierflow/shared/notify"
@@ -92,6 +95,31 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 	}
 }
 
+// customerOf finds the customer a phone or e-mail belongs to, as staff do: the public
+// answer to a lead names nobody.
+func customerOf(t *testing.T, contact string) string {
+	t.Helper()
+	r := call(t, "GET", "/v1/customers?q="+url.QueryEscape(contact), token(t, "admin", "*"), nil)
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	r.decode(t, &page)
+	if r.Status != 200 || len(page.Items) != 1 || page.Items[0].ID == "" {
+		t.Fatalf("find the customer behind a contact: %d %s", r.Status, r.Body)
+	}
+	return page.Items[0].ID
+}
+
+// received checks the one public answer to a script's lead: 202, no id.
+func received(t *testing.T, r response) {
+	t.Helper()
+	if r.Status != http.StatusAccepted || strings.TrimSpace(string(r.Body)) != `{"status":"received"}` {
+		t.Fatalf("lead: %d %s, want 202 {\"status\":\"received\"}", r.Status, r.Body)
+	}
+}
+
 func uniqueMobile() (national, e164 string) {
 	n := rand.IntN(100000000)
 	return fmt.Sprintf("139 %04d %04d", n/10000, n%10000), fmt.Sprintf("+86139%08d", n)
@@ -110,8 +138,9 @@ func TestHealthReportsEveryDependency(t *testing.T) {
 }
 
 // The issue's walk-through: one person fills the form twice in two phone formats; the
-// agent sees one customer with two touches and a first-contact task; the clinician sees
-// the sensitive section, the agent does not; erasure leaves no personal data behind.
+// agent sees one customer with two touches and one task (the first-contact call: the
+// second form finds it open and plans no other); the clinician sees the sensitive
+// section, the agent does not; erasure leaves no personal data behind.
 func TestOnePersonTwoFormsOneCustomerThenErasure(t *testing.T) {
 	nat, e164 := uniqueMobile()
 	form := url.Values{
@@ -123,12 +152,8 @@ func TestOnePersonTwoFormsOneCustomerThenErasure(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") == "" {
 		t.Fatalf("plain form: %d %s", r.Status, r.Body)
 	}
-	r = call(t, "POST", "/v1/leads", "", map[string]any{"phone": e164, "email": "zhou.wei.e2e@example.com", "utm_source": "wechat"})
-	if r.Status != http.StatusOK {
-		t.Fatalf("second form, other format: %d %s (want 200 merged)", r.Status, r.Body)
-	}
-	var lead struct{ ID string }
-	r.decode(t, &lead)
+	received(t, call(t, "POST", "/v1/leads", "", map[string]any{"phone": e164, "email": "zhou.wei.e2e@example.com", "utm_source": "wechat"}))
+	lead := struct{ ID string }{customerOf(t, nat)}
 
 	agent := token(t, "agent", "sh-01")
 	r = call(t, "GET", "/v1/customers/"+lead.ID+"/timeline", agent, nil)
@@ -162,6 +187,9 @@ func TestOnePersonTwoFormsOneCustomerThenErasure(t *testing.T) {
 	}
 	if !bytes.Contains(r.Body, []byte(`"rule":"lead_`+grade+`_first_contact"`)) {
 		t.Errorf("no %s first-contact task on the timeline: %s", grade, r.Body)
+	}
+	if n := bytes.Count(r.Body, []byte(`"kind":"task"`)); n != 1 {
+		t.Errorf("the timeline has %d tasks, want the one first-contact call: %s", n, r.Body)
 	}
 
 	clinician := token(t, "clinician", "sh-01")
@@ -282,21 +310,17 @@ func TestAReTierRunFinishesWithASummary(t *testing.T) {
 // satisfaction survey), and the same event recorded twice plans nothing more.
 func TestAServiceCompletedEventPlansTheSeedsCadence(t *testing.T) {
 	_, e164 := uniqueMobile()
-	r := call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Service", "phone": e164, "email": "service.e2e@example.com",
-		"store": "sh-01", "consent_service": true, "consent_text_version": "v1"})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("lead: %d %s", r.Status, r.Body)
-	}
-	var lead struct{ ID string }
-	r.decode(t, &lead)
+	received(t, call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Service", "phone": e164, "email": "service.e2e@example.com",
+		"store": "sh-01", "consent_service": true, "consent_text_version": "v1"}))
+	lead := struct{ ID string }{customerOf(t, e164)}
 	clinician := token(t, "clinician", "sh-01")
 	ev := map[string]any{"id": "visit-" + e164, "type": "service_completed"}
 	for i := 0; i < 2; i++ {
-		if r = call(t, "POST", "/v1/customers/"+lead.ID+"/events", clinician, ev); r.Status >= 300 {
+		if r := call(t, "POST", "/v1/customers/"+lead.ID+"/events", clinician, ev); r.Status >= 300 {
 			t.Fatalf("event: %d %s", r.Status, r.Body)
 		}
 	}
-	r = call(t, "GET", "/v1/customers/"+lead.ID+"/timeline", clinician, nil)
+	r := call(t, "GET", "/v1/customers/"+lead.ID+"/timeline", clinician, nil)
 	for _, rule := range []string{"service_call_48h", "service_checkin_7d", "service_checkin_30d", "service_checkin_90d", "service_survey_7d"} {
 		if n := bytes.Count(r.Body, []byte(`"rule":"`+rule+`"`)); n != 1 {
 			t.Errorf("rule %s planned %d times, want once: %s", rule, n, r.Body)
@@ -310,13 +334,9 @@ const e2eInboundKey = "e2e-inbound-signing-key-not-a-secret"
 // marketing on every channel, and staff see it on the profile. A forged reply is refused.
 func TestAStopReplyOptsTheCustomerOutOfMarketing(t *testing.T) {
 	_, e164 := uniqueMobile()
-	r := call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Stop", "phone": e164, "store": "sh-01",
-		"consent_service": true, "consent_marketing_sms": true, "consent_text_version": "v1"})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("lead: %d %s", r.Status, r.Body)
-	}
-	var lead struct{ ID string }
-	r.decode(t, &lead)
+	received(t, call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Stop", "phone": e164, "store": "sh-01",
+		"consent_service": true, "consent_marketing_sms": true, "consent_text_version": "v1"}))
+	lead := struct{ ID string }{customerOf(t, e164)}
 
 	body := []byte(fmt.Sprintf(`{"messageId":"in-%s","from":%q,"body":"退订"}`, e164, e164))
 	post := func(sig string) int {
@@ -347,5 +367,101 @@ func TestAStopReplyOptsTheCustomerOutOfMarketing(t *testing.T) {
 	call(t, "GET", "/v1/customers/"+lead.ID, token(t, "agent", "sh-01"), nil).decode(t, &c)
 	if !c.MarketingOptOut {
 		t.Fatal("after 退订 the profile is not opted out of marketing")
+	}
+}
+
+// daytimeZone returns a zone where it is now between 10:00 and 18:00, so that a message
+// planned now is due now — quiet hours never defer it — whatever hour the test runs.
+func daytimeZone(t *testing.T) string {
+	t.Helper()
+	for off := -12; off <= 14; off++ {
+		name := fmt.Sprintf("Etc/GMT%+d", -off) // POSIX signs: Etc/GMT-8 is UTC+8
+		if loc, err := time.LoadLocation(name); err == nil {
+			if h := time.Now().In(loc).Hour(); h >= 10 && h < 18 {
+				return name
+			}
+		}
+	}
+	t.Fatal("no zone where it is daytime now")
+	return ""
+}
+
+var confirmLink = regexp.MustCompile(`https?://[^\s]+/v1/consent/confirm\?t=[A-Za-z0-9]+`)
+
+// Finding 4 of issue #10, end to end: a known person's second form, with another name
+// and a marketing consent, changes nothing stored; the consent is asked by SMS to the
+// phone we hold, and confirming it from that SMS records it with its wording version.
+func TestAKnownPersonsSecondFormChangesNothingUntilTheyConfirmBySMS(t *testing.T) {
+	ctx := context.Background()
+	nat, e164 := uniqueMobile()
+	received(t, call(t, "POST", "/v1/leads", "", map[string]any{"name": "E2E Qian Li", "phone": nat, "store": "sh-01",
+		"time_zone": daytimeZone(t), "consent_service": true, "consent_text_version": "2025-01"}))
+	id := customerOf(t, e164)
+	admin := token(t, "admin", "*")
+	profile := func() map[string]any {
+		var p map[string]any
+		call(t, "GET", "/v1/customers/"+id, admin, nil).decode(t, &p)
+		return p
+	}
+	before := profile()
+
+	received(t, call(t, "POST", "/v1/leads", "", map[string]any{"name": "Somebody Else", "phone": "+86 " + nat,
+		"email": "qian.other.e2e@example.com", "consent_marketing_sms": true, "consent_text_version": "2025-01"}))
+	if after := profile(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("the second form changed the stored customer:\nbefore %v\nafter  %v", before, after)
+	}
+	tl := call(t, "GET", "/v1/customers/"+id+"/timeline", admin, nil)
+	if !bytes.Contains(tl.Body, []byte(`"proposed"`)) || !bytes.Contains(tl.Body, []byte("Somebody Else")) {
+		t.Errorf("staff do not see what the form proposed: %s", tl.Body)
+	}
+
+	// The sweep hands the due confirmation to the dispatch queue; dispatch sends it.
+	var link string
+	eventually(t, "the confirmation SMS reaches the local outbox", time.Minute, func() bool {
+		if _, err := st.FireSchedule(ctx, "SweepFunction", "Every5Minutes"); err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+		lines, err := gateway.ReadOutbox(st.SMSOutbox)
+		if err != nil {
+			t.Fatalf("outbox: %v", err)
+		}
+		for _, raw := range lines {
+			var m notify.OutboxLine
+			if json.Unmarshal(raw, &m) == nil && m.To == e164 {
+				link = confirmLink.FindString(m.Text)
+			}
+		}
+		return link != ""
+	})
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := u.RequestURI()
+	if page := call(t, "GET", path, "", nil); page.Status != 200 || !bytes.Contains(page.Body, []byte("2025-01")) {
+		t.Fatalf("confirmation page: %d %s", page.Status, page.Body)
+	}
+	if fmt.Sprint(profile()["consents"]) != fmt.Sprint(before["consents"]) {
+		t.Fatal("opening the link recorded something")
+	}
+	if r := call(t, "POST", path, "", url.Values{"confirm": {"yes"}}); r.Status != 200 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	var p struct {
+		Consents []struct {
+			Category, Channel, Source, TextVersion string
+			Granted                                bool
+		} `json:"consents"`
+	}
+	call(t, "GET", "/v1/customers/"+id, admin, nil).decode(t, &p)
+	found := false
+	for _, c := range p.Consents {
+		found = found || (c.Category == "marketing" && c.Channel == "sms" && c.Granted && c.Source == "double-opt-in" && c.TextVersion == "2025-01")
+	}
+	if !found {
+		t.Fatalf("the confirmed consent is not recorded with its wording version: %+v", p.Consents)
+	}
+	if r := call(t, "POST", path, "", url.Values{"confirm": {"yes"}}); r.Status != http.StatusGone {
+		t.Errorf("a second use of the link: %d, want 410", r.Status)
 	}
 }

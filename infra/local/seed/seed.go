@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -102,19 +103,21 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		if cu.Segment != dataset.SegmentLead {
 			continue
 		}
-		var out struct {
-			ID string `json:"id"`
-		}
 		lead := map[string]any{
 			"name": cu.Name, "phone": cu.Phone, "email": cu.Email, "store": cu.Store,
 			"birthday": cu.Birthday.Format("2006-01-02"), "time_zone": cu.TimeZone,
 			"interest": "HA-FILLER", "message": "想尽快了解玻尿酸项目", "utm_source": "demo",
 			"consent_service": true, "consent_marketing_email": true, "consent_text_version": "v1",
 		}
-		if err := c.do(ctx, http.MethodPost, "/v1/leads", "", lead, &out); err != nil {
+		if err := c.do(ctx, http.MethodPost, "/v1/leads", "", lead, nil); err != nil {
 			return res, fmt.Errorf("seed lead: %w", err)
 		}
-		ids[cu.ID] = out.ID
+		// The public answer names nobody; staff find the person by the contact they gave.
+		id, err := c.find(ctx, cu.Phone)
+		if err != nil {
+			return res, fmt.Errorf("seed lead: %w", err)
+		}
+		ids[cu.ID] = id
 		res.Leads++
 	}
 	c.progress("seeded %d leads through POST /v1/leads\n", res.Leads)
@@ -265,6 +268,23 @@ var (
 )
 
 type client struct{ o Options }
+
+// find returns the id of the customer a phone or e-mail belongs to, as staff look it up
+// (GET /v1/customers?q=).
+func (c client) find(ctx context.Context, contact string) (string, error) {
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/customers?q="+url.QueryEscape(contact), c.o.Token, nil, &page); err != nil {
+		return "", fmt.Errorf("find customer: %w", err)
+	}
+	if len(page.Items) != 1 || page.Items[0].ID == "" {
+		return "", fmt.Errorf("find customer: %d matches for a contact just posted", len(page.Items))
+	}
+	return page.Items[0].ID, nil
+}
 
 func (c client) progress(format string, a ...any) {
 	if c.o.Progress != nil {
