@@ -406,4 +406,3 @@ func TestAKnownPersonsFormChangesNothingAndAsksThemToConfirm(t *testing.T) {
 		t.Fatalf("%d call-back tasks and %d confirmations, want one each", callbacks, confirms)
 	}
 }
-
