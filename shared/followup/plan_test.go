@@ -372,3 +372,17 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomerWithin30Days(t *test
 		})
 	}
 }
+
+func TestAConsentConfirmationMustNameTheChannelOfAContactWeHold(t *testing.T) {
+	base := Trigger{Kind: TriggerConsentRequested, CustomerID: "c1", Ref: "touch", At: sh("2025-03-03 10:00")}
+	for _, tc := range []struct {
+		ch   model.Channel
+		want bool
+	}{{model.ChannelSMS, true}, {model.ChannelEmail, true}, {"", false}, {model.ChannelCall, false}, {model.ChannelWebhook, false}} {
+		tr := base
+		tr.Channel = tc.ch
+		if err := tr.Validate(); (err == nil) != tc.want {
+			t.Errorf("channel %q: Validate = %v, want valid=%v", tc.ch, err, tc.want)
+		}
+	}
+}
