@@ -29,10 +29,13 @@ import (
 
 const issuerURL = "http://127.0.0.1:3000/_local/issuer"
 
+const adminKey = "test-admin-key-0123456789abcdef0123456789"
+
 type fixture struct {
 	srv     *httptest.Server
 	issuer  *devjwt.Issuer
 	invokes atomic.Int64
+	minted  atomic.Int64
 	sms     string
 }
 
@@ -66,6 +69,11 @@ func newFixture(t testing.TB) *fixture {
 		Issuer:    f.issuer.Handler(),
 		SMSOutbox: f.sms,
 		Status:    func() any { return map[string]any{"EchoFunction": pool.Stats()} },
+		Token: func(role string, stores []string, sub string) (string, error) {
+			f.minted.Add(1)
+			return f.issuer.Mint(role, stores, sub, time.Hour)
+		},
+		Key: adminKey,
 	}
 	gw, err := gateway.New(gateway.Config{
 		Routes: []samtemplate.Route{
@@ -306,15 +314,16 @@ func TestPagesAndAdmin(t *testing.T) {
 	if resp, body := f.do(t, "GET", "/", nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), "lead form") {
 		t.Fatalf("index page: %d %s", resp.StatusCode, body)
 	}
-	resp, body := f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"echo","x":1}`), nil)
+	key := map[string]string{gateway.KeyHeader: adminKey}
+	resp, body := f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"echo","x":1}`), key)
 	if resp.StatusCode != 200 || string(body) != `{"action":"echo","x":1}` {
 		t.Fatalf("admin invoke: %d %s", resp.StatusCode, body)
 	}
-	resp, body = f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"error","message":"boom"}`), nil)
+	resp, body = f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"error","message":"boom"}`), key)
 	if resp.Header.Get("X-Amz-Function-Error") != "errorString" || !strings.Contains(string(body), "boom") {
 		t.Fatalf("admin invoke error: %v %s", resp.Header, body)
 	}
-	if resp, _ := f.do(t, "POST", "/_local/invoke/NoSuchFunction", nil, nil); resp.StatusCode != 404 {
+	if resp, _ := f.do(t, "POST", "/_local/invoke/NoSuchFunction", nil, key); resp.StatusCode != 404 {
 		t.Fatalf("unknown function: %d", resp.StatusCode)
 	}
 	if resp, body := f.do(t, "GET", "/_local/issuer/.well-known/jwks.json", nil, nil); resp.StatusCode != 200 || !bytes.Equal(bytes.TrimSpace(body), f.issuer.JWKS()) {
@@ -330,5 +339,84 @@ func TestPagesAndAdmin(t *testing.T) {
 	_, body = f.do(t, "GET", "/_local/sms", nil, map[string]string{"Accept": "text/html"})
 	if !strings.Contains(string(body), "SMS outbox") || !strings.Contains(string(body), "8613800000000") {
 		t.Fatalf("sms page = %s", body)
+	}
+}
+
+// TestAdminDoor: the /_local routes that act (invoke a function with forged claims, mint
+// an admin token) answer only the local CLI, never a web page the developer happens to
+// open, and never a request for another host name (DNS rebinding).
+func TestAdminDoor(t *testing.T) {
+	f := newFixture(t)
+	port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
+	cases := []struct {
+		name, method, path, host string
+		hdr                      map[string]string
+		body                     string
+		status                   int
+	}{
+		{"a token minted without the key", "POST", "/_local/token?role=admin&stores=*", "", nil, "", 401},
+		{"a token minted with a wrong key", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{gateway.KeyHeader: adminKey + "x"}, "", 401},
+		{"an invoke without the key", "POST", "/_local/invoke/EchoFunction", "", nil, `{"action":"echo"}`, 401},
+		{"a schedule fired without the key", "POST", "/_local/schedules/EchoFunction/Nightly", "", nil, "", 401},
+		{"a text/plain cross-site form post, key guessed empty", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example", gateway.KeyHeader: ""}, "x", 403},
+		{"a cross-site post even with the key", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Origin": "https://evil.example", gateway.KeyHeader: adminKey}, "", 403},
+		{"a cross-site fetch marked by the browser", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Sec-Fetch-Site": "cross-site", gateway.KeyHeader: adminKey}, "", 403},
+		{"a DNS-rebound host name, with the key", "POST", "/_local/token?role=admin&stores=*", "evil.example:" + port,
+			map[string]string{gateway.KeyHeader: adminKey}, "", 403},
+		{"the loopback address on another port", "POST", "/_local/token?role=admin&stores=*", "127.0.0.1:1",
+			map[string]string{gateway.KeyHeader: adminKey}, "", 403},
+		{"a DNS-rebound host reading the SMS outbox", "GET", "/_local/sms", "evil.example:" + port, nil, "", 403},
+		{"a DNS-rebound host reading status", "GET", "/_local/status", "rebind.example:" + port, nil, "", 403},
+		{"the CLI with the key", "POST", "/_local/token?role=agent&stores=s1", "", map[string]string{gateway.KeyHeader: adminKey}, "", 200},
+		{"the CLI through localhost", "POST", "/_local/token?role=agent&stores=s1", "localhost:" + port,
+			map[string]string{gateway.KeyHeader: adminKey}, "", 200},
+		{"the developer's browser on the SMS outbox page", "GET", "/_local/sms", "localhost:" + port,
+			map[string]string{"Accept": "text/html", "Origin": "http://localhost:" + port}, "", 200},
+		{"the developer's browser on status", "GET", "/_local/status", "", nil, "", 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			minted, invoked := f.minted.Load(), f.invokes.Load()
+			req, err := http.NewRequest(tc.method, f.srv.URL+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			for k, v := range tc.hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("the admin API granted CORS: %v", resp.Header)
+			}
+			if tc.status != 200 {
+				if f.minted.Load() != minted || f.invokes.Load() != invoked {
+					t.Fatal("a refused request still minted a token or invoked a function")
+				}
+				if strings.Contains(string(body), "eyJ") {
+					t.Fatalf("a refused request answered a token: %s", body)
+				}
+			}
+		})
+	}
+	// A browser's preflight for the key header is never granted.
+	resp, _ := f.do(t, "OPTIONS", "/_local/token", nil, map[string]string{"Origin": "https://evil.example",
+		"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": gateway.KeyHeader})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Access-Control-Allow-Headers") != "" {
+		t.Fatalf("preflight for the admin key was granted: %d %v", resp.StatusCode, resp.Header)
 	}
 }

@@ -68,6 +68,9 @@ type Stack struct {
 	LogDir    string
 	SMSOutbox string
 	StartedIn time.Duration
+	// AdminKey is the secret the /_local admin routes that act require in
+	// gateway.KeyHeader; it is also in AdminKeyFile(StateDir) for the CLI.
+	AdminKey string
 
 	opts     Options
 	log      *slog.Logger
@@ -180,6 +183,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if s.Issuer, err = devjwt.Open(filepath.Join(opts.StateDir, "jwt"), params["JwtIssuer"], s.Template.Params["JwtAudience"]); err != nil {
 		return nil, err
 	}
+	if s.AdminKey, err = adminKey(opts.StateDir); err != nil {
+		return nil, err
+	}
 	if opts.Build {
 		if err := Build(ctx, opts.Root, opts.BinDir, s.Template.Functions); err != nil {
 			return nil, err
@@ -284,6 +290,7 @@ func (s *Stack) startGateway(ln net.Listener) error {
 		Issuer:    s.Issuer.Handler(),
 		SMSOutbox: s.SMSOutbox,
 		Status:    func() any { return s.Status() },
+		Key:       s.AdminKey,
 	}
 	gw, err := gateway.New(gateway.Config{
 		Routes: s.Template.Routes(), API: s.Template.API, Keyfunc: s.Issuer.Keyfunc,
@@ -466,6 +473,53 @@ func (s *Stack) Stop() error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// AdminKeyFile is where the key of the /_local admin routes is kept (mode 0600): the
+// CLI (`make invoke`) reads it from there.
+func AdminKeyFile(stateDir string) string { return filepath.Join(stateDir, "admin.key") }
+
+// ReadAdminKey returns the admin key a stack using stateDir wrote.
+func ReadAdminKey(stateDir string) (string, error) {
+	b, err := os.ReadFile(AdminKeyFile(stateDir))
+	if err != nil {
+		return "", fmt.Errorf("read the local admin key (written by `tierflow-local run`): %w", err)
+	}
+	k := strings.TrimSpace(string(b))
+	if k == "" {
+		return "", fmt.Errorf("%s is empty: delete it and start the stack again", AdminKeyFile(stateDir))
+	}
+	return k, nil
+}
+
+// adminKey returns the admin key of this state folder, drawing it on first use. It is
+// kept across runs, like the token signing key beside it: whoever can read one can read
+// the other, and a second stack on the same folder must not lock the CLI out of the
+// first. The file is made owner-only whatever mode it was found with.
+func adminKey(stateDir string) (string, error) {
+	path := AdminKeyFile(stateDir)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if k, err := ReadAdminKey(stateDir); err == nil && len(k) >= 32 {
+		return k, os.Chmod(path, 0o600)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	k := base64.RawURLEncoding.EncodeToString(b)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	return k, nil
 }
 
 // localSealKey stands in for KMS: the data keys of sensitive sections are wrapped with a

@@ -7,11 +7,14 @@ package stacktest
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/infra/local/gateway"
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
@@ -35,4 +38,19 @@ func Main(m *testing.M, params map[string]string, st **stack.Stack) int {
 	defer s.Stop()
 	*st = s
 	return m.Run()
+}
+
+// AdminKey is the secret the stack's /_local routes that act (invoke, schedules, token)
+// require in the gateway.KeyHeader header, as the CLI reads it from .local/admin.key.
+func AdminKey(st *stack.Stack) string { return st.AdminKey }
+
+// AdminRequest builds a request to the stack's /_local admin API that carries the key,
+// as `make invoke` sends it.
+func AdminRequest(ctx context.Context, st *stack.Stack, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, st.URL+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(gateway.KeyHeader, st.AdminKey)
+	return req, nil
 }
