@@ -81,8 +81,9 @@ func newFixture(t testing.TB) *fixture {
 			{Method: "GET", Path: "/crash", Function: "EchoFunction"},
 			{Method: "GET", Path: "/error", Function: "EchoFunction"},
 			{Method: "GET", Path: "/binary", Function: "EchoFunction"},
-			{Method: "GET", Path: "/v1/customers/{id}", Authorizer: "StaffJwt", Function: "EchoFunction"},
-			{Method: "GET", Path: "/v1/customers/export", Authorizer: "StaffJwt", Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/{id}", Authorizer: "StaffJwt", Scopes: []string{"tierflow/staff"}, Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/export", Authorizer: "StaffJwt", Scopes: []string{"tierflow/staff"}, Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/unscoped", Authorizer: "StaffJwt", Function: "EchoFunction"},
 		},
 		API: samtemplate.HTTPAPI{
 			CORS: samtemplate.CORS{AllowOrigins: []string{"http://127.0.0.1:3000"}, AllowMethods: []string{"GET", "POST"},
@@ -186,7 +187,7 @@ func TestJWTAuthorizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"iss": issuerURL, "aud": "tierflow-staff", "sub": "u-1", "exp": time.Now().Add(time.Hour).Unix()}
+		c := jwt.MapClaims{"iss": issuerURL, "aud": "tierflow-staff", "sub": "u-1", "exp": time.Now().Add(time.Hour).Unix(), "scope": "tierflow/staff"}
 		mut(c)
 		return c
 	}
@@ -203,14 +204,19 @@ func TestJWTAuthorizer(t *testing.T) {
 	forgedTok, _ := forged.SignedString(otherKey)
 
 	rejected := map[string]string{
-		"no token":       "",
-		"not a jwt":      "Bearer nonsense",
-		"forged":         "Bearer " + forgedTok,
-		"expired":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
-		"not yet valid":  "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
-		"wrong audience": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
-		"wrong issuer":   "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
-		"no expiry":      "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"no token":             "",
+		"not a jwt":            "Bearer nonsense",
+		"forged":               "Bearer " + forgedTok,
+		"expired":              "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
+		"not yet valid":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
+		"wrong audience":       "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
+		"wrong issuer":         "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
+		"no expiry":            "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"issued in the future": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() })),
+		// API Gateway reads client_id only when there is no aud: a wrong aud is not saved
+		// by a matching client_id.
+		"wrong audience, right client_id": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else"; c["client_id"] = "tierflow-staff" })),
+		"no audience, wrong client_id":    "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "aud"); c["client_id"] = "someone-else" })),
 	}
 	for name, auth := range rejected {
 		t.Run(name, func(t *testing.T) {
@@ -223,6 +229,45 @@ func TestJWTAuthorizer(t *testing.T) {
 				t.Fatal("the function was invoked for a rejected token")
 			}
 		})
+	}
+
+	// A route's AuthorizationScopes: the token must carry one of them, in scope or scp,
+	// or the answer is 403 before the function runs. An ID token carries no scope.
+	scoped := map[string]struct {
+		token  string
+		status int
+	}{
+		"an ID token (aud, no scope)":       {sign(claims(func(c jwt.MapClaims) { delete(c, "scope"); c["token_use"] = "id" })), 403},
+		"an access token for another scope": {sign(claims(func(c jwt.MapClaims) { c["scope"] = "openid profile" })), 403},
+		"the scope among others":            {sign(claims(func(c jwt.MapClaims) { c["scope"] = "openid tierflow/staff" })), 200},
+		"the scope in scp":                  {sign(claims(func(c jwt.MapClaims) { delete(c, "scope"); c["scp"] = []string{"tierflow/staff"} })), 200},
+		"a Cognito access token: client_id, no aud": {sign(claims(func(c jwt.MapClaims) {
+			delete(c, "aud")
+			c["client_id"] = "tierflow-staff"
+			c["token_use"] = "access"
+		})), 200},
+	}
+	for name, tc := range scoped {
+		t.Run(name, func(t *testing.T) {
+			before := f.invokes.Load()
+			resp, body := f.do(t, "GET", "/v1/customers/c-1", nil, map[string]string{"Authorization": "Bearer " + tc.token})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			if tc.status == 403 {
+				if strings.TrimSpace(string(body)) != `{"message":"Forbidden"}` || !strings.Contains(resp.Header.Get("Www-Authenticate"), "insufficient_scope") {
+					t.Fatalf("403 body %s, WWW-Authenticate %q", body, resp.Header.Get("Www-Authenticate"))
+				}
+				if f.invokes.Load() != before {
+					t.Fatal("the function was invoked for a token without the route's scope")
+				}
+			}
+		})
+	}
+	// A route without AuthorizationScopes takes any valid token, as in API Gateway.
+	noScope := sign(claims(func(c jwt.MapClaims) { delete(c, "scope") }))
+	if resp, body := f.do(t, "GET", "/v1/unscoped", nil, map[string]string{"Authorization": "Bearer " + noScope}); resp.StatusCode != 200 {
+		t.Fatalf("unscoped route: %d %s", resp.StatusCode, body)
 	}
 
 	resp, body := f.do(t, "GET", "/v1/customers/c-42", nil, map[string]string{"Authorization": "Bearer " + good})
