@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ import (
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/scheduler"
 	"github.com/tierflow/tierflow/shared/seal"
+	"github.com/tierflow/tierflow/shared/secrets"
 )
 
 // DefaultPort is the API's port when neither Options.Port nor TIERFLOW_PORT say.
@@ -52,6 +54,11 @@ type Options struct {
 	ConsoleLogs bool      // copy function output to Console
 	Console     io.Writer // default os.Stderr
 	Params      map[string]string
+	// Secrets are the values of shared/secrets names (SMS_INBOUND_SECRET, ...) for the
+	// functions whose template passes that secret's parameter name (NAME_PARAM). There is
+	// no SSM emulator: the runtime hands the value itself, on the local-only path.
+	// LOG_HASH_KEY, when not given, is drawn once into the state folder.
+	Secrets     map[string]string
 	NoSchedules bool // do not fire schedules on their own (tests fire them by hand)
 	MaxProcs    int  // processes per function; default 4
 	Logger      *slog.Logger
@@ -250,6 +257,10 @@ func (s *Stack) startPools() error {
 	if err != nil {
 		return err
 	}
+	localSecrets, err := s.localSecrets()
+	if err != nil {
+		return err
+	}
 	for _, f := range s.Template.Functions {
 		env, err := f.Environment(s.Resources)
 		if err != nil {
@@ -258,6 +269,7 @@ func (s *Stack) startPools() error {
 		for k, v := range s.Emulators.Env() {
 			env[k] = v
 		}
+		passSecrets(env, localSecrets)
 		env["SMS_OUTBOX_PATH"] = s.SMSOutbox
 		env[seal.LocalKeyEnv] = sealKey
 		logf, err := os.OpenFile(filepath.Join(s.LogDir, f.LogicalID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -520,6 +532,59 @@ func adminKey(stateDir string) (string, error) {
 		return "", fmt.Errorf("local admin key: %w", err)
 	}
 	return k, nil
+}
+
+// localSecrets are the values the runtime hands to functions in place of SSM parameters:
+// Options.Secrets, and a LOG_HASH_KEY kept in the state folder (0600) so that hashed
+// values in the local logs correlate across functions and runs, as in AWS.
+func (s *Stack) localSecrets() (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range s.opts.Secrets {
+		if !slices.Contains(secrets.Names, k) {
+			return nil, fmt.Errorf("stack secret %s: not one of %s", k, strings.Join(secrets.Names, ", "))
+		}
+		out[k] = v
+	}
+	if _, ok := out[secrets.LogHashKey]; !ok {
+		k, err := stateKey(filepath.Join(s.opts.StateDir, "log-hash.key"))
+		if err != nil {
+			return nil, fmt.Errorf("local LOG_HASH_KEY: %w", err)
+		}
+		out[secrets.LogHashKey] = k
+	}
+	return out, nil
+}
+
+// passSecrets is the local stand-in for the SSM read at cold start: where the template
+// passes a secret's parameter name (NAME_PARAM), the function gets the value (NAME)
+// instead, on the path shared/secrets accepts only under the local runtime.
+func passSecrets(env, values map[string]string) {
+	env[secrets.LocalRuntimeEnv] = "local"
+	for _, name := range secrets.Names {
+		if _, named := env[name+secrets.ParamSuffix]; !named {
+			continue
+		}
+		delete(env, name+secrets.ParamSuffix)
+		if v, ok := values[name]; ok && v != "" {
+			env[name] = v
+		}
+	}
+}
+
+// stateKey returns base64 of 32 random bytes kept in path (0600), drawn on first use.
+func stateKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	enc := base64.StdEncoding.EncodeToString(key)
+	if err := os.WriteFile(path, []byte(enc+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return enc, nil
 }
 
 // localSealKey stands in for KMS: the data keys of sensitive sections are wrapped with a

@@ -18,9 +18,20 @@ import (
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
+// Config is what a test binary's stack differs in.
+type Config struct {
+	Params  map[string]string // template parameter overrides
+	Secrets map[string]string // secret values by name (SMS_INBOUND_SECRET, ...), see stack.Options
+}
+
 // Main starts the stack with the given parameter overrides, runs the tests and stops
 // it. Use it from TestMain: os.Exit(stacktest.Main(m, nil, &st)).
 func Main(m *testing.M, params map[string]string, st **stack.Stack) int {
+	return MainWith(m, Config{Params: params}, st)
+}
+
+// MainWith is Main with secrets as well: os.Exit(stacktest.MainWith(m, cfg, &st)).
+func MainWith(m *testing.M, cfg Config, st **stack.Stack) int {
 	state, err := os.MkdirTemp("", "tierflow-stack-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -29,7 +40,7 @@ func Main(m *testing.M, params map[string]string, st **stack.Stack) int {
 	defer os.RemoveAll(state)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	s, err := stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: filepath.Join(state, "bin"),
-		Build: true, NoSchedules: true, Params: params})
+		Build: true, NoSchedules: true, Params: cfg.Params, Secrets: cfg.Secrets})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stacktest: the local stack did not start: %v\n", err)
