@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tierflow/tierflow/infra/local/ddbguard"
 	"github.com/tierflow/tierflow/infra/local/devjwt"
 	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/esm"
@@ -82,6 +84,7 @@ type Stack struct {
 	opts     Options
 	log      *slog.Logger
 	pools    map[string]*lambdart.Pool
+	guards   []*http.Server // local IAM guards in front of DynamoDB (ddbguard)
 	server   *http.Server
 	poller   *esm.Poller
 	sched    *scheduler.Scheduler
@@ -270,6 +273,9 @@ func (s *Stack) startPools() error {
 			env[k] = v
 		}
 		passSecrets(env, localSecrets)
+		if err := s.guardDynamoDB(f, env); err != nil {
+			return err
+		}
 		env["SMS_OUTBOX_PATH"] = s.SMSOutbox
 		env[seal.LocalKeyEnv] = sealKey
 		logf, err := os.OpenFile(filepath.Join(s.LogDir, f.LogicalID+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -473,6 +479,9 @@ func (s *Stack) Stop() error {
 		for _, p := range s.pools {
 			p.Stop()
 		}
+		for _, g := range s.guards {
+			g.Close()
+		}
 		if s.Emulators != nil {
 			errs = append(errs, s.Emulators.Stop())
 		}
@@ -532,6 +541,29 @@ func adminKey(stateDir string) (string, error) {
 		return "", fmt.Errorf("local admin key: %w", err)
 	}
 	return k, nil
+}
+
+// guardDynamoDB puts a ddbguard in front of DynamoDB Local for a function whose policies
+// limit it by dynamodb:LeadingKeys, so that it can do locally only what its role lets it
+// do in AWS.
+func (s *Stack) guardDynamoDB(f samtemplate.Function, env map[string]string) error {
+	policy, guarded, err := ddbguard.Compile(s.Template, f, s.Resources)
+	if err != nil || !guarded {
+		return err
+	}
+	target, err := url.Parse(s.Emulators.DynamoDB)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("IAM guard for %s: %w", f.LogicalID, err)
+	}
+	srv := &http.Server{Handler: policy.Handler(target, s.log), ReadHeaderTimeout: 10 * time.Second}
+	s.guards = append(s.guards, srv)
+	go func() { _ = srv.Serve(ln) }()
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://" + ln.Addr().String()
+	return nil
 }
 
 // localSecrets are the values the runtime hands to functions in place of SSM parameters:
