@@ -38,7 +38,6 @@ func main() {
 	log := a.log
 	r := httpx.NewRouter()
 	r.Log = log
-	r.CORS = &httpx.CORS{AllowOrigins: e.List("CORS_ALLOW_ORIGINS")}
 	for _, register := range areas {
 		register(a, r, e)
 	}

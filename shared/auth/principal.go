@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/tierflow/tierflow/shared/httpx"
@@ -19,6 +22,29 @@ const (
 	ClaimRole   = "tierflow_role"   // admin | clinician | agent
 	ClaimStores = "tierflow_stores" // space- or comma-separated store ids, or "*"
 )
+
+// DefaultMaxAgentStores is how many stores an agent's token may name when
+// MAX_AGENT_STORES does not say otherwise.
+const DefaultMaxAgentStores = 3
+
+var maxAgentStores atomic.Int64
+
+func init() { maxAgentStores.Store(DefaultMaxAgentStores) }
+
+// SetMaxAgentStores sets the most stores an agent's token may name (MAX_AGENT_STORES,
+// read once at cold start by shared/boot). A front-line agent works in a store or two; a
+// token that names many, or all of them, is a misconfigured identity provider or a
+// forged group membership, and is refused rather than honoured.
+func SetMaxAgentStores(n int) error {
+	if n < 1 {
+		return fmt.Errorf("MAX_AGENT_STORES=%d: want at least 1", n)
+	}
+	maxAgentStores.Store(int64(n))
+	return nil
+}
+
+// MaxAgentStores is the cap in force.
+func MaxAgentStores() int { return int(maxAgentStores.Load()) }
 
 // Principal is the authenticated staff member.
 type Principal struct {
@@ -39,16 +65,29 @@ func FromRequest(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 }
 
 // FromClaims builds a principal from flattened JWT claims (ClaimRole, ClaimStores).
+// Only access tokens are staff tokens: the route's AuthorizationScopes already keep ID
+// tokens out in API Gateway, and a token that says it is anything else (Cognito's
+// token_use) is refused here too, should a route ever lose its scopes. An agent whose
+// token names every store, or more than MaxAgentStores, is refused (403).
 func FromClaims(c map[string]string) (Principal, error) {
 	sub := strings.TrimSpace(c["sub"])
 	if sub == "" {
 		return Principal{}, httpx.Unauthorized("The token names no subject.")
 	}
+	if use, ok := c["token_use"]; ok && use != "access" {
+		return Principal{}, httpx.Unauthorized("Staff routes take an access token, not an ID token.")
+	}
 	role := model.Role(strings.ToLower(strings.TrimSpace(c[ClaimRole])))
 	if !role.Valid() {
 		return Principal{}, httpx.Forbidden("The token carries no staff role.")
 	}
-	return Principal{Sub: sub, Role: role, Stores: parseStores(c[ClaimStores])}, nil
+	p := Principal{Sub: sub, Role: role, Stores: parseStores(c[ClaimStores])}
+	if role == model.RoleAgent {
+		if max := MaxAgentStores(); p.SeesAllStores() || len(p.Stores) > max {
+			return Principal{}, httpx.Forbidden("An agent's token may name at most " + strconv.Itoa(max) + " stores, and never all of them.")
+		}
+	}
+	return p, nil
 }
 
 // parseStores reads "sh-01 sh-02"; API Gateway renders a JSON array claim as "[a b]" or
@@ -59,7 +98,13 @@ func parseStores(s string) []string {
 	if slices.Contains(f, AllStores) {
 		return []string{AllStores}
 	}
-	return f
+	out := f[:0]
+	for _, id := range f {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // SeesAllStores reports whether the principal sees every store.

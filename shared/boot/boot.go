@@ -12,10 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/awsx"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/secrets"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
@@ -39,13 +42,31 @@ type Base struct {
 	Zone  *time.Location // the business time zone
 }
 
-// Init builds the redacting logger, the SDK configuration, the environment reader and the
-// table; it exits (after one log line) if the SDK configuration cannot be loaded.
+// Init builds the SDK configuration, reads the secrets (shared/secrets: SSM in AWS, plain
+// values from the local runtime), builds the redacting logger with the shared LOG_HASH_KEY,
+// the environment reader (secrets answered from what was read, never from a plain
+// variable) and the table; it exits (after one log line) if the SDK configuration or a
+// secret cannot be read. MAX_AGENT_STORES, the cap on an agent token's stores, is applied
+// to shared/auth here, where every staff principal is built.
 func Init(ctx context.Context) Base {
-	log := logx.FromEnv()
+	log := logx.FromEnv(nil) // until LOG_HASH_KEY is read; only failures are logged with it
 	cfg, err := awsx.Load(ctx)
 	Check(log, "aws config", err)
-	e := env.New()
+	sec, err := secrets.Load(ctx, func() secrets.Getter { return ssm.NewFromConfig(cfg) }, os.LookupEnv)
+	Check(log, "secrets", err)
+	var hashKey []byte
+	if v, ok := sec[secrets.LogHashKey]; ok {
+		hashKey, err = logx.ParseHashKey(v)
+		Check(log, "secrets", err)
+	}
+	log = logx.FromEnv(hashKey)
+	if hashKey == nil {
+		log.Warn("LOG_HASH_KEY is not configured: hashed values in logs correlate within this process only")
+	}
+	e := env.New().WithSecrets(secrets.Names, sec)
+	if err := auth.SetMaxAgentStores(e.Int("MAX_AGENT_STORES", auth.DefaultMaxAgentStores)); err != nil {
+		Check(log, "configuration", err)
+	}
 	return Base{
 		Log:   log,
 		Cfg:   cfg,

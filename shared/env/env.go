@@ -26,6 +26,24 @@ func FromMap(m map[string]string) *Reader {
 	return &Reader{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
 }
 
+// WithSecrets returns a reader that answers each of names from values only, never from
+// the process environment: a secret is whatever shared/secrets resolved for it (from SSM,
+// or from the local runtime), and absent otherwise.
+func (r *Reader) WithSecrets(names []string, values map[string]string) *Reader {
+	hidden := make(map[string]bool, len(names))
+	for _, n := range names {
+		hidden[n] = true
+	}
+	next := r.lookup
+	return &Reader{errs: r.errs, lookup: func(k string) (string, bool) {
+		if hidden[k] {
+			v, ok := values[k]
+			return v, ok
+		}
+		return next(k)
+	}}
+}
+
 // Required returns the variable or records that it is missing.
 func (r *Reader) Required(key string) string {
 	v, ok := r.lookup(key)

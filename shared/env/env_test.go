@@ -38,3 +38,21 @@ func TestReader(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretsAreAnsweredOnlyFromWhatWasResolved(t *testing.T) {
+	r := FromMap(map[string]string{"SMS_WEBHOOK_SECRET": "pasted-plain", "TABLE_NAME": "t"}).
+		WithSecrets([]string{"SMS_WEBHOOK_SECRET", "LOG_HASH_KEY"}, map[string]string{"LOG_HASH_KEY": "from-ssm"})
+	if got := r.Optional("SMS_WEBHOOK_SECRET", ""); got != "" {
+		t.Errorf("a plain secret variable was read: %q", got)
+	}
+	if got := r.Optional("LOG_HASH_KEY", ""); got != "from-ssm" {
+		t.Errorf("LOG_HASH_KEY = %q, want the resolved value", got)
+	}
+	if got := r.Required("TABLE_NAME"); got != "t" {
+		t.Errorf("an ordinary variable = %q", got)
+	}
+	r.Required("SMS_WEBHOOK_SECRET")
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "SMS_WEBHOOK_SECRET is not set") {
+		t.Errorf("a required secret that was not resolved: %v", err)
+	}
+}

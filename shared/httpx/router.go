@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -28,9 +27,11 @@ type route struct {
 // Router dispatches on the API Gateway RouteKey ("POST /v1/leads"). When the key is not
 // one of ours (a "$default" route, the local runtime, tests) it matches method and path
 // against the same patterns and fills PathParameters itself.
+//
+// CORS is not the router's business: the HTTP API's CorsConfiguration answers preflights
+// and sets the CORS headers, and API Gateway ignores any a function returns.
 type Router struct {
-	CORS *CORS
-	Log  *slog.Logger // nil: slog.Default()
+	Log *slog.Logger // nil: slog.Default()
 	// Now measures latency for the access log; nil means time.Now.
 	Now    func() time.Time
 	routes []route
@@ -132,9 +133,6 @@ func (r *Router) Serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	if err != nil {
 		resp = ErrorResponse(err, reqID)
 	}
-	if r.CORS != nil {
-		r.CORS.decorate(req, &resp)
-	}
 	r.logAccess(ctx, req, resp.StatusCode, err, now().Sub(start))
 	return resp, nil
 }
@@ -142,10 +140,6 @@ func (r *Router) Serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 func (r *Router) dispatch(ctx context.Context, req *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	if err := r.Err(); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	if Method(*req) == http.MethodOptions && r.CORS != nil {
-		_, allow := r.find(req)
-		return r.CORS.preflight(*req, allow)
 	}
 	rt, allow := r.find(req)
 	if rt == nil {

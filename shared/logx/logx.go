@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -53,18 +54,34 @@ func New(w io.Writer, o Options) *slog.Logger {
 	return slog.New(&Handler{next: h, r: NewRedactor(key)})
 }
 
-// FromEnv builds the logger a Lambda uses: LOG_LEVEL (DEBUG/INFO/WARN/ERROR),
-// LOG_HASH_KEY (base64) and AWS_LAMBDA_FUNCTION_NAME, writing to stdout. It also installs
-// it as slog's default so stray slog calls are redacted too.
-func FromEnv() *slog.Logger {
+// MinHashKeyBytes is the shortest LOG_HASH_KEY accepted.
+const MinHashKeyBytes = 16
+
+// FromEnv builds the logger a Lambda uses: LOG_LEVEL (DEBUG/INFO/WARN/ERROR) and
+// AWS_LAMBDA_FUNCTION_NAME, writing to stdout, with hashes keyed by hashKey (LOG_HASH_KEY,
+// which shared/boot reads from SSM; nil draws a random key, so hashes then correlate
+// within this process only). It also installs it as slog's default so stray slog calls
+// are redacted too.
+func FromEnv(hashKey []byte) *slog.Logger {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(strings.TrimSpace(os.Getenv("LOG_LEVEL")))); err != nil {
 		lvl = slog.LevelInfo
 	}
-	key, _ := base64.StdEncoding.DecodeString(os.Getenv("LOG_HASH_KEY"))
-	l := New(os.Stdout, Options{Level: lvl, HashKey: key, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")})
+	l := New(os.Stdout, Options{Level: lvl, HashKey: hashKey, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")})
 	slog.SetDefault(l)
 	return l
+}
+
+// ParseHashKey decodes LOG_HASH_KEY (standard base64 of at least MinHashKeyBytes bytes).
+func ParseHashKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("LOG_HASH_KEY is not standard base64: %w", err)
+	}
+	if len(key) < MinHashKeyBytes {
+		return nil, fmt.Errorf("LOG_HASH_KEY is %d bytes, want at least %d (openssl rand -base64 32)", len(key), MinHashKeyBytes)
+	}
+	return key, nil
 }
 
 // Handler redacts every record before handing it to the JSON encoder.

@@ -146,3 +146,16 @@ func TestEveryLineCarriesTheRequestID(t *testing.T) {
 		}
 	}
 }
+
+func TestLogHashKeyMustBeLongBase64(t *testing.T) {
+	for in, ok := range map[string]bool{
+		"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=": true, // 32 bytes
+		"c2hvcnQ=":     false, // 5 bytes: hashes of phone numbers would be guessable by trying them
+		"not base64!!": false,
+		"":             false,
+	} {
+		if _, err := logx.ParseHashKey(in); (err == nil) != ok {
+			t.Errorf("ParseHashKey(%q) = %v, want ok=%v", in, err, ok)
+		}
+	}
+}

@@ -23,14 +23,19 @@ import (
 	"github.com/tierflow/tierflow/infra/local/stack"
 	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
 	"github.com/tierflow/tierflow/shared/notify"
+	"github.com/tierflow/tierflow/shared/secrets"
 )
 
 var st *stack.Stack
 
 func TestMain(m *testing.M) {
 	// Every test client shares 127.0.0.1; the per-IP limit itself is tested in public-api.
-	// The inbound SMS key is a test value: the provider signs replies with it.
-	os.Exit(stacktest.Main(m, map[string]string{"LeadRatePerIp": "1000000", "SmsInboundSecret": e2eInboundKey}, &st))
+	// The inbound SMS key is a test value: the provider signs replies with it. In AWS it is
+	// an SSM SecureString; the local runtime hands the value to the function directly.
+	os.Exit(stacktest.MainWith(m, stacktest.Config{
+		Params:  map[string]string{"LeadRatePerIp": "1000000"},
+		Secrets: map[string]string{secrets.SMSInboundSecret: e2eInboundKey},
+	}, &st))
 }
 
 type response struct {

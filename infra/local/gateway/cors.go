@@ -82,14 +82,19 @@ func (c cors) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// decorate sets the CORS headers of an actual (non-preflight) response.
+// decorate sets the CORS headers of an actual (non-preflight) response. With a
+// CorsConfiguration the API's headers replace whatever the function set, as API Gateway
+// does; without one the function's own headers pass through.
 func (c cors) decorate(h http.Header, origin string) {
+	if !c.enabled() {
+		return
+	}
 	for k := range h {
 		if strings.HasPrefix(strings.ToLower(k), "access-control-") {
 			h.Del(k)
 		}
 	}
-	if !c.enabled() || !c.originAllowed(origin) {
+	if !c.originAllowed(origin) {
 		return
 	}
 	h.Set("Access-Control-Allow-Origin", c.allowOrigin(origin))

@@ -168,12 +168,13 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, 
 		claims, scopes, err := authorize(r, g.cfg.API.Authorizers[rt.Authorizer], rt.Scopes, g.cfg.Keyfunc)
 		if errors.Is(err, errForbidden) {
 			log.Info("forbidden: token lacks the route's scopes")
+			w.Header().Set("Www-Authenticate", fmt.Sprintf(`Bearer scope=%q error="insufficient_scope" error_description="the token does not have the required scopes"`, strings.Join(rt.Scopes, " ")))
 			g.message(w, r, http.StatusForbidden, "Forbidden")
 			return
 		}
 		if err != nil {
 			log.Info("unauthorized", "reason", err)
-			w.Header().Set("Www-Authenticate", `Bearer`)
+			w.Header().Set("Www-Authenticate", `Bearer scope="" error="invalid_token"`)
 			g.message(w, r, http.StatusUnauthorized, "Unauthorized")
 			return
 		}

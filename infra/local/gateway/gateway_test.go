@@ -29,10 +29,13 @@ import (
 
 const issuerURL = "http://127.0.0.1:3000/_local/issuer"
 
+const adminKey = "test-admin-key-0123456789abcdef0123456789"
+
 type fixture struct {
 	srv     *httptest.Server
 	issuer  *devjwt.Issuer
 	invokes atomic.Int64
+	minted  atomic.Int64
 	sms     string
 }
 
@@ -66,6 +69,11 @@ func newFixture(t testing.TB) *fixture {
 		Issuer:    f.issuer.Handler(),
 		SMSOutbox: f.sms,
 		Status:    func() any { return map[string]any{"EchoFunction": pool.Stats()} },
+		Token: func(role string, stores []string, sub string) (string, error) {
+			f.minted.Add(1)
+			return f.issuer.Mint(role, stores, sub, time.Hour)
+		},
+		Key: adminKey,
 	}
 	gw, err := gateway.New(gateway.Config{
 		Routes: []samtemplate.Route{
@@ -73,8 +81,9 @@ func newFixture(t testing.TB) *fixture {
 			{Method: "GET", Path: "/crash", Function: "EchoFunction"},
 			{Method: "GET", Path: "/error", Function: "EchoFunction"},
 			{Method: "GET", Path: "/binary", Function: "EchoFunction"},
-			{Method: "GET", Path: "/v1/customers/{id}", Authorizer: "StaffJwt", Function: "EchoFunction"},
-			{Method: "GET", Path: "/v1/customers/export", Authorizer: "StaffJwt", Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/{id}", Authorizer: "StaffJwt", Scopes: []string{"tierflow/staff"}, Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/customers/export", Authorizer: "StaffJwt", Scopes: []string{"tierflow/staff"}, Function: "EchoFunction"},
+			{Method: "GET", Path: "/v1/unscoped", Authorizer: "StaffJwt", Function: "EchoFunction"},
 		},
 		API: samtemplate.HTTPAPI{
 			CORS: samtemplate.CORS{AllowOrigins: []string{"http://127.0.0.1:3000"}, AllowMethods: []string{"GET", "POST"},
@@ -178,7 +187,7 @@ func TestJWTAuthorizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	claims := func(mut func(jwt.MapClaims)) jwt.MapClaims {
-		c := jwt.MapClaims{"iss": issuerURL, "aud": "tierflow-staff", "sub": "u-1", "exp": time.Now().Add(time.Hour).Unix()}
+		c := jwt.MapClaims{"iss": issuerURL, "aud": "tierflow-staff", "sub": "u-1", "exp": time.Now().Add(time.Hour).Unix(), "scope": "tierflow/staff"}
 		mut(c)
 		return c
 	}
@@ -195,14 +204,19 @@ func TestJWTAuthorizer(t *testing.T) {
 	forgedTok, _ := forged.SignedString(otherKey)
 
 	rejected := map[string]string{
-		"no token":       "",
-		"not a jwt":      "Bearer nonsense",
-		"forged":         "Bearer " + forgedTok,
-		"expired":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
-		"not yet valid":  "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
-		"wrong audience": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
-		"wrong issuer":   "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
-		"no expiry":      "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"no token":             "",
+		"not a jwt":            "Bearer nonsense",
+		"forged":               "Bearer " + forgedTok,
+		"expired":              "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() })),
+		"not yet valid":        "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })),
+		"wrong audience":       "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else" })),
+		"wrong issuer":         "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" })),
+		"no expiry":            "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"issued in the future": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() })),
+		// API Gateway reads client_id only when there is no aud: a wrong aud is not saved
+		// by a matching client_id.
+		"wrong audience, right client_id": "Bearer " + sign(claims(func(c jwt.MapClaims) { c["aud"] = "someone-else"; c["client_id"] = "tierflow-staff" })),
+		"no audience, wrong client_id":    "Bearer " + sign(claims(func(c jwt.MapClaims) { delete(c, "aud"); c["client_id"] = "someone-else" })),
 	}
 	for name, auth := range rejected {
 		t.Run(name, func(t *testing.T) {
@@ -215,6 +229,45 @@ func TestJWTAuthorizer(t *testing.T) {
 				t.Fatal("the function was invoked for a rejected token")
 			}
 		})
+	}
+
+	// A route's AuthorizationScopes: the token must carry one of them, in scope or scp,
+	// or the answer is 403 before the function runs. An ID token carries no scope.
+	scoped := map[string]struct {
+		token  string
+		status int
+	}{
+		"an ID token (aud, no scope)":       {sign(claims(func(c jwt.MapClaims) { delete(c, "scope"); c["token_use"] = "id" })), 403},
+		"an access token for another scope": {sign(claims(func(c jwt.MapClaims) { c["scope"] = "openid profile" })), 403},
+		"the scope among others":            {sign(claims(func(c jwt.MapClaims) { c["scope"] = "openid tierflow/staff" })), 200},
+		"the scope in scp":                  {sign(claims(func(c jwt.MapClaims) { delete(c, "scope"); c["scp"] = []string{"tierflow/staff"} })), 200},
+		"a Cognito access token: client_id, no aud": {sign(claims(func(c jwt.MapClaims) {
+			delete(c, "aud")
+			c["client_id"] = "tierflow-staff"
+			c["token_use"] = "access"
+		})), 200},
+	}
+	for name, tc := range scoped {
+		t.Run(name, func(t *testing.T) {
+			before := f.invokes.Load()
+			resp, body := f.do(t, "GET", "/v1/customers/c-1", nil, map[string]string{"Authorization": "Bearer " + tc.token})
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			if tc.status == 403 {
+				if strings.TrimSpace(string(body)) != `{"message":"Forbidden"}` || !strings.Contains(resp.Header.Get("Www-Authenticate"), "insufficient_scope") {
+					t.Fatalf("403 body %s, WWW-Authenticate %q", body, resp.Header.Get("Www-Authenticate"))
+				}
+				if f.invokes.Load() != before {
+					t.Fatal("the function was invoked for a token without the route's scope")
+				}
+			}
+		})
+	}
+	// A route without AuthorizationScopes takes any valid token, as in API Gateway.
+	noScope := sign(claims(func(c jwt.MapClaims) { delete(c, "scope") }))
+	if resp, body := f.do(t, "GET", "/v1/unscoped", nil, map[string]string{"Authorization": "Bearer " + noScope}); resp.StatusCode != 200 {
+		t.Fatalf("unscoped route: %d %s", resp.StatusCode, body)
 	}
 
 	resp, body := f.do(t, "GET", "/v1/customers/c-42", nil, map[string]string{"Authorization": "Bearer " + good})
@@ -306,15 +359,16 @@ func TestPagesAndAdmin(t *testing.T) {
 	if resp, body := f.do(t, "GET", "/", nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), "lead form") {
 		t.Fatalf("index page: %d %s", resp.StatusCode, body)
 	}
-	resp, body := f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"echo","x":1}`), nil)
+	key := map[string]string{gateway.KeyHeader: adminKey}
+	resp, body := f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"echo","x":1}`), key)
 	if resp.StatusCode != 200 || string(body) != `{"action":"echo","x":1}` {
 		t.Fatalf("admin invoke: %d %s", resp.StatusCode, body)
 	}
-	resp, body = f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"error","message":"boom"}`), nil)
+	resp, body = f.do(t, "POST", "/_local/invoke/EchoFunction", strings.NewReader(`{"action":"error","message":"boom"}`), key)
 	if resp.Header.Get("X-Amz-Function-Error") != "errorString" || !strings.Contains(string(body), "boom") {
 		t.Fatalf("admin invoke error: %v %s", resp.Header, body)
 	}
-	if resp, _ := f.do(t, "POST", "/_local/invoke/NoSuchFunction", nil, nil); resp.StatusCode != 404 {
+	if resp, _ := f.do(t, "POST", "/_local/invoke/NoSuchFunction", nil, key); resp.StatusCode != 404 {
 		t.Fatalf("unknown function: %d", resp.StatusCode)
 	}
 	if resp, body := f.do(t, "GET", "/_local/issuer/.well-known/jwks.json", nil, nil); resp.StatusCode != 200 || !bytes.Equal(bytes.TrimSpace(body), f.issuer.JWKS()) {
@@ -330,5 +384,84 @@ func TestPagesAndAdmin(t *testing.T) {
 	_, body = f.do(t, "GET", "/_local/sms", nil, map[string]string{"Accept": "text/html"})
 	if !strings.Contains(string(body), "SMS outbox") || !strings.Contains(string(body), "8613800000000") {
 		t.Fatalf("sms page = %s", body)
+	}
+}
+
+// TestAdminDoor: the /_local routes that act (invoke a function with forged claims, mint
+// an admin token) answer only the local CLI, never a web page the developer happens to
+// open, and never a request for another host name (DNS rebinding).
+func TestAdminDoor(t *testing.T) {
+	f := newFixture(t)
+	port := f.srv.URL[strings.LastIndex(f.srv.URL, ":")+1:]
+	cases := []struct {
+		name, method, path, host string
+		hdr                      map[string]string
+		body                     string
+		status                   int
+	}{
+		{"a token minted without the key", "POST", "/_local/token?role=admin&stores=*", "", nil, "", 401},
+		{"a token minted with a wrong key", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{gateway.KeyHeader: adminKey + "x"}, "", 401},
+		{"an invoke without the key", "POST", "/_local/invoke/EchoFunction", "", nil, `{"action":"echo"}`, 401},
+		{"a schedule fired without the key", "POST", "/_local/schedules/EchoFunction/Nightly", "", nil, "", 401},
+		{"a text/plain cross-site form post, key guessed empty", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example", gateway.KeyHeader: ""}, "x", 403},
+		{"a cross-site post even with the key", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Origin": "https://evil.example", gateway.KeyHeader: adminKey}, "", 403},
+		{"a cross-site fetch marked by the browser", "POST", "/_local/token?role=admin&stores=*", "",
+			map[string]string{"Sec-Fetch-Site": "cross-site", gateway.KeyHeader: adminKey}, "", 403},
+		{"a DNS-rebound host name, with the key", "POST", "/_local/token?role=admin&stores=*", "evil.example:" + port,
+			map[string]string{gateway.KeyHeader: adminKey}, "", 403},
+		{"the loopback address on another port", "POST", "/_local/token?role=admin&stores=*", "127.0.0.1:1",
+			map[string]string{gateway.KeyHeader: adminKey}, "", 403},
+		{"a DNS-rebound host reading the SMS outbox", "GET", "/_local/sms", "evil.example:" + port, nil, "", 403},
+		{"a DNS-rebound host reading status", "GET", "/_local/status", "rebind.example:" + port, nil, "", 403},
+		{"the CLI with the key", "POST", "/_local/token?role=agent&stores=s1", "", map[string]string{gateway.KeyHeader: adminKey}, "", 200},
+		{"the CLI through localhost", "POST", "/_local/token?role=agent&stores=s1", "localhost:" + port,
+			map[string]string{gateway.KeyHeader: adminKey}, "", 200},
+		{"the developer's browser on the SMS outbox page", "GET", "/_local/sms", "localhost:" + port,
+			map[string]string{"Accept": "text/html", "Origin": "http://localhost:" + port}, "", 200},
+		{"the developer's browser on status", "GET", "/_local/status", "", nil, "", 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			minted, invoked := f.minted.Load(), f.invokes.Load()
+			req, err := http.NewRequest(tc.method, f.srv.URL+tc.path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.host != "" {
+				req.Host = tc.host
+			}
+			for k, v := range tc.hdr {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
+			}
+			if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("the admin API granted CORS: %v", resp.Header)
+			}
+			if tc.status != 200 {
+				if f.minted.Load() != minted || f.invokes.Load() != invoked {
+					t.Fatal("a refused request still minted a token or invoked a function")
+				}
+				if strings.Contains(string(body), "eyJ") {
+					t.Fatalf("a refused request answered a token: %s", body)
+				}
+			}
+		})
+	}
+	// A browser's preflight for the key header is never granted.
+	resp, _ := f.do(t, "OPTIONS", "/_local/token", nil, map[string]string{"Origin": "https://evil.example",
+		"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": gateway.KeyHeader})
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Access-Control-Allow-Headers") != "" {
+		t.Fatalf("preflight for the admin key was granted: %d %v", resp.StatusCode, resp.Header)
 	}
 }

@@ -17,8 +17,13 @@ import (
 var errUnauthorized = errors.New("unauthorized")
 
 // authorize does what the HTTP API JWT authorizer does: take the token from the identity
-// source, check signature, iss, aud (or client_id), exp and nbf, and the route's scopes.
-// The claims come back as strings, as the authorizer hands them to the integration.
+// source, check signature, iss, aud (client_id only when the token has no aud: Cognito
+// access tokens), exp, nbf and iat, and the route's scopes (the scope or scp claim must
+// hold at least one of the route's AuthorizationScopes; 403 otherwise). The claims come
+// back as strings, as the authorizer hands them to the integration.
+//
+// One difference remains: API Gateway accepts RSA signatures only, the local issuer signs
+// with ES256 (infra/local/devjwt); the claims checked are the same.
 func authorize(r *http.Request, a samtemplate.JWTAuthorizer, scopes []string, keyfunc jwt.Keyfunc) (map[string]string, []string, error) {
 	header := "Authorization"
 	if h, ok := strings.CutPrefix(a.IdentitySource, "$request.header."); ok {
@@ -38,6 +43,7 @@ func authorize(r *http.Request, a samtemplate.JWTAuthorizer, scopes []string, ke
 	_, err := jwt.ParseWithClaims(raw, claims, keyfunc,
 		jwt.WithIssuer(a.Issuer),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithValidMethods([]string{"ES256", "RS256", "ES384", "RS384", "ES512", "RS512"}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", errUnauthorized, err)
@@ -45,7 +51,7 @@ func authorize(r *http.Request, a samtemplate.JWTAuthorizer, scopes []string, ke
 	if !audienceMatches(claims, a.Audience) {
 		return nil, nil, fmt.Errorf("%w: token is not for audience %v", errUnauthorized, a.Audience)
 	}
-	granted := strings.Fields(claimString(claims["scope"]))
+	granted := grantedScopes(claims)
 	if len(scopes) > 0 && !slices.ContainsFunc(scopes, func(s string) bool { return slices.Contains(granted, s) }) {
 		return nil, nil, errForbidden
 	}
@@ -62,19 +68,36 @@ func authorize(r *http.Request, a samtemplate.JWTAuthorizer, scopes []string, ke
 
 var errForbidden = errors.New("forbidden")
 
-// audienceMatches: API Gateway accepts the token when aud, or for access tokens that
-// carry none, client_id, contains one of the configured audiences.
+// audienceMatches: API Gateway accepts the token when its aud contains one of the
+// configured audiences; it reads client_id only when the token has no aud at all (Cognito
+// access tokens carry client_id, ID tokens aud). A token whose aud is wrong is refused
+// even if its client_id would match.
 func audienceMatches(c jwt.MapClaims, want []string) bool {
-	aud, _ := c.GetAudience()
-	if cid, ok := c["client_id"].(string); ok {
-		aud = append(aud, cid)
+	if _, has := c["aud"]; has {
+		aud, err := c.GetAudience()
+		return err == nil && slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(want, a) })
 	}
-	for _, a := range aud {
-		if slices.Contains(want, a) {
-			return true
+	cid, ok := c["client_id"].(string)
+	return ok && slices.Contains(want, cid)
+}
+
+// grantedScopes reads the scope claim (space-separated, as Cognito writes it) or, for
+// identity providers that use it, scp (a list or a string).
+func grantedScopes(c jwt.MapClaims) []string {
+	if v, ok := c["scope"]; ok {
+		return strings.Fields(claimString(v))
+	}
+	switch v := c["scp"].(type) {
+	case string:
+		return strings.Fields(v)
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, claimString(e))
 		}
+		return out
 	}
-	return false
+	return nil
 }
 
 // claimString renders a claim the way the authorizer does: strings as they are, numbers

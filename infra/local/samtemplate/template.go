@@ -116,6 +116,12 @@ type Function struct {
 	SQS       []SQSEvent
 	Schedules []Schedule
 
+	// Policies is the function's Policies list as written (intrinsics unresolved): SAM
+	// policy templates ({DynamoDBCrudPolicy: ...}), managed policy ARNs and
+	// {Statement: [...]} documents. The local runtime enforces the DynamoDB statements
+	// that carry a dynamodb:LeadingKeys condition (infra/local/ddbguard).
+	Policies []any
+
 	env map[string]any // Globals + function variables, unresolved
 	ev  *evaluator
 }
@@ -632,6 +638,7 @@ func (t *Template) readFunction(id string, globals, res map[string]any) (Functio
 		f.Architectures = []string{"x86_64"}
 	}
 	f.BuildMethod = str(mapOf(res["Metadata"])["BuildMethod"])
+	f.Policies = listOf(props["Policies"])
 	for k, v := range mapOf(mapOf(globals["Environment"])["Variables"]) {
 		f.env[k] = v
 	}

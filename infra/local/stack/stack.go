@@ -16,14 +16,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tierflow/tierflow/infra/local/ddbguard"
 	"github.com/tierflow/tierflow/infra/local/devjwt"
 	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/esm"
@@ -33,6 +36,7 @@ import (
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/scheduler"
 	"github.com/tierflow/tierflow/shared/seal"
+	"github.com/tierflow/tierflow/shared/secrets"
 )
 
 // DefaultPort is the API's port when neither Options.Port nor TIERFLOW_PORT say.
@@ -52,6 +56,11 @@ type Options struct {
 	ConsoleLogs bool      // copy function output to Console
 	Console     io.Writer // default os.Stderr
 	Params      map[string]string
+	// Secrets are the values of shared/secrets names (SMS_INBOUND_SECRET, ...) for the
+	// functions whose template passes that secret's parameter name (NAME_PARAM). There is
+	// no SSM emulator: the runtime hands the value itself, on the local-only path.
+	// LOG_HASH_KEY, when not given, is drawn once into the state folder.
+	Secrets     map[string]string
 	NoSchedules bool // do not fire schedules on their own (tests fire them by hand)
 	MaxProcs    int  // processes per function; default 4
 	Logger      *slog.Logger
@@ -68,10 +77,14 @@ type Stack struct {
 	LogDir    string
 	SMSOutbox string
 	StartedIn time.Duration
+	// AdminKey is the secret the /_local admin routes that act require in
+	// gateway.KeyHeader; it is also in AdminKeyFile(StateDir) for the CLI.
+	AdminKey string
 
 	opts     Options
 	log      *slog.Logger
 	pools    map[string]*lambdart.Pool
+	guards   []*http.Server // local IAM guards in front of DynamoDB (ddbguard)
 	server   *http.Server
 	poller   *esm.Poller
 	sched    *scheduler.Scheduler
@@ -180,6 +193,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if s.Issuer, err = devjwt.Open(filepath.Join(opts.StateDir, "jwt"), params["JwtIssuer"], s.Template.Params["JwtAudience"]); err != nil {
 		return nil, err
 	}
+	if s.AdminKey, err = adminKey(opts.StateDir); err != nil {
+		return nil, err
+	}
 	if opts.Build {
 		if err := Build(ctx, opts.Root, opts.BinDir, s.Template.Functions); err != nil {
 			return nil, err
@@ -244,6 +260,10 @@ func (s *Stack) startPools() error {
 	if err != nil {
 		return err
 	}
+	localSecrets, err := s.localSecrets()
+	if err != nil {
+		return err
+	}
 	for _, f := range s.Template.Functions {
 		env, err := f.Environment(s.Resources)
 		if err != nil {
@@ -251,6 +271,10 @@ func (s *Stack) startPools() error {
 		}
 		for k, v := range s.Emulators.Env() {
 			env[k] = v
+		}
+		passSecrets(env, localSecrets)
+		if err := s.guardDynamoDB(f, env); err != nil {
+			return err
 		}
 		env["SMS_OUTBOX_PATH"] = s.SMSOutbox
 		env[seal.LocalKeyEnv] = sealKey
@@ -284,6 +308,7 @@ func (s *Stack) startGateway(ln net.Listener) error {
 		Issuer:    s.Issuer.Handler(),
 		SMSOutbox: s.SMSOutbox,
 		Status:    func() any { return s.Status() },
+		Key:       s.AdminKey,
 	}
 	gw, err := gateway.New(gateway.Config{
 		Routes: s.Template.Routes(), API: s.Template.API, Keyfunc: s.Issuer.Keyfunc,
@@ -454,6 +479,9 @@ func (s *Stack) Stop() error {
 		for _, p := range s.pools {
 			p.Stop()
 		}
+		for _, g := range s.guards {
+			g.Close()
+		}
 		if s.Emulators != nil {
 			errs = append(errs, s.Emulators.Stop())
 		}
@@ -466,6 +494,129 @@ func (s *Stack) Stop() error {
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
+}
+
+// AdminKeyFile is where the key of the /_local admin routes is kept (mode 0600): the
+// CLI (`make invoke`) reads it from there.
+func AdminKeyFile(stateDir string) string { return filepath.Join(stateDir, "admin.key") }
+
+// ReadAdminKey returns the admin key a stack using stateDir wrote.
+func ReadAdminKey(stateDir string) (string, error) {
+	b, err := os.ReadFile(AdminKeyFile(stateDir))
+	if err != nil {
+		return "", fmt.Errorf("read the local admin key (written by `tierflow-local run`): %w", err)
+	}
+	k := strings.TrimSpace(string(b))
+	if k == "" {
+		return "", fmt.Errorf("%s is empty: delete it and start the stack again", AdminKeyFile(stateDir))
+	}
+	return k, nil
+}
+
+// adminKey returns the admin key of this state folder, drawing it on first use. It is
+// kept across runs, like the token signing key beside it: whoever can read one can read
+// the other, and a second stack on the same folder must not lock the CLI out of the
+// first. The file is made owner-only whatever mode it was found with.
+func adminKey(stateDir string) (string, error) {
+	path := AdminKeyFile(stateDir)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if k, err := ReadAdminKey(stateDir); err == nil && len(k) >= 32 {
+		return k, os.Chmod(path, 0o600)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	k := base64.RawURLEncoding.EncodeToString(b)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("local admin key: %w", err)
+	}
+	return k, nil
+}
+
+// guardDynamoDB puts a ddbguard in front of DynamoDB Local for a function whose policies
+// limit it by dynamodb:LeadingKeys, so that it can do locally only what its role lets it
+// do in AWS.
+func (s *Stack) guardDynamoDB(f samtemplate.Function, env map[string]string) error {
+	policy, guarded, err := ddbguard.Compile(s.Template, f, s.Resources)
+	if err != nil || !guarded {
+		return err
+	}
+	target, err := url.Parse(s.Emulators.DynamoDB)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("IAM guard for %s: %w", f.LogicalID, err)
+	}
+	srv := &http.Server{Handler: policy.Handler(target, s.log), ReadHeaderTimeout: 10 * time.Second}
+	s.guards = append(s.guards, srv)
+	go func() { _ = srv.Serve(ln) }()
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://" + ln.Addr().String()
+	return nil
+}
+
+// localSecrets are the values the runtime hands to functions in place of SSM parameters:
+// Options.Secrets, and a LOG_HASH_KEY kept in the state folder (0600) so that hashed
+// values in the local logs correlate across functions and runs, as in AWS.
+func (s *Stack) localSecrets() (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range s.opts.Secrets {
+		if !slices.Contains(secrets.Names, k) {
+			return nil, fmt.Errorf("stack secret %s: not one of %s", k, strings.Join(secrets.Names, ", "))
+		}
+		out[k] = v
+	}
+	if _, ok := out[secrets.LogHashKey]; !ok {
+		k, err := stateKey(filepath.Join(s.opts.StateDir, "log-hash.key"))
+		if err != nil {
+			return nil, fmt.Errorf("local LOG_HASH_KEY: %w", err)
+		}
+		out[secrets.LogHashKey] = k
+	}
+	return out, nil
+}
+
+// passSecrets is the local stand-in for the SSM read at cold start: where the template
+// passes a secret's parameter name (NAME_PARAM), the function gets the value (NAME)
+// instead, on the path shared/secrets accepts only under the local runtime.
+func passSecrets(env, values map[string]string) {
+	env[secrets.LocalRuntimeEnv] = "local"
+	for _, name := range secrets.Names {
+		if _, named := env[name+secrets.ParamSuffix]; !named {
+			continue
+		}
+		delete(env, name+secrets.ParamSuffix)
+		if v, ok := values[name]; ok && v != "" {
+			env[name] = v
+		}
+	}
+}
+
+// stateKey returns base64 of 32 random bytes kept in path (0600), drawn on first use.
+func stateKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return "", err
+	}
+	enc := base64.StdEncoding.EncodeToString(key)
+	if err := os.WriteFile(path, []byte(enc+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return enc, nil
 }
 
 // localSealKey stands in for KMS: the data keys of sensitive sections are wrapped with a

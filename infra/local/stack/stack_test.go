@@ -5,10 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/infra/local/gateway"
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
@@ -18,7 +20,8 @@ import (
 func TestStackRoundTripAndCleanStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	st, err := stack.Start(ctx, stack.Options{Port: -1, StateDir: t.TempDir(), BinDir: t.TempDir(), Build: true, NoSchedules: true})
+	state := t.TempDir()
+	st, err := stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: t.TempDir(), Build: true, NoSchedules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +68,34 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 	}
 	if _, err := st.FireSchedule(ctx, "SweepFunction", "Every5Minutes"); err != nil {
 		t.Errorf("fire schedule: %v", err)
+	}
+
+	// The admin door: the CLI's path (key read from the state folder) works, a caller
+	// without the key is refused, and the key file is the owner's only.
+	key, err := stack.ReadAdminKey(state)
+	if err != nil || key != st.AdminKey {
+		t.Fatalf("admin key file: %q %v, stack holds %q", key, err, st.AdminKey)
+	}
+	if fi, err := os.Stat(stack.AdminKeyFile(state)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("admin key file mode: %v %v, want 0600", fi.Mode(), err)
+	}
+	post := func(path, key string) int {
+		req, _ := http.NewRequest("POST", st.URL+path, strings.NewReader(`{"action":"sweep"}`))
+		if key != "" {
+			req.Header.Set(gateway.KeyHeader, key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("/_local/invoke/SweepFunction", ""); code != 401 {
+		t.Errorf("admin invoke without the key: %d, want 401", code)
+	}
+	if code := post("/_local/invoke/SweepFunction", key); code != 200 {
+		t.Errorf("admin invoke with the key from %s: %d, want 200", stack.AdminKeyFile(state), code)
 	}
 
 	ports := []string{st.URL, st.Emulators.DynamoDB, st.Emulators.SQS, st.Emulators.SES}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tierflow/tierflow/infra/local/emulators"
+	"github.com/tierflow/tierflow/infra/local/gateway"
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
@@ -45,7 +46,7 @@ func invoke(ctx context.Context, args []string) error {
 		path = "/_local/schedules/" + url.PathEscape(*fn) + "/" + url.PathEscape(*schedule)
 	}
 
-	base := runningStack()
+	base, key := runningStack()
 	if base == "" {
 		fmt.Fprintln(os.Stderr, "no running stack found; starting a throwaway one...")
 		st, err := stack.Start(ctx, stack.Options{Port: -1, NoSchedules: true})
@@ -53,9 +54,15 @@ func invoke(ctx context.Context, args []string) error {
 			return err
 		}
 		defer st.Stop()
-		base = st.URL
+		base, key = st.URL, st.AdminKey
 	}
-	resp, err := http.Post(base+path, "application/json", bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(gateway.KeyHeader, key)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -73,28 +80,34 @@ func invoke(ctx context.Context, args []string) error {
 	return nil
 }
 
-// runningStack returns the URL of a stack started by `run` that still answers.
-func runningStack() string {
+// runningStack returns the URL of a stack started by `run` that still answers, and the
+// admin key it wrote beside its state file.
+func runningStack() (url, key string) {
 	root, err := emulators.FindRoot()
 	if err != nil {
-		return ""
+		return "", ""
 	}
-	b, err := os.ReadFile(stack.StateFile(filepath.Join(root, ".local")))
+	state := filepath.Join(root, ".local")
+	b, err := os.ReadFile(stack.StateFile(state))
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	var st struct{ URL string }
 	if json.Unmarshal(b, &st) != nil || st.URL == "" {
-		return ""
+		return "", ""
 	}
 	c := &http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get(st.URL + "/_local/status")
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return ""
+		return "", ""
 	}
-	return st.URL
+	key, err = stack.ReadAdminKey(state)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	return st.URL, key
 }

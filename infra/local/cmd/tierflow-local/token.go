@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/stack"
+	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -55,6 +57,9 @@ func token(args []string) error {
 		if s = strings.TrimSpace(s); s != "" {
 			list = append(list, s)
 		}
+	}
+	if model.Role(*role) == model.RoleAgent && (slices.Contains(list, auth.AllStores) || len(list) > auth.DefaultMaxAgentStores) {
+		fmt.Fprintf(os.Stderr, "note: the API refuses (403) an agent token for all stores or more than MAX_AGENT_STORES (default %d) stores\n", auth.DefaultMaxAgentStores)
 	}
 	tok, err := iss.Mint(*role, list, *sub, *ttl)
 	if err != nil {
