@@ -594,6 +594,10 @@ func rows() []row {
 			Req: request{Method: "POST", Path: "/v1/sms/inbound", Body: stopReply, Sign: func(body []byte) map[string]string {
 				return signed(inboundKey, 0)([]byte(`{"messageId":"hostile-in-0","from":"+8613900009998","body":"hello"}`))
 			}}, Want: expect{Status: []int{401}}},
+		{Name: "control: a reply signed with the provider's key from a number nobody has is taken (so the 401s above are the signature's)",
+			Class: api10, Route: "POST /v1/sms/inbound", Actor: anonymous,
+			Req:  request{Method: "POST", Path: "/v1/sms/inbound", Body: `{"messageId":"hostile-in-9","from":"+8613900009997","body":"hello"}`, Sign: signed(inboundKey, 0)},
+			Want: expect{Status: []int{200}}},
 		{Name: "an inbound SMS body over its 8 KB limit is refused",
 			Class: api4, Route: "POST /v1/sms/inbound", Actor: anonymous,
 			Req: request{Method: "POST", Path: "/v1/sms/inbound", BodyFn: huge(64 << 10), Sign: signed(inboundKey, 0)}, Want: expect{Status: []int{400, 401, 413}}},
@@ -654,6 +658,15 @@ func rows() []row {
 					return err
 				}
 				return noToken(w, r)
+			}}},
+		{Name: "control: the local CLI's key on the stack's own Host mints a token (so the refusals above are the key's and the Host's)",
+			Class: door, Actor: anonymous,
+			Req: withHeader(post("/_local/token?role=agent&stores=sh-01", ""), "X-Tierflow-Local-Key", "${adminKey}"),
+			Want: expect{Status: []int{200}, Check: func(w *world, r response) error {
+				if noToken(w, r) == nil {
+					return fmt.Errorf("no token minted: %s", r.short())
+				}
+				return nil
 			}}},
 		{Name: "finding 9: invoking the staff API with forged claims without the local key is refused",
 			Class: door, Actor: anonymous, Req: post("/_local/invoke/ApiFunction", forgedInvoke), Want: expect{Status: []int{401, 403}}},
