@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +77,7 @@ func (w *world) expand(t *testing.T, s string) string {
 	})
 }
 
-// staffCall sends a request as an actor and fails the test unless the status is wanted.
+// call sends a request as an actor and fails the test unless the status is wanted.
 func (w *world) call(t *testing.T, actor, method, path string, body any, want ...int) response {
 	t.Helper()
 	r := request{Method: method, Path: path}
@@ -160,7 +159,7 @@ func seedWorld(t *testing.T) *world {
 		w.vars[p.ref+".conflict"] = string(c) // same once-key, another amount
 		w.call(t, adminAll, "POST", "/v1/transactions", map[string]any{"transactions": []json.RawMessage{b}}, 202)
 	}
-	w.drain(t, ctx)
+	w.drain(t)
 
 	// The sensitive section, which only clinicians and admins may read.
 	w.call(t, clinicianSH, "PATCH", "/v1/customers/"+w.customers["shA"], map[string]any{"allergies": "penicillin-hostile-sh"}, 200)
@@ -279,37 +278,17 @@ func seedWorld(t *testing.T) *world {
 	w.vars["port"] = fmt.Sprint(st.Port)
 	w.vars["thankyou"] = st.Template.Params["ThankYouUrl"]
 	w.vars["adminKey"] = adminKey()
-	w.drain(t, ctx)
+	w.drain(t)
 	return w
 }
 
-// drain waits until the ingest, re-tier and dispatch queues hold nothing, waiting or in
-// flight: everything a request set in motion has finished.
-func (w *world) drain(t *testing.T, ctx context.Context) {
+// drain waits until every queue functions consume is empty, waiting and in flight:
+// everything the seeding set in motion has been applied.
+func (w *world) drain(t *testing.T) {
 	t.Helper()
-	for _, q := range queues(t) {
-		if err := seed.WaitDrained(ctx, st.Emulators.SQSClient(), q); err != nil {
-			t.Fatalf("seed: %v", err)
-		}
+	if err := drainAll(); err != nil {
+		t.Fatalf("seed: %v", err)
 	}
-}
-
-// queues are the URLs of the queues functions consume (not the dead-letter queues).
-func queues(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for _, q := range st.Template.Queues {
-		if q.IsDLQ {
-			continue
-		}
-		u, ok := st.Resources.Ref(q.LogicalID)
-		if !ok {
-			t.Fatalf("queue %s was not created", q.LogicalID)
-		}
-		out = append(out, u)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // adminKey is the key of the local admin door (C6): tierflow-local writes it to
