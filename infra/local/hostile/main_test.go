@@ -6,14 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/tierflow/tierflow/infra/local/emulators"
-	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/stack"
 	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
+	"github.com/tierflow/tierflow/shared/secrets"
 )
 
 // st is the stack every test of the package talks to.
@@ -23,39 +21,12 @@ var st *stack.Stack
 const inboundKey = "hostile-inbound-signing-key-not-a-secret"
 
 func TestMain(m *testing.M) {
-	params, err := declared(map[string]string{
+	os.Exit(stacktest.MainWith(m, stacktest.Config{
 		// Every request of the suite comes from 127.0.0.1 and several name the same
 		// phone: the limits themselves are tested in public-api.
-		"LeadRatePerIp":    "1000000",
-		"LeadRatePerPhone": "1000000",
-		"SmsInboundSecret": inboundKey,
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hostile:", err)
-		os.Exit(1)
-	}
-	os.Exit(stacktest.Main(m, params, &st))
-}
-
-// declared keeps the overrides template.yaml declares: parameters move while the
-// template evolves (a secret may become an SSM name), and an override of a parameter that
-// is gone would stop the stack from starting at all.
-func declared(overrides map[string]string) (map[string]string, error) {
-	root, err := emulators.FindRoot()
-	if err != nil {
-		return nil, err
-	}
-	t, err := samtemplate.Load(filepath.Join(root, "template.yaml"), nil)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for k, v := range overrides {
-		if _, ok := t.Params[k]; ok {
-			out[k] = v
-		}
-	}
-	return out, nil
+		Params:  map[string]string{"LeadRatePerIp": "1000000", "LeadRatePerPhone": "1000000"},
+		Secrets: map[string]string{secrets.SMSInboundSecret: inboundKey},
+	}, &st))
 }
 
 // request is one HTTP request, before ${…} placeholders are filled from the world.
