@@ -167,7 +167,7 @@ function describe(e) {
   const it = e.item || {};
   switch (e.kind) {
     case 'transaction':
-      return `${it.kind === 'refund' || it.type === 'refund' ? t('kind.refund') : t('kind.purchase')} ${money(minor(it.amount), it.currency || 'CNY')}${Array.isArray(it.items) ? ' · ' + it.items.map((x) => x.name || x.sku).join(', ') : ''}`;
+      return `${it.type === 'refund' ? `${t('kind.refund')} ` : ''}${money(minor(it.amount), it.currency || 'CNY')}${Array.isArray(it.items) ? ' · ' + it.items.map((x) => x.name || x.sku).join(', ') : ''}`;
     case 'touch': {
       const tc = it.touch || {};
       return [tc.channel, tc.interest, tc.message, tc.utm && tc.utm.source ? `utm:${tc.utm.source}` : ''].filter(Boolean).join(' · ');
