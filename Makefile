@@ -8,11 +8,16 @@ BUILD := .build
 # Logical id => folder. template.yaml is the source of truth; a test checks this list
 # against it (every function has a folder and a build target).
 FUNCTIONS := PublicApiFunction:public-api ApiFunction:api IngestFunction:ingest \
-             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch
+             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 12m
+# The staff web app: sources in UI_DIR, bundled by esbuild into UI_DIST, which the web
+# function embeds (docs/webapp.md).
+UI_DIR := functions/web/ui
+UI_DIST := functions/web/dist
+UI_SRC := $(wildcard $(UI_DIR)/src/*.* $(UI_DIR)/src/pages/*.js) $(UI_DIR)/build.mjs
 
-.PHONY: help deps build build-local run test test-unit bench token invoke import rfm model deploy clean fmt vet
+.PHONY: help deps web browser screenshots build build-local run test test-unit bench token invoke import rfm model deploy clean fmt vet
 
 help:
 	@echo "make run    start tierflow locally (emulators + functions + demo data) and print the URLs"
@@ -25,10 +30,12 @@ help:
 	@echo "make rfm FILE=<csv> AS_OF=<date>   offline RFM-T tiers for a transactions file"
 	@echo "make model FILE=<file> CAL_END=<date>   fit BG/NBD + Gamma-Gamma offline"
 	@echo "make deploy  sam build && sam deploy --guided"
+	@echo "make web    bundle the staff web app (functions/web/ui -> functions/web/dist)"
+	@echo "make screenshots  regenerate docs/screenshots/ (every page, desktop and phone)"
 
 # ---------------------------------------------------------------- install
 # Everything a fresh machine with Go, Node 20 and Java 17 needs, from the lock files.
-deps: $(NODE_DIR)/node_modules/.installed
+deps: $(NODE_DIR)/node_modules/.installed $(UI_DIR)/node_modules/.installed
 	@$(GO) mod download
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
@@ -37,16 +44,35 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(UI_DIR)/node_modules/.installed: $(UI_DIR)/package.json $(UI_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "node not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	cd $(UI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The staff app bundle: rebuilt when a source or the lock file changes.
+web: $(UI_DIST)/index.html
+$(UI_DIST)/index.html: $(UI_DIR)/node_modules/.installed $(UI_SRC)
+	cd $(UI_DIR) && node build.mjs
+
+# The browser tests drive Debian's Chromium; install it when missing (as root), else say so.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$TIERFLOW_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests (apt-get install chromium fonts-wqy-microhei)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } \
+	    || echo "!!! chromium could not be installed: the browser tests in infra/local/webtest will FAIL"; \
+	else echo "!!! chromium is missing: apt-get install chromium fonts-wqy-microhei (as root); the browser tests in infra/local/webtest will FAIL"; fi
+
 # ---------------------------------------------------------------- build
 # AWS artefacts: linux/arm64, as template.yaml declares.
-build:
+build: web
 	@for pair in $(FUNCTIONS); do id=$${pair%%:*}; dir=$${pair##*:}; \
 	  echo "build $$id (functions/$$dir) -> $(BUILD)/lambda/$$id/bootstrap"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/lambda/$$id/bootstrap ./functions/$$dir || exit 1; \
 	done
 
 # The same binaries for this machine's architecture, run by the local runtime.
-build-local:
+build-local: web
 	@for pair in $(FUNCTIONS); do id=$${pair%%:*}; dir=$${pair##*:}; \
 	  CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/local/$$id/bootstrap ./functions/$$dir || exit 1; \
 	done
@@ -57,15 +83,22 @@ build-$(1):
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $$(ARTIFACTS_DIR)/bootstrap ./functions/$(2)
 endef
 $(foreach pair,$(FUNCTIONS),$(eval $(call sam_target,$(word 1,$(subst :, ,$(pair))),$(word 2,$(subst :, ,$(pair))))))
+build-WebFunction: web
 
 # ---------------------------------------------------------------- run
 run: deps build-local
 	$(GO) run ./infra/local/cmd/tierflow-local run -seed -quiet
 
 # ---------------------------------------------------------------- test
-test: deps build-local
+test: deps browser build-local
+	cd $(UI_DIR) && npm test --silent
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@cat $(BUILD)/webapp-figures.txt 2>/dev/null || true
+
+# Every page of the staff app at desktop and phone size, into docs/screenshots/.
+screenshots: deps browser build-local
+	TIERFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestStaffApp -v ./infra/local/webtest
 
 test-unit:
 	$(GO) test -short -count=1 ./shared/...

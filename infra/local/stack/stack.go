@@ -184,6 +184,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	params["JwtIssuer"] = devjwt.IssuerURL(port)
 	params["PublicBaseUrl"] = s.URL
 	params["CorsAllowOrigins"] = s.URL
+	if params["ThankYouUrl"] == "" {
+		// The example lead form ends on the stack's own thank-you page (infra/local/pages),
+		// not on the template's placeholder site, which a browser cannot reach.
+		params["ThankYouUrl"] = s.ThankYouURL()
+	}
 	for k, v := range opts.Params {
 		params[k] = v
 	}
@@ -381,6 +386,12 @@ func (s *Stack) waitServing(ctx context.Context) error {
 		}
 	}
 }
+
+// ThankYouURL is the local thank-you page the example lead form redirects to.
+func (s *Stack) ThankYouURL() string { return s.URL + "/thanks.html" }
+
+// AppURL is the staff web app (the WebFunction's routes).
+func (s *Stack) AppURL() string { return s.URL + "/app/" }
 
 // Invoke runs a function by logical id, as the Lambda Invoke API would.
 func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {

@@ -48,13 +48,14 @@ func run(ctx context.Context, args []string) error {
 tierflow is running (ready in %s)
   API             %s        try: curl %s/v1/health
   Lead form       %s/
+  Staff app       %s        sign in: open "%s#token=$(make -s token ROLE=admin STORE='*')"
   Email outbox    %s
   SMS outbox      %s/_local/sms
   Staff token     make token ROLE=agent STORE=sh-01   (roles: admin, clinician, agent)
   Status          %s/_local/status
   Logs            %s
 Ctrl-C stops everything.
-`, st.StartedIn.Round(1e6), st.URL, st.URL, st.URL, st.Emulators.OutboxURL(), st.URL, st.URL, st.LogDir)
+`, st.StartedIn.Round(1e6), st.URL, st.URL, st.URL, st.AppURL(), st.AppURL(), st.Emulators.OutboxURL(), st.URL, st.URL, st.LogDir)
 
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,92 @@
+// Small DOM helpers. Text always goes in through textContent, never as HTML, so nothing
+// the API returns can become markup.
+
+import { t } from './i18n.js';
+import { toCSV, download } from './csv.js';
+import { ApiError } from './api.js';
+
+// h builds an element: h('a', {href: '/x', class: 'btn'}, 'text', child…).
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+  return el;
+}
+
+// fill replaces an element's children (arrays flattened, null and false skipped: the
+// DOM's own append would write them out as text).
+export function fill(el, ...children) {
+  clear(el);
+  append(el, children);
+  return el;
+}
+
+// link is an in-app link: the router handles the click, a new tab gets the full URL.
+export function link(href, attrs, ...children) {
+  return h('a', { ...attrs, href, 'data-route': '' }, ...children);
+}
+
+export function loading() {
+  return h('p', { class: 'muted loading', role: 'status' }, t('common.loading'));
+}
+
+// problem shows an API error readably: its title, detail, and each field at fault.
+export function problem(err) {
+  if (!(err instanceof ApiError)) {
+    return h('div', { class: 'problem', role: 'alert' }, h('strong', {}, t('error.unexpected')), h('p', {}, String(err && err.message ? err.message : err)));
+  }
+  const title = err.status === 0 ? t('error.network') : err.status === 403 ? t('error.forbidden') : err.status === 404 ? t('error.notFound') : err.title || t('error.unexpected');
+  return h(
+    'div',
+    { class: 'problem', role: 'alert', 'data-status': err.status },
+    h('strong', {}, title),
+    err.detail && err.detail !== title ? h('p', {}, err.detail) : null,
+    err.errors.length ? h('ul', {}, err.errors.map((e) => h('li', {}, h('code', {}, e.field || ''), ' ', e.reason || e.message || ''))) : null,
+    h('p', { class: 'muted small' }, `HTTP ${err.status}`, err.requestId ? ` · ${t('error.requestId')} ${err.requestId}` : ''),
+  );
+}
+
+// table renders rows with the given columns and an export button that writes the same
+// rows and columns to CSV. A column: {label, value(row), cell(row)?, csv(row)?, num?}.
+export function table({ columns, rows, name, empty, caption, test }) {
+  const exportBtn = h('button', { class: 'btn secondary', type: 'button', 'data-test': `csv-${name}` }, t('common.exportCsv'));
+  exportBtn.addEventListener('click', () => download(`tierflow-${name}-${new Date().toISOString().slice(0, 10)}.csv`, toCSV(columns, rows)));
+  const head = h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.num ? 'num' : null }, c.label)));
+  const body = rows.map((r) => h('tr', {}, columns.map((c) => h('td', { class: c.num ? 'num' : c.wide ? 'wide' : null, 'data-label': c.label }, c.cell ? c.cell(r) : c.value(r)))));
+  return h(
+    'section',
+    { class: 'table-block', 'data-test': test || `table-${name}` },
+    h('div', { class: 'table-head' }, caption ? h('h3', {}, caption) : h('span'), rows.length ? exportBtn : null),
+    rows.length
+      ? h('div', { class: 'table-scroll' }, h('table', { class: 'data' }, h('thead', {}, head), h('tbody', {}, body)))
+      : h('p', { class: 'muted' }, empty || t('common.none')),
+  );
+}
+
+export function badge(text, kind) {
+  return h('span', { class: `badge ${kind || ''}` }, text);
+}
+
+export function tierBadge(tier) {
+  if (!tier) return badge(t('tier.none'), 'tier-none');
+  return badge(tier, `tier-${tier}`);
+}
