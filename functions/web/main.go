@@ -11,7 +11,8 @@ import (
 )
 
 func main() {
-	log := logx.FromEnv()
+	// The app server logs no personal data, so it needs no hash key (and no SSM read).
+	log := logx.FromEnv(nil)
 	s, err := newSite(builtApp())
 	boot.Check(log, "staff app bundle", err)
 	log.Info("staff app ready", "files", len(s.files), "index", s.index.etag)
