@@ -32,6 +32,8 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		u := table.Units.Snapshot().Sub(before)
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
+		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
+		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
 		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/txn")
 	})
 	b.Run("duplicate", func(b *testing.B) {
@@ -43,5 +45,8 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		u := table.Units.Snapshot().Sub(before)
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
+		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
+		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
+		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/txn")
 	})
 }
