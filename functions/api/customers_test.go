@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"github.com/tierflow/tierflow/shared/auth"
@@ -17,7 +16,6 @@ import (
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
-	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -33,19 +31,16 @@ func newCustRig(t *testing.T) *custRig {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := logx.New(logs, logx.Options{})
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	local, err := seal.NewLocal(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &customers{log: log, table: storetest.Table(t), now: func() time.Time { return time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC) },
+	tbl := storetest.Table(t)
+	now := func() time.Time { return time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC) }
+	a := testAppOn(t, tbl, now)
+	c := &customers{log: log, acc: a.acc, desk: a.desk, limits: a.limits, now: now,
 		rules:  customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01", "bj-01"}},
-		stores: []string{"sh-01", "bj-01"}, sealer: &seal.Sealer{Wrapper: local}}
+		stores: []string{"sh-01", "bj-01"}}
 	r := httpx.NewRouter()
 	r.Log = log
 	c.routes(r)
-	return &custRig{t: t, r: r, tbl: c.table, logs: logs}
+	return &custRig{t: t, r: r, tbl: tbl, logs: logs}
 }
 
 func (g *custRig) call(role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {

@@ -21,8 +21,8 @@ func atRiskCustomer(t *testing.T, table *store.Table, id, st string, tier model.
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	_, err := table.ApplyTxn(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
-		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev })
+	_, err := table.ApplyTxnWith(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
+		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev }, store.ApplyOptions{CreateMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,14 +46,15 @@ type atRiskPage struct {
 
 func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 	a := testApp(t)
+	table := tableOf(t)
 	sfx := storetest.Suffix()
 	mine, other := "sh-"+sfx, "bj-"+sfx
 	// id, tier, P(alive), CLV → expected loss = CLV × (1 − P(alive))
-	atRiskCustomer(t, a.table, "ar1"+sfx, mine, model.TierA, 0.2, 100000)  // 800.00
-	atRiskCustomer(t, a.table, "ar2"+sfx, mine, model.TierB, 0.5, 300000)  // 1500.00
-	atRiskCustomer(t, a.table, "ar3"+sfx, mine, model.TierA, 0.9, 200000)  // 200.00
-	atRiskCustomer(t, a.table, "ar4"+sfx, mine, model.TierC, 0.1, 500000)  // C: only with minClv
-	atRiskCustomer(t, a.table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
+	atRiskCustomer(t, table, "ar1"+sfx, mine, model.TierA, 0.2, 100000)  // 800.00
+	atRiskCustomer(t, table, "ar2"+sfx, mine, model.TierB, 0.5, 300000)  // 1500.00
+	atRiskCustomer(t, table, "ar3"+sfx, mine, model.TierA, 0.9, 200000)  // 200.00
+	atRiskCustomer(t, table, "ar4"+sfx, mine, model.TierC, 0.1, 500000)  // C: only with minClv
+	atRiskCustomer(t, table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
 
 	get := func(role, store string, q map[string]string) (int, atRiskPage, string) {
 		claims := map[string]string{"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: store}

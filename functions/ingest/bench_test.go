@@ -15,7 +15,7 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	h, table := newHandlerTB(b)
 	ctx := context.Background()
-	cust := "bench-" + storetest.Suffix()
+	cust := customerOf(b, table, "sh-01")
 	at := time.Date(2025, 2, 1, 10, 0, 0, 0, shanghai)
 	first := purchase(cust, "INV-first-"+storetest.Suffix(), at, 1000)
 	if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msgTB(b, "m", first)}}); err != nil {

@@ -72,10 +72,10 @@ func seed(tb testing.TB, table *store.Table, n int, prefix string) (ids []string
 				}
 				txn := store.Txn{Source: "synth", ExternalID: prefix + t.Invoice, CustomerID: id, Store: t.Store, At: t.At,
 					Amount: amt, Currency: "CNY", Refund: t.Refund}
-				_, err := table.ApplyTxn(context.Background(), txn, t.At, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
+				_, err := table.ApplyTxnWith(context.Background(), txn, t.At, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
 					next, _ := tiering.InstantUpgrade(pol, agg, prev, t.At)
 					return next
-				})
+				}, store.ApplyOptions{CreateMissing: true})
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err

@@ -66,6 +66,9 @@ func (t *Table) AuditLog(ctx context.Context, customerID string, limit int32, cu
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit), ExclusiveStartKey: start,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
+	if cursorRejected(err, start) {
+		return nil, "", ErrBadCursor
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit log: %w", err)
 	}
