@@ -110,6 +110,14 @@ func TestNoStaffRouteAnswers500ForWhatACallerSends(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a customer moved to a store no id could name", func(t *testing.T) {
+		id := newCustRig(t).newCustomer("Robust Mover", mobile(), "").ID
+		// Without a STORES list any store name passes the field rules; the id rule still holds.
+		got := serveReq(t, a, map[string]string{}, "PATCH /v1/customers/{id}", "/v1/customers/"+id, `{"store":"`+long+`"}`, admin, nil)
+		if got.StatusCode != 400 || !strings.Contains(got.Body, `"store"`) {
+			t.Fatalf("%d %s", got.StatusCode, got.Body)
+		}
+	})
 	t.Run("a run as of year 1", func(t *testing.T) {
 		got := serveReq(t, a, envs, "POST /v1/retier", "/v1/retier", `{"asOf":"0001-01-01T00:00:00Z"}`, admin, nil)
 		if got.StatusCode != 400 || !strings.Contains(got.Body, `"asOf"`) {

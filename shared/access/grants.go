@@ -30,7 +30,9 @@ func (c Customer) MayReadSensitive() bool { return c.view.ID != "" && c.caller.R
 
 // MayMoveTo reports whether the caller may put the customer in store: only into a store
 // they cover, so no one moves a customer out of their own sight into another store's.
-func (c Customer) MayMoveTo(store string) bool { return c.view.ID != "" && c.caller.CanSeeStore(store) }
+func (c Customer) MayMoveTo(store string) bool {
+	return c.view.ID != "" && ValidID(store) && c.caller.CanSeeStore(store)
+}
 
 // Task is a staff task of a store the caller may see.
 type Task struct {
