@@ -67,8 +67,8 @@ type Scope struct {
 	stores []string
 }
 
-// ScopeOf is p's scope.
-func ScopeOf(p auth.Principal) Scope {
+// scopeOf is p's scope (only the layer makes one, after checking the action).
+func scopeOf(p auth.Principal) Scope {
 	mine, all := p.StoreFilter()
 	return Scope{all: all, stores: mine}
 }

@@ -165,7 +165,7 @@ func (l *Layer) Scope(p auth.Principal, requested string, act Action) (Scope, er
 		return Scope{}, err
 	}
 	if requested == "" {
-		return ScopeOf(p), nil
+		return scopeOf(p), nil
 	}
 	if !ValidID(requested) || !p.CanSeeStore(requested) {
 		return Scope{}, NotFound("Store")
