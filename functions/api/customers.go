@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -12,57 +11,52 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
-	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
-	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
 		c := &customers{
-			log: a.log, table: a.table, now: a.now,
+			log: a.log, acc: a.acc, desk: a.desk, limits: a.limits, now: a.now,
 			rules:  customer.Rules{DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), Stores: e.List("STORES")},
 			stores: e.List("STORES"),
 		}
-		// Without a key the sensitive section cannot be opened or written; the rest works.
-		if w, err := seal.WrapperFor(a.cfg, e.Optional("SEAL_KEY_ID", "")); err == nil {
-			c.sealer = &seal.Sealer{Wrapper: w}
-		} else {
-			a.log.Warn("sensitive section unavailable", "err", err)
-		}
-		planner, err := store.NewPlanner(a.table, a.now)
-		boot.Check(a.log, "follow-up policy", err)
-		c.planner = planner
 		c.routes(r)
 	})
 }
 
-// erasurePlanner cancels a person's pending reminders (followup/app.Planner with an
-// erasure trigger).
-type erasurePlanner interface {
-	Handle(ctx context.Context, t followup.Trigger) (fapp.PlanResult, error)
+// customerDesk is what the customer routes do with the customers acc resolved
+// (store.Staff): every method takes the grant.
+type customerDesk interface {
+	Sensitive(ctx context.Context, c access.Customer) (customer.Sensitive, error)
+	SaveProfile(ctx context.Context, c access.Customer, next customer.Profile, sens *customer.Sensitive, at time.Time) error
+	Erase(ctx context.Context, c access.Customer, now time.Time) (customer.Profile, error)
+	Plan(ctx context.Context, c access.Customer, ts ...followup.Trigger) (fapp.PlanResult, error)
+	Touches(ctx context.Context, c access.Customer) ([]store.TouchItem, error)
+	Timeline(ctx context.Context, c access.Customer) ([]store.TimelineEntry, error)
+	AuditLog(ctx context.Context, c access.Customer, limit int32, cursor string) ([]customer.AuditEntry, string, error)
+	Customers(ctx context.Context, st access.Store, f store.CustomerFilter) ([]customer.Profile, string, error)
 }
 
 // customers serves the staff customer routes. Rules live in shared/customer and
-// shared/auth; this file reads, checks the caller, calls them, audits and answers.
+// shared/access; this file resolves, calls them, audits and answers.
 type customers struct {
-	log     *slog.Logger
-	table   *store.Table
-	now     func() time.Time
-	rules   customer.Rules
-	stores  []string     // every store, for callers who see all of them
-	sealer  *seal.Sealer // nil: the sensitive section cannot be read or written here
-	planner erasurePlanner
+	log    *slog.Logger
+	acc    *access.Layer
+	desk   customerDesk
+	limits limiter
+	now    func() time.Time
+	rules  customer.Rules
+	stores []string // every store, for callers who see all of them
 }
 
 func (c *customers) routes(r *httpx.Router) {
@@ -75,49 +69,37 @@ func (c *customers) routes(r *httpx.Router) {
 	r.Handle("GET /v1/audit", c.audit)
 }
 
-func (c *customers) record(ctx context.Context, req events.APIGatewayV2HTTPRequest, p auth.Principal, id, action string, fields []string) {
-	err := c.table.Audit(ctx, store.AuditEntry{CustomerID: id, At: c.now(), RequestID: httpx.RequestID(req),
-		Actor: p.Sub, Role: string(p.Role), SourceIP: httpx.SourceIP(req), Action: action, Fields: fields})
-	if err != nil {
-		c.log.ErrorContext(ctx, "audit entry not written", "customer", id, "action", action, "err", err)
+func request(req events.APIGatewayV2HTTPRequest) access.Request {
+	return access.Request{ID: httpx.RequestID(req), SourceIP: httpx.SourceIP(req)}
+}
+
+func (c *customers) record(ctx context.Context, req events.APIGatewayV2HTTPRequest, cu access.Customer, action string, fields []string) {
+	if err := c.acc.Record(ctx, cu, action, fields, request(req)); err != nil {
+		c.log.ErrorContext(ctx, "audit entry not written", "customer", cu.ID(), "action", action, "err", err)
 	}
 }
 
-// caller identifies who asks, checks their role when roles are given, and loads the
-// customer of the path the caller may see: the opening of every single-customer route.
-func (c *customers) caller(ctx context.Context, req events.APIGatewayV2HTTPRequest, roles ...model.Role) (auth.Principal, store.ProfileView, error) {
+// resolve is the opening of every single-customer route: who asks, and the customer of
+// the path if they may do act to them (the same 404 otherwise).
+func (c *customers) resolve(ctx context.Context, req events.APIGatewayV2HTTPRequest, act access.Action) (access.Customer, error) {
 	p, err := auth.FromRequest(req)
 	if err != nil {
-		return p, store.ProfileView{}, err
+		return access.Customer{}, err
 	}
-	if len(roles) > 0 {
-		if err := p.Require(roles...); err != nil {
-			return p, store.ProfileView{}, err
-		}
-	}
-	view, err := c.load(ctx, p, req.PathParameters["id"])
-	return p, view, err
-}
-
-// load reads a customer the caller may see; another store's customer is the same 404.
-func (c *customers) load(ctx context.Context, p auth.Principal, id string) (store.ProfileView, error) {
-	view, err := c.table.GetProfileView(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return view, httpx.NotFound("Customer")
-	}
-	if err != nil {
-		return view, err
-	}
-	if err := p.CheckCustomerStore(view.Store); err != nil {
-		return view, err
-	}
-	return view, nil
+	return c.acc.Customer(ctx, p, req.PathParameters["id"], act)
 }
 
 type listPage struct {
 	Items      []customer.Summary `json:"items"`
 	NextCursor string             `json:"nextCursor,omitempty"`
 }
+
+var (
+	listTiers  = []string{"A", "B", "C", "-"} // "-": not tiered yet
+	listStages = []string{string(model.StageLead), string(model.StageNew), string(model.StageActive),
+		string(model.StageDormant), string(model.StageSleeping), string(model.StageChurned)}
+	listGrades = []string{string(model.LeadHot), string(model.LeadWarm), string(model.LeadCold)}
+)
 
 func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
@@ -133,7 +115,7 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if text, ok := q["q"]; ok {
 		return c.search(ctx, p, text)
 	}
-	st, err := storeParam(p, q["store"], c.stores)
+	st, err := c.acc.Store(p, q["store"], c.stores, access.ListCustomers)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -141,7 +123,20 @@ func (c *customers) list(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	ps, next, err := c.table.ListCustomers(ctx, store.ListQuery{Store: st, Tier: q["tier"], Stage: q["stage"],
+	// Filters become key conditions: values outside their vocabulary are the caller's
+	// mistake (400), never a query DynamoDB refuses.
+	for _, f := range []struct {
+		name  string
+		known []string
+	}{{"tier", listTiers}, {"stage", listStages}, {"leadGrade", listGrades}} {
+		if v := q[f.name]; v != "" && !slices.Contains(f.known, v) {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(f.name, "must be one of "+strings.Join(f.known, ", "))
+		}
+	}
+	if len(q["tag"]) > 50 {
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("tag", "at most 50 characters")
+	}
+	ps, next, err := c.desk.Customers(ctx, st, store.CustomerFilter{Tier: q["tier"], Stage: q["stage"],
 		Tag: q["tag"], LeadGrade: q["leadGrade"], Limit: int32(limit), Cursor: q["cursor"]})
 	if errors.Is(err, store.ErrBadCursor) {
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("cursor", "is not a cursor of this list")
@@ -180,19 +175,12 @@ func (c *customers) search(ctx context.Context, p auth.Principal, text string) (
 		phone = ph
 	}
 	page := listPage{Items: []customer.Summary{}}
-	id, found, err := c.table.CustomerByContact(ctx, phone, email)
+	cu, found, err := c.acc.CustomerByContact(ctx, p, phone, email, access.ListCustomers)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if found {
-		view, err := c.load(ctx, p, id)
-		switch {
-		case httpx.StatusOf(err) == http.StatusNotFound:
-		case err != nil:
-			return events.APIGatewayV2HTTPResponse{}, err
-		default:
-			page.Items = append(page.Items, view.Summary(p.Role))
-		}
+		page.Items = append(page.Items, cu.View().Summary(p.Role))
 	}
 	return httpx.JSON(http.StatusOK, page), nil
 }
@@ -200,49 +188,32 @@ func (c *customers) search(ctx context.Context, p auth.Principal, text string) (
 // detail is the full view: contact in clear (the read is audited), the sensitive section
 // only for roles that may read it, the tier explanation when tiering wrote one.
 type detail struct {
-	store.ProfileView
+	customer.View
 	Sensitive *customer.Sensitive `json:"sensitive,omitempty"`
 	Touches   []store.TouchItem   `json:"touchItems,omitempty"`
 }
 
 // detail adds what the caller's role may see to the profile: tier explanation, the
 // churn/CLV prediction and aggregates for everyone, the sensitive section for clinicians
-// and admins.
-func (c *customers) detail(ctx context.Context, p auth.Principal, view store.ProfileView) (detail, error) {
-	d := detail{ProfileView: view}
-	if p.Role.CanReadSensitive() {
-		s, err := c.openSensitive(ctx, view.ID)
-		if err != nil {
-			return d, err
-		}
-		if !s.IsZero() {
-			d.Sensitive = &s
-		}
+// and admins (the desk opens it only for them).
+func (c *customers) detail(ctx context.Context, cu access.Customer, view customer.View) (detail, error) {
+	d := detail{View: view}
+	s, err := c.desk.Sensitive(ctx, cu)
+	if err != nil {
+		return d, err
+	}
+	if !s.IsZero() {
+		d.Sensitive = &s
 	}
 	return d, nil
 }
 
-func (c *customers) openSensitive(ctx context.Context, id string) (customer.Sensitive, error) {
-	var s customer.Sensitive
-	env, found, err := c.table.GetSensitive(ctx, id)
-	if err != nil || !found {
-		return s, err
-	}
-	if c.sealer == nil {
-		return s, fmt.Errorf("open sensitive section: no key configured")
-	}
-	if err := c.sealer.OpenJSON(ctx, env, id, &s); err != nil {
-		return s, fmt.Errorf("open sensitive section of %s: %w", id, err)
-	}
-	return s, nil
-}
-
 func (c *customers) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, prof, err := c.caller(ctx, req)
+	cu, err := c.resolve(ctx, req, access.ReadCustomer)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	d, err := c.detail(ctx, p, prof)
+	d, err := c.detail(ctx, cu, cu.View())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -250,9 +221,18 @@ func (c *customers) get(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if d.Sensitive != nil {
 		fields = append(fields, customer.SensitiveFields...)
 	}
-	c.record(ctx, req, p, prof.ID, "read", fields)
+	c.record(ctx, req, cu, "read", fields)
 	return httpx.JSON(http.StatusOK, d), nil
 }
+
+// contactConflicts bounds how often one staff member may hit a phone or e-mail that is
+// someone else's: each such answer tells that the contact is a customer's somewhere in
+// the business, so probing numbers one by one is slowed to this rate.
+var contactConflicts = store.RateLimit{Scope: "staff-contact-conflict", Limit: 10, Window: time.Hour}
+
+// auditContactConflict is the action written on the owner's log when a staff member
+// tried to give their phone or e-mail to another customer.
+const auditContactConflict = "contact-conflict"
 
 func (c *customers) patch(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
@@ -263,175 +243,135 @@ func (c *customers) patch(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err := httpx.DecodeJSON(req, &body, 0); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	view, err := c.load(ctx, p, req.PathParameters["id"])
+	cu, err := c.acc.Customer(ctx, p, req.PathParameters["id"], access.EditCustomer)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	prof, v := view.Profile, view.Version
+	view := cu.View()
 	touchesSensitive := slices.ContainsFunc(customer.SensitiveFields, func(f string) bool { _, ok := body[f]; return ok })
 	var sens customer.Sensitive
-	if touchesSensitive && p.Role.CanReadSensitive() {
-		if sens, err = c.openSensitive(ctx, prof.ID); err != nil {
+	if touchesSensitive && cu.MayReadSensitive() {
+		if sens, err = c.desk.Sensitive(ctx, cu); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 	}
 	now := c.now()
-	edit, err := c.rules.ApplyPatch(prof, sens, p.Role, body, p.Sub, now)
+	edit, err := c.rules.ApplyPatch(view.Profile, sens, p.Role, body, p.Sub, now)
 	if errors.Is(err, customer.ErrErased) {
 		return events.APIGatewayV2HTTPResponse{}, httpx.Conflict("The customer's data was erased.")
 	}
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	var extra []types.TransactWriteItem
-	if touchesSensitive && slices.ContainsFunc(edit.Changed, func(f string) bool { return slices.Contains(customer.SensitiveFields, f) }) {
-		if edit.Sensitive.IsZero() {
-			extra = append(extra, c.table.DeleteSensitiveItem(prof.ID))
-		} else {
-			if c.sealer == nil {
-				return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("seal sensitive section: no key configured")
-			}
-			env, err := c.sealer.SealJSON(ctx, edit.Sensitive, prof.ID)
-			if err != nil {
-				return events.APIGatewayV2HTTPResponse{}, err
-			}
-			put, err := c.table.PutSensitiveItem(prof.ID, env, now)
-			if err != nil {
-				return events.APIGatewayV2HTTPResponse{}, err
-			}
-			extra = append(extra, put)
-		}
+	if edit.Profile.Store != view.Store && !cu.MayMoveTo(edit.Profile.Store) {
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("store", "not one of the stores your token covers")
 	}
 	if len(edit.Changed) > 0 {
-		err = c.table.SaveProfile(ctx, prof, v, edit.Profile, extra...)
-		switch {
-		case errors.Is(err, store.ErrVersionConflict):
-			return events.APIGatewayV2HTTPResponse{}, httpx.Conflict("The customer changed meanwhile; reload and try again.")
-		case errors.Is(err, store.ErrContactTaken):
-			return events.APIGatewayV2HTTPResponse{}, httpx.Conflict("The phone or e-mail belongs to another customer.").Wrap(err)
-		case err != nil:
+		if err := c.save(ctx, req, cu, edit, touchesSensitive, now); err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		c.record(ctx, req, p, prof.ID, "update", edit.Changed)
+		c.record(ctx, req, cu, "update", edit.Changed)
 	}
 	view.Profile = edit.Profile
-	d, err := c.detail(ctx, p, view)
+	d, err := c.detail(ctx, cu, view)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	return httpx.JSON(http.StatusOK, d), nil
 }
 
-// timelineEntry is one item of the customer's partition, by kind.
-type timelineEntry struct {
-	Kind string         `json:"kind"`
-	At   string         `json:"at,omitempty"`
-	Item map[string]any `json:"item"`
+// save writes a checked edit. A phone or e-mail that is another customer's — whoever's,
+// in whichever store — answers the same 409 without saying whose, writes the attempt to
+// that customer's audit log, and counts against the caller's contactConflicts.
+func (c *customers) save(ctx context.Context, req events.APIGatewayV2HTTPRequest, cu access.Customer, edit customer.Edit, touchesSensitive bool, now time.Time) error {
+	p := cu.Caller()
+	changesContact := slices.Contains(edit.Changed, "phone") || slices.Contains(edit.Changed, "email")
+	if changesContact {
+		// Once the limit is reached no contact change is answered at all, taken or free.
+		spent, wait, err := c.limits.Exhausted(ctx, contactConflicts, p.Sub, now)
+		if err != nil {
+			return err
+		}
+		if spent {
+			return httpx.TooManyRequests(wait)
+		}
+	}
+	var sens *customer.Sensitive
+	if touchesSensitive && slices.ContainsFunc(edit.Changed, func(f string) bool { return slices.Contains(customer.SensitiveFields, f) }) {
+		sens = &edit.Sensitive
+	}
+	err := c.desk.SaveProfile(ctx, cu, edit.Profile, sens, now)
+	var taken *store.ContactTakenError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrVersionConflict):
+		return httpx.Conflict("The customer changed meanwhile; reload and try again.")
+	case errors.As(err, &taken):
+		if aerr := c.acc.RecordAttempt(ctx, p, taken.Owner, auditContactConflict, []string{taken.Field}, request(req)); aerr != nil {
+			c.log.ErrorContext(ctx, "audit entry not written", "action", auditContactConflict, "err", aerr)
+		}
+		ok, wait, lerr := c.limits.Allow(ctx, contactConflicts, p.Sub, now)
+		if lerr != nil {
+			return lerr
+		}
+		if !ok {
+			return httpx.TooManyRequests(wait)
+		}
+		return httpx.Conflict("The phone or e-mail belongs to another customer.").Wrap(store.ErrContactTaken)
+	case errors.Is(err, store.ErrContactTaken):
+		return httpx.Conflict("The phone or e-mail belongs to another customer.").Wrap(store.ErrContactTaken)
+	}
+	return err
 }
 
-// timelineKinds maps sort-key prefixes of the customer partition to what staff see.
-// Reminders are kept apart (REM#<id>) with a pointer here, and are read in one batch.
-var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "TIER#": "tier_change"}
-
 func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, prof, err := c.caller(ctx, req)
+	cu, err := c.resolve(ctx, req, access.ReadCustomer)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	items, err := c.table.QueryPartition(ctx, store.CustomerPK(prof.ID), "")
+	out, err := c.desk.Timeline(ctx, cu)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	out := []timelineEntry{}
-	var reminderIDs []string
-	for _, it := range items {
-		sk, _ := it["SK"].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
-		}
-		if id, ok := strings.CutPrefix(sk.Value, "REM#"); ok {
-			reminderIDs = append(reminderIDs, id) // a pointer: the reminder lives in its own item
-			continue
-		}
-		kind := ""
-		for prefix, k := range timelineKinds {
-			if strings.HasPrefix(sk.Value, prefix) {
-				kind = k
-			}
-		}
-		if kind == "" {
-			continue // profile, sensitive section, counters: not timeline events
-		}
-		var m map[string]any
-		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("decode timeline item: %w", err)
-		}
-		for _, k := range []string{"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"} {
-			delete(m, k)
-		}
-		at := ""
-		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) >= 2 {
-			at = parts[1]
-		}
-		out = append(out, timelineEntry{Kind: kind, At: at, Item: m})
-	}
-	reminders, err := c.table.RemindersByID(ctx, reminderIDs)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	for _, r := range reminders {
-		kind := "message"
-		if r.Task != nil {
-			kind = "task"
-		}
-		out = append(out, timelineEntry{Kind: kind, At: r.PlannedAt.UTC().Format("2006-01-02T15:04:05.000Z"), Item: map[string]any{
-			"id": r.ID, "rule": r.RuleID, "trigger": r.Trigger, "channel": r.Channel, "category": r.Category, "template": r.Template,
-			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "skipReason": r.SkipReason, "task": r.Task,
-		}})
-	}
-	slices.SortStableFunc(out, func(a, b timelineEntry) int { return strings.Compare(a.At, b.At) })
-	c.record(ctx, req, p, prof.ID, "read-timeline", nil)
-	return httpx.JSON(http.StatusOK, map[string]any{"customerId": prof.ID, "entries": out}), nil
+	c.record(ctx, req, cu, "read-timeline", nil)
+	return httpx.JSON(http.StatusOK, map[string]any{"customerId": cu.ID(), "entries": out}), nil
 }
 
 // export is a data-subject request: everything held about the person, as JSON.
 func (c *customers) export(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, prof, err := c.caller(ctx, req, model.RoleAdmin)
+	cu, err := c.resolve(ctx, req, access.ExportCustomer)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	d, err := c.detail(ctx, p, prof)
+	d, err := c.detail(ctx, cu, cu.View())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if d.Touches, err = c.table.Touches(ctx, prof.ID); err != nil {
+	if d.Touches, err = c.desk.Touches(ctx, cu); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	c.record(ctx, req, p, prof.ID, "export", []string{"profile", "touches", "sensitive"})
+	c.record(ctx, req, cu, "export", []string{"profile", "touches", "sensitive"})
 	resp := httpx.JSON(http.StatusOK, map[string]any{"exportedAt": c.now().UTC(), "customer": d})
-	resp.Headers["Content-Disposition"] = `attachment; filename="customer-` + prof.ID + `.json"`
+	resp.Headers["Content-Disposition"] = `attachment; filename="customer-` + cu.ID() + `.json"`
 	resp.Headers["Cache-Control"] = "no-store"
 	return resp, nil
 }
 
 func (c *customers) erase(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, prof, err := c.caller(ctx, req, model.RoleAdmin)
+	cu, err := c.resolve(ctx, req, access.EraseCustomer)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	now := c.now()
-	if _, err := c.table.EraseCustomer(ctx, prof.ID, now); err != nil {
+	if _, err := c.desk.Erase(ctx, cu, now); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	cancelled := 0
-	if c.planner != nil {
-		res, err := c.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerErasure, CustomerID: prof.ID, Ref: "erasure", At: now})
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("cancel reminders of erased %s: %w", prof.ID, err)
-		}
-		cancelled = res.Cancelled
+	res, err := c.desk.Plan(ctx, cu, followup.Trigger{Kind: followup.TriggerErasure, Ref: "erasure", At: now})
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	c.record(ctx, req, p, prof.ID, "erase", []string{"name", "phone", "email", "birthday", "tags", "messages", "consents", "sensitive"})
-	c.log.InfoContext(ctx, "customer erased", "customer", prof.ID, "remindersCancelled", cancelled)
+	c.record(ctx, req, cu, "erase", []string{"name", "phone", "email", "birthday", "tags", "messages", "consents", "sensitive"})
+	c.log.InfoContext(ctx, "customer erased", "customer", cu.ID(), "remindersCancelled", res.Cancelled)
 	return httpx.NoContent(), nil
 }

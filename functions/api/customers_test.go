@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"github.com/tierflow/tierflow/shared/auth"
@@ -17,7 +16,6 @@ import (
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
-	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -33,19 +31,16 @@ func newCustRig(t *testing.T) *custRig {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	log := logx.New(logs, logx.Options{})
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	local, err := seal.NewLocal(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &customers{log: log, table: storetest.Table(t), now: func() time.Time { return time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC) },
+	tbl := storetest.Table(t)
+	now := func() time.Time { return time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC) }
+	a := testAppOn(t, tbl, now)
+	c := &customers{log: log, acc: a.acc, desk: a.desk, limits: a.limits, now: now,
 		rules:  customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01", "bj-01"}},
-		stores: []string{"sh-01", "bj-01"}, sealer: &seal.Sealer{Wrapper: local}}
+		stores: []string{"sh-01", "bj-01"}}
 	r := httpx.NewRouter()
 	r.Log = log
 	c.routes(r)
-	return &custRig{t: t, r: r, tbl: c.table, logs: logs}
+	return &custRig{t: t, r: r, tbl: tbl, logs: logs}
 }
 
 func (g *custRig) call(role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {
@@ -239,5 +234,147 @@ func TestSearchByContact(t *testing.T) {
 				t.Fatalf("items %+v, want %d (customer %s)", page.Items, tc.want, p.ID)
 			}
 		})
+	}
+}
+
+// callAs is call with a staff member of one's own (rate limits and audit entries are per
+// staff member).
+func (g *custRig) callAs(sub, role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {
+	g.t.Helper()
+	req := events.APIGatewayV2HTTPRequest{RawPath: path, Body: body, QueryStringParameters: query,
+		Headers: map[string]string{"content-type": "application/json"}}
+	req.RequestContext.HTTP.Method = method
+	req.RequestContext.HTTP.SourceIP = "192.0.2.45"
+	req.RequestContext.RequestID = "req-" + storetest.Suffix()
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
+			"sub": sub, auth.ClaimRole: role, auth.ClaimStores: stores}}}
+	resp, _ := g.r.Serve(context.Background(), req)
+	return resp
+}
+
+// inStore moves a test customer to st (leads land in the default store).
+func (g *custRig) inStore(p customer.Profile, st string) customer.Profile {
+	g.t.Helper()
+	if _, err := g.tbl.DB.UpdateItem(context.Background(), storeUpdate(g.tbl.Name, p.ID, st)); err != nil {
+		g.t.Fatal(err)
+	}
+	p.Store = st
+	return p
+}
+
+// sameProblem compares two problem bodies apart from the request id (instance).
+func sameProblem(t *testing.T, a, b events.APIGatewayV2HTTPResponse) bool {
+	t.Helper()
+	strip := func(r events.APIGatewayV2HTTPResponse) string {
+		var p httpx.Problem
+		if err := json.Unmarshal([]byte(r.Body), &p); err != nil {
+			t.Fatalf("not a problem: %d %s", r.StatusCode, r.Body)
+		}
+		p.Instance = ""
+		out, _ := json.Marshal(p)
+		return fmt.Sprint(r.StatusCode, r.Headers["Content-Type"], string(out))
+	}
+	return strip(a) == strip(b)
+}
+
+func auditActions(t *testing.T, tbl *store.Table, id string) []customer.AuditEntry {
+	t.Helper()
+	es, _, err := tbl.AuditLog(context.Background(), id, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// Finding 3: an admin of one store reads the audit log of their own customers only; an
+// unknown id and another store's customer answer the same 404.
+func TestTheAuditLogIsScopedToTheCallersStores(t *testing.T) {
+	g := newCustRig(t)
+	sh := g.newCustomer("Audit SH", mobile(), "")
+	bj := g.inStore(g.newCustomer("Audit BJ", mobile(), ""), "bj-01")
+	g.call("admin", "*", "GET", "/v1/customers/"+bj.ID, "", nil) // something to read in bj's log
+	get := func(stores, id string) events.APIGatewayV2HTTPResponse {
+		return g.call("admin", stores, "GET", "/v1/audit", "", map[string]string{"customer": id})
+	}
+	if r := get("sh-01", sh.ID); r.StatusCode != 200 {
+		t.Fatalf("own store's customer: %d %s", r.StatusCode, r.Body)
+	}
+	other, unknown, long := get("sh-01", bj.ID), get("sh-01", "nobody-"+storetest.Suffix()), get("sh-01", strings.Repeat("9", 5000))
+	if other.StatusCode != 404 || !sameProblem(t, other, unknown) || !sameProblem(t, other, long) {
+		t.Fatalf("another store's log: %d %s; unknown id: %d %s; 5,000 characters: %d", other.StatusCode, other.Body, unknown.StatusCode, unknown.Body, long.StatusCode)
+	}
+	if strings.Contains(other.Body, "admin-1") || strings.Contains(other.Body, "192.0.2") {
+		t.Fatalf("the 404 leaks the log: %s", other.Body)
+	}
+	if r := get("*", bj.ID); r.StatusCode != 200 || !strings.Contains(r.Body, `"read"`) {
+		t.Fatalf("an all-stores admin: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// Finding 7: a phone that is another customer's answers the same 409 whoever's it is,
+// the owner's audit log says who tried, and after 10 such answers in an hour a staff
+// member gets 429 for any contact change.
+func TestAContactOfAnotherCustomerTellsNothingMoreAndIsRateLimited(t *testing.T) {
+	g := newCustRig(t)
+	mine := g.newCustomer("Oracle Mine", mobile(), "")
+	visible := g.newCustomer("Oracle Visible", mobile(), "")
+	hidden := g.inStore(g.newCustomer("Oracle Hidden", mobile(), ""), "bj-01")
+	agent := "agent-" + storetest.Suffix()
+	path := "/v1/customers/" + mine.ID
+	patch := func(phone string) events.APIGatewayV2HTTPResponse {
+		return g.callAs(agent, "agent", "sh-01", "PATCH", path, `{"phone":"`+phone+`"}`, nil)
+	}
+	seen, unseen := patch(visible.Phone), patch(hidden.Phone)
+	if seen.StatusCode != 409 || !sameProblem(t, seen, unseen) {
+		t.Fatalf("a visible owner: %d %s\na hidden owner: %d %s", seen.StatusCode, seen.Body, unseen.StatusCode, unseen.Body)
+	}
+	for _, leak := range []string{hidden.ID, visible.ID, "bj-01"} {
+		if strings.Contains(unseen.Body, leak) || strings.Contains(seen.Body, leak) {
+			t.Fatalf("the 409 names %q", leak)
+		}
+	}
+	for _, owner := range []customer.Profile{hidden, visible} {
+		found := false
+		for _, e := range auditActions(t, g.tbl, owner.ID) {
+			found = found || (e.Action == "contact-conflict" && e.Actor == agent && len(e.Fields) == 1 && e.Fields[0] == "phone" && e.SourceIP == "192.0.2.45")
+		}
+		if !found {
+			t.Fatalf("the owner %s's log does not say who tried: %+v", owner.Name, auditActions(t, g.tbl, owner.ID))
+		}
+	}
+	for i := 2; i < 10; i++ {
+		if r := patch(hidden.Phone); r.StatusCode != 409 {
+			t.Fatalf("conflict %d: %d %s", i+1, r.StatusCode, r.Body)
+		}
+	}
+	limited := patch(hidden.Phone)
+	if limited.StatusCode != 429 || limited.Headers["Retry-After"] == "" {
+		t.Fatalf("the 11th conflict in an hour: %d %v %s", limited.StatusCode, limited.Headers, limited.Body)
+	}
+	if r := patch(mobile()); r.StatusCode != 429 {
+		t.Fatalf("a free number after the limit: %d %s, want 429 (no answer either way)", r.StatusCode, r.Body)
+	}
+	if r := g.callAs(agent, "agent", "sh-01", "PATCH", path, `{"name":"Renamed"}`, nil); r.StatusCode != 200 {
+		t.Fatalf("an edit that is no contact change after the limit: %d %s", r.StatusCode, r.Body)
+	}
+	after, _, _ := g.tbl.GetProfile(context.Background(), mine.ID)
+	if after.Phone != mine.Phone {
+		t.Fatalf("the customer's phone changed to %s", after.Phone)
+	}
+}
+
+// A store's admin may not move a customer into a store they do not cover.
+func TestAStoreAdminCannotMoveACustomerIntoAnotherStore(t *testing.T) {
+	g := newCustRig(t)
+	p := g.newCustomer("Mover", mobile(), "")
+	if r := g.call("admin", "sh-01", "PATCH", "/v1/customers/"+p.ID, `{"store":"bj-01"}`, nil); r.StatusCode != 400 || !strings.Contains(r.Body, `"store"`) {
+		t.Fatalf("%d %s", r.StatusCode, r.Body)
+	}
+	if after, _, _ := g.tbl.GetProfile(context.Background(), p.ID); after.Store != "sh-01" {
+		t.Fatalf("moved to %q", after.Store)
+	}
+	if r := g.call("admin", "*", "PATCH", "/v1/customers/"+p.ID, `{"store":"bj-01"}`, nil); r.StatusCode != 200 {
+		t.Fatalf("an all-stores admin: %d %s", r.StatusCode, r.Body)
 	}
 }

@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/model"
-	"github.com/tierflow/tierflow/shared/store"
 )
 
 func init() {
@@ -74,6 +73,9 @@ func (s *staffFollowup) event(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if ev.ID == "" || len(ev.ID) > 100 {
 		bad = append(bad, httpx.FieldError{Field: "id", Reason: "required (1–100 characters): your id for this event, so a retry plans nothing twice"})
 	}
+	if len(ev.ProjectType) > 64 {
+		bad = append(bad, httpx.FieldError{Field: "projectType", Reason: "at most 64 characters"})
+	}
 	if ev.EffectDays < 0 || ev.EffectDays > 3650 || (ev.EffectDays > 0 && kind != followup.TriggerServiceDone) {
 		bad = append(bad, httpx.FieldError{Field: "effectDays", Reason: "must be 1–3650 days, on a service_completed event"})
 	}
@@ -88,36 +90,27 @@ func (s *staffFollowup) event(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if len(bad) > 0 {
 		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(bad...)
 	}
-	id := req.PathParameters["id"]
-	prof, _, err := s.table.GetProfile(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Customer")
-	}
+	cu, err := s.acc.Customer(ctx, p, req.PathParameters["id"], access.RecordEvent)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if err := p.CheckCustomerStore(prof.Store); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	triggers := []followup.Trigger{{Kind: kind, CustomerID: id, Ref: "event:" + ev.ID, At: at, ProjectType: ev.ProjectType}}
+	triggers := []followup.Trigger{{Kind: kind, Ref: "event:" + ev.ID, At: at, ProjectType: ev.ProjectType}}
 	if ev.EffectDays > 0 {
-		triggers = append(triggers, followup.Trigger{Kind: followup.TriggerEffectEnding, CustomerID: id, Ref: "effect:" + ev.ID, At: at.AddDate(0, 0, ev.EffectDays)})
+		triggers = append(triggers, followup.Trigger{Kind: followup.TriggerEffectEnding, Ref: "effect:" + ev.ID, At: at.AddDate(0, 0, ev.EffectDays)})
 	}
 	var out eventResult
-	for _, t := range triggers {
-		res, err := s.planner.Handle(ctx, t)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+	res, err := s.desk.Plan(ctx, cu, triggers...)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	out.Cancelled = res.Cancelled
+	for _, r := range res.Created {
+		pv := PlannedView{ID: r.ID, Template: r.Template, Channel: r.Channel, Category: r.Category, DueAt: r.DueAt}
+		if r.Task != nil {
+			d := r.Task.DeadlineAt
+			pv.DeadlineAt, pv.Role, pv.Assignee = &d, r.Task.Role, r.Task.Assignee
 		}
-		out.Cancelled += res.Cancelled
-		for _, r := range res.Created {
-			pv := PlannedView{ID: r.ID, Template: r.Template, Channel: r.Channel, Category: r.Category, DueAt: r.DueAt}
-			if r.Task != nil {
-				d := r.Task.DeadlineAt
-				pv.DeadlineAt, pv.Role, pv.Assignee = &d, r.Task.Role, r.Task.Assignee
-			}
-			out.Planned = append(out.Planned, pv)
-		}
+		out.Planned = append(out.Planned, pv)
 	}
 	if out.Planned == nil {
 		out.Planned = []PlannedView{}

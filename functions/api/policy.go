@@ -8,10 +8,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
-	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -36,11 +36,11 @@ type PolicyResponse struct {
 // get returns the current policy, or every stored version with ?history=1. Admin only:
 // thresholds are business decisions.
 func (h *policyAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if err := requireRole(req, model.RoleAdmin); err != nil {
+	if err := requireAction(req, access.ReadPolicy); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if v := req.QueryStringParameters["history"]; v == "1" || v == "true" {
-		hist, err := h.table.PolicyHistory(ctx)
+		hist, err := h.policies.PolicyHistory(ctx)
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
@@ -49,7 +49,7 @@ func (h *policyAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		}
 		return httpx.JSON(http.StatusOK, map[string]any{"versions": hist, "defaultVersion": store.DefaultPolicyVersion}), nil
 	}
-	p, stored, err := h.table.CurrentPolicy(ctx)
+	p, stored, err := h.policies.CurrentPolicy(ctx)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -57,13 +57,14 @@ func (h *policyAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 }
 
 // put stores a new version. The body's version must be the current one plus one, so two
-// admins editing at once cannot overwrite each other (409 for the later one).
+// admins editing at once cannot overwrite each other (409 for the later one). The policy
+// tiers every store, so only an admin of every store changes it (C3).
 func (h *policyAPI) put(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if err := p.Require(model.RoleAdmin); err != nil {
+	if err := access.Require(p, access.ChangePolicy); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if mt, err := httpx.MediaType(req); err != nil {
@@ -87,14 +88,14 @@ func (h *policyAPI) put(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	cur, _, err := h.table.CurrentPolicy(ctx)
+	cur, _, err := h.policies.CurrentPolicy(ctx)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if pol.Version != cur.Version+1 {
 		return events.APIGatewayV2HTTPResponse{}, httpx.Conflict(fmt.Sprintf("The current policy is version %d; send version %d.", cur.Version, cur.Version+1))
 	}
-	v, err := h.table.PutPolicy(ctx, pol, cur.Version, p.Sub, h.now())
+	v, err := h.policies.PutPolicy(ctx, pol, cur.Version, p.Sub, h.now())
 	if errors.Is(err, store.ErrPolicyConflict) {
 		return events.APIGatewayV2HTTPResponse{}, httpx.Conflict("Someone else changed the policy meanwhile; read it again.")
 	}
@@ -106,11 +107,11 @@ func (h *policyAPI) put(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	return httpx.JSON(http.StatusOK, PolicyResponse{Version: v, Stored: true, Policy: pol}), nil
 }
 
-// requireRole reads the principal and checks its role.
-func requireRole(req events.APIGatewayV2HTTPRequest, roles ...model.Role) error {
+// requireAction reads the principal and checks that they may do a.
+func requireAction(req events.APIGatewayV2HTTPRequest, a access.Action) error {
 	p, err := auth.FromRequest(req)
 	if err != nil {
 		return err
 	}
-	return p.Require(roles...)
+	return access.Require(p, a)
 }

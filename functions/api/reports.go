@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
@@ -20,12 +21,21 @@ import (
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, _ *env.Reader) {
-		h := &reportsAPI{a}
+		h := &reportsAPI{app: a, desk: a.desk}
 		r.Handle("GET /v1/reports/{name}", h.get)
 	})
 }
 
-type reportsAPI struct{ *app }
+// reportDesk reads what reports are made of, for what acc resolved (store.Staff).
+type reportDesk interface {
+	Run(ctx context.Context, r access.Run) (store.Run, bool, error)
+	AtRisk(ctx context.Context, st access.Store) ([]store.AtRiskRow, error)
+}
+
+type reportsAPI struct {
+	*app
+	desk reportDesk
+}
 
 // TierRow is one line of the tier report.
 type TierRow struct {
@@ -46,26 +56,49 @@ type MigrationRow struct {
 
 // get serves the reports built from re-tier runs: tiers (distribution and revenue share,
 // latest run or ?run=) and migration (who moved between the run's previous assessment
-// and the run). Admins and clinician/managers read them; they hold no personal data.
+// and the run), for the caller's stores — the business for all-stores staff — or the one
+// ?store= they ask for (C3). Admins and clinician/managers read them; they hold no
+// personal data.
 func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if err := requireRole(req, model.RoleAdmin, model.RoleClinician); err != nil {
+	p, err := auth.FromRequest(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if err := access.Require(p, access.ReadReports); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	name := req.PathParameters["name"]
 	if name == "at-risk" {
-		return h.atRisk(ctx, req)
+		return h.atRisk(ctx, p, req)
 	}
 	if name != "tiers" && name != "migration" {
 		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Report")
 	}
-	run, err := h.run(ctx, req.QueryStringParameters["run"])
+	q := req.QueryStringParameters
+	for k := range q {
+		if k != "run" && k != "store" {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a parameter of this report")
+		}
+	}
+	ref, err := h.acc.Run(p, q["run"], q["store"], access.ReadReports)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	s := run.Summary
-	pol, _, err := h.table.CurrentPolicy(ctx)
+	run, found, err := h.desk.Run(ctx, ref)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if !found || run.Status != store.RunDone || run.Summary == nil {
+		return events.APIGatewayV2HTTPResponse{}, access.NotFound("Finished re-tier run")
+	}
+	s := run.Summary
+	pol, _, err := h.policies.CurrentPolicy(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	scope := "business"
+	if !ref.Scope().All() {
+		scope = "stores"
 	}
 	if name == "migration" {
 		rows := []MigrationRow{}
@@ -73,8 +106,14 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			from, to := splitMigration(k)
 			rows = append(rows, MigrationRow{From: from, To: to, Customers: n})
 		}
-		sort.Slice(rows, func(i, j int) bool { return rows[i].Customers > rows[j].Customers })
-		return httpx.JSON(http.StatusOK, map[string]any{"runId": run.ID, "day": run.Day, "tierChanges": s.TierChanges, "flows": rows}), nil
+		sort.Slice(rows, func(i, j int) bool {
+			if rows[i].Customers != rows[j].Customers {
+				return rows[i].Customers > rows[j].Customers
+			}
+			return rows[i].From+rows[i].To < rows[j].From+rows[j].To
+		})
+		return httpx.JSON(http.StatusOK, map[string]any{"runId": run.ID, "day": run.Day, "scope": scope, "stores": s.Stores,
+			"tierChanges": s.TierChanges, "flows": rows}), nil
 	}
 	tiered := 0
 	for _, n := range s.Tiers {
@@ -89,31 +128,15 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		}
 		rows = append(rows, row)
 	}
-	return httpx.JSON(http.StatusOK, map[string]any{
-		"runId": run.ID, "day": run.Day, "policyVersion": run.PolicyVersion, "tiers": rows,
+	body := map[string]any{
+		"runId": run.ID, "day": run.Day, "policyVersion": run.PolicyVersion, "scope": scope, "stores": s.Stores, "tiers": rows,
 		"stages": s.Stages, "leads": s.Leads, "totalRevenue": s.TotalRevenue.String(), "top20RevenueShare": s.Top20Share,
-	}), nil
-}
-
-func (h *reportsAPI) run(ctx context.Context, id string) (store.Run, error) {
-	if id == "" {
-		latest, err := h.table.LatestRunID(ctx)
-		if err != nil {
-			return store.Run{}, err
-		}
-		if latest == "" {
-			return store.Run{}, httpx.NotFound("Finished re-tier run")
-		}
-		id = latest
+		"top20Customers": s.Top20Customers, "top20Method": s.Top20Method,
 	}
-	run, found, err := h.table.GetRun(ctx, id)
-	if err != nil {
-		return store.Run{}, err
+	if s.Top20MaxError > 0 {
+		body["top20MaxError"] = s.Top20MaxError
 	}
-	if !found || run.Status != store.RunDone || run.Summary == nil {
-		return store.Run{}, httpx.NotFound("Finished re-tier run")
-	}
-	return run, nil
+	return httpx.JSON(http.StatusOK, body), nil
 }
 
 func splitMigration(k string) (string, string) {
@@ -145,11 +168,7 @@ type AtRiskItem struct {
 // least ?minClv) by expected loss = CLV × (1 − P(alive)), largest first: the value that
 // leaves with the customers most likely gone. ?limit (1–100, default 50) and the opaque
 // ?cursor page through it. Admins and clinician/managers, for a store they may see.
-func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	p, err := auth.FromRequest(req)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
+func (h *reportsAPI) atRisk(ctx context.Context, p auth.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	q := req.QueryStringParameters
 	for k := range q {
 		switch k {
@@ -158,7 +177,7 @@ func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a parameter of this report")
 		}
 	}
-	st, err := storeParam(p, q["store"], nil)
+	st, err := h.acc.Store(p, q["store"], nil, access.ReadReports)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -178,7 +197,7 @@ func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequ
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("cursor", "is not a cursor of this report")
 	}
-	rows, err := h.table.StoreCLVRows(ctx, st)
+	rows, err := h.desk.AtRisk(ctx, st)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -201,7 +220,7 @@ func (h *reportsAPI) atRisk(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			ExpectedPurchases: r.CLV.ExpectedPurchases, CLV: r.CLV.CLV.String(), ExpectedLoss: r.ExpectedLoss.String(),
 			Explanation: r.CLV.Explanation, ModelVersion: r.CLV.ModelVersion, At: r.CLV.At}
 	}
-	body := map[string]any{"store": st, "measure": "expectedLoss = clv12m × (1 − pAlive)", "total": len(rows), "items": items}
+	body := map[string]any{"store": st.ID(), "measure": "expectedLoss = clv12m × (1 − pAlive)", "total": len(rows), "items": items}
 	if start+limit < len(rows) {
 		last := page[len(page)-1]
 		body["nextCursor"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(int64(last.ExpectedLoss), 10) + "|" + last.ID))

@@ -4,9 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tierflow/tierflow/shared/auth"
+	"math"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/auth"
 
 	"github.com/tierflow/tierflow/shared/clv"
 	"github.com/tierflow/tierflow/shared/model"
@@ -21,8 +27,8 @@ func atRiskCustomer(t *testing.T, table *store.Table, id, st string, tier model.
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	_, err := table.ApplyTxn(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
-		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev })
+	_, err := table.ApplyTxnWith(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
+		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev }, store.ApplyOptions{CreateMissing: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,14 +52,15 @@ type atRiskPage struct {
 
 func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 	a := testApp(t)
+	table := tableOf(t)
 	sfx := storetest.Suffix()
 	mine, other := "sh-"+sfx, "bj-"+sfx
 	// id, tier, P(alive), CLV → expected loss = CLV × (1 − P(alive))
-	atRiskCustomer(t, a.table, "ar1"+sfx, mine, model.TierA, 0.2, 100000)  // 800.00
-	atRiskCustomer(t, a.table, "ar2"+sfx, mine, model.TierB, 0.5, 300000)  // 1500.00
-	atRiskCustomer(t, a.table, "ar3"+sfx, mine, model.TierA, 0.9, 200000)  // 200.00
-	atRiskCustomer(t, a.table, "ar4"+sfx, mine, model.TierC, 0.1, 500000)  // C: only with minClv
-	atRiskCustomer(t, a.table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
+	atRiskCustomer(t, table, "ar1"+sfx, mine, model.TierA, 0.2, 100000)  // 800.00
+	atRiskCustomer(t, table, "ar2"+sfx, mine, model.TierB, 0.5, 300000)  // 1500.00
+	atRiskCustomer(t, table, "ar3"+sfx, mine, model.TierA, 0.9, 200000)  // 200.00
+	atRiskCustomer(t, table, "ar4"+sfx, mine, model.TierC, 0.1, 500000)  // C: only with minClv
+	atRiskCustomer(t, table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
 
 	get := func(role, store string, q map[string]string) (int, atRiskPage, string) {
 		claims := map[string]string{"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: store}
@@ -108,5 +115,167 @@ func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 		if code, _, body = get("admin", "*", bad); code != 400 {
 			t.Fatalf("%v: %d %s", bad, code, body)
 		}
+	}
+}
+
+// plantRun stores a finished run the way the retier function leaves it: the business
+// summary on the header and, unless legacy, each store's summary beside it.
+func plantRun(t *testing.T, table *store.Table, id string, legacy bool, total *store.RunSummary, stores map[string]*store.RunSummary) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	if err := table.CreateRun(ctx, store.Run{ID: id, AsOf: at, Day: "2025-03-01", Segments: 1, PolicyVersion: 1, Status: store.RunPass2, CreatedAt: at,
+		CLV: &store.RunCLV{Business: store.ScopeFit{Status: store.FitFitted, Customers: 30}, Stores: map[string]store.ScopeFit{
+			"sh-01": {Status: store.FitSkipped, Customers: 10}, "bj-01": {Status: store.FitSkipped, Customers: 20}}}}); err != nil {
+		t.Fatal(err)
+	}
+	sav, err := attributevalue.Marshal(total)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[string]types.AttributeValue{"summary": sav}
+	if !legacy {
+		set["perStore"] = &types.AttributeValueMemberBOOL{Value: true}
+		if err := table.PutStoreSummaries(ctx, id, stores); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := table.AdvanceRun(ctx, id, store.RunPass2, store.RunDone, set); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeSummary is a store's finished summary from its buyers' spends.
+func storeSummary(tier string, spends ...model.Money) *store.RunSummary {
+	s := store.NewRunSummary()
+	for _, m := range spends {
+		s.Customers++
+		s.Tiers[tier]++
+		s.Stages["active"]++
+		s.Revenue[tier] += m
+		s.TotalRevenue += m
+	}
+	s.Migrations["none>"+tier] = len(spends)
+	s.FinishTop20(spends)
+	return s
+}
+
+// Finding 5 and C3: reports and runs answer for the caller's stores (the business for
+// all-stores staff); another store's figures are not in them, and a run that kept no
+// per-store figures is "not found" for a store's staff.
+func TestReportsAndRunsAnswerForTheCallersStores(t *testing.T) {
+	a := testApp(t)
+	table := tableOf(t)
+	sh := storeSummary("A", 100000, 90000, 5000, 4000, 3000)   // top fifth: 1 of 5 → 1000.00
+	bj := storeSummary("C", 800, 700, 600, 500, 400, 300, 200) // top fifth: 2 of 7 → 15.00
+	total := store.NewRunSummary()
+	total.Add(sh)
+	total.Add(bj)
+	total.FinishTop20([]model.Money{100000, 90000, 5000, 4000, 3000, 800, 700, 600, 500, 400, 300, 200})
+	run, legacy := "run-stores-"+storetest.Suffix(), "run-legacy-"+storetest.Suffix()
+	plantRun(t, table, run, false, total, map[string]*store.RunSummary{"sh-01": sh, "bj-01": bj})
+	plantRun(t, table, legacy, true, total, nil)
+
+	type tierReport struct {
+		Scope        string   `json:"scope"`
+		Stores       []string `json:"stores"`
+		TotalRevenue string   `json:"totalRevenue"`
+		Top20        float64  `json:"top20RevenueShare"`
+		Method       string   `json:"top20Method"`
+		MaxError     float64  `json:"top20MaxError"`
+		Tiers        []TierRow
+	}
+	get := func(claims, q map[string]string, path string) (int, string) {
+		resp := serveReq(t, a, map[string]string{}, "GET /v1/reports/{name}", path, "", claims, q)
+		return resp.StatusCode, resp.Body
+	}
+	report := func(claims, q map[string]string) tierReport {
+		code, body := get(claims, q, "/v1/reports/tiers")
+		var r tierReport
+		if err := json.Unmarshal([]byte(body), &r); err != nil || code != 200 {
+			t.Fatalf("%v %v: %d %s", claims, q, code, body)
+		}
+		return r
+	}
+	shClin := staff("clinician", "sh-01")
+	both := map[string]string{"sub": "clin-both", auth.ClaimRole: "clinician", auth.ClaimStores: "sh-01 bj-01"}
+
+	if r := report(adminClaims, map[string]string{"run": run}); r.Scope != "business" || r.TotalRevenue != "2055.00" || r.Method != "exact" ||
+		math.Abs(r.Top20-(1000.00+900.00+50.00)/2055.00) > 1e-9 { // ⌈12/5⌉ = 3 customers
+		t.Fatalf("the business: %+v", r)
+	}
+	if r := report(shClin, map[string]string{"run": run}); r.TotalRevenue != "2020.00" || fmt.Sprint(r.Stores) != "[sh-01]" ||
+		r.Method != "exact" || math.Abs(r.Top20-1000.00/2020.00) > 1e-9 || r.Tiers[2].Customers != 0 {
+		t.Fatalf("sh-01's clinician sees: %+v", r)
+	}
+	if r := report(adminClaims, map[string]string{"run": run, "store": "bj-01"}); r.TotalRevenue != "35.00" || math.Abs(r.Top20-15.0/35.0) > 1e-9 {
+		t.Fatalf("an all-stores admin asking for bj-01: %+v", r)
+	}
+	r := report(both, map[string]string{"run": run})
+	if r.TotalRevenue != "2055.00" || r.Method != "sum of each store's top 20 %" || r.MaxError <= 0 ||
+		math.Abs(r.Top20-(1000.00+15.00)/2055.00) > 1e-9 {
+		t.Fatalf("two stores together: %+v", r)
+	}
+	// The joint top fifth (⌈12/5⌉ = 3 customers: 1000 + 900 + 50) lies within the stated error.
+	if exact := (1000.00 + 900.00 + 50.00) / 2055.00; exact < r.Top20 || exact > r.Top20+r.MaxError {
+		t.Fatalf("the exact joint share %.4f is outside [%.4f, %.4f]", exact, r.Top20, r.Top20+r.MaxError)
+	}
+
+	missingRun, _ := get(shClin, map[string]string{"run": "run-nobody"}, "/v1/reports/tiers")
+	for name, q := range map[string]map[string]string{
+		"another store's report":     {"run": run, "store": "bj-01"},
+		"a run without store shares": {"run": legacy},
+	} {
+		code, body := get(shClin, q, "/v1/reports/tiers")
+		if code != 404 || missingRun != 404 {
+			t.Fatalf("%s: %d %s", name, code, body)
+		}
+	}
+	if code, body := get(shClin, map[string]string{"run": run}, "/v1/reports/migration"); code != 200 || strings.Contains(body, "none\\u003eC") || strings.Contains(body, `"C"`) {
+		t.Fatalf("sh-01's migration report shows bj-01's flows: %d %s", code, body)
+	}
+	if code, _ := get(staff("agent", "sh-01"), map[string]string{"run": run}, "/v1/reports/tiers"); code != 403 {
+		t.Fatalf("an agent: %d", code)
+	}
+
+	runAs := func(claims map[string]string, id string) (int, string) {
+		resp := serveReq(t, a, map[string]string{"RETIER_QUEUE_URL": storetest.Queue(t, "retier")}, "GET /v1/retier/{id}", "/v1/retier/"+id, "", claims, nil)
+		return resp.StatusCode, resp.Body
+	}
+	code, body := runAs(shClin, run)
+	if code != 200 || !strings.Contains(body, `"totalRevenue":202000`) || strings.Contains(body, `"business"`) || strings.Contains(body, "bj-01") {
+		t.Fatalf("sh-01's clinician reading the run: %d %s", code, body)
+	}
+	if code, body = runAs(adminClaims, run); code != 200 || !strings.Contains(body, `"totalRevenue":205500`) || !strings.Contains(body, `"business"`) {
+		t.Fatalf("an all-stores admin reading the run: %d %s", code, body)
+	}
+	legacyCode, legacyBody := runAs(shClin, legacy)
+	unknownCode, unknownBody := runAs(shClin, "run-nobody-"+storetest.Suffix())
+	if legacyCode != 404 || unknownCode != 404 || legacyBody[:strings.Index(legacyBody, `"instance"`)] != unknownBody[:strings.Index(unknownBody, `"instance"`)] {
+		t.Fatalf("a run without store shares: %d %s; unknown: %d %s", legacyCode, legacyBody, unknownCode, unknownBody)
+	}
+}
+
+// C3: what every store shares — the tier policy, a run over all customers — is changed
+// only by an admin who covers every store.
+func TestOnlyAnAllStoresAdminChangesThePolicyOrStartsARun(t *testing.T) {
+	a := testApp(t)
+	envs := map[string]string{"RETIER_QUEUE_URL": storetest.Queue(t, "retier")}
+	shAdmin := map[string]string{"sub": "admin-sh", auth.ClaimRole: "admin", auth.ClaimStores: "sh-01"}
+	before := serve(t, a, envs, "GET /v1/policy", "/v1/policy", "", adminClaims).Body
+	next := tiering.DefaultPolicy()
+	next.Version = 99
+	b, _ := json.Marshal(next)
+	if r := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", string(b), shAdmin); r.StatusCode != 403 {
+		t.Fatalf("a store's admin changing the policy: %d %s", r.StatusCode, r.Body)
+	}
+	if after := serve(t, a, envs, "GET /v1/policy", "/v1/policy", "", adminClaims).Body; after != before {
+		t.Fatal("the policy changed")
+	}
+	if r := serve(t, a, envs, "POST /v1/retier", "/v1/retier", "", shAdmin); r.StatusCode != 403 {
+		t.Fatalf("a store's admin starting a run: %d %s", r.StatusCode, r.Body)
+	}
+	if r := serve(t, a, envs, "POST /v1/retier", "/v1/retier", "", adminClaims); r.StatusCode != 202 {
+		t.Fatalf("an all-stores admin starting a run: %d %s", r.StatusCode, r.Body)
 	}
 }

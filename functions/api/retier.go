@@ -12,14 +12,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
-	"github.com/tierflow/tierflow/shared/model"
 )
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &retierAPI{app: a, queueURL: e.Required("RETIER_QUEUE_URL")}
+		h := &retierAPI{app: a, desk: a.desk, queueURL: e.Required("RETIER_QUEUE_URL")}
 		r.Handle("POST /v1/retier", h.start)
 		r.Handle("GET /v1/retier/{id}", h.get)
 	})
@@ -27,13 +28,23 @@ func init() {
 
 type retierAPI struct {
 	*app
+	desk     reportDesk
 	queueURL string
 }
 
+// earliestAsOf: nothing the business records happened before it (the same floor as a
+// transaction's time).
+var earliestAsOf = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // start queues a run for the retier function (pass 0 on its queue: the function
-// creates the run and hands out the segments). Body (optional): {"asOf": RFC 3339}.
+// creates the run and hands out the segments). Body (optional): {"asOf": RFC 3339}. A
+// run re-tiers every store's customers, so only an admin of every store starts one (C3).
 func (h *retierAPI) start(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if err := requireRole(req, model.RoleAdmin); err != nil {
+	p, err := auth.FromRequest(req)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if err := access.Require(p, access.StartRun); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	var in struct {
@@ -46,8 +57,8 @@ func (h *retierAPI) start(ctx context.Context, req events.APIGatewayV2HTTPReques
 	}
 	asOf := h.now().In(h.zone)
 	if in.AsOf != nil {
-		if in.AsOf.After(asOf) {
-			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("asOf", "must not be in the future")
+		if in.AsOf.After(asOf) || in.AsOf.Before(earliestAsOf) {
+			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("asOf", "must be between 2000-01-01 and now")
 		}
 		asOf = in.AsOf.In(h.zone)
 	}
@@ -64,17 +75,27 @@ func (h *retierAPI) start(ctx context.Context, req events.APIGatewayV2HTTPReques
 	return resp, nil
 }
 
-// get shows a run's progress and, once done, its summary.
+// get shows a run's progress and, once done, its summary: the business's for all-stores
+// staff, the caller's stores' otherwise (C3).
 func (h *retierAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	if err := requireRole(req, model.RoleAdmin, model.RoleClinician); err != nil {
+	p, err := auth.FromRequest(req)
+	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	run, found, err := h.table.GetRun(ctx, req.PathParameters["id"])
+	id := req.PathParameters["id"]
+	if id == "" {
+		return events.APIGatewayV2HTTPResponse{}, access.NotFound("Run")
+	}
+	ref, err := h.acc.Run(p, id, "", access.ReadRuns)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	run, found, err := h.desk.Run(ctx, ref)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	if !found {
-		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Run")
+		return events.APIGatewayV2HTTPResponse{}, access.NotFound("Run")
 	}
 	return httpx.JSON(http.StatusOK, run), nil
 }

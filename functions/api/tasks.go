@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
-	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
@@ -21,22 +21,27 @@ import (
 	"github.com/tierflow/tierflow/shared/store"
 )
 
+// followupDesk is what the staff follow-up routes do with what acc resolved
+// (store.Staff): tasks and the lists they are on, and plans for a customer.
+type followupDesk interface {
+	Tasks(ctx context.Context, ts access.TaskScope, f store.TaskFilter) ([]followup.Reminder, string, error)
+	CompleteTask(ctx context.Context, tk access.Task, o followup.Outcome) (fapp.CompleteResult, error)
+	ReassignTask(ctx context.Context, tk access.Task, assignee string) (followup.Reminder, bool, error)
+	RegisterCaller(ctx context.Context, p auth.Principal) error
+	Plan(ctx context.Context, c access.Customer, ts ...followup.Trigger) (fapp.PlanResult, error)
+}
+
 // staffFollowup is what the staff follow-up routes (tasks, customer events) share.
 type staffFollowup struct {
-	log     *slog.Logger
-	table   *store.Table
-	f       *store.Followup
-	tasks   *fapp.Tasks
-	planner *fapp.Planner
-	now     func() time.Time
-	stores  []string
+	log    *slog.Logger
+	acc    *access.Layer
+	desk   followupDesk
+	now    func() time.Time
+	stores []string
 }
 
 func newStaffFollowup(a *app, e *env.Reader) *staffFollowup {
-	policy, err := followup.DefaultPolicy()
-	boot.Check(a.log, "follow-up policy", err)
-	f := store.NewFollowup(a.table, store.FollowupOptions{Now: a.now})
-	return &staffFollowup{log: a.log, table: a.table, f: f, tasks: f.Tasks(policy), planner: f.Planner(policy), now: a.now, stores: e.List("STORES")}
+	return &staffFollowup{log: a.log, acc: a.acc, desk: a.desk, now: a.now, stores: e.List("STORES")}
 }
 
 func init() {
@@ -55,12 +60,8 @@ func (s *staffFollowup) principal(ctx context.Context, req events.APIGatewayV2HT
 	if err != nil {
 		return p, err
 	}
-	if !p.SeesAllStores() {
-		for _, st := range p.Stores {
-			if err := s.f.RegisterStaff(ctx, st, p.Role, p.Sub); err != nil {
-				s.log.WarnContext(ctx, "staff directory not updated", "err", err.Error())
-			}
-		}
+	if err := s.desk.RegisterCaller(ctx, p); err != nil {
+		s.log.WarnContext(ctx, "staff directory not updated", "err", err.Error())
 	}
 	return p, nil
 }
@@ -116,30 +117,28 @@ func (s *staffFollowup) list(ctx context.Context, req events.APIGatewayV2HTTPReq
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest(k, "is not a known parameter")
 		}
 	}
-	tv := store.TaskView{Cursor: q["cursor"], Status: followup.StatusOpen}
+	f := store.TaskFilter{Cursor: q["cursor"]}
 	if l := q["limit"]; l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 200 {
 			return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("limit", "must be a number from 1 to 200")
 		}
-		tv.Limit = n
+		f.Limit = n
 	}
-	switch view := q["view"]; view {
-	case "", "mine":
-		tv.Assignee = p.Sub
-	case "store", "overdue":
-		st, err := storeParam(p, q["store"], s.stores)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		tv.Store = st
-		if view == "overdue" {
-			tv.Before = s.now()
-		}
+	view := q["view"]
+	switch view {
+	case "", "mine", "store", "overdue":
 	default:
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("view", "must be mine, store or overdue")
 	}
-	items, next, err := s.f.ListTasks(ctx, tv)
+	ts, err := s.acc.TaskList(p, view == "" || view == "mine", q["store"], s.stores)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	if view == "overdue" {
+		f.Before = s.now()
+	}
+	items, next, err := s.desk.Tasks(ctx, ts, f)
 	if errors.Is(err, store.ErrBadCursor) {
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("cursor", "is not a cursor this API returned")
 	}
@@ -152,15 +151,6 @@ func (s *staffFollowup) list(ctx context.Context, req events.APIGatewayV2HTTPReq
 		page.Items = append(page.Items, taskView(r, now))
 	}
 	return httpx.JSON(200, page), nil
-}
-
-// loadTask reads a task the caller may act on; another store's task is the same 404.
-func (s *staffFollowup) loadTask(ctx context.Context, p auth.Principal, id string) (followup.Reminder, error) {
-	r, err := s.f.Get(ctx, id)
-	if errors.Is(err, fapp.ErrNotFound) || (err == nil && (!r.IsTask() || !p.CanSeeStore(r.Store))) {
-		return r, httpx.NotFound("Task")
-	}
-	return r, err
 }
 
 func taskError(err error) error {
@@ -196,17 +186,17 @@ func (s *staffFollowup) complete(ctx context.Context, req events.APIGatewayV2HTT
 	if !b.Outcome.Valid() {
 		return events.APIGatewayV2HTTPResponse{}, taskError(followup.ErrInvalidOutcome)
 	}
-	id := req.PathParameters["id"]
-	if _, err := s.loadTask(ctx, p, id); err != nil {
+	tk, err := s.acc.Task(ctx, p, req.PathParameters["id"], access.WorkTasks)
+	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	res, err := s.tasks.Complete(ctx, id, p.Sub, b.Outcome)
+	res, err := s.desk.CompleteTask(ctx, tk, b.Outcome)
 	if err != nil && res.Task.ID == "" {
 		return events.APIGatewayV2HTTPResponse{}, taskError(err)
 	}
 	if err != nil {
 		// The outcome is stored; what it set in motion failed and is logged for a retry.
-		s.log.ErrorContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "task outcome follow-up failed", "task", id, "err", err.Error())
+		s.log.ErrorContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "task outcome follow-up failed", "task", tk.ID(), "err", err.Error())
 	}
 	now := s.now()
 	out := completeResult{Task: taskView(res.Task, now), Followed: len(res.Followed.Created)}
@@ -214,7 +204,7 @@ func (s *staffFollowup) complete(ctx context.Context, req events.APIGatewayV2HTT
 		rv := taskView(*res.Retry, now)
 		out.Retry = &rv
 	}
-	s.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "task completed", "task", id, "outcome", string(b.Outcome))
+	s.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "task completed", "task", tk.ID(), "outcome", string(b.Outcome))
 	return httpx.JSON(200, out), nil
 }
 
@@ -233,36 +223,23 @@ func (s *staffFollowup) reassign(ctx context.Context, req events.APIGatewayV2HTT
 	if err := httpx.DecodeJSON(req, &b, 4<<10); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if b.Assignee == "" {
-		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("assignee", "required")
+	if b.Assignee == "" || len(b.Assignee) > 256 {
+		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("assignee", "required, at most 256 characters")
 	}
+	act := access.WorkTasks
 	if b.Assignee != p.Sub {
-		if err := p.Require(model.RoleClinician, model.RoleAdmin); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
+		act = access.AssignTasks
 	}
-	id := req.PathParameters["id"]
-	r, err := s.loadTask(ctx, p, id)
+	tk, err := s.acc.Task(ctx, p, req.PathParameters["id"], act)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	known := b.Assignee == p.Sub
-	for _, role := range []model.Role{model.RoleAgent, model.RoleClinician, model.RoleAdmin} {
-		if known {
-			break
-		}
-		m, err := s.f.Members(ctx, r.Store, role)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
-		}
-		known = slices.Contains(m, b.Assignee)
+	n, known, err := s.desk.ReassignTask(ctx, tk, b.Assignee)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, taskError(err)
 	}
 	if !known {
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("assignee", "is not a staff member of the task's store")
-	}
-	n, err := s.tasks.Reassign(ctx, id, b.Assignee)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, taskError(err)
 	}
 	return httpx.JSON(200, taskView(n, s.now())), nil
 }

@@ -31,7 +31,8 @@ type taskRig struct {
 func newTaskRig(t *testing.T) *taskRig {
 	t.Helper()
 	g := &taskRig{custRig: newCustRig(t), now: time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC)} // 10:00 Shanghai
-	a := &app{log: logx.New(&bytes.Buffer{}, logx.Options{}), table: g.tbl, now: func() time.Time { g.mu.Lock(); defer g.mu.Unlock(); return g.now }}
+	a := testAppOn(t, g.tbl, func() time.Time { g.mu.Lock(); defer g.mu.Unlock(); return g.now })
+	a.log = logx.New(&bytes.Buffer{}, logx.Options{})
 	s := newStaffFollowup(a, env.FromMap(map[string]string{"STORES": "sh-01,bj-01"}))
 	g.r = httpx.NewRouter()
 	g.r.Log = a.log

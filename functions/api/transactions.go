@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/shopspring/decimal"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
@@ -34,8 +35,8 @@ const transactionsBodyLimit = 4 << 20
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &transactionsAPI{app: a, queueURL: e.Required("INGEST_QUEUE_URL"),
-			phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), sender: a.sqs, contacts: a.table}
+		h := &transactionsAPI{app: a, desk: a.desk, queueURL: e.Required("INGEST_QUEUE_URL"),
+			phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), sender: a.sqs}
 		r.Handle("POST /v1/transactions", h.post)
 	})
 }
@@ -45,19 +46,18 @@ type sqsSender interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// contactFinder resolves a customer given by phone or email: found read-only first (no
-// touch is written for a known customer), created like a lead otherwise.
-type contactFinder interface {
-	CustomerByContact(ctx context.Context, phoneE164, email string) (string, bool, error)
-	ResolveOrCreate(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time) (customer.Profile, bool, error)
+// txnDesk reads the once-markers of transactions of stores the caller covers
+// (store.Staff).
+type txnDesk interface {
+	TxnMarkers(ctx context.Context, sc access.Scope, keys []store.TxnKey) (map[store.TxnKey]store.TxnMarker, error)
 }
 
 type transactionsAPI struct {
 	*app
+	desk        txnDesk
 	queueURL    string
 	phoneRegion string
 	sender      sqsSender
-	contacts    contactFinder
 }
 
 // txnIn is one transaction as a POS or billing system posts it.
@@ -74,8 +74,12 @@ type txnIn struct {
 	Items      []itemIn        `json:"items"`
 }
 
+// customerRef names the customer one way: id (an existing customer of the store), ref
+// (the business's own customer number in that store: found or created), or phone and/or
+// e-mail (found in the store, or created in it). See contract C2.
 type customerRef struct {
 	ID    string `json:"id"`
+	Ref   string `json:"ref"`
 	Phone string `json:"phone"`
 	Email string `json:"email"`
 }
@@ -88,38 +92,59 @@ type itemIn struct {
 	EffectDays int             `json:"effectDays"`
 }
 
+// Per-item statuses (C2).
+const (
+	statusAccepted  = "accepted"  // queued: it will be applied once
+	statusDuplicate = "duplicate" // the same key with the same content is known: nothing new happens
+	statusConflict  = "conflict"  // the same key with other content: errors name what differs
+	statusRejected  = "rejected"  // errors name the fields at fault
+	statusFailed    = "failed"    // could not be queued (or its customer looked up): post it again
+)
+
 // TxnResult is the outcome of one posted transaction.
 type TxnResult struct {
 	Index      int                `json:"index"`
 	ExternalID string             `json:"externalId,omitempty"`
-	Status     string             `json:"status"` // accepted | rejected | failed
+	Status     string             `json:"status"`
 	CustomerID string             `json:"customerId,omitempty"`
 	Errors     []httpx.FieldError `json:"errors,omitempty"`
 }
 
 // TxnResponse is the 202 body: every item, in the order posted.
 type TxnResponse struct {
-	Accepted int         `json:"accepted"`
-	Rejected int         `json:"rejected"`
-	Failed   int         `json:"failed"`
-	Results  []TxnResult `json:"results"`
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Conflicts  int         `json:"conflicts"`
+	Rejected   int         `json:"rejected"`
+	Failed     int         `json:"failed"`
+	Results    []TxnResult `json:"results"`
 }
 
-var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9._:\-]{1,64}$`)
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
-)
+var currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// post accepts one transaction or {"transactions":[...]}: valid ones are queued for
-// ingest, invalid ones are listed with the fields at fault. Who may post: admins and
-// clinician/managers (医师级, who run a store), each only for stores they can see;
-// front-line agents may not, as spend moves tiers and money.
+// earliestTxn: a transaction's time is a real date of the business's, not year 1.
+var earliestTxn = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// pending is a transaction that passed validation, on its way to the queue.
+type pending struct {
+	i     int
+	txn   store.Txn
+	who   access.TxnCustomer
+	field func(string) string
+}
+
+// post accepts one transaction or {"transactions":[...]}. Every item is answered: valid
+// new ones are queued for ingest (accepted), one already known is a duplicate or, with
+// other content, a conflict naming what differs, invalid ones are listed with the fields
+// at fault. Who may post: admins and clinician/managers, each only for stores they cover
+// and customers of those stores (C2); front-line agents may not, as spend moves tiers.
 func (h *transactionsAPI) post(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if err := p.Require(model.RoleAdmin, model.RoleClinician); err != nil {
+	scope, err := h.acc.Scope(p, "", access.PostTransactions)
+	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	raws, prefix, err := splitBatch(req)
@@ -128,8 +153,7 @@ func (h *transactionsAPI) post(ctx context.Context, req events.APIGatewayV2HTTPR
 	}
 	now := h.now()
 	results := make([]TxnResult, len(raws))
-	var valid []store.Txn
-	var validIdx []int
+	var valid []pending
 	for i, raw := range raws {
 		field := func(f string) string {
 			if prefix == "" {
@@ -137,45 +161,129 @@ func (h *transactionsAPI) post(ctx context.Context, req events.APIGatewayV2HTTPR
 			}
 			return prefix + "/" + strconv.Itoa(i) + f
 		}
-		txn, errs := h.validate(ctx, p, raw, now, field)
-		results[i] = TxnResult{Index: i, ExternalID: txn.ExternalID, CustomerID: txn.CustomerID}
+		txn, who, errs := h.validate(raw, scope, now, field)
+		results[i] = TxnResult{Index: i, ExternalID: txn.ExternalID}
 		if len(errs) > 0 {
-			results[i].Status, results[i].Errors = "rejected", errs
+			results[i].Status, results[i].Errors = statusRejected, errs
 			continue
 		}
-		valid = append(valid, txn)
-		validIdx = append(validIdx, i)
+		valid = append(valid, pending{i: i, txn: txn, who: who, field: field})
 	}
-	if len(valid) == 0 {
-		var all []httpx.FieldError
-		for _, r := range results {
-			all = append(all, r.Errors...)
-		}
-		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(all...)
-	}
-	sent := h.enqueue(ctx, valid)
-	var resp TxnResponse
-	for k, i := range validIdx {
+	queue := h.resolve(ctx, p, scope, valid, results, request(req))
+	sent := h.enqueue(ctx, queue)
+	for k, pd := range queue {
 		if sent[k] {
-			results[i].Status = "accepted"
+			results[pd.i].Status = statusAccepted
 		} else {
-			results[i].Status = "failed"
-			results[i].Errors = []httpx.FieldError{{Field: "", Reason: "could not be queued; post it again (it will count once)"}}
+			results[pd.i].Status = statusFailed
+			results[pd.i].Errors = []httpx.FieldError{{Field: pd.field(""), Reason: "could not be queued; post it again (it will count once)"}}
 		}
 	}
+	var resp TxnResponse
+	var fields []httpx.FieldError
 	for _, r := range results {
 		switch r.Status {
-		case "accepted":
+		case statusAccepted:
 			resp.Accepted++
-		case "rejected":
+		case statusDuplicate:
+			resp.Duplicates++
+		case statusConflict:
+			resp.Conflicts++
+		case statusRejected:
 			resp.Rejected++
 		default:
 			resp.Failed++
 		}
+		fields = append(fields, r.Errors...)
 	}
 	resp.Results = results
-	h.log.InfoContext(ctx, "transactions posted", "accepted", resp.Accepted, "rejected", resp.Rejected, "failed", resp.Failed)
-	return httpx.JSON(http.StatusAccepted, resp), nil
+	h.log.InfoContext(ctx, "transactions posted", "accepted", resp.Accepted, "duplicates", resp.Duplicates,
+		"conflicts", resp.Conflicts, "rejected", resp.Rejected, "failed", resp.Failed)
+	switch {
+	case resp.Accepted+resp.Duplicates > 0:
+		return httpx.JSON(http.StatusAccepted, resp), nil
+	case resp.Failed > 0:
+		// Nothing was taken, and some of it only for want of a queue: posting again helps.
+		return events.APIGatewayV2HTTPResponse{}, &httpx.Error{Status: http.StatusServiceUnavailable, Slug: "unavailable",
+			Detail: "Some transactions could not be queued just now; post them again (each counts once).", Fields: fields}
+	}
+	return events.APIGatewayV2HTTPResponse{}, &httpx.Error{Status: http.StatusUnprocessableEntity, Slug: "unprocessable",
+		Detail: "No transaction could be accepted.", Fields: fields}
+}
+
+// resolve finds each valid transaction's customer through the access layer, and tells a
+// transaction known already (its once-marker, read in one batch) from a new one. It
+// fills the results of what will not be queued, and returns what will.
+func (h *transactionsAPI) resolve(ctx context.Context, p auth.Principal, scope access.Scope, valid []pending, results []TxnResult, req access.Request) []pending {
+	if len(valid) == 0 {
+		return nil
+	}
+	keys := make([]store.TxnKey, len(valid))
+	for k, pd := range valid {
+		keys[k] = pd.txn.Key()
+	}
+	markers, err := h.desk.TxnMarkers(ctx, scope, keys)
+	if err != nil {
+		h.log.ErrorContext(ctx, "transactions: read markers", "err", err)
+		for _, pd := range valid {
+			results[pd.i].Status = statusFailed
+			results[pd.i].Errors = []httpx.FieldError{{Field: pd.field(""), Reason: "could not be checked just now; post it again (it will count once)"}}
+		}
+		return nil
+	}
+	who := make([]access.TxnCustomer, len(valid))
+	for k, pd := range valid {
+		who[k] = pd.who
+		_, who[k].LookupOnly = markers[keys[k]] // a known transaction never creates its customer
+	}
+	found := h.acc.TxnCustomers(ctx, p, who, req)
+	var queue []pending
+	first := map[store.TxnKey]store.Txn{} // within this request
+	for k, pd := range valid {
+		r, res := &results[pd.i], found[k]
+		switch {
+		case res.Err != nil:
+			h.log.ErrorContext(ctx, "transactions: resolve customer", "err", res.Err)
+			r.Status = statusFailed
+			r.Errors = []httpx.FieldError{{Field: pd.field("/customer"), Reason: "could not be looked up just now; post it again"}}
+			continue
+		case len(res.Refused) > 0:
+			r.Status = statusRejected
+			for _, f := range res.Refused {
+				r.Errors = append(r.Errors, httpx.FieldError{Field: pd.field(f.Field), Reason: f.Reason})
+			}
+			continue
+		}
+		pd.txn.CustomerID = res.CustomerID
+		m, known := markers[keys[k]]
+		if !known {
+			if prev, again := first[keys[k]]; again {
+				m, known = store.MarkerOf(prev), true // twice in this request
+			}
+		}
+		if known {
+			h.compare(r, pd, m)
+			continue
+		}
+		first[keys[k]] = pd.txn
+		r.CustomerID = res.CustomerID
+		queue = append(queue, pd)
+	}
+	return queue
+}
+
+// compare answers a transaction whose key is known: the same content is a duplicate
+// (nothing new will happen), other content a conflict naming each field that differs.
+func (h *transactionsAPI) compare(r *TxnResult, pd pending, m store.TxnMarker) {
+	if pd.txn.CustomerID != "" && m.Same(pd.txn) {
+		r.Status, r.CustomerID = statusDuplicate, m.CustomerID
+		return
+	}
+	r.Status = statusConflict
+	for _, f := range m.Differences(pd.txn) {
+		r.Errors = append(r.Errors, httpx.FieldError{Field: pd.field(f),
+			Reason: "differs from the transaction posted before with this source and externalId in this store"})
+	}
 }
 
 // splitBatch reads the body as a batch ({"transactions":[...]}) or a single transaction.
@@ -214,9 +322,9 @@ func splitBatch(req events.APIGatewayV2HTTPRequest) ([]json.RawMessage, string, 
 	return batch.Transactions, "/transactions", nil
 }
 
-// validate checks one transaction and returns it ready for the queue, or every field at
-// fault. The customer given by phone or email is resolved to an id here.
-func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw json.RawMessage, now time.Time, field func(string) string) (store.Txn, []httpx.FieldError) {
+// validate checks one transaction and returns it with how it names its customer, or
+// every field at fault. Nothing is looked up or created here.
+func (h *transactionsAPI) validate(raw json.RawMessage, scope access.Scope, now time.Time, field func(string) string) (store.Txn, access.TxnCustomer, []httpx.FieldError) {
 	var errs []httpx.FieldError
 	bad := func(f, reason string) { errs = append(errs, httpx.FieldError{Field: field(f), Reason: reason}) }
 	var in txnIn
@@ -228,10 +336,10 @@ func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw js
 		} else {
 			bad("", err.Error())
 		}
-		return store.Txn{}, errs
+		return store.Txn{}, access.TxnCustomer{}, errs
 	}
 	txn := store.Txn{Source: strings.TrimSpace(in.Source), ExternalID: strings.TrimSpace(in.ExternalID),
-		Store: strings.TrimSpace(in.Store), Currency: in.Currency, RefundOf: strings.TrimSpace(in.RefundOf)}
+		Store: strings.TrimSpace(in.Store), Currency: in.Currency, RefundOf: strings.TrimSpace(in.RefundOf), Once: store.OnceStore}
 	checkKeyPart := func(f, v string, required bool) {
 		switch {
 		case v == "" && required:
@@ -245,7 +353,6 @@ func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw js
 	checkKeyPart("/externalId", txn.ExternalID, true)
 	checkKeyPart("/source", txn.Source, true)
 	checkKeyPart("/refundOf", txn.RefundOf, false)
-	checkKeyPart("/store", txn.Store, false)
 
 	switch in.Type {
 	case "", "purchase":
@@ -257,15 +364,16 @@ func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw js
 	default:
 		bad("/type", `must be "purchase" or "refund"`)
 	}
-	if !p.CanSeeStore(txn.Store) {
-		if txn.Store == "" {
-			bad("/store", "required: your token covers only some stores")
-		} else {
-			bad("/store", "not one of the stores your token covers")
-		}
+	switch {
+	case txn.Store == "":
+		bad("/store", "required: the store the transaction happened in")
+	case !access.ValidID(txn.Store) || !scope.Has(txn.Store):
+		bad("/store", "not one of the stores your token covers")
 	}
 	if at, err := time.Parse(time.RFC3339, in.At); err != nil {
 		bad("/at", "required: a time with its zone offset, like 2025-03-01T14:30:00+08:00")
+	} else if at.Before(earliestTxn) {
+		bad("/at", "is before 2000-01-01")
 	} else if at.After(now.Add(24 * time.Hour)) {
 		bad("/at", "is more than a day in the future")
 	} else {
@@ -304,57 +412,36 @@ func (h *transactionsAPI) validate(ctx context.Context, p auth.Principal, raw js
 	if len(in.Items) > 200 {
 		bad("/items", "at most 200 lines")
 	}
-	if strings.TrimSpace(in.Customer.ID) == "" && in.Customer.Phone == "" && in.Customer.Email == "" {
-		bad("/customer", "give the customer's id, phone or email")
-	}
-	if len(errs) > 0 {
-		return txn, errs // never create a customer for a transaction that will be refused
-	}
-	txn.CustomerID = h.resolveCustomer(ctx, in.Customer, txn.Store, now, bad)
-	return txn, errs
-}
-
-// resolveCustomer returns the customer's id: given, or found by phone or email.
-func (h *transactionsAPI) resolveCustomer(ctx context.Context, c customerRef, storeID string, now time.Time, bad func(string, string)) string {
-	if id := strings.TrimSpace(c.ID); id != "" {
-		if !idPattern.MatchString(id) {
-			bad("/customer/id", "1 to 64 letters, digits or . _ : -")
-			return ""
+	who := access.TxnCustomer{Store: txn.Store, ID: strings.TrimSpace(in.Customer.ID), Ref: strings.TrimSpace(in.Customer.Ref)}
+	ways := 0
+	for _, v := range []string{who.ID, who.Ref, in.Customer.Phone + in.Customer.Email} {
+		if v != "" {
+			ways++
 		}
-		return id
 	}
-	if c.Phone == "" && c.Email == "" {
-		bad("/customer", "give the customer's id, phone or email")
-		return ""
+	switch {
+	case ways == 0:
+		bad("/customer", "give the customer's id, ref (your customer number), or phone and/or email")
+	case ways > 1:
+		bad("/customer", "give one of id, ref, or phone/email — not several")
+	case who.Ref != "":
+		checkKeyPart("/customer/ref", who.Ref, true)
 	}
-	var phone, email string
-	var err error
-	if c.Phone != "" {
-		if phone, err = customer.NormalizePhone(c.Phone, h.phoneRegion); err != nil {
+	if in.Customer.Phone != "" {
+		ph, err := customer.NormalizePhone(in.Customer.Phone, h.phoneRegion)
+		if err != nil {
 			bad("/customer/phone", "not a phone number we can read")
-			return ""
 		}
+		who.Phone = ph
 	}
-	if c.Email != "" {
-		if email, err = customer.NormalizeEmail(c.Email); err != nil {
+	if in.Customer.Email != "" {
+		e, err := customer.NormalizeEmail(in.Customer.Email)
+		if err != nil {
 			bad("/customer/email", "not an email address")
-			return ""
 		}
+		who.Email = e
 	}
-	id, found, err := h.contacts.CustomerByContact(ctx, phone, email)
-	if err == nil && !found {
-		lead := customer.Lead{Phone: phone, Email: email, Store: storeID,
-			Submission: customer.Submission{At: now, Channel: "api"}}
-		var prof customer.Profile
-		prof, _, err = h.contacts.ResolveOrCreate(ctx, lead, customer.DefaultGradePolicy().Grade(lead), now)
-		id = prof.ID
-	}
-	if err != nil {
-		h.log.ErrorContext(ctx, "transactions: resolve customer", "err", err)
-		bad("/customer", "could not be looked up just now; post it again")
-		return ""
-	}
-	return id
+	return txn, who, errs
 }
 
 // parseMoney reads a decimal string in major units with at most two places. A JSON
@@ -385,7 +472,11 @@ func parseMoney(raw json.RawMessage, zeroOK bool) (model.Money, string) {
 
 // enqueue sends valid transactions to the ingest queue, ten per SendMessageBatch, a few
 // calls at a time; sent[i] says whether txns[i] is on the queue.
-func (h *transactionsAPI) enqueue(ctx context.Context, txns []store.Txn) []bool {
+func (h *transactionsAPI) enqueue(ctx context.Context, queue []pending) []bool {
+	txns := make([]store.Txn, len(queue))
+	for k, pd := range queue {
+		txns[k] = pd.txn
+	}
 	sent := make([]bool, len(txns))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)

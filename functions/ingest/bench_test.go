@@ -15,7 +15,7 @@ import (
 func BenchmarkIngest(b *testing.B) {
 	h, table := newHandlerTB(b)
 	ctx := context.Background()
-	cust := "bench-" + storetest.Suffix()
+	cust := customerOf(b, table, "sh-01")
 	at := time.Date(2025, 2, 1, 10, 0, 0, 0, shanghai)
 	first := purchase(cust, "INV-first-"+storetest.Suffix(), at, 1000)
 	if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{msgTB(b, "m", first)}}); err != nil {
@@ -32,6 +32,8 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		u := table.Units.Snapshot().Sub(before)
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
+		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
+		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
 		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/txn")
 	})
 	b.Run("duplicate", func(b *testing.B) {
@@ -43,5 +45,8 @@ func BenchmarkIngest(b *testing.B) {
 		}
 		u := table.Units.Snapshot().Sub(before)
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
+		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
+		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
+		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/txn")
 	})
 }

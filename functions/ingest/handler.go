@@ -71,6 +71,10 @@ func (h *handler) one(ctx context.Context, pol *tiering.Policy, m events.SQSMess
 	if txn.CustomerID == "" || txn.Source == "" || txn.ExternalID == "" || txn.At.IsZero() {
 		return fmt.Errorf("message lacks customer, source, external id or time")
 	}
+	// ApplyTxn refuses, without writing, what no retry mends — a customer without a
+	// profile, a customer of another store than the transaction's, a key applied before
+	// with other content, a time before 2000 — so the message ends in the DLQ with that
+	// error instead of being dropped or applied.
 	now := h.now()
 	res, err := h.table.ApplyTxn(ctx, txn, now, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
 		return decide(pol, agg, prev, txn.At)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
@@ -48,7 +49,18 @@ func msgTB(t testing.TB, id string, txn store.Txn) events.SQSMessage {
 
 func purchase(cust, ext string, at time.Time, amount model.Money) store.Txn {
 	return store.Txn{Source: "pos", ExternalID: ext, CustomerID: cust, Store: "sh-01", At: at, Amount: amount, Currency: "CNY",
-		Items: []store.TxnItem{{SKU: "FILL-1", Name: "filler", Qty: 1, UnitPrice: amount}}}
+		Items: []store.TxnItem{{SKU: "FILL-1", Name: "filler", Qty: 1, UnitPrice: amount}}, Once: store.OnceStore}
+}
+
+// customerOf creates a customer of st the way the API does for a transaction naming the
+// business's customer number, and returns their id.
+func customerOf(t testing.TB, table *store.Table, st string) string {
+	t.Helper()
+	id, err := table.CreateByRef(context.Background(), access.Ref{Store: st, Number: "N-" + storetest.Suffix()}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func windowSpend(t *testing.T, table *store.Table, id string, asOf time.Time) model.Money {
@@ -63,7 +75,7 @@ func windowSpend(t *testing.T, table *store.Table, id string, asOf time.Time) mo
 func TestRedeliveredTransactionCountsOnce(t *testing.T) {
 	h, table := newHandler(t)
 	ctx := context.Background()
-	cust, ext := "c-"+storetest.Suffix(), "INV-"+storetest.Suffix()
+	cust, ext := customerOf(t, table, "sh-01"), "INV-"+storetest.Suffix()
 	at := time.Date(2025, 2, 20, 15, 0, 0, 0, shanghai)
 	txn := purchase(cust, ext, at, 120000)
 	for i := 0; i < 3; i++ { // the first delivery, a redelivery, and a replay in another batch
@@ -91,7 +103,7 @@ func TestRedeliveredTransactionCountsOnce(t *testing.T) {
 func TestRefundReversesSpend(t *testing.T) {
 	h, table := newHandler(t)
 	ctx := context.Background()
-	cust := "c-" + storetest.Suffix()
+	cust := customerOf(t, table, "sh-01")
 	at := time.Date(2025, 2, 10, 10, 0, 0, 0, shanghai)
 	buy := purchase(cust, "INV-"+storetest.Suffix(), at, 80000)
 	refund := buy
@@ -108,7 +120,7 @@ func TestRefundReversesSpend(t *testing.T) {
 func TestInstantUpgradeAtIngest(t *testing.T) {
 	h, table := newHandler(t)
 	ctx := context.Background()
-	cust := "c-" + storetest.Suffix()
+	cust := customerOf(t, table, "sh-01")
 	at := time.Date(2025, 2, 1, 10, 0, 0, 0, shanghai)
 	// 3000 then 2500: the second purchase takes window spend over 5000 → Silver at once.
 	for i, amt := range []model.Money{300000, 250000} {
@@ -135,7 +147,7 @@ func TestInstantUpgradeAtIngest(t *testing.T) {
 func TestBadMessageFailsAloneInItsBatch(t *testing.T) {
 	h, table := newHandler(t)
 	ctx := context.Background()
-	cust := "c-" + storetest.Suffix()
+	cust := customerOf(t, table, "sh-01")
 	at := time.Date(2025, 2, 1, 10, 0, 0, 0, shanghai)
 	resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
 		msg(t, "good-1", purchase(cust, "INV-"+storetest.Suffix(), at, 1000)),
@@ -150,5 +162,113 @@ func TestBadMessageFailsAloneInItsBatch(t *testing.T) {
 	}
 	if got := windowSpend(t, table, cust, at); got != 3000 {
 		t.Fatalf("spend = %s, want 30.00 from the two good messages", got)
+	}
+}
+
+// handleOne delivers one message and reports whether it failed (to be redelivered and,
+// in the end, moved to the DLQ).
+func handleOne(t *testing.T, h *handler, txn store.Txn) bool {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{msg(t, "m-"+txn.ExternalID, txn)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(resp.BatchItemFailures) == 1
+}
+
+func purchases(t *testing.T, table *store.Table, id string) int {
+	t.Helper()
+	st, found, err := table.ReadTierState(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		return -1
+	}
+	return st.Aggregates.Purchases
+}
+
+// C2, last bullet: ingest re-checks what the API checked, against the profile it changes.
+func TestIngestAppliesOnlyToAnExistingCustomerOfTheTransactionsStore(t *testing.T) {
+	h, table := newHandler(t)
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, shanghai)
+	bj := customerOf(t, table, "bj-01")
+	cases := []struct {
+		name    string
+		txn     store.Txn
+		fails   bool
+		cust    string
+		applied int // purchases of cust afterwards; -1: no profile
+	}{
+		{"a customer of another store is never applied to", purchase(bj, "X-"+storetest.Suffix(), at, 900000), true, bj, 0},
+		{"an unknown customer gets no profile", purchase("c-invented-"+storetest.Suffix(), "X-"+storetest.Suffix(), at, 1000), true, "", -1},
+		{"a time before 2000 is refused", func() store.Txn {
+			tx := purchase(customerOf(t, table, "sh-01"), "X-"+storetest.Suffix(), time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), 1000)
+			return tx
+		}(), true, "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := handleOne(t, h, tc.txn); got != tc.fails {
+				t.Fatalf("failed=%v, want %v", got, tc.fails)
+			}
+			cust := tc.cust
+			if cust == "" {
+				cust = tc.txn.CustomerID
+			}
+			if got := purchases(t, table, cust); got != tc.applied {
+				t.Fatalf("purchases of %s = %d, want %d", cust, got, tc.applied)
+			}
+		})
+	}
+}
+
+// Finding 2: the once-key is per store, and the same key with other content fails to the
+// DLQ instead of vanishing as a "duplicate".
+func TestOnceKeysArePerStoreAndADifferentBodyIsAnError(t *testing.T) {
+	h, table := newHandler(t)
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, shanghai)
+	sh, bj := customerOf(t, table, "sh-01"), customerOf(t, table, "bj-01")
+	ext := "INV-" + storetest.Suffix()
+	mine := purchase(sh, ext, at, 1000)
+	theirs := purchase(bj, ext, at, 2000)
+	theirs.Store = "bj-01"
+	if handleOne(t, h, mine) || handleOne(t, h, theirs) {
+		t.Fatal("the same source and external id in two stores: one was refused")
+	}
+	if purchases(t, table, sh) != 1 || purchases(t, table, bj) != 1 {
+		t.Fatalf("purchases sh %d bj %d, want 1 and 1", purchases(t, table, sh), purchases(t, table, bj))
+	}
+	if handleOne(t, h, mine) {
+		t.Fatal("a redelivery of the same transaction failed; it is a duplicate")
+	}
+	changed := mine
+	changed.Amount = 99900
+	if !handleOne(t, h, changed) {
+		t.Fatal("the same key with another amount was dropped silently")
+	}
+	if got := windowSpend(t, table, sh, at); got != 1000 || purchases(t, table, sh) != 1 {
+		t.Fatalf("spend %s, purchases %d after a conflicting redelivery; want 10.00 and 1", got, purchases(t, table, sh))
+	}
+}
+
+// A message queued before once-keys named the store carries no Once: it is counted under
+// the key it was posted with, as it would have been.
+func TestAMessageQueuedBeforeTheChangeCountsOnceUnderItsOldKey(t *testing.T) {
+	h, table := newHandler(t)
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, shanghai)
+	cust := customerOf(t, table, "sh-01")
+	old := purchase(cust, "OLD-"+storetest.Suffix(), at, 5000)
+	old.Once = ""
+	for i := 0; i < 2; i++ {
+		if handleOne(t, h, old) {
+			t.Fatalf("delivery %d failed", i)
+		}
+	}
+	if got := purchases(t, table, cust); got != 1 {
+		t.Fatalf("purchases %d, want 1", got)
+	}
+	if _, found, _ := table.TxnMarker(context.Background(), store.TxnKey{Store: "sh-01", Source: old.Source, ExternalID: old.ExternalID}); !found {
+		t.Fatal("the legacy marker is not found for the transaction's store")
 	}
 }

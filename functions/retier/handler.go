@@ -329,10 +329,16 @@ func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, 
 		return err
 	}
 	sum := store.NewRunSummary()
+	shares := segmentShares{sums: map[string]*store.RunSummary{}, spends: map[string][]model.Money{}}
 	err = r.Table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
-		return r.assessOne(ctx, run, pol, cuts, ms, row, sum)
+		return r.assessOne(ctx, run, pol, cuts, ms, row, sum, shares)
 	})
 	if err != nil {
+		return err
+	}
+	// Each store's share goes first: the finisher, which may be this very worker, must
+	// find every counted segment's.
+	if err := r.Table.PutStoreParts(ctx, run.ID, seg, shares.sums, shares.spends, r.Now()); err != nil {
 		return err
 	}
 	res, err := attributevalue.MarshalMap(sum)
@@ -348,7 +354,27 @@ func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, 
 	return r.maybeFinish(ctx, run.ID)
 }
 
-func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Policy, cuts *tiering.Cuts, ms models, row store.ProfileRow, sum *store.RunSummary) error {
+// segmentShares is a pass-2 segment's outcome per store (store.NoStore for customers
+// without one): counts, and every buyer's net spend for the exact top fifth.
+type segmentShares struct {
+	sums   map[string]*store.RunSummary
+	spends map[string][]model.Money
+}
+
+func (sh segmentShares) of(st string) *store.RunSummary {
+	if st == "" {
+		st = store.NoStore
+	}
+	s := sh.sums[st]
+	if s == nil {
+		s = store.NewRunSummary()
+		sh.sums[st] = s
+	}
+	return s
+}
+
+func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Policy, cuts *tiering.Cuts, ms models, row store.ProfileRow, sum *store.RunSummary, shares segmentShares) error {
+	storeSum := shares.of(row.Store)
 	for attempt := 0; ; attempt++ {
 		next, err := tiering.Assess(pol, cuts, row.ID, &row.Aggregates, row.Assignment, run.AsOf)
 		if err != nil {
@@ -389,17 +415,29 @@ func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Poli
 				return err
 			}
 			sum.Changed++
+			storeSum.Changed++
 		}
-		count(sum, pol, cuts, row.ID, from, next)
-		if pred != nil {
-			sum.Predicted++
-			sum.Risk[string(pred.Risk)]++
+		for _, s := range []*store.RunSummary{sum, storeSum} {
+			count(s, from, next)
+			if pred != nil {
+				s.Predicted++
+				s.Risk[string(pred.Risk)]++
+			}
+			if retain {
+				s.AtRiskA++
+			}
+			if flagged {
+				s.RetentionDue++
+			}
 		}
-		if retain {
-			sum.AtRiskA++
+		if next.Metrics.HasHistory {
+			k := row.Store
+			if k == "" {
+				k = store.NoStore
+			}
+			shares.spends[k] = append(shares.spends[k], next.Metrics.Monetary)
 		}
 		if flagged {
-			sum.RetentionDue++
 			r.planRetention(ctx, run, row.ID, sum)
 		}
 		r.planMoves(ctx, run, row, from, next, sum)
@@ -407,8 +445,9 @@ func (r *Retier) assessOne(ctx context.Context, run store.Run, pol *tiering.Poli
 	}
 }
 
-// count adds one customer's outcome to the segment summary.
-func count(sum *store.RunSummary, pol *tiering.Policy, cuts *tiering.Cuts, id string, from model.Tier, next tiering.Assignment) {
+// count adds one customer's outcome to a summary (the segment's, or its store's share).
+// The top fifth by spend is computed when the run is done, from every buyer's spend.
+func count(sum *store.RunSummary, from model.Tier, next tiering.Assignment) {
 	sum.Customers++
 	sum.Stages[string(next.Stage)]++
 	if !next.Metrics.HasHistory {
@@ -420,10 +459,6 @@ func count(sum *store.RunSummary, pol *tiering.Policy, cuts *tiering.Cuts, id st
 	m := next.Metrics.Monetary
 	sum.Revenue[t] += m
 	sum.TotalRevenue += m
-	// The top fifth by spend is the fifth quintile of the base's spend summary.
-	if cuts.M.Quintile(int64(m), id) == 4 {
-		sum.Top20Revenue += m
-	}
 	if from != next.Tier {
 		sum.TierChanges++
 		f := string(from)
@@ -455,14 +490,29 @@ func (r *Retier) maybeFinish(ctx context.Context, id string) error {
 		}
 		total.Add(s)
 	}
-	total.Finish()
+	// Each store's summary, and the business's top fifth, from every buyer's spend: exact
+	// for one store and for all of them (a subset of stores: store.CombineStores).
+	stores, spends, err := r.Table.StoreParts(ctx, id)
+	if err != nil {
+		return err
+	}
+	var all []model.Money
+	for st, sum := range stores {
+		all = append(all, spends[st]...)
+		sum.FinishTop20(spends[st])
+	}
+	total.FinishTop20(all)
+	if err := r.Table.PutStoreSummaries(ctx, id, stores); err != nil {
+		return err
+	}
 	sav, err := attributevalue.Marshal(total)
 	if err != nil {
 		return fmt.Errorf("run %s summary: %w", id, err)
 	}
 	now := r.Now()
 	err = r.Table.AdvanceRun(ctx, id, store.RunPass2, store.RunDone, map[string]types.AttributeValue{
-		"summary": sav, "finishedAt": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}})
+		"summary": sav, "perStore": &types.AttributeValueMemberBOOL{Value: true},
+		"finishedAt": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}})
 	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}

@@ -72,10 +72,10 @@ func seed(tb testing.TB, table *store.Table, n int, prefix string) (ids []string
 				}
 				txn := store.Txn{Source: "synth", ExternalID: prefix + t.Invoice, CustomerID: id, Store: t.Store, At: t.At,
 					Amount: amt, Currency: "CNY", Refund: t.Refund}
-				_, err := table.ApplyTxn(context.Background(), txn, t.At, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
+				_, err := table.ApplyTxnWith(context.Background(), txn, t.At, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
 					next, _ := tiering.InstantUpgrade(pol, agg, prev, t.At)
 					return next
-				})
+				}, store.ApplyOptions{CreateMissing: true})
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -187,6 +187,7 @@ func TestNightlyRunTiersEveryBuyerAndIsStableWhenRepeated(t *testing.T) {
 		t.Fatalf("history of %s: %v %v", ids[0], hist, err)
 	}
 	t.Logf("tiers %v, stages %v, changed %d, top20 %.1f%%", s.Tiers, s.Stages, s.Changed, 100*s.Top20Share)
+	checkStoreSummaries(t, table, run)
 	preds := checkPredictions(t, table, run, ids, buyers)
 
 	// Same as-of again (a manual re-run): nothing changes, nothing is written.
@@ -352,4 +353,64 @@ func TestFailedFitKeepsThePreviousModelOrNoneAndSaysWhy(t *testing.T) {
 	if err != nil || !found || cur.Version != fitted.ID || cur.N < 200 {
 		t.Fatalf("current model %+v %v %v", cur, found, err)
 	}
+}
+
+// checkStoreSummaries recomputes, from every profile in the table, what each store's
+// summary and the business's top fifth must be, and compares them with what the run kept:
+// counts per store, and the top-20 % revenue exactly, for each store and for all of them.
+func checkStoreSummaries(t *testing.T, table *store.Table, run store.Run) {
+	t.Helper()
+	ctx := context.Background()
+	pol, err := tiering.ParsePolicy([]byte(run.Policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	customers, buyers := map[string]int{}, map[string]int{}
+	spends := map[string][]model.Money{}
+	var all []model.Money
+	for seg := 0; seg < run.Segments; seg++ {
+		err := table.ScanProfiles(ctx, seg, run.Segments, func(row store.ProfileRow) error {
+			customers[row.Store]++
+			m := row.Aggregates.Metrics(pol, run.AsOf)
+			if m.HasHistory {
+				buyers[row.Store]++
+				spends[row.Store] = append(spends[row.Store], m.Monetary)
+				all = append(all, m.Monetary)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stores []string
+	for st := range customers {
+		if st != "" {
+			stores = append(stores, st)
+		}
+	}
+	got, err := table.StoreSummaries(ctx, run.ID, stores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.PerStore || len(got) != len(stores) || len(stores) < 2 {
+		t.Fatalf("per-store summaries of %v: %d kept (perStore=%v)", stores, len(got), run.PerStore)
+	}
+	for _, st := range stores {
+		g := got[st]
+		tiered := 0
+		for _, n := range g.Tiers {
+			tiered += n
+		}
+		top, k, _ := tiering.Top20(spends[st])
+		if g.Customers != customers[st] || tiered != buyers[st] || g.Top20Revenue != top || g.Top20Customers != k || g.Top20Method != "exact" {
+			t.Fatalf("store %s: customers %d tiered %d top %s of %d; want %d, %d, %s of %d", st,
+				g.Customers, tiered, g.Top20Revenue, g.Top20Customers, customers[st], buyers[st], top, k)
+		}
+	}
+	top, k, _ := tiering.Top20(all)
+	if run.Summary.Top20Revenue != top || run.Summary.Top20Customers != k {
+		t.Fatalf("business top fifth %s of %d, want %s of %d", run.Summary.Top20Revenue, run.Summary.Top20Customers, top, k)
+	}
+	t.Logf("%d stores, business top fifth %d customers, %.1f%% of revenue, exact per store", len(stores), k, 100*run.Summary.Top20Share)
 }

@@ -65,6 +65,9 @@ type importOptions struct {
 	File, API, Token, Rejects, Store string
 	Out                              io.Writer
 	HTTP                             *http.Client
+	// OnCustomer, when set, hears which tierflow customer each of the file's customer
+	// numbers became (or already was).
+	OnCustomer func(number, id string)
 }
 
 // importSummary is what one import did: the file's counts, then the API's answers.
@@ -75,7 +78,9 @@ type importSummary struct {
 	Invoices   int // invoices posted (one transaction each)
 	Refunds    int // of which cancellations, posted as refunds
 	Customers  int // distinct customers among them
-	Accepted   int // queued for ingest (a re-import accepts again; ingest counts once)
+	Accepted   int // queued for ingest
+	Duplicates int // known already (a re-import): nothing new happens
+	Conflicts  int // known already with other content (in the rejects file)
 	Rejected   int // refused by the API's validation (in the rejects file)
 	Failed     int // could not be queued; re-run the import
 	Requests   int
@@ -139,10 +144,18 @@ func importFile(ctx context.Context, o importOptions) (importSummary, error) {
 			return sum, fmt.Errorf("batch at invoice %d: %w", b.from, err)
 		}
 		sum.Accepted += res.Accepted
+		sum.Duplicates += res.Duplicates
+		sum.Conflicts += res.Conflicts
 		sum.Rejected += res.Rejected
 		sum.Failed += res.Failed
 		for _, r := range res.Results {
-			if r.Status == "accepted" || r.Index < 0 || r.Index >= len(batch) {
+			if r.Index < 0 || r.Index >= len(batch) {
+				continue
+			}
+			if r.Status == "accepted" || r.Status == "duplicate" {
+				if c, ok := batch[r.Index]["customer"].(map[string]string); ok && o.OnCustomer != nil && r.CustomerID != "" {
+					o.OnCustomer(c["ref"], r.CustomerID)
+				}
 				continue
 			}
 			for k := range r.Errors { // "/transactions/324/amount" means nothing outside its request
@@ -166,10 +179,10 @@ func importFile(ctx context.Context, o importOptions) (importSummary, error) {
 	fmt.Fprintf(out, "rows %d (no customer %d, unreadable %d) → invoices %d (refunds %d), customers %d\n",
 		sum.Rows, sum.NoCustomer, sum.Unreadable, sum.Invoices, sum.Refunds, sum.Customers)
 	secs := max(sum.Elapsed.Seconds(), 0.001)
-	fmt.Fprintf(out, "posted in %d requests: accepted %d, rejected %d, failed %d in %s (%.0f rows/s, %.0f invoices/s); rejections in %s\n",
-		sum.Requests, sum.Accepted, sum.Rejected, sum.Failed, sum.Elapsed.Round(time.Millisecond),
+	fmt.Fprintf(out, "posted in %d requests: accepted %d, already known %d, conflicting %d, rejected %d, failed %d in %s (%.0f rows/s, %.0f invoices/s); rejections in %s\n",
+		sum.Requests, sum.Accepted, sum.Duplicates, sum.Conflicts, sum.Rejected, sum.Failed, sum.Elapsed.Round(time.Millisecond),
 		float64(sum.Rows)/secs, float64(sum.Invoices)/secs, o.Rejects)
-	fmt.Fprintln(out, "accepted invoices are applied by the ingest queue; an invoice posted again counts once.")
+	fmt.Fprintln(out, "accepted invoices are applied by the ingest queue; an invoice posted again is answered \"already known\" and counts once.")
 	if sum.Failed > 0 {
 		return sum, fmt.Errorf("%d invoices could not be queued: run the import again", sum.Failed)
 	}
@@ -223,7 +236,9 @@ func toAPI(batch []dataset.Txn, store string) []map[string]any {
 		}
 		tx := map[string]any{
 			"externalId": t.Invoice, "source": "online-retail", "type": kind,
-			"customer": map[string]string{"id": "OR-" + t.CustomerID}, "store": store,
+			// The file's CustomerID is the shop's own customer number: it finds or creates
+			// the store's customer (C2), whatever tierflow id that is.
+			"customer": map[string]string{"ref": t.CustomerID}, "store": store,
 			"at": t.At.Format(time.RFC3339), "amount": model.Money(amt).String(), "currency": "GBP",
 		}
 		if len(items) > 0 {
@@ -246,16 +261,19 @@ func truncate(s string, n int) string {
 }
 
 type importResult struct {
-	Accepted int         `json:"accepted"`
-	Rejected int         `json:"rejected"`
-	Failed   int         `json:"failed"`
-	Results  []txnResult `json:"results"`
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Conflicts  int         `json:"conflicts"`
+	Rejected   int         `json:"rejected"`
+	Failed     int         `json:"failed"`
+	Results    []txnResult `json:"results"`
 }
 
 type txnResult struct {
-	Index  int          `json:"index"`
-	Status string       `json:"status"`
-	Errors []fieldError `json:"errors,omitempty"`
+	Index      int          `json:"index"`
+	Status     string       `json:"status"`
+	CustomerID string       `json:"customerId,omitempty"`
+	Errors     []fieldError `json:"errors,omitempty"`
 }
 
 type fieldError struct {
@@ -263,7 +281,7 @@ type fieldError struct {
 	Reason string `json:"reason"`
 }
 
-// postBatch posts one batch of n invoices. A 400 means every invoice was refused: its
+// postBatch posts one batch of n invoices. A 422 (400 before) means every invoice was refused: its
 // problem document lists the fields at fault as /transactions/<index>/…, which become
 // per-invoice results like a 202's. Network errors and 5xx are retried with back-off:
 // an invoice posted twice still counts once.
@@ -299,14 +317,14 @@ func postBatch(ctx context.Context, c *http.Client, api, token string, body []by
 				return res, fmt.Errorf("decode 202 answer: %w", err)
 			}
 			return res, nil
-		case http.StatusBadRequest:
+		case http.StatusUnprocessableEntity, http.StatusBadRequest:
 			return refusedBatch(b, n), nil
 		}
 		return res, fmt.Errorf("POST /v1/transactions: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
 	}
 }
 
-// refusedBatch turns a 400 problem document into n rejected results, each with the
+// refusedBatch turns a 422 (or 400) problem document into n rejected results, each with the
 // reasons whose field points into it; reasons about the whole request go to every one.
 func refusedBatch(problem []byte, n int) importResult {
 	var p struct {

@@ -3,27 +3,18 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/customer"
 )
 
-// AuditEntry records one read, change, export or erasure of a customer (PIPL asks for
-// who, when, from where and what). It holds field names, never their values.
-type AuditEntry struct {
-	CustomerID string    `json:"customerId" dynamodbav:"customerId"`
-	At         time.Time `json:"at" dynamodbav:"at"`
-	RequestID  string    `json:"requestId" dynamodbav:"requestId"`
-	Actor      string    `json:"actor" dynamodbav:"actor"`
-	Role       string    `json:"role" dynamodbav:"role"`
-	SourceIP   string    `json:"sourceIp,omitempty" dynamodbav:"sourceIp,omitempty"`
-	Action     string    `json:"action" dynamodbav:"action"` // read, update, export, erase, list-sensitive …
-	Fields     []string  `json:"fields,omitempty" dynamodbav:"fields,omitempty"`
-}
+// AuditEntry is one entry of a customer's audit log (shared/customer).
+type AuditEntry = customer.AuditEntry
 
 // Audit appends an entry. The write is conditional on the key being new, so an entry is
 // never overwritten (append-only); a request id repeated within the same millisecond gets
@@ -75,6 +66,9 @@ func (t *Table) AuditLog(ctx context.Context, customerID string, limit int32, cu
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit), ExclusiveStartKey: start,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
+	if cursorRejected(err, start) {
+		return nil, "", ErrBadCursor
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit log: %w", err)
 	}

@@ -269,7 +269,7 @@ func putTouch(tbl string, ti TouchItem) (types.TransactWriteItem, error) {
 
 // contactUpdate writes this file's attributes of p, conditioned on the version that was
 // read; absent (blank) attributes are removed.
-func (t *Table) contactUpdate(p customer.Profile, version int64) (*types.Update, error) {
+func (t *Table) contactUpdate(p customer.Profile, version int64, remove ...string) (*types.Update, error) {
 	item, err := attributevalue.MarshalMap(p)
 	if err != nil {
 		return nil, fmt.Errorf("marshal profile %s: %w", p.ID, err)
@@ -281,6 +281,9 @@ func (t *Table) contactUpdate(p customer.Profile, version int64) (*types.Update,
 		} else {
 			u = u.Remove(expression.Name(a))
 		}
+	}
+	for _, a := range remove {
+		u = u.Remove(expression.Name(a))
 	}
 	u = u.Set(expression.Name("version"), expression.Value(version+1))
 	if p.Store != "" {
@@ -420,54 +423,10 @@ func (t *Table) resolveOnce(ctx context.Context, lead customer.Lead, g customer.
 }
 
 // create writes a new profile with its uniqueness keys, referral code and first touch in
-// one transaction. A uniqueness key taken meanwhile cancels it: the caller re-resolves
-// and merges. A clashing referral code is redrawn.
+// one transaction (createProfile). A uniqueness key taken meanwhile cancels it: the caller
+// re-resolves and merges.
 func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string) (LeadResult, error) {
-	for draw := 0; draw < 5; draw++ {
-		code, err := customer.NewReferralCode(rand.Reader)
-		if err != nil {
-			return LeadResult{}, err
-		}
-		id := NewID()
-		p := customer.NewProfile(id, code, referrer, lead, g)
-		item, err := profileItem(p, 1)
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(t.Name), Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
-		refIdx := len(items)
-		ref, err := putUnique(t.Name, ReferralKey(code), id)
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items = append(items, ref)
-		for _, k := range []Key{PhoneKey(p.Phone), EmailKey(p.Email)} {
-			if strings.HasSuffix(k.PK, "#") {
-				continue
-			}
-			u, err := putUnique(t.Name, k, id)
-			if err != nil {
-				return LeadResult{}, err
-			}
-			items = append(items, u)
-		}
-		touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[0], Created: true})
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items = append(items, touch)
-		err = t.transact(ctx, items)
-		if err == nil {
-			return LeadResult{Profile: p, Version: 1, Created: true, TouchRef: TouchRef(lead.Submission.At, touchID)}, nil
-		}
-		failed := cancelReasons(err)
-		onlyRef := failed != nil && failed[refIdx] && !slices.Contains(append(slices.Clone(failed[:refIdx]), failed[refIdx+1:]...), true)
-		if !onlyRef {
-			return LeadResult{}, fmt.Errorf("create customer: %w", err)
-		}
-	}
-	return LeadResult{}, fmt.Errorf("create customer: no free referral code after 5 draws")
+	return t.createProfile(ctx, lead, g, referrer, touchID, nil)
 }
 
 // receive lands a lead on customer id, a person we already know, by writing its touch
@@ -686,6 +645,9 @@ func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Prof
 		ExclusiveStartKey: start, Limit: aws.Int32(limit),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
+	if cursorRejected(err, start) {
+		return nil, "", ErrBadCursor
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("list customers of %s: %w", q.Store, err)
 	}
@@ -737,6 +699,9 @@ func (t *Table) eraseOnce(ctx context.Context, id string, now time.Time) (custom
 	if tok, ok := raw["unsubToken"].(*types.AttributeValueMemberS); ok && tok.Value != "" {
 		keys = append(keys, UnsubscribeKey(tok.Value))
 	}
+	if rk, ok := raw[attrCustomerRef].(*types.AttributeValueMemberS); ok && rk.Value != "" {
+		keys = append(keys, Key{rk.Value, "UNIQUE"}) // the business's number: released like a phone
+	}
 	var live []Key
 	for _, k := range keys {
 		if !strings.HasSuffix(k.PK, "#") {
@@ -749,7 +714,7 @@ func (t *Table) eraseOnce(ctx context.Context, id string, now time.Time) (custom
 	}
 	var items []types.TransactWriteItem
 	if !p.Erased() {
-		upd, err := t.contactUpdate(p.Erase(now), version)
+		upd, err := t.contactUpdate(p.Erase(now), version, attrCustomerRef)
 		if err != nil {
 			return p, err
 		}

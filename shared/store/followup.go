@@ -412,6 +412,12 @@ func (f *Followup) ListTasks(ctx context.Context, v TaskView) ([]followup.Remind
 	if err != nil {
 		return nil, "", err
 	}
+	if start != nil {
+		// A cursor of another list (another store's, someone else's) is not ours to follow.
+		if got, ok := start[pkAttr].(*types.AttributeValueMemberS); !ok || got.Value != pk {
+			return nil, "", ErrBadCursor
+		}
+	}
 	limit := v.Limit
 	if limit <= 0 || limit > 200 {
 		limit = 50
@@ -422,6 +428,9 @@ func (f *Followup) ListTasks(ctx context.Context, v TaskView) ([]followup.Remind
 		Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
+	if cursorRejected(err, start) {
+		return nil, "", ErrBadCursor
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("task query: %w", err)
 	}

@@ -56,6 +56,34 @@ func (t *Table) Allow(ctx context.Context, rl RateLimit, subject string, now tim
 	return true, 0, nil
 }
 
+// Exhausted reports, without counting a hit, whether subject has used up the window
+// containing now, and how long until it ends: a caller that must stop answering once the
+// limit is reached (not only when it counts) asks this first.
+func (t *Table) Exhausted(ctx context.Context, rl RateLimit, subject string, now time.Time) (bool, time.Duration, error) {
+	if rl.Limit <= 0 || rl.Window <= 0 {
+		return false, 0, nil
+	}
+	start := now.Truncate(rl.Window)
+	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.Name), Key: keyAV(RateKey(rl.Scope, subject, start)),
+		ProjectionExpression: aws.String("hits"), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("rate limit %s: %w", rl.Scope, err)
+	}
+	t.Units.AddOne(false, out.ConsumedCapacity)
+	var c struct {
+		Hits int64 `dynamodbav:"hits"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return false, 0, fmt.Errorf("rate limit %s: %w", rl.Scope, err)
+	}
+	if c.Hits < rl.Limit {
+		return false, 0, nil
+	}
+	return true, start.Add(rl.Window).Sub(now), nil
+}
+
 // StoredResponse is what an idempotency key replays.
 type StoredResponse struct {
 	Status  int               `dynamodbav:"status"`

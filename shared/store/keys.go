@@ -34,21 +34,33 @@ func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0
 type Key struct{ PK, SK string }
 
 // Customer items share one partition so that a timeline is one Query.
-func CustomerKey(id string) Key              { return Key{"CUST#" + id, "PROFILE"} }
-func CustomerPK(id string) string            { return "CUST#" + id }
-func PhoneKey(e164 string) Key               { return Key{"PHONE#" + e164, "UNIQUE"} }
-func EmailKey(email string) Key              { return Key{"EMAIL#" + strings.ToLower(email), "UNIQUE"} }
-func ReferralKey(code string) Key            { return Key{"REF#" + strings.ToUpper(code), "UNIQUE"} }
-func UnsubscribeKey(token string) Key        { return Key{"UNSUB#" + token, "UNIQUE"} }
-func TouchSK(at time.Time, id string) string { return "TOUCH#" + sortTime(at) + "#" + id }
-func TierSK(at time.Time) string             { return "TIER#" + sortTime(at) }
+func CustomerKey(id string) Key       { return Key{"CUST#" + id, "PROFILE"} }
+func CustomerPK(id string) string     { return "CUST#" + id }
+func PhoneKey(e164 string) Key        { return Key{"PHONE#" + e164, "UNIQUE"} }
+func EmailKey(email string) Key       { return Key{"EMAIL#" + strings.ToLower(email), "UNIQUE"} }
+func ReferralKey(code string) Key     { return Key{"REF#" + strings.ToUpper(code), "UNIQUE"} }
+func UnsubscribeKey(token string) Key { return Key{"UNSUB#" + token, "UNIQUE"} }
+
+// CustomerRefKey makes a business's own customer number (POS / loyalty number) unique
+// per store: the same number in two stores is two customers.
+func CustomerRefKey(store, number string) Key { return Key{"CREF#" + store + "#" + number, "UNIQUE"} }
+func TouchSK(at time.Time, id string) string  { return "TOUCH#" + sortTime(at) + "#" + id }
+func TierSK(at time.Time) string              { return "TIER#" + sortTime(at) }
 func TxnSK(at time.Time, src, ext string) string {
 	return "TXN#" + sortTime(at) + "#" + src + "#" + ext
 }
 
-// TxnOnceKey makes (source system, external id) unique: the ingest transaction writes it
-// with attribute_not_exists, so a redelivered or replayed transaction counts once.
-func TxnOnceKey(source, externalID string) Key {
+// TxnOnceKey makes (store, source system, external id) unique: the ingest transaction
+// writes it with attribute_not_exists, so a redelivered or replayed transaction counts
+// once — per store, so that one store's ids never block another's.
+func TxnOnceKey(store, source, externalID string) Key {
+	return Key{"TXNID#" + store + "#" + source + "#" + externalID, "ONCE"}
+}
+
+// LegacyTxnOnceKey is the once-key written before it named the store (source, external
+// id): still read, so a transaction applied then is not applied again (docs/data-model.md).
+// Source and external id never contain '#', so the two key forms cannot collide.
+func LegacyTxnOnceKey(source, externalID string) Key {
 	return Key{"TXNID#" + source + "#" + externalID, "ONCE"}
 }
 
@@ -88,6 +100,13 @@ func PolicyCurrentKey(kind string) Key { return Key{"POLICY#" + kind, "CURRENT"}
 // Re-tier runs: one header item and one item per scan segment.
 func RunKey(id string) Key                 { return Key{"RUN#" + id, "RUN"} }
 func RunSegmentKey(id string, seg int) Key { return Key{"RUN#" + id, fmt.Sprintf("SEG#%04d", seg)} }
+
+// A finished run keeps each store's summary (reports answer a store's staff from it);
+// while it runs, each segment leaves its share per store (SSUM#, expiring).
+func RunStoreKey(id, store string) Key { return Key{"RUN#" + id, "STORE#" + store} }
+func RunStorePartKey(id, store string, seg, chunk int) Key {
+	return Key{"RUN#" + id, fmt.Sprintf("SSUM#%s#%04d#%03d", store, seg, chunk)}
+}
 
 // Idempotency keys and rate-limit windows expire through TTL.
 func IdempotencyKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }

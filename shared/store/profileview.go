@@ -13,18 +13,9 @@ import (
 	"github.com/tierflow/tierflow/shared/followup"
 )
 
-// ProfileView is a profile with what the rest of the system keeps on the same item: the
-// tier assignment and its explanation (nightly run, instant rules), the customer-base
-// model's prediction, and the purchase aggregates. One strongly consistent read.
-type ProfileView struct {
-	customer.Profile
-	Version    int64          `json:"-"`
-	Assignment map[string]any `json:"assignment,omitempty" dynamodbav:"assignment"`
-	CLV        map[string]any `json:"clv,omitempty" dynamodbav:"clv"`
-	Aggregates map[string]any `json:"aggregates,omitempty" dynamodbav:"aggregates"`
-	// MarketingOptOut: the person replied STOP / TD / 退订 or used an unsubscribe link.
-	MarketingOptOut bool `json:"marketingOptOut,omitempty" dynamodbav:"marketingOptOut"`
-}
+// ProfileView is the stored profile with its tier, prediction and aggregates; the type
+// lives in shared/customer so that shared/access can read it without this adapter.
+type ProfileView = customer.View
 
 // GetProfileView reads the profile item once; ErrNotFound if absent.
 func (t *Table) GetProfileView(ctx context.Context, id string) (ProfileView, error) {

@@ -39,6 +39,9 @@ type Run struct {
 	Pass1At       *time.Time  `dynamodbav:"pass1At,omitempty" json:"pass1At,omitempty"`
 	FinishedAt    *time.Time  `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
 	Summary       *RunSummary `dynamodbav:"summary,omitempty" json:"summary,omitempty"`
+	// PerStore: the run kept each store's summary (runs before it did are answered to
+	// all-stores staff only).
+	PerStore bool `dynamodbav:"perStore,omitempty" json:"-"`
 	// CLV says which customer-base model each scope uses in pass 2, set by the last
 	// pass-1 finisher: fitted this run, or kept from before with the reason.
 	CLV *RunCLV `dynamodbav:"clv,omitempty" json:"clv,omitempty"`
@@ -46,7 +49,7 @@ type Run struct {
 
 // RunCLV is the model outcome of a run, per scope.
 type RunCLV struct {
-	Business ScopeFit            `dynamodbav:"business" json:"business"`
+	Business ScopeFit            `dynamodbav:"business" json:"business,omitzero"`
 	Stores   map[string]ScopeFit `dynamodbav:"stores,omitempty" json:"stores,omitempty"`
 }
 
@@ -82,10 +85,21 @@ type RunSummary struct {
 	Revenue      map[string]model.Money `dynamodbav:"revenue" json:"revenue"` // net spend in the window per tier
 	Migrations   map[string]int         `dynamodbav:"migrations" json:"migrations"`
 	TotalRevenue model.Money            `dynamodbav:"totalRevenue" json:"totalRevenue"`
-	Top20Revenue model.Money            `dynamodbav:"top20Revenue" json:"top20Revenue"` // the top fifth by spend
+	// Top20Revenue is the net spend of the top fifth of customers by spend (the ⌈n/5⌉
+	// largest, n = customers with a purchase in the window), computed when the run is done
+	// from every customer's spend: exact for the business and for each store.
+	Top20Revenue   model.Money `dynamodbav:"top20Revenue" json:"top20Revenue"`
+	Top20Customers int         `dynamodbav:"top20Customers" json:"top20Customers"` // that ⌈n/5⌉
+	Top20Cut       model.Money `dynamodbav:"top20Cut" json:"top20Cut"`             // the lowest spend among them
 	// Shares are filled in when the run is done.
 	RevenueShare map[string]float64 `dynamodbav:"revenueShare,omitempty" json:"revenueShare,omitempty"`
 	Top20Share   float64            `dynamodbav:"top20Share" json:"top20Share"`
+	// Top20Method says how Top20Share was reached: "exact" (one store, or the business),
+	// or for several stores "sum of each store's top 20 %" — a lower bound of the stores'
+	// joint share, at most Top20MaxError below it (docs/tiering.md).
+	Top20Method   string   `dynamodbav:"top20Method,omitempty" json:"top20Method,omitempty"`
+	Top20MaxError float64  `dynamodbav:"top20MaxError,omitempty" json:"top20MaxError,omitempty"`
+	Stores        []string `dynamodbav:"stores,omitempty" json:"stores,omitempty"` // the stores a combined summary is of
 	// Customer-base model: customers given a prediction, per risk band, and the retention
 	// rule "P(alive) below the threshold and tier A": how many meet it tonight, how many
 	// newly (flagged retentionDue on the profile), and follow-up plans that failed.
@@ -110,6 +124,7 @@ func (s *RunSummary) Add(o *RunSummary) {
 	s.TierChanges += o.TierChanges
 	s.TotalRevenue += o.TotalRevenue
 	s.Top20Revenue += o.Top20Revenue
+	s.Top20Customers += o.Top20Customers
 	s.Predicted += o.Predicted
 	s.AtRiskA += o.AtRiskA
 	s.RetentionDue += o.RetentionDue

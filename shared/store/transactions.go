@@ -30,6 +30,9 @@ type Txn struct {
 	Refund     bool        `json:"refund,omitempty" dynamodbav:"refund,omitempty"`
 	RefundOf   string      `json:"refundOf,omitempty" dynamodbav:"refundOf,omitempty"`
 	Items      []TxnItem   `json:"items,omitempty" dynamodbav:"items,omitempty"`
+	// Once is OnceStore when the once-key names the store; a message queued before that
+	// has none and is counted against the key it was posted under (LegacyTxnOnceKey).
+	Once string `json:"once,omitempty" dynamodbav:"-"`
 }
 
 // TxnItem is one line of a transaction.
@@ -141,19 +144,44 @@ func (k Key) av() map[string]types.AttributeValue {
 	}
 }
 
+// ApplyOptions loosen ApplyTxn for tools and tests that build a base directly.
+type ApplyOptions struct {
+	// CreateMissing gives a customer without a profile a minimal one in the same
+	// transaction. Ingest never does: the API resolves every customer first (C2).
+	CreateMissing bool
+}
+
 // ApplyTxn counts one transaction exactly once: a single TransactWriteItems puts the
 // once-marker (attribute_not_exists), the transaction item, and the profile's new
-// aggregates and assignment conditioned on the version that was read. A marker that
-// exists means a redelivery (Duplicate, nothing written); a version that moved means a
-// concurrent writer, so the profile is read again and the transaction re-applied. A
-// customer without a profile gets a minimal one in the same transaction.
+// aggregates and assignment conditioned on the version that was read. The profile must
+// exist and belong to the transaction's store (or to none): otherwise ErrNoProfile or
+// ErrWrongStore, and nothing is written. A marker that exists with the same content is a
+// redelivery (Duplicate, nothing written); with other content it is ErrOnceConflict. A
+// version that moved means a concurrent writer, so the profile is read again and the
+// transaction re-applied.
 func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Decide) (ApplyResult, error) {
+	return t.ApplyTxnWith(ctx, txn, now, decide, ApplyOptions{})
+}
+
+// ApplyTxnWith is ApplyTxn with options.
+func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide Decide, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
+	if txn.At.Before(earliestTxn) {
+		return res, fmt.Errorf("apply transaction %s: time %s is before 2000", txn.Ref(), txn.At.Format(time.RFC3339))
+	}
 	for attempt := 1; attempt <= 8; attempt++ {
 		res.Attempts = attempt
 		st, version, store, found, err := t.readTierState(ctx, txn.CustomerID)
 		if err != nil {
 			return res, err
+		}
+		// The same read that the update is conditioned on: the store the profile is
+		// changed in is the store it was checked against.
+		switch {
+		case !found && !opts.CreateMissing:
+			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrNoProfile)
+		case found && store != "" && store != txn.Store:
+			return res, fmt.Errorf("apply transaction %s to a customer of another store: %w", txn.Ref(), ErrWrongStore)
 		}
 		agg := st.Aggregates
 		// A profile from before purchase days were kept starts from the estimate.
@@ -186,6 +214,15 @@ func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Dec
 		}
 		reasons := tce.CancellationReasons
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			// The marker exists: it came back with the cancellation (no extra read).
+			var m TxnMarker
+			if err := attributevalue.UnmarshalMap(reasons[0].Item, &m); err != nil {
+				return res, fmt.Errorf("apply transaction %s: decode marker: %w", txn.Ref(), err)
+			}
+			m.Legacy = txn.Once != OnceStore
+			if !m.Legacy && !m.Same(txn) {
+				return res, fmt.Errorf("apply transaction %s: differs in %v: %w", txn.Ref(), m.Differences(txn), ErrOnceConflict)
+			}
 			res.Duplicate, res.Next, res.CreatedProfile = true, st.Assignment, false
 			return res, nil
 		}
@@ -216,10 +253,17 @@ func conflictOnly(rs []types.CancellationReason) bool {
 
 // applyItems builds the three writes of ApplyTxn.
 func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ Occasions, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
-	once := TxnOnceKey(txn.Source, txn.ExternalID)
-	marker := once.av()
-	marker["customerId"] = &types.AttributeValueMemberS{Value: txn.CustomerID}
-	marker["at"] = &types.AttributeValueMemberS{Value: sortTime(now)}
+	once := TxnOnceKey(txn.Store, txn.Source, txn.ExternalID)
+	if txn.Once != OnceStore {
+		once = LegacyTxnOnceKey(txn.Source, txn.ExternalID)
+	}
+	m := MarkerOf(txn)
+	m.AppliedAt = sortTime(now)
+	marker, err := attributevalue.MarshalMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("marshal transaction marker: %w", err)
+	}
+	marker[attrPK], marker[attrSK] = &types.AttributeValueMemberS{Value: once.PK}, &types.AttributeValueMemberS{Value: once.SK}
 
 	txnItem, err := attributevalue.MarshalMap(txn)
 	if err != nil {
@@ -243,7 +287,8 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ O
 	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: marker,
-			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: txnItem}},
 	}
 	if !found {
@@ -318,25 +363,6 @@ func setTierCopies(u expression.UpdateBuilder, id string, a tiering.Assignment, 
 		u = u.Set(expression.Name(attrGSI2SK), expression.Value(StoreCustomerSK(string(a.Tier), string(a.Stage), id)))
 	}
 	return u
-}
-
-// TxnMarker reads a once-marker: which customer a transaction was applied to, if any.
-func (t *Table) TxnMarker(ctx context.Context, source, externalID string) (customerID string, found bool, err error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(t.Name), Key: TxnOnceKey(source, externalID).av(),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("read transaction marker: %w", err)
-	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
-	if out.Item == nil {
-		return "", false, nil
-	}
-	if s, ok := out.Item["customerId"].(*types.AttributeValueMemberS); ok {
-		customerID = s.Value
-	}
-	return customerID, true, nil
 }
 
 // ReadTierState returns a customer's aggregates and assignment (found=false: no profile).

@@ -1,7 +1,7 @@
 // Package seed fills a freshly started local stack with the synthetic demo data set,
 // through the stack's own HTTP API: leads through the public form endpoint, customers'
-// histories through POST /v1/transactions (and so through the ingest queue), profiles
-// completed with PATCH, and a re-tier run at the end. Nothing is written to the table
+// histories through POST /v1/transactions by the shop's customer number (and so through
+// the ingest queue), profiles completed with PATCH (name, birthday, phone, e-mail), and a re-tier run at the end. Nothing is written to the table
 // directly, so the demo exercises exactly the paths a business uses.
 package seed
 
@@ -53,9 +53,10 @@ type txnIn struct {
 	Items      []itemIn `json:"items,omitempty"`
 }
 
+// contact names the customer: here by the shop's own customer number (ref), as a POS
+// does; the front desk completes phone and e-mail afterwards.
 type contact struct {
-	Phone string `json:"phone,omitempty"`
-	Email string `json:"email,omitempty"`
+	Ref string `json:"ref"`
 }
 
 type itemIn struct {
@@ -156,7 +157,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		cu := byCustomer[t.CustomerID]
 		in := txnIn{
 			ExternalID: t.Invoice, Source: "demo-pos", Type: "purchase",
-			Customer: contact{Phone: cu.Phone, Email: cu.Email},
+			Customer: contact{Ref: cu.ID},
 			Store:    t.Store, At: t.At.Format(time.RFC3339), Amount: t.Amount.String(), Currency: "CNY",
 		}
 		if t.Refund || t.Amount < 0 {
@@ -183,13 +184,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := waitDrained(ctx, o); err != nil {
 		return res, err
 	}
-	// A POS knows only phone and e-mail; the front desk completes the profile.
+	// A POS knows only its own customer number; the front desk completes the profile.
 	for _, cu := range syn.Customers {
 		id, ok := ids[cu.ID]
 		if !ok || cu.Segment == dataset.SegmentLead {
 			continue
 		}
 		patch := map[string]any{"name": cu.Name, "birthday": cu.Birthday.Format("2006-01-02"), "timeZone": cu.TimeZone}
+		if cu.Phone != "" {
+			patch["phone"] = cu.Phone
+		}
+		if cu.Email != "" {
+			patch["email"] = cu.Email
+		}
 		err := c.do(ctx, http.MethodPatch, "/v1/customers/"+id, o.Token, patch, nil)
 		if errors.Is(err, errConflict) { // the profile moved meanwhile: a client reloads and retries
 			err = c.do(ctx, http.MethodPatch, "/v1/customers/"+id, o.Token, patch, nil)

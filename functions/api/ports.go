@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering"
+)
+
+// policyStore is the business-wide tier policy: not customer data, read and changed by
+// admins (who may change it is access.ChangePolicy).
+type policyStore interface {
+	CurrentPolicy(ctx context.Context) (*tiering.Policy, bool, error)
+	PolicyHistory(ctx context.Context) ([]store.PolicyVersion, error)
+	PutPolicy(ctx context.Context, p *tiering.Policy, expected int, by string, now time.Time) (int, error)
+}
+
+// limiter counts what a staff member may do only so often (store.Allow).
+type limiter interface {
+	Allow(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
+	Exhausted(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
+}

@@ -1,0 +1,92 @@
+package access
+
+import (
+	"regexp"
+
+	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+// idPattern is contract C1: every id a staff request names has 1 to 64 of these
+// characters. Checked before any read, so an id that could never exist (5,000
+// characters, a '#' that would address another item kind) is the plain 404.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// ValidID reports whether id can name anything (C1).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// NotFound is the one answer for "absent" and "not yours" (C1): what names the kind of
+// thing, and the body is the same whichever of the two it was.
+func NotFound(what string) error { return httpx.NotFound(what) }
+
+// Action is something a staff member asks to do; rules says who may.
+type Action string
+
+// The actions of the staff API.
+const (
+	ReadCustomer     Action = "read a customer"
+	ListCustomers    Action = "list customers"
+	EditCustomer     Action = "edit a customer" // which fields: customer.ApplyPatch's table
+	RecordEvent      Action = "record a customer event"
+	ExportCustomer   Action = "export a customer"
+	EraseCustomer    Action = "erase a customer"
+	ReadAudit        Action = "read a customer's audit log"
+	WorkTasks        Action = "work tasks"
+	AssignTasks      Action = "hand a task to someone else"
+	PostTransactions Action = "post transactions"
+	ReadReports      Action = "read reports"
+	ReadRuns         Action = "read re-tier runs"
+	StartRun         Action = "start a re-tier run"
+	ReadPolicy       Action = "read the tier policy"
+	ChangePolicy     Action = "change the tier policy"
+)
+
+var (
+	everyone   = []model.Role{model.RoleAdmin, model.RoleClinician, model.RoleAgent}
+	managers   = []model.Role{model.RoleAdmin, model.RoleClinician}
+	adminsOnly = []model.Role{model.RoleAdmin}
+)
+
+type rule struct {
+	roles []model.Role
+	// allStores: the action changes something every store shares (the policy, a run over
+	// all customers), so only an admin who covers every store may do it (C3).
+	allStores bool
+}
+
+// rules is function-level authorization in one table. An action that is not listed is
+// refused.
+var rules = map[Action]rule{
+	ReadCustomer:     {roles: everyone},
+	ListCustomers:    {roles: everyone},
+	EditCustomer:     {roles: everyone},
+	RecordEvent:      {roles: everyone},
+	ExportCustomer:   {roles: adminsOnly},
+	EraseCustomer:    {roles: adminsOnly},
+	ReadAudit:        {roles: adminsOnly},
+	WorkTasks:        {roles: everyone},
+	AssignTasks:      {roles: managers},
+	PostTransactions: {roles: managers}, // spend moves tiers and money: not front-line agents
+	ReadReports:      {roles: managers},
+	ReadRuns:         {roles: managers},
+	StartRun:         {roles: adminsOnly, allStores: true},
+	ReadPolicy:       {roles: adminsOnly},
+	ChangePolicy:     {roles: adminsOnly, allStores: true},
+}
+
+// Require answers 403 unless p may do a: the role first, then, for what every store
+// shares, that p covers every store.
+func Require(p auth.Principal, a Action) error {
+	r, ok := rules[a]
+	if !ok {
+		return httpx.Forbidden("This action is not open to staff.")
+	}
+	if err := p.Require(r.roles...); err != nil {
+		return err
+	}
+	if r.allStores && !p.SeesAllStores() {
+		return httpx.Forbidden("This action changes what every store shares; it needs an admin who covers all stores.")
+	}
+	return nil
+}

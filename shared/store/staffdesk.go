@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/seal"
+)
+
+// Staff is the store side of the staff API. Every read or write of something a request
+// names takes the grant shared/access resolved for it (access.Customer, access.Task,
+// access.Store, access.TaskScope, access.Run, access.Scope): a route cannot reach a
+// customer, task, audit log, run or report it did not resolve, because it has nothing
+// else to pass.
+type Staff struct {
+	t       *Table
+	f       *Followup
+	tasks   *app.Tasks
+	planner *app.Planner
+	sealer  *seal.Sealer // nil: the sealed section can be neither opened nor written
+}
+
+// NewStaff wires the staff side over the table with the follow-up policy; sealer may be
+// nil where no key is configured.
+func NewStaff(t *Table, f *Followup, policy followup.Policy, sealer *seal.Sealer) *Staff {
+	return &Staff{t: t, f: f, tasks: f.Tasks(policy), planner: f.Planner(policy), sealer: sealer}
+}
+
+// errNoGrant is a zero grant: the layer never hands one out, so it is a bug.
+var errNoGrant = errors.New("store: no access grant")
+
+// ErrNoKey: the sealed section cannot be opened or written without a key.
+var ErrNoKey = errors.New("store: no key for the sensitive section")
+
+// Sensitive opens the customer's sealed section, zero when the caller may not read it
+// or none was written.
+func (s *Staff) Sensitive(ctx context.Context, c access.Customer) (customer.Sensitive, error) {
+	var out customer.Sensitive
+	if c.ID() == "" {
+		return out, errNoGrant
+	}
+	if !c.MayReadSensitive() {
+		return out, nil
+	}
+	env, found, err := s.t.GetSensitive(ctx, c.ID())
+	if err != nil || !found {
+		return out, err
+	}
+	if s.sealer == nil {
+		return out, fmt.Errorf("open sensitive section: %w", ErrNoKey)
+	}
+	if err := s.sealer.OpenJSON(ctx, env, c.ID(), &out); err != nil {
+		return out, fmt.Errorf("open sensitive section of %s: %w", c.ID(), err)
+	}
+	return out, nil
+}
+
+// ContactTakenError is ErrContactTaken with whom the contact belongs to, so the caller
+// can write the attempt to that customer's audit log; it is never shown to anyone.
+type ContactTakenError struct {
+	Field string // "phone" or "email"
+	Owner string // the customer who holds it
+}
+
+func (e *ContactTakenError) Error() string {
+	return "store: the " + e.Field + " belongs to another customer"
+}
+
+// Is makes errors.Is(err, ErrContactTaken) hold.
+func (e *ContactTakenError) Is(target error) bool { return target == ErrContactTaken }
+
+// SaveProfile writes a staff edit of a resolved customer, conditioned on the version the
+// grant was read at. sens, when not nil, is the new sealed section (zero: removed), which
+// only a caller who may read it can write; it goes in the same transaction. A phone or
+// e-mail of another customer is a *ContactTakenError naming them.
+func (s *Staff) SaveProfile(ctx context.Context, c access.Customer, next customer.Profile, sens *customer.Sensitive, at time.Time) error {
+	if c.ID() == "" || next.ID != c.ID() {
+		return errNoGrant
+	}
+	prev := c.View()
+	var extra []types.TransactWriteItem
+	if sens != nil {
+		if !c.MayReadSensitive() {
+			return fmt.Errorf("save sensitive section: the caller may not write it")
+		}
+		if sens.IsZero() {
+			extra = append(extra, s.t.DeleteSensitiveItem(c.ID()))
+		} else {
+			if s.sealer == nil {
+				return fmt.Errorf("seal sensitive section: %w", ErrNoKey)
+			}
+			env, err := s.sealer.SealJSON(ctx, *sens, c.ID())
+			if err != nil {
+				return err
+			}
+			put, err := s.t.PutSensitiveItem(c.ID(), env, at)
+			if err != nil {
+				return err
+			}
+			extra = append(extra, put)
+		}
+	}
+	err := s.t.SaveProfile(ctx, prev.Profile, prev.Version, next, extra...)
+	if !errors.Is(err, ErrContactTaken) {
+		return err
+	}
+	for _, k := range []struct {
+		field    string
+		old, new Key
+	}{{"phone", PhoneKey(prev.Phone), PhoneKey(next.Phone)}, {"email", EmailKey(prev.Email), EmailKey(next.Email)}} {
+		if k.old == k.new || strings.HasSuffix(k.new.PK, "#") {
+			continue
+		}
+		owners, lerr := s.t.lookupUnique(ctx, k.new)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		if o := owners[k.new.PK]; o != "" && o != c.ID() {
+			return fmt.Errorf("save profile %s: %w", c.ID(), &ContactTakenError{Field: k.field, Owner: o})
+		}
+	}
+	return err
+}
+
+// Erase erases a resolved customer (Table.EraseCustomer).
+func (s *Staff) Erase(ctx context.Context, c access.Customer, now time.Time) (customer.Profile, error) {
+	if c.ID() == "" {
+		return customer.Profile{}, errNoGrant
+	}
+	return s.t.EraseCustomer(ctx, c.ID(), now)
+}
+
+// Plan plans follow-up for a resolved customer: each trigger is about c, whatever
+// customer id it carried.
+func (s *Staff) Plan(ctx context.Context, c access.Customer, ts ...followup.Trigger) (app.PlanResult, error) {
+	var out app.PlanResult
+	if c.ID() == "" {
+		return out, errNoGrant
+	}
+	for _, t := range ts {
+		t.CustomerID = c.ID()
+		res, err := s.planner.Handle(ctx, t)
+		if err != nil {
+			return out, err
+		}
+		out.Created = append(out.Created, res.Created...)
+		out.Cancelled += res.Cancelled
+	}
+	return out, nil
+}
+
+// Touches are the customer's lead touches, oldest first.
+func (s *Staff) Touches(ctx context.Context, c access.Customer) ([]TouchItem, error) {
+	if c.ID() == "" {
+		return nil, errNoGrant
+	}
+	return s.t.Touches(ctx, c.ID())
+}
+
+// AuditLog is a page of the customer's audit log, newest first.
+func (s *Staff) AuditLog(ctx context.Context, c access.Customer, limit int32, cursor string) ([]customer.AuditEntry, string, error) {
+	if c.ID() == "" {
+		return nil, "", errNoGrant
+	}
+	return s.t.AuditLog(ctx, c.ID(), limit, cursor)
+}
+
+// TimelineEntry is one event of a customer's timeline.
+type TimelineEntry struct {
+	Kind string         `json:"kind"` // touch, transaction, tier_change, message, task
+	At   string         `json:"at,omitempty"`
+	Item map[string]any `json:"item"`
+}
+
+// timelineKinds maps sort-key prefixes of the customer partition to what staff see.
+// Reminders are kept apart (REM#<id>) with a pointer here, and are read in one batch.
+var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "TIER#": "tier_change"}
+
+// Timeline is everything that happened to the customer, oldest first: one Query of the
+// customer's partition and one batch read of the reminders it points at.
+func (s *Staff) Timeline(ctx context.Context, c access.Customer) ([]TimelineEntry, error) {
+	if c.ID() == "" {
+		return nil, errNoGrant
+	}
+	items, err := s.t.QueryPartition(ctx, CustomerPK(c.ID()), "")
+	if err != nil {
+		return nil, err
+	}
+	out := []TimelineEntry{}
+	var reminderIDs []string
+	for _, it := range items {
+		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		if id, ok := strings.CutPrefix(sk.Value, "REM#"); ok {
+			reminderIDs = append(reminderIDs, id) // a pointer: the reminder lives in its own item
+			continue
+		}
+		kind := ""
+		for prefix, k := range timelineKinds {
+			if strings.HasPrefix(sk.Value, prefix) {
+				kind = k
+			}
+		}
+		if kind == "" {
+			continue // profile, sensitive section, counters: not timeline events
+		}
+		var m map[string]any
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			return nil, fmt.Errorf("decode timeline item: %w", err)
+		}
+		for _, k := range []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK} {
+			delete(m, k)
+		}
+		at := ""
+		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) >= 2 {
+			at = parts[1]
+		}
+		out = append(out, TimelineEntry{Kind: kind, At: at, Item: m})
+	}
+	reminders, err := s.t.RemindersByID(ctx, reminderIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reminders {
+		kind := "message"
+		if r.Task != nil {
+			kind = "task"
+		}
+		out = append(out, TimelineEntry{Kind: kind, At: sortTime(r.PlannedAt), Item: map[string]any{
+			"id": r.ID, "rule": r.RuleID, "trigger": r.Trigger, "channel": r.Channel, "category": r.Category, "template": r.Template,
+			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "skipReason": r.SkipReason, "task": r.Task,
+		}})
+	}
+	slices.SortStableFunc(out, func(a, b TimelineEntry) int { return strings.Compare(a.At, b.At) })
+	return out, nil
+}
+
+// CustomerFilter narrows a store's customer list (ListQuery without the store).
+type CustomerFilter struct {
+	Tier, Stage, Tag, LeadGrade string
+	Limit                       int32
+	Cursor                      string
+}
+
+// Customers is a page of the customers of a store the caller may see.
+func (s *Staff) Customers(ctx context.Context, st access.Store, f CustomerFilter) ([]customer.Profile, string, error) {
+	if st.ID() == "" {
+		return nil, "", errNoGrant
+	}
+	return s.t.ListCustomers(ctx, ListQuery{Store: st.ID(), Tier: f.Tier, Stage: f.Stage, Tag: f.Tag, LeadGrade: f.LeadGrade, Limit: f.Limit, Cursor: f.Cursor})
+}
+
+// TaskFilter narrows a task list.
+type TaskFilter struct {
+	Before time.Time // non-zero: overdue at that time
+	Limit  int
+	Cursor string
+}
+
+// Tasks is a page of open tasks of a list the caller may read. A task of a store the
+// caller no longer covers (assigned to them before) is left out of "mine".
+func (s *Staff) Tasks(ctx context.Context, ts access.TaskScope, f TaskFilter) ([]followup.Reminder, string, error) {
+	if ts.Store() == "" && ts.Assignee() == "" {
+		return nil, "", errNoGrant
+	}
+	rs, next, err := s.f.ListTasks(ctx, TaskView{Store: ts.Store(), Assignee: ts.Assignee(), Status: followup.StatusOpen,
+		Before: f.Before, Limit: f.Limit, Cursor: f.Cursor})
+	if err != nil {
+		return nil, "", err
+	}
+	keep := rs[:0]
+	for _, r := range rs {
+		if ts.Shows(r.Store) {
+			keep = append(keep, r)
+		}
+	}
+	return keep, next, nil
+}
+
+// CompleteTask closes a resolved task with an outcome (followup/app.Tasks.Complete).
+func (s *Staff) CompleteTask(ctx context.Context, tk access.Task, o followup.Outcome) (app.CompleteResult, error) {
+	if tk.ID() == "" {
+		return app.CompleteResult{}, errNoGrant
+	}
+	return s.tasks.Complete(ctx, tk.ID(), tk.Caller().Sub, o)
+}
+
+// ReassignTask hands a resolved task to assignee, who must be staff of the task's store
+// (or the caller themselves); known=false otherwise and nothing changes.
+func (s *Staff) ReassignTask(ctx context.Context, tk access.Task, assignee string) (r followup.Reminder, known bool, err error) {
+	if tk.ID() == "" {
+		return r, false, errNoGrant
+	}
+	known = assignee == tk.Caller().Sub
+	for _, role := range []model.Role{model.RoleAgent, model.RoleClinician, model.RoleAdmin} {
+		if known {
+			break
+		}
+		m, err := s.f.Members(ctx, tk.Reminder().Store, role)
+		if err != nil {
+			return r, false, err
+		}
+		known = slices.Contains(m, assignee)
+	}
+	if !known {
+		return r, false, nil
+	}
+	r, err = s.tasks.Reassign(ctx, tk.ID(), assignee)
+	return r, true, err
+}
+
+// RegisterCaller puts the caller in the staff directory of each store they cover, so
+// round-robin assignment reaches the people who use tierflow.
+func (s *Staff) RegisterCaller(ctx context.Context, p auth.Principal) error {
+	if p.SeesAllStores() {
+		return nil
+	}
+	var errs []error
+	for _, st := range p.Stores {
+		if err := s.f.RegisterStaff(ctx, st, p.Role, p.Sub); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// AtRisk reads the at-risk rows of a store the caller may see (Table.StoreCLVRows).
+func (s *Staff) AtRisk(ctx context.Context, st access.Store) ([]AtRiskRow, error) {
+	if st.ID() == "" {
+		return nil, errNoGrant
+	}
+	return s.t.StoreCLVRows(ctx, st.ID())
+}
+
+// cursorRejected reports whether a query failed on its start key: DynamoDB answers a
+// start key that does not fit the query (another partition, a missing key attribute, a
+// sort key outside the condition) with a ValidationException, which for a cursor the
+// client sent is the client's fault, not ours.
+func cursorRejected(err error, start map[string]types.AttributeValue) bool {
+	var ae smithy.APIError
+	return start != nil && errors.As(err, &ae) && ae.ErrorCode() == "ValidationException"
+}
