@@ -9,18 +9,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/queue"
 )
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &retierAPI{app: a, desk: a.desk, queueURL: e.Required("RETIER_QUEUE_URL")}
+		h := &retierAPI{app: a, desk: a.desk, runs: queue.New(a.sqs, e.Required("RETIER_QUEUE_URL"))}
 		r.Handle("POST /v1/retier", h.start)
 		r.Handle("GET /v1/retier/{id}", h.get)
 	})
@@ -28,8 +27,8 @@ func init() {
 
 type retierAPI struct {
 	*app
-	desk     reportDesk
-	queueURL string
+	desk reportDesk
+	runs *queue.Queue // the retier queue: pass 0 of a run starts it
 }
 
 // earliestAsOf: nothing the business records happened before it (the same floor as a
@@ -66,7 +65,7 @@ func (h *retierAPI) start(ctx context.Context, req events.APIGatewayV2HTTPReques
 	_, _ = rand.Read(b)
 	id := "run-" + asOf.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
 	body, _ := json.Marshal(map[string]any{"runId": id, "pass": 0, "segment": 0, "asOf": asOf})
-	if _, err := h.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(h.queueURL), MessageBody: aws.String(string(body))}); err != nil {
+	if _, err := h.runs.Send(ctx, []string{string(body)}); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	h.log.InfoContext(ctx, "retier requested", "run", id)

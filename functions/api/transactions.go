@@ -9,13 +9,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/shopspring/decimal"
 
 	"github.com/tierflow/tierflow/shared/access"
@@ -24,6 +20,7 @@ import (
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
@@ -35,15 +32,10 @@ const transactionsBodyLimit = 4 << 20
 
 func init() {
 	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &transactionsAPI{app: a, desk: a.desk, queueURL: e.Required("INGEST_QUEUE_URL"),
-			phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), sender: a.sqs}
+		h := &transactionsAPI{app: a, desk: a.desk, ingest: queue.New(a.sqs, e.Required("INGEST_QUEUE_URL")),
+			phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN")}
 		r.Handle("POST /v1/transactions", h.post)
 	})
-}
-
-// sqsSender is the one SQS call the transactions route makes.
-type sqsSender interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
 // txnDesk reads the once-markers of transactions of stores the caller covers
@@ -55,9 +47,8 @@ type txnDesk interface {
 type transactionsAPI struct {
 	*app
 	desk        txnDesk
-	queueURL    string
+	ingest      *queue.Queue
 	phoneRegion string
-	sender      sqsSender
 }
 
 // txnIn is one transaction as a POS or billing system posts it.
@@ -169,9 +160,9 @@ func (h *transactionsAPI) post(ctx context.Context, req events.APIGatewayV2HTTPR
 		}
 		valid = append(valid, pending{i: i, txn: txn, who: who, field: field})
 	}
-	queue := h.resolve(ctx, p, scope, valid, results, request(req))
-	sent := h.enqueue(ctx, queue)
-	for k, pd := range queue {
+	toQueue := h.resolve(ctx, p, scope, valid, results, request(req))
+	sent := h.enqueue(ctx, toQueue)
+	for k, pd := range toQueue {
 		if sent[k] {
 			results[pd.i].Status = statusAccepted
 		} else {
@@ -470,50 +461,22 @@ func parseMoney(raw json.RawMessage, zeroOK bool) (model.Money, string) {
 	return model.Money(d.Shift(2).IntPart()), ""
 }
 
-// enqueue sends valid transactions to the ingest queue, ten per SendMessageBatch, a few
-// calls at a time; sent[i] says whether txns[i] is on the queue.
+// enqueue sends valid transactions to the ingest queue; sent[i] says whether queue[i]
+// is on it. A transaction that could not be queued is answered "failed": its retry counts
+// once.
 func (h *transactionsAPI) enqueue(ctx context.Context, queue []pending) []bool {
-	txns := make([]store.Txn, len(queue))
+	bodies := make([]string, len(queue))
 	for k, pd := range queue {
-		txns[k] = pd.txn
-	}
-	sent := make([]bool, len(txns))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for start := 0; start < len(txns); start += 10 {
-		end := min(start+10, len(txns))
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(start, end int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			h.sendBatch(ctx, txns, start, end, sent)
-		}(start, end)
-	}
-	wg.Wait()
-	return sent
-}
-
-func (h *transactionsAPI) sendBatch(ctx context.Context, txns []store.Txn, start, end int, sent []bool) {
-	entries := make([]sqstypes.SendMessageBatchRequestEntry, 0, end-start)
-	for i := start; i < end; i++ {
-		body, err := json.Marshal(txns[i])
-		if err != nil {
+		b, err := json.Marshal(pd.txn)
+		if err != nil { // a validated transaction always encodes; leave it unsent if not
+			h.log.ErrorContext(ctx, "transactions: encode", "err", err)
 			continue
 		}
-		entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))})
+		bodies[k] = string(b)
 	}
-	out, err := h.sender.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(h.queueURL), Entries: entries})
+	sent, err := h.ingest.Send(ctx, bodies)
 	if err != nil {
-		h.log.ErrorContext(ctx, "transactions: send batch", "err", err, "size", len(entries))
-		return
+		h.log.ErrorContext(ctx, "transactions: not every transaction was queued", "err", err)
 	}
-	for _, ok := range out.Successful {
-		if i, err := strconv.Atoi(aws.ToString(ok.Id)); err == nil && i >= start && i < end {
-			sent[i] = true
-		}
-	}
-	for _, f := range out.Failed {
-		h.log.WarnContext(ctx, "transactions: message not queued", "code", aws.ToString(f.Code))
-	}
+	return sent
 }

@@ -12,22 +12,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
 
 // Sender is the SQS call the run makes to hand out segments.
-type Sender interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
-}
+type Sender = queue.API
 
 // Retier runs the nightly two-pass re-tiering over the table.
 type Retier struct {
@@ -154,19 +150,13 @@ func NewRunID(asOf time.Time) string {
 }
 
 func (r *Retier) enqueue(ctx context.Context, run store.Run, pass int) error {
-	for start := 0; start < run.Segments; start += 10 {
-		var entries []sqstypes.SendMessageBatchRequestEntry
-		for s := start; s < min(start+10, run.Segments); s++ {
-			b, _ := json.Marshal(SegmentMsg{RunID: run.ID, Pass: pass, Segment: s})
-			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(s)), MessageBody: aws.String(string(b))})
-		}
-		out, err := r.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(r.QueueURL), Entries: entries})
-		if err != nil {
-			return fmt.Errorf("queue pass %d of run %s: %w", pass, run.ID, err)
-		}
-		if len(out.Failed) > 0 {
-			return fmt.Errorf("queue pass %d of run %s: %d segments not queued", pass, run.ID, len(out.Failed))
-		}
+	bodies := make([]string, run.Segments)
+	for s := range bodies {
+		b, _ := json.Marshal(SegmentMsg{RunID: run.ID, Pass: pass, Segment: s}) // ints and a string: cannot fail
+		bodies[s] = string(b)
+	}
+	if _, err := queue.New(r.SQS, r.QueueURL).Send(ctx, bodies); err != nil {
+		return fmt.Errorf("queue pass %d of run %s: %w", pass, run.ID, err)
 	}
 	return nil
 }

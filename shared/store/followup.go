@@ -19,14 +19,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tierflow/tierflow/shared/feedback"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 )
 
 // Follow-up items (see docs/data-model.md):
@@ -69,9 +68,7 @@ func DueShard(id string) int {
 }
 
 // SQSSender is the part of the SQS client the follow-up queue uses.
-type SQSSender interface {
-	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
-}
+type SQSSender = queue.API
 
 // FollowupOptions configures NewFollowup.
 type FollowupOptions struct {
@@ -721,40 +718,12 @@ func counterValue(item map[string]types.AttributeValue) int64 {
 	return 0
 }
 
-// Enqueue implements app.Queue: SendMessageBatch, ten ids per call, the body being the
-// reminder id. Entries SQS reports as failed are resent once, then the call fails and
-// the sweep's requeue window brings them back.
+// Enqueue implements app.Queue: the reminder ids go to the dispatch queue through the
+// one SQS sender (shared/queue); what SQS keeps rejecting fails the call, and the sweep's
+// requeue window brings those reminders back.
 func (f *Followup) Enqueue(ctx context.Context, ids []string) error {
-	if f.opts.SQS == nil || f.opts.QueueURL == "" {
-		return fmt.Errorf("enqueue: no dispatch queue configured (DISPATCH_QUEUE_URL)")
-	}
-	for len(ids) > 0 {
-		n := min(len(ids), 10)
-		batch := ids[:n]
-		ids = ids[n:]
-		for attempt := 0; len(batch) > 0; attempt++ {
-			entries := make([]sqstypes.SendMessageBatchRequestEntry, len(batch))
-			for i, id := range batch {
-				entries[i] = sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(id)}
-			}
-			out, err := f.opts.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(f.opts.QueueURL), Entries: entries})
-			if err != nil {
-				return fmt.Errorf("enqueue %d reminders: %w", len(batch), err)
-			}
-			if len(out.Failed) == 0 {
-				break
-			}
-			if attempt >= 2 {
-				return fmt.Errorf("enqueue: %d of %d entries rejected: %s", len(out.Failed), len(batch), aws.ToString(out.Failed[0].Code))
-			}
-			var again []string
-			for _, fe := range out.Failed {
-				if i, err := strconv.Atoi(aws.ToString(fe.Id)); err == nil && i < len(batch) {
-					again = append(again, batch[i])
-				}
-			}
-			batch = again
-		}
+	if _, err := queue.New(f.opts.SQS, f.opts.QueueURL).Send(ctx, ids); err != nil {
+		return fmt.Errorf("enqueue %d reminders: %w", len(ids), err)
 	}
 	return nil
 }
