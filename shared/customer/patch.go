@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ var (
 // patchable lists, per field of a PATCH body, the roles that may set it. Anything not
 // listed is refused: this table is the whole defence against mass assignment.
 var patchable = map[string][]model.Role{
-	"name": everyone, "phone": everyone, "email": everyone, "birthday": everyone,
+	"name": everyone, "phone": everyone, "email": everyone, "birthday": everyone, "birthdayLunar": everyone,
 	"timeZone": everyone, "tags": everyone, "interest": everyone,
 	// Moving a customer to another store moves them out of agents' sight.
 	"store":          admins,
@@ -127,6 +128,14 @@ func (r Rules) ApplyPatch(p Profile, s Sensitive, role model.Role, body map[stri
 			next.Birthday = b
 		}
 	}
+	if raw, ok := body["birthdayLunar"]; ok {
+		var lunar *bool
+		if err := json.Unmarshal(raw, &lunar); err != nil {
+			errs.add("birthdayLunar", "must be true, false or null")
+		} else {
+			next.BirthdayLunar = lunar != nil && *lunar
+		}
+	}
 	if v, ok := str("timeZone"); ok {
 		if err := ValidTimeZone(strings.TrimSpace(v)); err != nil {
 			errs.add("timeZone", err.Error())
@@ -190,6 +199,7 @@ func (r Rules) ApplyPatch(p Profile, s Sensitive, role model.Role, body map[stri
 	}{
 		{"name", p.Name, next.Name}, {"phone", p.Phone, next.Phone}, {"email", p.Email, next.Email},
 		{"birthday", p.Birthday, next.Birthday}, {"timeZone", p.TimeZone, next.TimeZone},
+		{"birthdayLunar", strconv.FormatBool(p.BirthdayLunar), strconv.FormatBool(next.BirthdayLunar)},
 		{"store", p.Store, next.Store}, {"interest", p.Interest, next.Interest},
 		{"tags", strings.Join(p.Tags, "\x00"), strings.Join(next.Tags, "\x00")},
 		{"medicalHistory", s.MedicalHistory, nextS.MedicalHistory},

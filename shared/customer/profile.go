@@ -35,6 +35,9 @@ type Profile struct {
 	Phone    string   `json:"phone,omitempty" dynamodbav:"phone,omitempty"`       // E.164
 	Email    string   `json:"email,omitempty" dynamodbav:"email,omitempty"`       // lower case
 	Birthday string   `json:"birthday,omitempty" dynamodbav:"birthday,omitempty"` // YYYY-MM-DD
+	// BirthdayLunar: the customer celebrates the lunar anniversary of Birthday (农历生日);
+	// the greeting follows the lunar calendar (followup.BirthdayFrom).
+	BirthdayLunar bool `json:"birthdayLunar,omitempty" dynamodbav:"birthdayLunar,omitempty"`
 	TimeZone string   `json:"timeZone,omitempty" dynamodbav:"timeZone,omitempty"` // IANA
 	Store    string   `json:"store,omitempty" dynamodbav:"store,omitempty"`
 	Tags     []string `json:"tags,omitempty" dynamodbav:"tags,omitempty"`

@@ -208,6 +208,8 @@ func TestPatchFieldRules(t *testing.T) {
 		{"clearing the only contact is refused", model.RoleAgent, `{"phone":null}`, []string{"phone"}, nil},
 		{"clearing the phone is fine once there is an email", model.RoleAgent, `{"phone":null,"email":"a@example.com"}`, nil, []string{"phone", "email"}},
 		{"setting a value it already has changes nothing", model.RoleAgent, `{"name":"王芳"}`, nil, nil},
+		{"an agent records that the customer keeps a lunar birthday", model.RoleAgent, `{"birthdayLunar":true}`, nil, []string{"birthdayLunar"}},
+		{"the lunar birthday flag is a boolean", model.RoleAgent, `{"birthdayLunar":"yes"}`, []string{"birthdayLunar"}, nil},
 		{"every forbidden field is named at once and nothing applies", model.RoleAgent, `{"name":"X","tier":"A","store":"bj-01","medicalHistory":"x"}`, []string{"tier", "store", "medicalHistory"}, nil},
 	}
 	for _, tc := range cases {

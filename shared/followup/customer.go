@@ -8,15 +8,22 @@ import (
 )
 
 // Birthday is a month and day; the year is private and not needed to greet someone.
+// With Lunar set, Month and Day are a Chinese lunar month (1–12) and day (1–30), and
+// the greeting goes on that lunar date each year (see lunar.go).
 type Birthday struct {
 	Month time.Month `json:"month"`
 	Day   int        `json:"day"`
+	Lunar bool       `json:"lunar,omitempty"`
 }
 
-// Valid reports whether the birthday is a real calendar day (29 Feb allowed).
+// Valid reports whether the birthday is a real calendar day (29 Feb allowed; a lunar
+// day up to 30).
 func (b Birthday) Valid() bool {
 	if b.Month < time.January || b.Month > time.December || b.Day < 1 {
 		return false
+	}
+	if b.Lunar {
+		return b.Day <= 30
 	}
 	return b.Day <= time.Date(2024, b.Month+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
@@ -48,25 +55,11 @@ type CustomerView struct {
 	Consents        []model.Consent `json:"consents,omitempty"`
 	MarketingOptOut bool            `json:"marketingOptOut,omitempty"` // STOP / 退订 / unsubscribe: every channel at once
 	BadChannels     []model.Channel `json:"badChannels,omitempty"`     // permanent failures seen (invalid number, hard bounce)
-	Erased          bool            `json:"erased,omitempty"`
+	// Suppressed holds a channel the delivery events closed (bounced, complained) until
+	// the customer consents again; the reason is what a skipped message records.
+	Suppressed map[model.Channel]Reason `json:"suppressed,omitempty"`
+	Erased     bool                     `json:"erased,omitempty"`
 }
-
-// SkipReason says why a reminder was not sent. Stored on the reminder and counted in reports.
-type SkipReason string
-
-const (
-	SkipNone        SkipReason = ""
-	SkipErased      SkipReason = "erased"
-	SkipOptedOut    SkipReason = "opted_out"
-	SkipNoConsent   SkipReason = "no_consent"
-	SkipNoAddress   SkipReason = "no_address"
-	SkipBadContact  SkipReason = "bad_contact"
-	SkipStale       SkipReason = "stale"     // past its NotAfter: a late birthday note is worse than none
-	SkipCapped      SkipReason = "capped"    // frequency cap full until after NotAfter
-	SkipCancelled   SkipReason = "cancelled" // a later event made it pointless
-	SkipUncertain   SkipReason = "uncertain" // provider may have sent it and cannot say: at-most-once wins
-	SkipNoRecipient SkipReason = "no_recipient"
-)
 
 // address returns where ch reaches the customer, "" if nowhere.
 func (v CustomerView) address(ch model.Channel) string {
@@ -94,9 +87,15 @@ func (v CustomerView) latestConsent(cat model.Category, ch model.Channel) (model
 // Permits decides whether cat may reach the customer on ch now. Service messages need no
 // opt-in but honour a withdrawal; marketing needs an opt-in and no global opt-out. A call
 // is a conversation with staff, so it follows the SMS consent of the same number.
-func (v CustomerView) Permits(cat model.Category, ch model.Channel) SkipReason {
+func (v CustomerView) Permits(cat model.Category, ch model.Channel) Reason {
 	if v.Erased {
 		return SkipErased
+	}
+	if r := v.Suppressed[ch]; r != ReasonNone {
+		return r
+	}
+	if ch == model.ChannelCall && v.Suppressed[model.ChannelSMS] == ReasonBounced {
+		return ReasonBounced
 	}
 	if slices.Contains(v.BadChannels, ch) || (ch == model.ChannelCall && slices.Contains(v.BadChannels, model.ChannelSMS)) {
 		return SkipBadContact

@@ -27,8 +27,17 @@ func TestSendTimeCheck(t *testing.T) {
 		{"a number that bounced permanently is not retried", sh("2025-03-03 12:00"),
 			func(v *CustomerView, _ *Reminder) { v.BadChannels = []model.Channel{model.ChannelSMS} }, Decision{Skip: SkipBadContact}},
 		{"a message due at 22:00 is deferred to 09:00, not dropped", sh("2025-03-03 22:00"), nil, Decision{Defer: sh("2025-03-04 09:00")}},
-		{"a message that would wait past its NotAfter in quiet hours is stale", sh("2025-03-04 22:00"),
-			func(_ *CustomerView, r *Reminder) { r.NotAfter = sh("2025-03-05 08:00") }, Decision{Skip: SkipStale}},
+		{"a message that would wait past its NotAfter in quiet hours is suppressed for quiet hours", sh("2025-03-04 22:00"),
+			func(_ *CustomerView, r *Reminder) { r.NotAfter = sh("2025-03-05 08:00") }, Decision{Skip: ReasonQuietHours}},
+		{"a bounced address is suppressed as bounced", sh("2025-03-03 12:00"),
+			func(v *CustomerView, r *Reminder) {
+				r.Channel = model.ChannelEmail
+				v.Suppressed = map[model.Channel]Reason{model.ChannelEmail: ReasonBounced}
+			}, Decision{Skip: ReasonBounced}},
+		{"a complaint suppresses the channel it came from, not the others", sh("2025-03-03 12:00"),
+			func(v *CustomerView, _ *Reminder) {
+				v.Suppressed = map[model.Channel]Reason{model.ChannelEmail: ReasonComplained}
+			}, Decision{Send: true}},
 		{"a message past its NotAfter is stale", sh("2025-03-05 13:00"), nil, Decision{Skip: SkipStale}},
 		{"a service message needs no marketing consent", sh("2025-03-03 12:00"),
 			func(v *CustomerView, r *Reminder) { v.Consents, r.Category = nil, model.CategoryService }, Decision{Send: true}},
@@ -41,7 +50,7 @@ func TestSendTimeCheck(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&v, &r)
 			}
-			got := p.Contact.Check(r, v, tc.now, shanghai)
+			got := p.Check(r, v, tc.now)
 			if got.Send != tc.want.Send || got.Skip != tc.want.Skip || !got.Defer.Equal(tc.want.Defer) {
 				t.Errorf("Check = %+v, want %+v", got, tc.want)
 			}
@@ -50,7 +59,8 @@ func TestSendTimeCheck(t *testing.T) {
 }
 
 func TestCapWindows(t *testing.T) {
-	c := defaultPolicy(t).Contact
+	p := defaultPolicy(t)
+	c := p.Gate(view("c1"), p.Classes["marketing"])
 	sun := sh("2025-03-09 15:00")
 	w := c.Windows("c1", model.CategoryMarketing, sun)
 	if w.Week != "cap#c1#marketing#w#2025-W10" || w.Day != "cap#c1#marketing#d#2025-03-09" {
@@ -62,12 +72,17 @@ func TestCapWindows(t *testing.T) {
 	if svc := c.Windows("c1", model.CategoryService, sun); svc.Day == w.Day {
 		t.Error("service and marketing share a cap counter")
 	}
-	r := Reminder{NotAfter: sh("2025-03-08 00:00")}
-	if d := c.CapDecision(r, c.Windows("c1", model.CategoryMarketing, sh("2025-03-04 10:00")), false); !d.Defer.Equal(sh("2025-03-05 09:00")) {
+	r := Reminder{NotAfter: sh("2025-03-08 00:00"), Category: model.CategoryMarketing}
+	mk := p.Classes["marketing"]
+	if d := p.CapDecision(r, mk, c.Windows("c1", model.CategoryMarketing, sh("2025-03-04 10:00")), false); !d.Defer.Equal(sh("2025-03-05 09:00")) || d.Reason != ReasonCapMarketingDaily {
 		t.Errorf("a full daily cap defers to the next morning, got %+v", d)
 	}
-	if d := c.CapDecision(r, c.Windows("c1", model.CategoryMarketing, sh("2025-03-04 10:00")), true); d.Skip != SkipCapped {
-		t.Errorf("a full weekly cap that resets after NotAfter skips, got %+v", d)
+	if d := p.CapDecision(r, mk, c.Windows("c1", model.CategoryMarketing, sh("2025-03-04 10:00")), true); d.Skip != ReasonCapMarketingWeekly {
+		t.Errorf("a full weekly cap that resets after NotAfter is suppressed as cap_marketing_weekly, got %+v", d)
+	}
+	greet := Reminder{NotAfter: sh("2025-03-04 20:00"), Category: model.CategoryService}
+	if d := p.CapDecision(greet, p.Classes["greeting"], c.Windows("c1", model.CategoryService, sh("2025-03-04 10:00")), false); d.Skip != ReasonCapServiceDaily {
+		t.Errorf("a greeting, whose class drops when blocked, is suppressed by a full cap at once, got %+v", d)
 	}
 }
 
@@ -112,12 +127,12 @@ func TestStateMachine(t *testing.T) {
 		{"a claim inside its lease cannot be taken over", func() (Reminder, error) { return claimed.Reclaim(now.Add(9*time.Minute), lease) }, "", true},
 		{"a claim past its lease can be taken over", func() (Reminder, error) { return claimed.Reclaim(now.Add(10*time.Minute), lease) }, StatusSending, false},
 		{"a retryable failure returns to the sweep at the backoff", func() (Reminder, error) { return claimed.RetryAt(now.Add(5*time.Minute), "timeout") }, StatusRetry, false},
-		{"a deferral gives the attempt back", func() (Reminder, error) { return claimed.Defer(now.Add(time.Hour)) }, StatusDeferred, false},
+		{"a deferral gives the attempt back", func() (Reminder, error) { return claimed.Defer(now.Add(time.Hour), ReasonQuietHours) }, StatusDeferred, false},
 		{"a message being sent cannot be cancelled", func() (Reminder, error) { return claimed.Cancel() }, "", true},
 		{"a pending message can be cancelled", func() (Reminder, error) { return pending.Cancel() }, StatusCancelled, false},
 		{"a sent message cannot fail", func() (Reminder, error) {
 			s, _ := claimed.MarkSent(now, "p1")
-			return s.Fail("late")
+			return s.Fail(ReasonRejected, "late")
 		}, "", true},
 	}
 	for _, tc := range tests {
@@ -137,8 +152,14 @@ func TestStateMachine(t *testing.T) {
 			}
 		})
 	}
-	if d, _ := claimed.Defer(now.Add(time.Hour)); d.Attempts != 0 {
-		t.Errorf("deferral counted as attempt: %d", d.Attempts)
+	if d, _ := claimed.Defer(now.Add(time.Hour), ReasonQuietHours); d.Attempts != 0 || d.Reason != ReasonQuietHours || d.Deferrals != 1 {
+		t.Errorf("deferral counted as attempt or lost its reason: %+v", d)
+	}
+	if d, _ := claimed.Defer(now.Add(time.Hour), ReasonQuietHours); true {
+		d, _ = d.Claim(now.Add(time.Hour), lease)
+		if s, _ := d.MarkSent(now.Add(time.Hour), "p1"); s.Reason != ReasonNone || s.Account().Disposition != DispositionSent {
+			t.Errorf("a sent message keeps a reason: %+v", s.Account())
+		}
 	}
 }
 

@@ -86,6 +86,7 @@ func PlanTrigger(p Policy, t Trigger, v CustomerView, now time.Time) (Plan, erro
 			Channel:       rule.Channel,
 			Category:      rule.Category,
 			Template:      rule.Template,
+			Class:         rule.Class,
 			Priority:      rule.Priority,
 			TimeCritical:  rule.TimeCritical,
 			Tags:          rule.Tags,
@@ -134,13 +135,15 @@ func planMessage(p Policy, rule Rule, r Reminder, v CustomerView, target, now ti
 	if !notAfter.After(now) {
 		return r, false
 	}
+	g := p.Gate(v, p.Classes[rule.Class])
 	var due time.Time
+	var ok bool
 	if rule.TimeCritical {
-		due = p.Contact.CriticalSlot(target, now)
+		due, ok = g.CriticalSlot(target, now)
 	} else {
-		due = p.Contact.NextAllowed(later(target, now))
+		due, ok = g.Next(later(target, now))
 	}
-	if due.After(notAfter) {
+	if !ok || due.After(notAfter) {
 		return r, false
 	}
 	r.PlannedAt, r.DueAt, r.NotAfter = due, due, notAfter
@@ -192,7 +195,11 @@ func Calendar(p Policy, v CustomerView, from, to time.Time) []Trigger {
 	}
 	for ; !day.After(to); day = day.AddDate(0, 0, 1) {
 		at := p.Calendar.At.On(day)
-		if v.Birthday.Valid() && v.Birthday.In(day.Year(), loc).Equal(day) {
+		if b := v.Birthday; b.Valid() && b.Lunar {
+			if ly, ok := b.lunarBirthdayOn(day); ok {
+				mk(TriggerBirthday, fmt.Sprintf("birthday-lunar-%d", ly), day)
+			}
+		} else if b.Valid() && b.In(day.Year(), loc).Equal(day) {
 			mk(TriggerBirthday, fmt.Sprintf("birthday-%d", day.Year()), day)
 		}
 		if int(day.Weekday()) == 1+spread%5 { // Monday..Friday

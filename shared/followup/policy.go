@@ -24,8 +24,15 @@ type Policy struct {
 	OpeningHours    Window         `json:"openingHours"` // when staff make calls; task deadlines count these hours
 	Tasks           TaskPolicy     `json:"tasks"`
 	Calendar        CalendarPolicy `json:"calendar"`
-	Rules           []Rule         `json:"rules"`
-	Cancellations   []Cancellation `json:"cancellations"`
+	// ServedZones are the zones the business's customers live in: a customer whose
+	// profile has no zone is messaged only at hours acceptable in every one of them.
+	ServedZones []string `json:"servedZones"`
+	// Holidays are the days classes that avoid them wait through.
+	Holidays HolidayPolicy `json:"holidays"`
+	// Classes say per kind of message what happens when it cannot go now.
+	Classes       map[string]Class `json:"classes"`
+	Rules         []Rule           `json:"rules"`
+	Cancellations []Cancellation   `json:"cancellations"`
 }
 
 // Window is a local daily interval [Start, End). End before Start wraps past midnight.
@@ -43,9 +50,28 @@ func (w Window) Contains(t time.Time) bool {
 	return m >= w.Start.Minutes || m < w.End.Minutes
 }
 
+// QuietHours is the customer's night: Start in the evening to End in the morning,
+// with per-weekday overrides ("saturday": {"start": "21:00", "end": "10:00"}). A day's
+// End ends the night before it; its Start begins the night after it, so on local day D
+// messages may go from End(D) to Start(D).
+type QuietHours struct {
+	Window
+	Weekdays map[string]Window `json:"weekdays,omitempty"`
+}
+
+// Day returns the quiet window that applies to weekday wd.
+func (q QuietHours) Day(wd time.Weekday) Window {
+	if w, ok := q.Weekdays[weekdayNames[wd]]; ok {
+		return w
+	}
+	return q.Window
+}
+
+var weekdayNames = [...]string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+
 // Contact is the discipline every automatic message obeys.
 type Contact struct {
-	QuietHours Window                 `json:"quietHours"`
+	QuietHours QuietHours             `json:"quietHours"`
 	Caps       map[model.Category]Cap `json:"caps"`
 	// CriticalMargin is how far before quiet hours a time-critical message is planned so
 	// that sweep granularity and a retry cannot push it into the night.
@@ -87,6 +113,52 @@ type CalendarPolicy struct {
 	At        ClockTime `json:"at"` // local time of day periodic touches land
 }
 
+// Class is a kind of message (a reply, a service reminder, a greeting, a survey,
+// marketing) and what it does when it cannot go now.
+type Class struct {
+	// Priority under a cap, 1 first: a message of a later priority does not take the
+	// last slot of a day or week while one of an earlier priority is due for the same
+	// customer in that window ("a service reminder beats a birthday greeting").
+	Priority int `json:"priority"`
+	// WhenBlocked is "defer" (wait for the next allowed slot, suppressed only if that is
+	// past NotAfter) or "drop" (suppressed at once with the blocking reason).
+	WhenBlocked string `json:"whenBlocked"`
+	// AvoidHolidays makes the class wait through statutory holidays and the business's
+	// closed days for the next working day.
+	AvoidHolidays bool `json:"avoidHolidays"`
+	// Capped counts the class against the frequency caps (replies to the customer's own
+	// action do not).
+	Capped bool `json:"capped"`
+	// WhenUncertain is what happens after a send whose outcome is unknown when the
+	// provider cannot say: "resend" (risk a duplicate rather than a loss) or "drop"
+	// (suppressed as uncertain_send: risk a loss rather than a duplicate).
+	WhenUncertain string `json:"whenUncertain"`
+}
+
+// Drops reports whether the class is suppressed rather than deferred when blocked.
+func (c Class) Drops() bool { return c.WhenBlocked == "drop" }
+
+// Resends reports whether an uncertain send of the class is sent again.
+func (c Class) Resends() bool { return c.WhenUncertain == "resend" }
+
+// ClassOf returns the class a reminder belongs to: its own, or for reminders planned
+// before classes existed the class named like its category.
+func (p Policy) ClassOf(r Reminder) Class {
+	if c, ok := p.Classes[r.Class]; ok && r.Class != "" {
+		return c
+	}
+	if c, ok := p.Classes[string(r.Category)]; ok {
+		return c
+	}
+	return Class{Priority: 5, WhenBlocked: "defer", AvoidHolidays: true, Capped: true, WhenUncertain: "drop"}
+}
+
+// HolidayPolicy names the public-holiday calendar and the business's own closed days.
+type HolidayPolicy struct {
+	Calendar   string   `json:"calendar"`             // "CN" (mainland China, statutory holidays and make-up working days) or "" for none
+	ClosedDays []string `json:"closedDays,omitempty"` // "2025-12-24" once, or "--12-24" every year
+}
+
 // Match narrows a rule; empty fields match everything.
 type Match struct {
 	Grades          []model.LeadGrade `json:"grades,omitempty"`
@@ -112,14 +184,15 @@ type Rule struct {
 	ID           string         `json:"id"`
 	Trigger      TriggerKind    `json:"trigger"`
 	Match        Match          `json:"match"`
-	After        Offset         `json:"after"`        // from the trigger's At; may be negative ("1 month before it wears off")
-	At           ClockTime      `json:"at"`           // optional local time of day after the offset
-	Channel      model.Channel  `json:"channel"`      // call = staff task
-	Template     string         `json:"template"`     // message template id (a task's script for calls)
-	Category     model.Category `json:"category"`     // consent and caps are per category
-	Priority     int            `json:"priority"`     // 1 first … 5 last
-	TimeCritical bool           `json:"timeCritical"` // planned early rather than late around quiet hours
-	Expires      Offset         `json:"expires"`      // NotAfter = planned due + Expires
+	After        Offset         `json:"after"`           // from the trigger's At; may be negative ("1 month before it wears off")
+	At           ClockTime      `json:"at"`              // optional local time of day after the offset
+	Channel      model.Channel  `json:"channel"`         // call = staff task
+	Template     string         `json:"template"`        // message template id (a task's script for calls)
+	Category     model.Category `json:"category"`        // consent and caps are per category
+	Class        string         `json:"class,omitempty"` // message class (policy classes); messages only
+	Priority     int            `json:"priority"`        // 1 first … 5 last
+	TimeCritical bool           `json:"timeCritical"`    // planned early rather than late around quiet hours
+	Expires      Offset         `json:"expires"`         // NotAfter = planned due + Expires
 	Task         *TaskSpec      `json:"task,omitempty"`
 	Tags         []string       `json:"tags,omitempty"`
 }
@@ -181,8 +254,43 @@ func (p Policy) Validate() error {
 		return bad("defaultTimeZone", "%q is not an IANA zone", p.DefaultTimeZone)
 	}
 	c := p.Contact
-	if !c.QuietHours.Start.Set() || !c.QuietHours.End.Set() || c.QuietHours.Start == c.QuietHours.End {
-		return bad("contact.quietHours", "start and end must be set and differ")
+	if err := validNight("contact.quietHours", c.QuietHours.Window); err != nil {
+		return err
+	}
+	for day, w := range c.QuietHours.Weekdays {
+		if !slices.Contains(weekdayNames[:], day) {
+			return bad("contact.quietHours.weekdays."+day, "not a weekday (monday … sunday)")
+		}
+		if err := validNight("contact.quietHours.weekdays."+day, w); err != nil {
+			return err
+		}
+	}
+	if len(p.ServedZones) == 0 {
+		return bad("servedZones", "name at least one IANA zone")
+	}
+	for i, z := range p.ServedZones {
+		if _, err := time.LoadLocation(z); err != nil || z == "" {
+			return bad(fmt.Sprintf("servedZones[%d]", i), "%q is not an IANA zone", z)
+		}
+	}
+	if h := p.Holidays.Calendar; h != "" && h != "CN" {
+		return bad("holidays.calendar", "want \"CN\" or empty, got %q", h)
+	}
+	for i, d := range p.Holidays.ClosedDays {
+		if _, _, ok := parseClosedDay(d); !ok {
+			return bad(fmt.Sprintf("holidays.closedDays[%d]", i), "want YYYY-MM-DD or --MM-DD, got %q", d)
+		}
+	}
+	for name, cl := range p.Classes {
+		f := "classes." + name
+		switch {
+		case cl.Priority < 1 || cl.Priority > 5:
+			return bad(f+".priority", "want 1..5, got %d", cl.Priority)
+		case cl.WhenBlocked != "defer" && cl.WhenBlocked != "drop":
+			return bad(f+".whenBlocked", "want defer or drop, got %q", cl.WhenBlocked)
+		case cl.WhenUncertain != "resend" && cl.WhenUncertain != "drop":
+			return bad(f+".whenUncertain", "want resend or drop, got %q", cl.WhenUncertain)
+		}
 	}
 	for _, cat := range []model.Category{model.CategoryService, model.CategoryMarketing} {
 		cp, ok := c.Caps[cat]
@@ -238,6 +346,9 @@ func (p Policy) Validate() error {
 		if err := r.validate(fmt.Sprintf("rules[%d]", i), p.Contact.DefaultExpiry); err != nil {
 			return err
 		}
+		if _, ok := p.Classes[r.Class]; !r.IsTask() && !ok {
+			return bad(fmt.Sprintf("rules[%d].class", i), "%q is not among the policy's classes", r.Class)
+		}
 		if seen[r.ID] {
 			return bad(fmt.Sprintf("rules[%d].id", i), "%q used twice", r.ID)
 		}
@@ -254,6 +365,18 @@ func (p Policy) Validate() error {
 		if cn.Category != "" && !validCategory(cn.Category) {
 			return bad(f+".category", "unknown %q", cn.Category)
 		}
+	}
+	return nil
+}
+
+// validNight checks a quiet window: both ends set, and it covers the night (it wraps
+// past midnight, or starts at 00:00), so each day keeps one sending window End–Start.
+func validNight(field string, w Window) error {
+	if !w.Start.Set() || !w.End.Set() || w.Start == w.End {
+		return bad(field, "start and end must be set and differ")
+	}
+	if w.Start.Minutes < w.End.Minutes && w.Start.Minutes != 0 {
+		return bad(field, "must cover the night: start in the evening, end in the morning")
 	}
 	return nil
 }

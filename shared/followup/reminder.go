@@ -21,7 +21,8 @@ const (
 	StatusSending   Status = "sending"  // claimed: somebody is talking to the provider
 	StatusRetry     Status = "retry"    // failed-retryable: DueAt is the backoff
 	StatusSent      Status = "sent"
-	StatusFailed    Status = "failed" // failed-permanent: bad contact, template error, attempts exhausted
+	StatusDelivered Status = "delivered" // the provider reported delivery (delivery events)
+	StatusFailed    Status = "failed"    // failed-permanent: bad contact, template error, attempts exhausted
 	StatusSkipped   Status = "skipped"
 	StatusCancelled Status = "cancelled"
 	StatusOpen      Status = "open" // a staff task waiting for an outcome
@@ -31,7 +32,7 @@ const (
 // Terminal reports whether nothing more will happen to the reminder.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusSent, StatusFailed, StatusSkipped, StatusCancelled, StatusDone:
+	case StatusSent, StatusDelivered, StatusFailed, StatusSkipped, StatusCancelled, StatusDone:
 		return true
 	}
 	return false
@@ -57,9 +58,12 @@ type Reminder struct {
 	Channel       model.Channel  `json:"channel"`
 	Category      model.Category `json:"category"`
 	Template      string         `json:"template"`
-	Priority      int            `json:"priority"`
-	TimeCritical  bool           `json:"timeCritical,omitempty"`
-	Tags          []string       `json:"tags,omitempty"`
+	// Class is the message class of the rule (policy classes): whether it defers or
+	// drops when blocked, its priority under a cap, and what an uncertain send does.
+	Class        string   `json:"class,omitempty"`
+	Priority     int      `json:"priority"`
+	TimeCritical bool     `json:"timeCritical,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
 
 	PlannedAt time.Time `json:"plannedAt"` // the due time promised at planning; lateness is measured from it
 	DueAt     time.Time `json:"dueAt"`     // when to act next (moves with deferral and backoff)
@@ -69,14 +73,17 @@ type Reminder struct {
 	// query over the few live reminders, not a scan.
 	SweepAt time.Time `json:"sweepAt,omitzero"`
 
-	Status     Status     `json:"status"`
-	Version    int        `json:"version"` // optimistic lock: every stored change is conditional on it
-	Attempts   int        `json:"attempts,omitempty"`
-	LeaseUntil time.Time  `json:"leaseUntil,omitzero"`
-	SkipReason SkipReason `json:"skipReason,omitempty"`
-	LastError  string     `json:"lastError,omitempty"` // never contains personal data
-	SentAt     time.Time  `json:"sentAt,omitzero"`
-	ProviderID string     `json:"providerId,omitempty"`
+	Status     Status    `json:"status"`
+	Version    int       `json:"version"` // optimistic lock: every stored change is conditional on it
+	Attempts   int       `json:"attempts,omitempty"`
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+	// Reason is why a deferred reminder waits (until DueAt) or a suppressed one never
+	// goes (statuses skipped, failed, cancelled); empty once sent. See Reasons.
+	Reason     Reason    `json:"reason,omitempty"`
+	Deferrals  int       `json:"deferrals,omitempty"` // how often it was moved for quiet hours, holidays or caps
+	LastError  string    `json:"lastError,omitempty"` // never contains personal data
+	SentAt     time.Time `json:"sentAt,omitzero"`
+	ProviderID string    `json:"providerId,omitempty"`
 
 	Task *Task `json:"task,omitempty"`
 }
@@ -145,8 +152,16 @@ func (r Reminder) MarkSent(now time.Time, providerID string) (Reminder, error) {
 	if err := r.transition(StatusSent, StatusSending); err != nil {
 		return r, err
 	}
-	r.SentAt, r.ProviderID, r.LastError = now, providerID, ""
+	r.SentAt, r.ProviderID, r.LastError, r.Reason = now, providerID, "", ReasonNone
 	r.settle()
+	return r, nil
+}
+
+// MarkDelivered records the provider's delivery report for a sent message.
+func (r Reminder) MarkDelivered() (Reminder, error) {
+	if err := r.transition(StatusDelivered, StatusSent); err != nil {
+		return r, err
+	}
 	return r, nil
 }
 
@@ -155,34 +170,35 @@ func (r Reminder) RetryAt(due time.Time, cause string) (Reminder, error) {
 	if err := r.transition(StatusRetry, StatusSending); err != nil {
 		return r, err
 	}
-	r.DueAt, r.LastError, r.LeaseUntil = due, cause, time.Time{}
+	r.DueAt, r.LastError, r.LeaseUntil, r.Reason = due, cause, time.Time{}, ReasonProviderError
 	r.SweepAt = due
 	return r, nil
 }
 
-// Fail records a permanent failure.
-func (r Reminder) Fail(cause string) (Reminder, error) {
+// Fail records a permanent failure: reason is template_error, rejected or
+// retries_exhausted; cause is the detail for operators (no personal data).
+func (r Reminder) Fail(reason Reason, cause string) (Reminder, error) {
 	if err := r.transition(StatusFailed, StatusSending); err != nil {
 		return r, err
 	}
-	r.LastError = cause
+	r.LastError, r.Reason = cause, reason
 	r.settle()
 	return r, nil
 }
 
 // Skip records a decision not to send (consent, stale, cap, uncertainty).
-func (r Reminder) Skip(reason SkipReason) (Reminder, error) {
+func (r Reminder) Skip(reason Reason) (Reminder, error) {
 	if err := r.transition(StatusSkipped, StatusSending, StatusPending, StatusDeferred, StatusRetry); err != nil {
 		return r, err
 	}
-	r.SkipReason = reason
+	r.Reason = reason
 	r.settle()
 	return r, nil
 }
 
-// Defer moves a claimed message to a later due time (quiet hours, cap window) without
-// counting an attempt against it.
-func (r Reminder) Defer(due time.Time) (Reminder, error) {
+// Defer moves a claimed message to a later due time (quiet hours, holiday, cap window)
+// without counting an attempt against it; reason says why.
+func (r Reminder) Defer(due time.Time, reason Reason) (Reminder, error) {
 	wasClaimed := r.Status == StatusSending
 	if err := r.transition(StatusDeferred, StatusSending, StatusPending, StatusDeferred, StatusRetry); err != nil {
 		return r, err
@@ -190,7 +206,8 @@ func (r Reminder) Defer(due time.Time) (Reminder, error) {
 	if wasClaimed && r.Attempts > 0 {
 		r.Attempts-- // the claim counted an attempt, but nothing reached the provider
 	}
-	r.DueAt, r.LeaseUntil = due, time.Time{}
+	r.DueAt, r.LeaseUntil, r.Reason = due, time.Time{}, reason
+	r.Deferrals++
 	r.SweepAt = due
 	return r, nil
 }
@@ -201,7 +218,7 @@ func (r Reminder) Cancel() (Reminder, error) {
 	if err := r.transition(StatusCancelled, StatusPending, StatusDeferred, StatusRetry, StatusOpen); err != nil {
 		return r, err
 	}
-	r.SkipReason = SkipCancelled
+	r.Reason = ReasonCancelled
 	r.settle()
 	return r, nil
 }

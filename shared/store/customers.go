@@ -36,7 +36,7 @@ var (
 // marketingOptOut, badChannels, unsubToken …): an update here never touches them,
 // which is why the profile is never Put again once it exists.
 var contactAttrs = []string{
-	"name", "phone", "email", "birthday", "timeZone", "store", "tags", "interest",
+	"name", "phone", "email", "birthday", "birthdayLunar", "timeZone", "store", "tags", "interest",
 	"touches", "referralCode", "referredBy", "consents", "leadGrade", "gradeReason",
 	"updatedAt", "erasedAt",
 }

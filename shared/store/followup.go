@@ -490,7 +490,7 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 	}
 	v := followup.CustomerView{
 		ID: p.ID, Store: p.Store, Locale: extra.Locale, TimeZone: p.TimeZone, Name: p.Name, Phone: p.Phone, Email: p.Email,
-		Tier: p.Tier, Stage: p.Stage, Birthday: parseBirthday(p.Birthday), Consents: slices.Clone([]model.Consent(p.Consents)),
+		Tier: p.Tier, Stage: p.Stage, Birthday: followup.BirthdayFrom(p.Birthday, p.BirthdayLunar), Consents: slices.Clone([]model.Consent(p.Consents)),
 		MarketingOptOut: extra.MarketingOptOut, Erased: p.Erased(),
 	}
 	slices.Sort(extra.BadChannels)
@@ -532,21 +532,6 @@ func (f *Followup) ScanContactViews(ctx context.Context, segment, segments int, 
 			return nil
 		}
 	}
-}
-
-// parseBirthday reads "YYYY-MM-DD" or "--MM-DD"; anything else is no birthday.
-func parseBirthday(s string) followup.Birthday {
-	if len(s) < 5 {
-		return followup.Birthday{}
-	}
-	md := s[len(s)-5:]
-	m, err1 := strconv.Atoi(md[:2])
-	d, err2 := strconv.Atoi(md[3:])
-	b := followup.Birthday{Month: time.Month(m), Day: d}
-	if err1 != nil || err2 != nil || md[2] != '-' || !b.Valid() {
-		return followup.Birthday{}
-	}
-	return b
 }
 
 func newToken() string {

@@ -242,10 +242,16 @@ func (s *Staff) Timeline(ctx context.Context, c access.Customer) ([]TimelineEntr
 		if r.Task != nil {
 			kind = "task"
 		}
-		out = append(out, TimelineEntry{Kind: kind, At: sortTime(r.PlannedAt), Item: map[string]any{
+		acct := r.Account() // disposition, reason code (followup.Reasons), deferred until
+		item := map[string]any{
 			"id": r.ID, "rule": r.RuleID, "trigger": r.Trigger, "channel": r.Channel, "category": r.Category, "template": r.Template,
-			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "skipReason": r.SkipReason, "task": r.Task,
-		}})
+			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "task": r.Task,
+			"disposition": acct.Disposition, "reason": acct.Reason,
+		}
+		if !acct.Until.IsZero() {
+			item["until"] = acct.Until
+		}
+		out = append(out, TimelineEntry{Kind: kind, At: sortTime(r.PlannedAt), Item: item})
 	}
 	slices.SortStableFunc(out, func(a, b TimelineEntry) int { return strings.Compare(a.At, b.At) })
 	return out, nil

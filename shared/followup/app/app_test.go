@@ -161,7 +161,8 @@ func TestOneMessagePerReminderUnderFaults(t *testing.T) {
 		{"a timeout after a successful send is recovered without resending", memstore.TimeoutAfterSend, false, false, 1, followup.StatusSent},
 		{"a timeout before the send is retried once the lease expires", memstore.TimeoutNoSend, false, false, 1, followup.StatusSent},
 		{"a throttled send is retried with backoff and sent once", memstore.Retryable, false, false, 1, followup.StatusSent},
-		{"a provider that cannot tell after a timeout gets no second message", memstore.TimeoutAfterSend, true, false, 1, followup.StatusSkipped},
+		{"a reply whose send timed out at a provider that cannot tell is sent again: a duplicate rather than a loss", memstore.TimeoutAfterSend, true, false, 2, followup.StatusSent},
+		{"a reply whose request never reached the provider is retried and sent once", memstore.Refused, true, false, 1, followup.StatusSent},
 		{"an invalid number fails permanently and is not retried", memstore.Permanent, false, false, 0, followup.StatusFailed},
 	}
 	for _, tc := range tests {
@@ -284,8 +285,8 @@ func TestContactDisciplineAtSendTime(t *testing.T) {
 			t.Errorf("marketing messages in one week = %d, want the cap of 2", n)
 		}
 		for _, rem := range r.store.All() {
-			if rem.Status == followup.StatusSkipped && rem.SkipReason != followup.SkipCapped && rem.SkipReason != followup.SkipStale {
-				t.Errorf("%s skipped for %s", rem.RuleID, rem.SkipReason)
+			if rem.Status == followup.StatusSkipped && rem.Reason != followup.ReasonCapMarketingDaily && rem.Reason != followup.ReasonCapMarketingWeekly {
+				t.Errorf("%s skipped for %s", rem.RuleID, rem.Reason)
 			}
 		}
 	})

@@ -37,8 +37,18 @@ type Dispatcher struct {
 	// Consent mints double opt-in links (consent_requested reminders); nil leaves them
 	// without one, and their template then fails for the missing variable.
 	Consent ConsentLinks
+	// TierNames returns the business's names for tiers (the tiering policy's
+	// tierNames: "VIP"); a customer never reads an internal tier letter. Nil uses
+	// DefaultTierNames.
+	TierNames func(ctx context.Context) (map[model.Tier]string, error)
+	// Observe, when set, is told every reminder the dispatcher recorded and the result
+	// (metrics: messages by disposition and reason).
+	Observe func(ctx context.Context, r followup.Reminder, res Result)
 	Now     func() time.Time
 }
+
+// DefaultTierNames are the tier names of the default tiering policy.
+var DefaultTierNames = map[model.Tier]string{model.TierA: "VIP", model.TierB: "Silver", model.TierC: "Regular"}
 
 // Result says what one Handle did; handlers ack every result and retry only on error.
 type Result string
@@ -107,11 +117,14 @@ func (d *Dispatcher) resolveExpired(ctx context.Context, r followup.Reminder, no
 		}
 		return d.record(ctx, sent, ResultRecovered)
 	case LookupUnknown:
-		skipped, err := r.Skip(followup.SkipUncertain)
-		if err != nil {
-			return ResultInFlight, nil
+		if !d.Policy.ClassOf(r).Resends() {
+			skipped, err := r.Skip(followup.ReasonUncertainSend)
+			if err != nil {
+				return ResultInFlight, nil
+			}
+			return d.record(ctx, skipped, ResultSkipped)
 		}
-		return d.record(ctx, skipped, ResultSkipped)
+		// The class prefers a duplicate to a loss: send again, under the same key.
 	}
 	reclaimed, err := r.Reclaim(now, d.Policy.Contact.SendingLease)
 	if err != nil {
@@ -132,6 +145,9 @@ func (d *Dispatcher) record(ctx context.Context, r followup.Reminder, res Result
 		// The claim stays; its lease expires and the lookup path settles it.
 		return "", fmt.Errorf("dispatch %s: recording %s: %w", r.ID, res, err)
 	}
+	if d.Observe != nil {
+		d.Observe(ctx, r, res)
+	}
 	return res, nil
 }
 
@@ -143,7 +159,7 @@ func (d *Dispatcher) apply(ctx context.Context, r followup.Reminder, dec followu
 		}
 		return d.record(ctx, s, ResultSkipped)
 	}
-	s, err := r.Defer(dec.Defer)
+	s, err := r.Defer(dec.Defer, dec.Reason)
 	if err != nil {
 		return "", err
 	}
@@ -159,19 +175,24 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	} else if err != nil {
 		return "", fmt.Errorf("dispatch %s: reading customer: %w", r.ID, err)
 	}
-	loc := followup.Location(v.TimeZone, d.Policy.DefaultTimeZone)
-	if dec := c.Check(r, v, now, loc); !dec.Send {
+	if dec := d.Policy.Check(r, v, now); !dec.Send {
 		return d.apply(ctx, r, dec)
 	}
-	windows := c.Windows(r.CustomerID, r.Category, now.In(loc))
-	release, full, weekFull, err := d.reserve(ctx, r, windows)
-	if err != nil {
-		return "", fmt.Errorf("dispatch %s: frequency cap: %w", r.ID, err)
+	class := d.Policy.ClassOf(r)
+	gate := d.Policy.Gate(v, class)
+	release := func(context.Context) {}
+	if class.Capped {
+		windows := gate.Windows(r.CustomerID, r.Category, now)
+		var dec followup.Decision
+		release, dec, err = d.reserve(ctx, r, class, windows)
+		if err != nil {
+			return "", fmt.Errorf("dispatch %s: frequency cap: %w", r.ID, err)
+		}
+		if !dec.Send {
+			return d.apply(ctx, r, dec)
+		}
 	}
-	if full {
-		return d.apply(ctx, r, c.CapDecision(r, windows, weekFull))
-	}
-	vars := map[string]string{"Name": v.Name, "TierName": string(v.Tier)}
+	vars := map[string]string{"Name": v.Name, "TierName": d.tierName(ctx, v.Tier)}
 	if d.Links != nil {
 		vars["UnsubscribeURL"] = d.Links.Unsubscribe(r.CustomerID)
 		vars["SurveyURL"] = d.Links.Survey(r.ID, r.CustomerID)
@@ -180,7 +201,7 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 		link, err := d.Consent.ConsentConfirm(ctx, r)
 		if errors.Is(err, ErrNotFound) {
 			release(ctx)
-			return d.apply(ctx, r, followup.Decision{Skip: followup.SkipCancelled, Reason: "nothing left to confirm"})
+			return d.apply(ctx, r, followup.Decision{Skip: followup.ReasonCancelled, Reason: followup.ReasonCancelled})
 		}
 		if err != nil {
 			release(ctx)
@@ -191,7 +212,7 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	msg, err := d.Catalog.Render(r.Template, string(r.Channel), v.Locale, vars)
 	if err != nil {
 		release(ctx)
-		failed, ferr := r.Fail("render: " + err.Error())
+		failed, ferr := r.Fail(followup.ReasonTemplateError, "render: "+err.Error())
 		if ferr != nil {
 			return "", ferr
 		}
@@ -213,6 +234,8 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 			return "", err
 		}
 		return d.record(ctx, sent, ResultSent)
+	case errors.Is(err, ErrNotSent):
+		// Certainly never reached the provider: an ordinary retry below.
 	case errors.Is(err, ErrAmbiguous), errors.Is(err, context.DeadlineExceeded):
 		// It may have gone out: keep the claim (and the cap slot) and let the lease
 		// expiry ask the provider.
@@ -222,7 +245,7 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 		if merr := d.Customers.MarkBadContact(ctx, r.CustomerID, r.Channel); merr != nil {
 			return "", fmt.Errorf("dispatch %s: marking bad contact: %w", r.ID, merr)
 		}
-		failed, ferr := r.Fail("permanent: " + string(r.Channel) + " rejected")
+		failed, ferr := r.Fail(followup.ReasonRejected, "permanent: "+string(r.Channel)+" rejected")
 		if ferr != nil {
 			return "", ferr
 		}
@@ -230,13 +253,20 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	}
 	release(ctx)
 	if r.Attempts >= c.Retry.MaxAttempts {
-		failed, ferr := r.Fail(fmt.Sprintf("gave up after %d attempts", r.Attempts))
+		failed, ferr := r.Fail(followup.ReasonRetriesExhausted, fmt.Sprintf("gave up after %d attempts", r.Attempts))
 		if ferr != nil {
 			return "", ferr
 		}
 		return d.record(ctx, failed, ResultFailed)
 	}
-	next := c.NextAllowed(now.Add(c.Retry.Backoff(r.ID, r.Attempts)).In(loc))
+	next, ok := gate.Next(now.Add(c.Retry.Backoff(r.ID, r.Attempts)))
+	if !ok || (!r.NotAfter.IsZero() && next.After(r.NotAfter)) {
+		skipped, serr := r.Skip(followup.ReasonStale)
+		if serr != nil {
+			return "", serr
+		}
+		return d.record(ctx, skipped, ResultSkipped)
+	}
 	retry, rerr := r.RetryAt(next, "provider: retryable")
 	if rerr != nil {
 		return "", rerr
@@ -244,25 +274,85 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	return d.record(ctx, retry, ResultRetry)
 }
 
-// reserve takes one slot in the day and week counters of the message's category. It
-// returns a release func to give the slots back if nothing is sent.
-func (d *Dispatcher) reserve(ctx context.Context, r followup.Reminder, w followup.CapWindows) (release func(context.Context), full, weekFull bool, err error) {
+// tierName is the business's name of tier t; an unnamed tier renders empty, so the
+// template fails for the missing variable rather than print an internal letter.
+func (d *Dispatcher) tierName(ctx context.Context, t model.Tier) string {
+	names := DefaultTierNames
+	if d.TierNames != nil {
+		if n, err := d.TierNames(ctx); err == nil && len(n) > 0 {
+			names = n
+		}
+	}
+	return names[t]
+}
+
+// reserve takes one slot in the day and week counters of the message's category and
+// returns a release func to give the slots back if nothing is sent. A message that
+// took the last slot of a window while one of a higher-priority class is due for the
+// same customer in that window gives it back and yields (Decision without Send).
+func (d *Dispatcher) reserve(ctx context.Context, r followup.Reminder, class followup.Class, w followup.CapWindows) (func(context.Context), followup.Decision, error) {
 	cp := d.Policy.Contact.Caps[r.Category]
 	noop := func(context.Context) {}
-	ok, _, err := d.Counters.Add(ctx, w.Day, 1, int64(cp.PerDay), w.NextDay.Add(48*time.Hour))
-	if err != nil || !ok {
-		return noop, !ok, false, err
+	ok, dayN, err := d.Counters.Add(ctx, w.Day, 1, int64(cp.PerDay), w.NextDay.Add(48*time.Hour))
+	if err != nil {
+		return noop, followup.Decision{}, err
 	}
-	ok, _, err = d.Counters.Add(ctx, w.Week, 1, int64(cp.PerWeek), w.NextWeek.Add(48*time.Hour))
+	if !ok {
+		return noop, d.Policy.CapDecision(r, class, w, false), nil
+	}
+	ok, weekN, err := d.Counters.Add(ctx, w.Week, 1, int64(cp.PerWeek), w.NextWeek.Add(48*time.Hour))
 	if err != nil || !ok {
 		d.Counters.Add(ctx, w.Day, -1, -1, time.Time{}) //nolint:errcheck // best effort: a leaked slot only makes the cap stricter
-		return noop, !ok, !ok, err
+		if err != nil {
+			return noop, followup.Decision{}, err
+		}
+		return noop, d.Policy.CapDecision(r, class, w, true), nil
 	}
-	return func(ctx context.Context) {
+	release := func(ctx context.Context) {
 		// Best effort: a slot not given back only makes the cap stricter for a day.
 		d.Counters.Add(ctx, w.Day, -1, -1, time.Time{})  //nolint:errcheck
 		d.Counters.Add(ctx, w.Week, -1, -1, time.Time{}) //nolint:errcheck
-	}, false, false, nil
+	}
+	lastDay, lastWeek := dayN == int64(cp.PerDay), weekN == int64(cp.PerWeek)
+	if (lastDay || lastWeek) && class.Priority > 1 {
+		end := w.DayEnd
+		if lastWeek {
+			end = w.WeekEnd
+		}
+		yield, err := d.higherPriorityDue(ctx, r, class, end)
+		if err != nil {
+			release(ctx)
+			return noop, followup.Decision{}, err
+		}
+		if yield {
+			release(ctx)
+			dec := d.Policy.CapDecision(r, class, w, lastWeek && !lastDay)
+			if dec.Skip != followup.ReasonNone {
+				dec.Skip = followup.ReasonYielded
+			}
+			dec.Reason = followup.ReasonYielded
+			return noop, dec, nil
+		}
+	}
+	return release, followup.Decision{Send: true}, nil
+}
+
+// higherPriorityDue reports whether another message of the customer, of the same
+// category and a class of higher priority, is due before end and still to be sent.
+func (d *Dispatcher) higherPriorityDue(ctx context.Context, r followup.Reminder, class followup.Class, end time.Time) (bool, error) {
+	open, err := d.Reminders.OpenForCustomer(ctx, r.CustomerID)
+	if err != nil {
+		return false, fmt.Errorf("open reminders of %s: %w", r.CustomerID, err)
+	}
+	for _, o := range open {
+		if o.ID == r.ID || o.IsTask() || o.Category != r.Category || !o.Status.Sendable() || !o.DueAt.Before(end) {
+			continue
+		}
+		if oc := d.Policy.ClassOf(o); oc.Capped && oc.Priority < class.Priority {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func addressOf(v followup.CustomerView, ch model.Channel) string {

@@ -70,6 +70,10 @@ type Queue interface {
 var (
 	ErrPermanent = errors.New("permanent delivery failure") // invalid number, hard bounce
 	ErrAmbiguous = errors.New("delivery outcome unknown")   // timeout after the request left
+	// ErrNotSent: the request certainly never reached the provider (connection refused,
+	// DNS, TLS, a context that ended before the body was written): retried, never
+	// ambiguous, whatever the error underneath says.
+	ErrNotSent = errors.New("request never reached the provider")
 )
 
 // Outgoing is one rendered message for a provider.

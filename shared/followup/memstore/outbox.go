@@ -19,6 +19,7 @@ const (
 	TimeoutNoSend          // not delivered, and the caller sees a timeout
 	Retryable              // throttled / 5xx: not delivered
 	Permanent              // invalid number / hard bounce
+	Refused                // the request never reached the provider (connection refused, DNS, TLS)
 )
 
 // Delivery is one message the Outbox accepted.
@@ -53,6 +54,8 @@ func (o *Outbox) Send(_ context.Context, m app.Outgoing) (string, error) {
 		return "", fmt.Errorf("outbox: throttled")
 	case Permanent:
 		return "", fmt.Errorf("outbox: %s rejected: %w", m.Channel, app.ErrPermanent)
+	case Refused:
+		return "", fmt.Errorf("outbox: connection refused: %w", app.ErrNotSent)
 	case TimeoutNoSend:
 		return "", fmt.Errorf("outbox: %w", app.ErrAmbiguous)
 	}

@@ -61,7 +61,7 @@ type Report struct {
 	TasksCompleted           int
 	TasksEscalated           int
 	Results                  map[app.Result]int
-	Skipped                  map[followup.SkipReason]int
+	Skipped                  map[followup.Reason]int
 	FaultsInjected           int
 	Redeliveries             int
 	Complaints               int
@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.sweeper = &app.Sweeper{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Queue: s, Alerts: s, Now: clock}
 	r.disp = &app.Dispatcher{Policy: p, Reminders: s, Customers: s, Counters: s, Sender: r.outbox, Catalog: cat, Links: links{}, Now: clock}
 	r.tasks = &app.Tasks{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Planner: r.planner, Now: clock}
-	r.rep = Report{Customers: cfg.Customers, Days: cfg.Days, Results: map[app.Result]int{}, Skipped: map[followup.SkipReason]int{}}
+	r.rep = Report{Customers: cfg.Customers, Days: cfg.Days, Results: map[app.Result]int{}, Skipped: map[followup.Reason]int{}}
 
 	for st := 0; st < 10; st++ {
 		store := fmt.Sprintf("s%d", st)
@@ -465,7 +465,7 @@ func (r *run) measure() {
 	for _, rem := range r.store.All() {
 		rems[rem.ID] = rem
 		if rem.Status == followup.StatusSkipped || rem.Status == followup.StatusCancelled {
-			r.rep.Skipped[rem.SkipReason]++
+			r.rep.Skipped[rem.Reason]++
 		}
 	}
 	r.rep.ReminderCount = len(rems)
