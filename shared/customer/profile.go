@@ -30,18 +30,18 @@ type Touch struct {
 // Profile is a customer's record (客户档案). The sensitive section is not part of it: it
 // is stored sealed, apart, and only clinicians and admins ever see it.
 type Profile struct {
-	ID       string   `json:"id" dynamodbav:"id"`
-	Name     string   `json:"name,omitempty" dynamodbav:"name,omitempty"`
-	Phone    string   `json:"phone,omitempty" dynamodbav:"phone,omitempty"`       // E.164
-	Email    string   `json:"email,omitempty" dynamodbav:"email,omitempty"`       // lower case
-	Birthday string   `json:"birthday,omitempty" dynamodbav:"birthday,omitempty"` // YYYY-MM-DD
+	ID       string `json:"id" dynamodbav:"id"`
+	Name     string `json:"name,omitempty" dynamodbav:"name,omitempty"`
+	Phone    string `json:"phone,omitempty" dynamodbav:"phone,omitempty"`       // E.164
+	Email    string `json:"email,omitempty" dynamodbav:"email,omitempty"`       // lower case
+	Birthday string `json:"birthday,omitempty" dynamodbav:"birthday,omitempty"` // YYYY-MM-DD
 	// BirthdayLunar: the customer celebrates the lunar anniversary of Birthday (农历生日);
 	// the greeting follows the lunar calendar (followup.BirthdayFrom).
-	BirthdayLunar bool `json:"birthdayLunar,omitempty" dynamodbav:"birthdayLunar,omitempty"`
-	TimeZone string   `json:"timeZone,omitempty" dynamodbav:"timeZone,omitempty"` // IANA
-	Store    string   `json:"store,omitempty" dynamodbav:"store,omitempty"`
-	Tags     []string `json:"tags,omitempty" dynamodbav:"tags,omitempty"`
-	Interest string   `json:"interest,omitempty" dynamodbav:"interest,omitempty"`
+	BirthdayLunar bool     `json:"birthdayLunar,omitempty" dynamodbav:"birthdayLunar,omitempty"`
+	TimeZone      string   `json:"timeZone,omitempty" dynamodbav:"timeZone,omitempty"` // IANA
+	Store         string   `json:"store,omitempty" dynamodbav:"store,omitempty"`
+	Tags          []string `json:"tags,omitempty" dynamodbav:"tags,omitempty"`
+	Interest      string   `json:"interest,omitempty" dynamodbav:"interest,omitempty"`
 
 	// Touches holds the acquisition touch, the one a new customer is attributed to.
 	// Later forms are timeline items of their own and never rewrite the profile.
