@@ -34,15 +34,19 @@ type Config struct {
 	TimeoutAfterSend float64 // provider accepted, caller saw a timeout
 	TimeoutNoSend    float64 // provider did not accept, caller saw a timeout
 	Throttle         float64 // retryable provider error
+	Refused          float64 // the request never reached the provider (connection refused, DNS, TLS)
 	BadNumber        float64 // permanent failure on SMS
 	StaffDiligence   float64 // share of tasks staff finish before the deadline
+	// NoLookup runs the provider without a status API, like SES v2 and End User
+	// Messaging SMS: an expired claim cannot ask whether its message went out.
+	NoLookup bool
 }
 
 // DefaultConfig is the run: 10,000 customers for 90 days, sweeping every 5 minutes.
 func DefaultConfig() Config {
 	return Config{
 		Customers: 10000, Days: 90, Seed: 1, Start: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), Step: 5 * time.Minute,
-		Redelivery: 0.05, LateRedelivery: 0.02, TimeoutAfterSend: 0.01, TimeoutNoSend: 0.01, Throttle: 0.02, BadNumber: 0.003,
+		Redelivery: 0.05, LateRedelivery: 0.02, TimeoutAfterSend: 0.01, TimeoutNoSend: 0.01, Throttle: 0.02, Refused: 0.01, BadNumber: 0.003,
 		StaffDiligence: 0.85,
 	}
 }
@@ -52,8 +56,9 @@ type Report struct {
 	Customers, Days          int
 	Sent                     int
 	PerCustomerWeek          map[model.Category]float64
-	QuietHourMessages        int // must be 0
-	Duplicates               int // must be 0
+	QuietHourMessages        int // must be 0: per the policy's window of the local weekday
+	HolidayMessages          int // messages of classes that avoid holidays sent on a statutory holiday: must be 0
+	Duplicates               int // must be 0 with lookup
 	CapViolations            int // (customer, category, local day) over the daily cap; must be 0
 	CriticalSent             int
 	LatenessMax, LatenessP99 time.Duration
@@ -62,12 +67,34 @@ type Report struct {
 	TasksEscalated           int
 	Results                  map[app.Result]int
 	Skipped                  map[followup.Reason]int
+	// Classes counts, per message class, what the store's final state says against the
+	// provider's own log (see ClassCounts).
+	Classes map[string]*ClassCounts
 	FaultsInjected           int
 	Redeliveries             int
 	Complaints               int
 	Steps                    int
 	ReminderCount            int
 	Wall                     time.Duration
+}
+
+// ClassCounts compares, for one message class, the store's final state with the
+// provider's log.
+type ClassCounts struct {
+	Reminders int // message reminders planned
+	Delivered int // distinct reminders in the provider's log
+	// Duplicates: provider deliveries beyond the first of a reminder.
+	Duplicates int
+	// Losses: reminders that were due to go out — handed to the provider at least once,
+	// and not refused by it as a bad contact — that the provider never delivered.
+	Losses int
+	// Misrecorded: settled reminders whose recorded outcome contradicts the log —
+	// delivered but recorded as not sent, or recorded sent but never delivered.
+	Misrecorded int
+	// Faults injected on this class's sends, by kind.
+	TimeoutAfterSend, TimeoutNoSend int
+	// Suppressed counts the reasons of reminders that ended without a send.
+	Suppressed map[followup.Reason]int
 }
 
 type action struct {
@@ -112,6 +139,7 @@ type run struct {
 	rep     Report
 	seen    int // deliveries already looked at
 	late    []string
+	handed  map[string]bool // reminder ids the provider was asked to send
 }
 
 type links struct{}
@@ -135,16 +163,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	r := &run{cfg: cfg, now: cfg.Start, rng: rand.New(rand.NewPCG(cfg.Seed, 42)), policy: p, store: memstore.New(), views: map[string]followup.CustomerView{}}
+	r := &run{cfg: cfg, now: cfg.Start, rng: rand.New(rand.NewPCG(cfg.Seed, 42)), policy: p, store: memstore.New(), views: map[string]followup.CustomerView{}, handed: map[string]bool{}}
 	clock := func() time.Time { return r.now }
 	r.outbox = memstore.NewOutbox(clock)
 	r.outbox.Faults = r.fault
+	r.outbox.NoLookup = cfg.NoLookup
 	s := r.store
 	r.planner = &app.Planner{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Now: clock}
 	r.sweeper = &app.Sweeper{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Queue: s, Alerts: s, Now: clock}
 	r.disp = &app.Dispatcher{Policy: p, Reminders: s, Customers: s, Counters: s, Sender: r.outbox, Catalog: cat, Links: links{}, Now: clock}
 	r.tasks = &app.Tasks{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Planner: r.planner, Now: clock}
-	r.rep = Report{Customers: cfg.Customers, Days: cfg.Days, Results: map[app.Result]int{}, Skipped: map[followup.Reason]int{}}
+	r.rep = Report{Customers: cfg.Customers, Days: cfg.Days, Results: map[app.Result]int{}, Skipped: map[followup.Reason]int{}, Classes: map[string]*ClassCounts{}}
 
 	for st := 0; st < 10; st++ {
 		store := fmt.Sprintf("s%d", st)
@@ -187,6 +216,7 @@ func (r *run) at(t time.Time, fn func() error) {
 }
 
 func (r *run) fault(m app.Outgoing) memstore.Fault {
+	r.handed[m.ReminderID] = true
 	x := r.rng.Float64()
 	c := r.cfg
 	f := memstore.Deliver
@@ -197,13 +227,34 @@ func (r *run) fault(m app.Outgoing) memstore.Fault {
 		f = memstore.TimeoutNoSend
 	case x < c.TimeoutAfterSend+c.TimeoutNoSend+c.Throttle:
 		f = memstore.Retryable
-	case m.Channel == model.ChannelSMS && x < c.TimeoutAfterSend+c.TimeoutNoSend+c.Throttle+c.BadNumber:
+	case x < c.TimeoutAfterSend+c.TimeoutNoSend+c.Throttle+c.Refused:
+		f = memstore.Refused
+	case m.Channel == model.ChannelSMS && x < c.TimeoutAfterSend+c.TimeoutNoSend+c.Throttle+c.Refused+c.BadNumber:
 		f = memstore.Permanent
 	}
 	if f != memstore.Deliver {
 		r.rep.FaultsInjected++
 	}
+	if f == memstore.TimeoutAfterSend || f == memstore.TimeoutNoSend {
+		if rem, err := r.store.Get(context.Background(), m.ReminderID); err == nil {
+			cc := r.class(rem.Class)
+			if f == memstore.TimeoutAfterSend {
+				cc.TimeoutAfterSend++
+			} else {
+				cc.TimeoutNoSend++
+			}
+		}
+	}
 	return f
+}
+
+func (r *run) class(name string) *ClassCounts {
+	c, ok := r.rep.Classes[name]
+	if !ok {
+		c = &ClassCounts{Suppressed: map[followup.Reason]int{}}
+		r.rep.Classes[name] = c
+	}
+	return c
 }
 
 func pick[T any](rng *rand.Rand, xs []T, weights []float64) T {
@@ -452,14 +503,17 @@ func (r *run) afterDeliveries(ctx context.Context) {
 	r.seen += len(d)
 }
 
-// measure checks deliveries independently of the domain's own helpers: local hour from
-// the zone database, per-day counts from the raw outbox.
+// measure checks deliveries independently of the domain's own helpers: the local
+// weekday's window straight from the policy document and the zone database, holidays
+// straight from the statutory calendar, per-day counts from the raw outbox, and each
+// reminder's recorded outcome against the provider's log.
 func (r *run) measure() {
 	d := r.outbox.Deliveries()
 	r.rep.Sent = len(d)
 	r.rep.Duplicates = r.outbox.Duplicates()
 	perCat := map[model.Category]int{}
 	perDay := map[string]int{}
+	delivered := map[string]int{}
 	var lateness []time.Duration
 	rems := map[string]followup.Reminder{}
 	for _, rem := range r.store.All() {
@@ -471,20 +525,56 @@ func (r *run) measure() {
 	r.rep.ReminderCount = len(rems)
 	caps := r.policy.Contact.Caps
 	for _, m := range d {
-		loc, _ := time.LoadLocation(r.views[m.CustomerID].TimeZone)
+		delivered[m.ReminderID]++
+		rem := rems[m.ReminderID]
+		class := r.policy.Classes[rem.Class]
+		zone := r.views[m.CustomerID].TimeZone
+		loc, _ := time.LoadLocation(zone)
 		local := m.At.In(loc)
-		if h := local.Hour(); h >= 21 || h < 9 {
+		w := r.policy.Contact.QuietHours.Day(local.Weekday())
+		minute := local.Hour()*60 + local.Minute()
+		if minute < w.End.Minutes || (w.Start.Minutes != 0 && minute >= w.Start.Minutes) {
 			r.rep.QuietHourMessages++
 		}
-		perCat[m.Category]++
-		key := m.CustomerID + string(m.Category) + local.Format("2006-01-02")
-		perDay[key]++
-		if perDay[key] > caps[m.Category].PerDay {
-			r.rep.CapViolations++
+		if _, off, _ := followup.CNDay(time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, loc)); off && class.AvoidHolidays {
+			r.rep.HolidayMessages++
 		}
-		if rem := rems[m.ReminderID]; rem.TimeCritical {
+		perCat[m.Category]++
+		if class.Capped {
+			key := m.CustomerID + string(m.Category) + local.Format("2006-01-02")
+			perDay[key]++
+			if perDay[key] > caps[m.Category].PerDay {
+				r.rep.CapViolations++
+			}
+		}
+		if rem.TimeCritical {
 			r.rep.CriticalSent++
 			lateness = append(lateness, max(0, m.At.Sub(rem.PlannedAt)))
+		}
+	}
+	for id, rem := range rems {
+		if rem.IsTask() {
+			continue
+		}
+		cc := r.class(rem.Class)
+		cc.Reminders++
+		n := delivered[id]
+		if n > 0 {
+			cc.Delivered++
+			cc.Duplicates += n - 1
+		}
+		if !rem.Status.Terminal() {
+			continue // still on its way when the run ended
+		}
+		recordedSent := rem.Status == followup.StatusSent || rem.Status == followup.StatusDelivered
+		if recordedSent != (n > 0) {
+			cc.Misrecorded++
+		}
+		if n == 0 && r.handed[id] && rem.Reason != followup.ReasonRejected {
+			cc.Losses++
+		}
+		if !recordedSent {
+			cc.Suppressed[rem.Account().Reason]++
 		}
 	}
 	weeks := float64(r.cfg.Days) / 7
