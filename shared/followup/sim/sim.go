@@ -69,13 +69,13 @@ type Report struct {
 	Skipped                  map[followup.Reason]int
 	// Classes counts, per message class, what the store's final state says against the
 	// provider's own log (see ClassCounts).
-	Classes map[string]*ClassCounts
-	FaultsInjected           int
-	Redeliveries             int
-	Complaints               int
-	Steps                    int
-	ReminderCount            int
-	Wall                     time.Duration
+	Classes        map[string]*ClassCounts
+	FaultsInjected int
+	Redeliveries   int
+	Complaints     int
+	Steps          int
+	ReminderCount  int
+	Wall           time.Duration
 }
 
 // ClassCounts compares, for one message class, the store's final state with the
