@@ -66,9 +66,10 @@ func (e *Email) Send(ctx context.Context, m app.Outgoing) (string, error) {
 	if e.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(e.ConfigurationSet)
 	}
-	out, err := e.Client.SendEmail(ctx, in)
+	tctx, reached := traced(ctx)
+	out, err := e.Client.SendEmail(tctx, in)
 	if err != nil {
-		return "", classifySES(m.ReminderID, err)
+		return "", classifySES(m.ReminderID, err, reached)
 	}
 	return aws.ToString(out.MessageId), nil
 }
@@ -78,7 +79,7 @@ func (e *Email) Lookup(context.Context, string) (app.Lookup, string, error) {
 	return app.LookupUnknown, "", nil
 }
 
-func classifySES(id string, err error) error {
+func classifySES(id string, err error, reached *reach) error {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {
@@ -90,5 +91,5 @@ func classifySES(id string, err error) error {
 		// operator fixes the account before attempts run out.
 		return fmt.Errorf("email %s: %s", id, ae.ErrorCode())
 	}
-	return transportError("email "+id, err)
+	return transportError("email "+id, err, reached)
 }

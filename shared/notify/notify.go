@@ -1,15 +1,18 @@
 // Package notify delivers rendered reminders: one app.Sender over per-channel adapters
 // (email through SES v2, SMS through AWS End User Messaging SMS, a local outbox file or a
 // signed webhook). Adapters translate provider failures into app.ErrPermanent (invalid
-// number, rejected address: stop and mark the contact bad) and app.ErrAmbiguous (the
-// request may have been accepted: never resend blindly); anything else is retryable.
+// number, rejected address: stop and mark the contact bad), app.ErrNotSent (the request
+// never reached the provider: connection refused, DNS, TLS, a context that ended before
+// the body was written — certainly not sent, retried) and app.ErrAmbiguous (the request
+// left and no answer came: it may have been accepted, never resend blindly); any other
+// provider answer is retryable.
 package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
+	"net/http/httptrace"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/pinpointsmsvoicev2"
@@ -89,12 +92,29 @@ func FromEnv(cfg aws.Config, e *env.Reader) (*Sender, error) {
 	return New(ch), nil
 }
 
-// transportError classifies an error that is not a provider answer: a connection that
-// never opened did not send; anything after the request may have left is ambiguous.
-func transportError(op string, err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return fmt.Errorf("%s: not sent: %w", op, err) // retryable
+// reach records whether a request was written to the provider in full: only then can
+// the provider have acted on it.
+type reach struct{ wrote atomic.Bool }
+
+// traced returns a context whose HTTP requests report to the returned reach. The SDK
+// clients and the webhook build their requests from this context, on every attempt.
+func traced(ctx context.Context) (context.Context, *reach) {
+	r := &reach{}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				r.wrote.Store(true)
+			}
+		},
+	}), r
+}
+
+// transportError classifies an error that is not a provider answer: a request never
+// written in full (no connection, DNS, TLS, a context that ended first) was certainly
+// not sent; one written without an answer may have been accepted.
+func transportError(op string, err error, r *reach) error {
+	if r == nil || !r.wrote.Load() {
+		return fmt.Errorf("%s: %w: %w", op, app.ErrNotSent, err)
 	}
 	return fmt.Errorf("%s: %w: %w", op, app.ErrAmbiguous, err)
 }

@@ -139,7 +139,9 @@ func TestSMSErrorClasses(t *testing.T) {
 		{&types.ThrottlingException{Message: aws.String("slow down")}, false, false},
 		{io.ErrUnexpectedEOF, false, true},
 	} {
-		err := classifySMS("rem_s", c.err)
+		wrote := &reach{}
+		wrote.wrote.Store(true)
+		err := classifySMS("rem_s", c.err, wrote)
 		if errors.Is(err, app.ErrPermanent) != c.permanent || errors.Is(err, app.ErrAmbiguous) != c.ambiguous {
 			t.Fatalf("%T: %v (permanent=%v ambiguous=%v)", c.err, err, c.permanent, c.ambiguous)
 		}

@@ -33,7 +33,8 @@ func (s *SMS) Send(ctx context.Context, m app.Outgoing) (string, error) {
 	if m.Category == model.CategoryMarketing {
 		mt = types.MessageTypePromotional
 	}
-	out, err := s.Client.SendTextMessage(ctx, &pinpointsmsvoicev2.SendTextMessageInput{
+	tctx, reached := traced(ctx)
+	out, err := s.Client.SendTextMessage(tctx, &pinpointsmsvoicev2.SendTextMessageInput{
 		DestinationPhoneNumber: aws.String(m.To),
 		OriginationIdentity:    aws.String(s.OriginationIdentity),
 		MessageBody:            aws.String(m.Message.Text),
@@ -41,7 +42,7 @@ func (s *SMS) Send(ctx context.Context, m app.Outgoing) (string, error) {
 		Context:                map[string]string{"reminder": m.ReminderID, "category": string(m.Category)},
 	})
 	if err != nil {
-		return "", classifySMS(m.ReminderID, err)
+		return "", classifySMS(m.ReminderID, err, reached)
 	}
 	return aws.ToString(out.MessageId), nil
 }
@@ -51,7 +52,7 @@ func (s *SMS) Lookup(context.Context, string) (app.Lookup, string, error) {
 	return app.LookupUnknown, "", nil
 }
 
-func classifySMS(id string, err error) error {
+func classifySMS(id string, err error, reached *reach) error {
 	var ve *types.ValidationException
 	var ce *types.ConflictException
 	var te *types.ThrottlingException
@@ -71,5 +72,5 @@ func classifySMS(id string, err error) error {
 	if errors.As(err, &ae) {
 		return fmt.Errorf("sms %s: %s", id, ae.ErrorCode())
 	}
-	return transportError("sms "+id, err)
+	return transportError("sms "+id, err, reached)
 }

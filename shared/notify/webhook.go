@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,12 +98,10 @@ func (w *Webhook) Send(ctx context.Context, m app.Outgoing) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("webhook %s: %w", m.ReminderID, err)
 	}
-	resp, err := w.do(ctx, http.MethodPost, w.URL, body, m.IdempotencyKey)
+	tctx, reached := traced(ctx)
+	resp, err := w.do(tctx, http.MethodPost, w.URL, body, m.IdempotencyKey)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return "", fmt.Errorf("webhook %s: %w", m.ReminderID, err)
-		}
-		return "", transportError("webhook "+m.ReminderID, err)
+		return "", transportError("webhook "+m.ReminderID, err, reached)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
