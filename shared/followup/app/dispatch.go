@@ -100,7 +100,7 @@ func (d *Dispatcher) Handle(ctx context.Context, id string) (Result, error) {
 	} else if err != nil {
 		return "", fmt.Errorf("dispatch %s: claiming: %w", id, err)
 	}
-	return d.send(ctx, claimed, now)
+	return d.send(ctx, claimed, now, false)
 }
 
 // resolveExpired decides about a claim whose worker vanished: ask before resending.
@@ -135,7 +135,9 @@ func (d *Dispatcher) resolveExpired(ctx context.Context, r followup.Reminder, no
 	} else if err != nil {
 		return "", fmt.Errorf("dispatch %s: reclaiming: %w", r.ID, err)
 	}
-	return d.send(ctx, reclaimed, now)
+	// The expired claim kept its cap slots (an ambiguous send never gives them back):
+	// the resend uses them rather than take a second pair.
+	return d.send(ctx, reclaimed, now, true)
 }
 
 func (d *Dispatcher) record(ctx context.Context, r followup.Reminder, res Result) (Result, error) {
@@ -166,8 +168,9 @@ func (d *Dispatcher) apply(ctx context.Context, r followup.Reminder, dec followu
 	return d.record(ctx, s, ResultDeferred)
 }
 
-// send runs with the claim held.
-func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Time) (Result, error) {
+// send runs with the claim held; slotsHeld when an earlier attempt of the same claim
+// already took the cap slots.
+func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Time, slotsHeld bool) (Result, error) {
 	c := d.Policy.Contact
 	v, err := d.Customers.ContactView(ctx, r.CustomerID)
 	if errors.Is(err, ErrNotFound) {
@@ -181,7 +184,7 @@ func (d *Dispatcher) send(ctx context.Context, r followup.Reminder, now time.Tim
 	class := d.Policy.ClassOf(r)
 	gate := d.Policy.Gate(v, class)
 	release := func(context.Context) {}
-	if class.Capped {
+	if class.Capped && !slotsHeld {
 		windows := gate.Windows(r.CustomerID, r.Category, now)
 		var dec followup.Decision
 		release, dec, err = d.reserve(ctx, r, class, windows)

@@ -85,8 +85,10 @@ type ClassCounts struct {
 	Delivered int // distinct reminders in the provider's log
 	// Duplicates: provider deliveries beyond the first of a reminder.
 	Duplicates int
-	// Losses: reminders that were due to go out — handed to the provider at least once,
-	// and not refused by it as a bad contact — that the provider never delivered.
+	// Losses: reminders that were due to go out — handed to the provider at least once —
+	// that the provider never delivered and that ended for the provider's sake
+	// (uncertain_send, retries_exhausted, or stale after backoffs) rather than by a
+	// contact rule (a cap, a refused contact, a cancellation).
 	Losses int
 	// Misrecorded: settled reminders whose recorded outcome contradicts the log —
 	// delivered but recorded as not sent, or recorded sent but never delivered.
@@ -570,7 +572,7 @@ func (r *run) measure() {
 		if recordedSent != (n > 0) {
 			cc.Misrecorded++
 		}
-		if n == 0 && r.handed[id] && rem.Reason != followup.ReasonRejected {
+		if n == 0 && r.handed[id] && (rem.Reason == followup.ReasonUncertainSend || rem.Reason == followup.ReasonRetriesExhausted || rem.Reason == followup.ReasonStale) {
 			cc.Losses++
 		}
 		if !recordedSent {

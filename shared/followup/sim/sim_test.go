@@ -52,15 +52,17 @@ func check(t testing.TB, cfg Config, rep Report) {
 			}
 		case class.Resends():
 			// Without lookup a resend class risks a duplicate for each send that went out
-			// but timed out, and loses nothing.
-			if c.Losses != 0 || c.Misrecorded != 0 || c.Duplicates > c.TimeoutAfterSend {
-				t.Errorf("%s without lookup: losses %d, misrecorded %d, duplicates %d (timeouts after send %d); want 0, 0, ≤ timeouts",
-					name, c.Losses, c.Misrecorded, c.Duplicates, c.TimeoutAfterSend)
+			// but timed out; it loses (or misreads) only a message whose resend came past
+			// its notAfter — at most one in ten of the uncertain sends.
+			if c.Duplicates > c.TimeoutAfterSend || 10*c.Losses > c.TimeoutNoSend || 10*c.Misrecorded > c.TimeoutAfterSend {
+				t.Errorf("%s without lookup: duplicates %d, losses %d, misrecorded %d (timeouts after/before send %d/%d)",
+					name, c.Duplicates, c.Losses, c.Misrecorded, c.TimeoutAfterSend, c.TimeoutNoSend)
 			}
 		default:
-			// A drop class never doubles: a timeout before the send is a loss, one after
-			// it a delivered message recorded as uncertain_send.
-			if c.Duplicates != 0 || c.Losses != c.TimeoutNoSend || c.Misrecorded != c.TimeoutAfterSend {
+			// A drop class never doubles: every timeout before the send is a loss (a retry
+			// that ran past notAfter adds a few), every one after it a delivered message
+			// recorded as uncertain_send.
+			if c.Duplicates != 0 || c.Losses < c.TimeoutNoSend || 10*(c.Losses-c.TimeoutNoSend) > max(c.TimeoutNoSend, 10) || c.Misrecorded != c.TimeoutAfterSend {
 				t.Errorf("%s without lookup: duplicates %d, losses %d (timeouts before send %d), misrecorded %d (timeouts after send %d)",
 					name, c.Duplicates, c.Losses, c.TimeoutNoSend, c.Misrecorded, c.TimeoutAfterSend)
 			}
@@ -114,6 +116,7 @@ func TestTheClassChecksCatchAViolation(t *testing.T) {
 	}{
 		{"a duplicated marketing message", "marketing", ClassCounts{Duplicates: 1}},
 		{"a lost service reminder", "service", ClassCounts{Losses: 1}},
+		{"a lost marketing message the faults do not explain", "marketing", ClassCounts{Losses: 5, TimeoutNoSend: 1}},
 		{"a survey recorded as sent that never went", "survey", ClassCounts{Misrecorded: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
