@@ -542,7 +542,7 @@ func (r *run) measure() {
 			r.rep.HolidayMessages++
 		}
 		perCat[m.Category]++
-		if class.Capped {
+		if class.Capped && delivered[m.ReminderID] == 1 { // a duplicate is counted as such, not against the cap
 			key := m.CustomerID + string(m.Category) + local.Format("2006-01-02")
 			perDay[key]++
 			if perDay[key] > caps[m.Category].PerDay {
