@@ -29,7 +29,7 @@ help:
 	@echo "make import FILE=<csv>   bulk-import transactions into the running local stack"
 	@echo "make rfm FILE=<csv> AS_OF=<date>   offline RFM-T tiers for a transactions file"
 	@echo "make model FILE=<file> CAL_END=<date>   fit BG/NBD + Gamma-Gamma offline"
-	@echo "make deploy  sam build && sam deploy --guided"
+	@echo "make deploy  sam build --build-in-source && sam deploy --guided"
 	@echo "make web    bundle the staff web app (functions/web/ui -> functions/web/dist)"
 	@echo "make screenshots  regenerate docs/screenshots/ (every page, desktop and phone)"
 
@@ -125,7 +125,7 @@ model:
 	$(GO) run ./infra/cli model -file $(FILE) -cal-end $(CAL_END)
 
 deploy:
-	sam build && sam deploy --guided
+	sam build --build-in-source && sam deploy --guided
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
