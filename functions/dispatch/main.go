@@ -10,6 +10,8 @@ import (
 
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/notify"
 	"github.com/tierflow/tierflow/shared/store"
@@ -24,5 +26,9 @@ func main() {
 	catalog, cerr := message.Default()
 	boot.Check(b.Log, "configuration", e.Err(), serr, perr, cerr)
 	d := &Dispatch{Log: b.Log, Dispatcher: f.Dispatcher(policy, catalog, sender)}
+	d.Dispatcher.Observe = func(ctx context.Context, r followup.Reminder, _ app.Result) {
+		a := r.Account()
+		logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
+	}
 	lambda.Start(d.Handle)
 }

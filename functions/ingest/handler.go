@@ -53,6 +53,7 @@ func (h *handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	for _, m := range ev.Records {
 		mctx := logx.WithRequestID(ctx, m.MessageId)
+		logx.IngestLag(mctx, m.Attributes["SentTimestamp"]) // metric (docs/operations.md)
 		if err := h.one(mctx, pol, m); err != nil {
 			h.log.ErrorContext(mctx, "ingest: transaction failed", "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})

@@ -341,6 +341,7 @@ func (r *Retier) pass2(ctx context.Context, run store.Run, pol *tiering.Policy, 
 	}
 	r.Log.InfoContext(ctx, "retier: pass 2 segment", "run", run.ID, "segment", seg, "customers", sum.Customers,
 		"changed", sum.Changed, "tierChanges", sum.TierChanges, "counted", counted)
+	logx.Count(ctx, "TierChanges", float64(sum.TierChanges)) // metric (docs/operations.md)
 	return r.maybeFinish(ctx, run.ID)
 }
 
@@ -513,6 +514,7 @@ func (r *Retier) maybeFinish(ctx context.Context, id string) error {
 	if err := r.Table.SetLatestRun(ctx, run); err != nil {
 		return err
 	}
+	logx.Duration(ctx, "NightlyRunDuration", now.Sub(run.CreatedAt)) // metric (docs/operations.md)
 	r.Log.InfoContext(ctx, "retier: run done", "run", id, "customers", total.Customers, "changed", total.Changed,
 		"tierChanges", total.TierChanges, "top20Share", total.Top20Share)
 	return nil

@@ -94,6 +94,7 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool { return h.nex
 
 func (h *Handler) Handle(ctx context.Context, rec slog.Record) error {
 	out := slog.NewRecord(rec.Time, rec.Level, h.r.Text(rec.Message), rec.PC)
+	out.AddAttrs(lambdaAttrs(ctx)...)
 	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
 		for _, a := range attrs {
 			out.AddAttrs(h.r.Attr(a))
