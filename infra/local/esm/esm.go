@@ -25,7 +25,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 )
+
+// API is the part of the SQS client a mapping uses (*sqs.Client has it).
+type API interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+}
 
 // Mapping is one SQS event of a function.
 type Mapping struct {
@@ -56,12 +65,15 @@ type Stats struct {
 	Messages  int64  `json:"messages"`
 	Deleted   int64  `json:"deleted"`
 	Failed    int64  `json:"failed"` // left for redelivery
+	// Released counts messages made visible again at once without an invocation: those
+	// a failed receive had taken, and those in hand at shutdown.
+	Released  int64  `json:"released"`
 	LastError string `json:"lastError,omitempty"`
 }
 
 // Poller runs every mapping.
 type Poller struct {
-	client *sqs.Client
+	client API
 	invoke Invoke
 	opts   Options
 	maps   []*mapping
@@ -72,12 +84,12 @@ type Poller struct {
 type mapping struct {
 	Mapping
 	arn                                string
-	batches, messages, deleted, failed atomic.Int64
+	batches, messages, deleted, failed, released atomic.Int64
 	lastErr                            atomic.Value // string
 }
 
 // Start resolves each queue's ARN and starts the pollers.
-func Start(ctx context.Context, client *sqs.Client, invoke Invoke, mappings []Mapping, opts Options) (*Poller, error) {
+func Start(ctx context.Context, client API, invoke Invoke, mappings []Mapping, opts Options) (*Poller, error) {
 	if opts.Region == "" {
 		opts.Region = "us-east-1"
 	}
@@ -128,7 +140,7 @@ func (p *Poller) Stats() map[string]Stats {
 	for _, m := range p.maps {
 		le, _ := m.lastErr.Load().(string)
 		out[m.Function+"/"+m.Name] = Stats{Batches: m.batches.Load(), Messages: m.messages.Load(),
-			Deleted: m.deleted.Load(), Failed: m.failed.Load(), LastError: le}
+			Deleted: m.deleted.Load(), Failed: m.failed.Load(), Released: m.released.Load(), LastError: le}
 	}
 	return out
 }
@@ -137,7 +149,7 @@ func (p *Poller) poll(ctx context.Context, m *mapping) {
 	log := p.opts.Logger.With("function", m.Function, "event", m.Name)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		batch, err := p.gather(ctx, m)
+		batch, err := p.gather(ctx, m, log)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -162,7 +174,12 @@ func (p *Poller) poll(ctx context.Context, m *mapping) {
 // gather long-polls for the first messages, then keeps receiving until the batch is full
 // or the batching window has passed. A receive is never cancelled mid-flight except at
 // shutdown: a cancelled receive would hide its messages until the visibility timeout.
-func (p *Poller) gather(ctx context.Context, m *mapping) ([]types.Message, error) {
+//
+// Nothing received is dropped. A receive that fails after SQS handed out messages (the
+// response arrived but failed its checksum, or was cut off after it was decoded) has
+// its messages captured as the SDK decoded them, and they are released at once; what
+// the batch already held is delivered. Both are logged.
+func (p *Poller) gather(ctx context.Context, m *mapping, log *slog.Logger) ([]types.Message, error) {
 	var batch []types.Message
 	var windowEnd time.Time
 	for len(batch) < m.BatchSize {
@@ -174,6 +191,7 @@ func (p *Poller) gather(ctx context.Context, m *mapping) ([]types.Message, error
 			}
 			wait = left
 		}
+		var taken []types.Message
 		out, err := p.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(m.QueueURL),
 			MaxNumberOfMessages:         int32(min(m.BatchSize-len(batch), 10)),
@@ -181,14 +199,20 @@ func (p *Poller) gather(ctx context.Context, m *mapping) ([]types.Message, error
 			AttributeNames:              []types.QueueAttributeName{types.QueueAttributeNameAll},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
-		})
+		}, capture(&taken))
 		if err != nil {
+			if len(taken) > 0 {
+				p.release(m, taken)
+				log.Warn("receive failed after SQS handed out messages: released them", "released", len(taken), "err", err)
+			}
 			if len(batch) > 0 && ctx.Err() != nil {
 				p.release(m, batch)
 				return nil, ctx.Err()
 			}
 			if len(batch) > 0 {
-				return batch, nil // deliver what we have; the error shows again next time
+				log.Warn("receive failed inside the batching window: delivering the batch received so far", "messages", len(batch), "err", err)
+				m.lastErr.Store(err.Error())
+				return batch, nil
 			}
 			return nil, err
 		}
@@ -201,6 +225,23 @@ func (p *Poller) gather(ctx context.Context, m *mapping) ([]types.Message, error
 		}
 	}
 	return batch, nil
+}
+
+// capture records the messages of every ReceiveMessage response the SDK decodes, before
+// checks that run after decoding (the body MD5s) can turn the call into an error.
+func capture(dst *[]types.Message) func(*sqs.Options) {
+	return func(o *sqs.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Deserialize.Add(middleware.DeserializeMiddlewareFunc("esmCaptureReceived",
+				func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleDeserialize(ctx, in)
+					if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && r != nil {
+						*dst = append(*dst, r.Messages...)
+					}
+					return out, md, err
+				}), middleware.Before)
+		})
+	}
 }
 
 // appendUnique adds received messages; one received again within the window (its
@@ -218,8 +259,9 @@ func appendUnique(batch, msgs []types.Message) []types.Message {
 	return batch
 }
 
-// release makes messages visible again at once (used at shutdown).
+// release makes messages visible again at once (at shutdown, and after a failed receive).
 func (p *Poller) release(m *mapping, batch []types.Message) {
+	m.released.Add(int64(len(batch)))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for start := 0; start < len(batch); start += 10 {
@@ -238,7 +280,8 @@ func (p *Poller) deliver(ctx context.Context, m *mapping, batch []types.Message,
 	ev := p.event(m, batch)
 	payload, err := json.Marshal(ev)
 	if err != nil {
-		log.Error("encode event", "err", err)
+		log.Error("encode event: releasing the batch", "messages", len(batch), "err", err)
+		p.release(m, batch)
 		return
 	}
 	// The invocation runs to its end even during shutdown, so its outcome is settled.
