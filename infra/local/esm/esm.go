@@ -61,10 +61,10 @@ type Options struct {
 
 // Stats count what a mapping did.
 type Stats struct {
-	Batches   int64  `json:"batches"`
-	Messages  int64  `json:"messages"`
-	Deleted   int64  `json:"deleted"`
-	Failed    int64  `json:"failed"` // left for redelivery
+	Batches  int64 `json:"batches"`
+	Messages int64 `json:"messages"`
+	Deleted  int64 `json:"deleted"`
+	Failed   int64 `json:"failed"` // left for redelivery
 	// Released counts messages made visible again at once without an invocation: those
 	// a failed receive had taken, and those in hand at shutdown.
 	Released  int64  `json:"released"`
@@ -83,9 +83,9 @@ type Poller struct {
 
 type mapping struct {
 	Mapping
-	arn                                string
+	arn                                          string
 	batches, messages, deleted, failed, released atomic.Int64
-	lastErr                            atomic.Value // string
+	lastErr                                      atomic.Value // string
 }
 
 // Start resolves each queue's ARN and starts the pollers.
