@@ -20,17 +20,14 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 )
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := healthChecker{
-			table:  a.table.Name,
-			queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
-			ddb:    a.ddb,
-			sqs:    a.sqs,
-			ses:    sesv2.NewFromConfig(a.cfg),
-		}
-		r.Handle("GET /v1/health", h.handle)
-	})
+func newHealth(a *app, e *env.Reader) healthChecker {
+	return healthChecker{
+		table:  a.table.Name,
+		queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
+		ddb:    dynamodb.NewFromConfig(a.cfg),
+		sqs:    a.sqs,
+		ses:    sesv2.NewFromConfig(a.cfg),
+	}
 }
 
 // healthChecker asks each dependency a cheap, read-only question. It reports every
