@@ -325,6 +325,23 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	}
 }
 
+// askingForConsent posts a form with the known person's phone asking for service
+// consent, and returns the confirmation reminder the handler plans for it.
+func (g *inboundRig) askingForConsent(p customer.Profile, e164 string) followup.Reminder {
+	g.t.Helper()
+	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
+		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	res, err := g.tbl.ResolveLead(context.Background(), l, customer.Grading{}, g.now)
+	if err != nil || len(res.Confirm) != 1 {
+		g.t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
+	}
+	return followup.Reminder{ID: "rem_c_" + storetest.Suffix(), CustomerID: p.ID, Trigger: followup.TriggerConsentRequested,
+		TriggerRef: res.TouchRef, Channel: model.ChannelSMS}
+}
+
 // Every link a message carries (shared/links, as dispatch wires it) opens its page on a
 // route of routes.go: the unsubscribe link, the survey link and the confirmation link.
 func TestEveryLinkAMessageCarriesOpensItsPage(t *testing.T) {
@@ -337,18 +354,7 @@ func TestEveryLinkAMessageCarriesOpensItsPage(t *testing.T) {
 	}
 	survey := g.sentSurvey(p.ID, g.now.Add(-time.Hour))
 
-	other, e164 := g.customer(false)
-	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
-		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := g.tbl.ResolveLead(ctx, l, customer.Grading{}, g.now)
-	if err != nil || len(res.Confirm) != 1 {
-		t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
-	}
-	confirm, err := lk.ConsentConfirm(ctx, followup.Reminder{ID: "rem_l_" + storetest.Suffix(), CustomerID: other.ID,
-		Trigger: followup.TriggerConsentRequested, TriggerRef: res.TouchRef, Channel: model.ChannelSMS})
+	confirm, err := lk.ConsentConfirm(ctx, g.askingForConsent(g.customer(false)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,16 +377,7 @@ func TestTheConsentLinkShowsTheWordingAndRecordsOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, e164 := g.customer(false)
-	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
-		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := g.tbl.ResolveLead(ctx, l, customer.Grading{}, g.now)
-	if err != nil || len(res.Confirm) != 1 {
-		t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
-	}
-	rem := followup.Reminder{ID: "rem_c_" + storetest.Suffix(), CustomerID: p.ID, Trigger: followup.TriggerConsentRequested, TriggerRef: res.TouchRef, Channel: model.ChannelSMS}
+	rem := g.askingForConsent(p, e164)
 	mint := func() string {
 		link, err := links.New("https://t.example", g.in.contacts, g.in.consents).ConsentConfirm(ctx, rem)
 		if err != nil || !strings.HasPrefix(link, "https://t.example/v1/consent/confirm?t=") {

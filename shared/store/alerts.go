@@ -22,12 +22,7 @@ type Alerts struct {
 }
 
 // NewAlerts returns the alert adapter over t; now stamps the alerts (nil: time.Now).
-func NewAlerts(t *Table, now func() time.Time) *Alerts {
-	if now == nil {
-		now = time.Now
-	}
-	return &Alerts{t: t, now: now}
-}
+func NewAlerts(t *Table, now func() time.Time) *Alerts { return &Alerts{t: t, now: clock(now)} }
 
 // alertTTL is how long an alert stays in the inbox.
 const alertTTL = 30 * 24 * time.Hour

@@ -44,12 +44,7 @@ type Consents struct {
 
 // NewConsents returns the consent-link adapter over t; now stamps issued links (nil:
 // time.Now).
-func NewConsents(t *Table, now func() time.Time) *Consents {
-	if now == nil {
-		now = time.Now
-	}
-	return &Consents{t: t, now: now}
-}
+func NewConsents(t *Table, now func() time.Time) *Consents { return &Consents{t: t, now: clock(now)} }
 
 // consentTokenItem is the stored link. The token is not in it: only its hash is the key.
 type consentTokenItem struct {

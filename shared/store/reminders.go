@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -283,19 +284,11 @@ func (rs *Reminders) ByID(ctx context.Context, ids []string) ([]followup.Reminde
 	for i, id := range ids {
 		keys[i] = ReminderKey(id)
 	}
-	items, err := rs.t.batchGet(ctx, keys)
+	byPK, err := rs.t.batchGet(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("read reminders: %w", err)
 	}
-	out := make([]followup.Reminder, 0, len(items))
-	for _, it := range items {
-		r, err := decodeReminder(it)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return decodeReminders(slices.Collect(maps.Values(byPK)))
 }
 
 // TaskView selects a list of tasks.

@@ -28,10 +28,7 @@ type StaffDirectory struct {
 
 // NewStaffDirectory returns the directory over t; now stamps registrations (nil: time.Now).
 func NewStaffDirectory(t *Table, now func() time.Time) *StaffDirectory {
-	if now == nil {
-		now = time.Now
-	}
-	return &StaffDirectory{t: t, now: now, seen: map[Key]time.Time{}}
+	return &StaffDirectory{t: t, now: clock(now), seen: map[Key]time.Time{}}
 }
 
 // staffRefresh bounds directory writes: a warm API function writes a member at most once

@@ -30,6 +30,14 @@ func New(db *dynamodb.Client, name string) *Table {
 	return &Table{db: db, Name: name, Units: &Meter{}}
 }
 
+// clock is now, or time.Now when the caller gave none.
+func clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
+
 // Meter adds up consumed capacity: cost per operation is a product feature, so every
 // call asks DynamoDB for ReturnConsumedCapacity and reports it here.
 type Meter struct {
