@@ -30,6 +30,15 @@ func New(db *dynamodb.Client, name string) *Table {
 	return &Table{db: db, Name: name, Units: &Meter{}}
 }
 
+// Ping asks DynamoDB about the table (DescribeTable): the health check's question, read
+// only and without request units.
+func (t *Table) Ping(ctx context.Context) error {
+	if _, err := t.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}); err != nil {
+		return fmt.Errorf("describe table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
 // clock is now, or time.Now when the caller gave none.
 func clock(now func() time.Time) func() time.Time {
 	if now == nil {
