@@ -31,8 +31,8 @@ const (
 	IndexAssignee = "GSI3" // tasks by assignee
 )
 
-// keyAttrs are every key attribute of the table and its indexes: what an item holds
-// besides its data.
+// keyAttrs are every key attribute of the table and its indexes: all a page cursor may
+// name.
 var keyAttrs = []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK}
 
 // Item types (the "type" attribute), so a reader can tell what it reads without parsing

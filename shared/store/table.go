@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -162,12 +163,10 @@ func decodeCursor(cursor, pkAttr, pk string) (map[string]types.AttributeValue, e
 	}
 	out := make(map[string]types.AttributeValue, len(m))
 	for k, v := range m {
-		switch k {
-		case attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK:
-			out[k] = &types.AttributeValueMemberS{Value: v}
-		default:
+		if !slices.Contains(keyAttrs, k) {
 			return nil, ErrBadCursor
 		}
+		out[k] = &types.AttributeValueMemberS{Value: v}
 	}
 	if m[pkAttr] != pk {
 		return nil, ErrBadCursor
