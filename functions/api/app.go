@@ -11,15 +11,16 @@ import (
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
-	"github.com/tierflow/tierflow/shared/followup"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
-// This file is the only one of the package that holds the table: it builds the access
-// layer and the store's staff desk from it, and hands the route areas those. A route
-// loads what a request names through acc (shared/access) and reads or writes it through
-// desk with the grant acc returned; wiring_test.go fails if another file reaches the table.
+// This file is the only one of the package that holds the table and the store's
+// follow-up adapters: it builds the access layer, the follow-up services and the store's
+// staff desk from them, and hands routes.go those. A route loads what a request names
+// through acc (shared/access) and reads or writes it through desk with the grant acc
+// returned; wiring_test.go fails if another file reaches the table or an adapter.
 
 // app holds what every route group shares, built once per cold start.
 type app struct {
@@ -49,15 +50,18 @@ func newApp(ctx context.Context) (*app, *env.Reader) {
 	return a, b.Env
 }
 
-// wire builds the app over a table: the access layer on the store's ports, the staff
-// desk, and the two non-customer ports (policy, rate limits).
+// wire builds the app over a table: the access layer on the store's ports, the
+// follow-up services staff requests set in motion, the staff desk over both, and the two
+// non-customer ports (policy, rate limits).
 func wire(log *slog.Logger, cfg aws.Config, table *store.Table, q *sqs.Client, sealer *seal.Sealer, now func() time.Time, zone *time.Location) (*app, error) {
-	policy, err := followup.DefaultPolicy()
+	f, err := boot.NewFollowup(table, now)
 	if err != nil {
 		return nil, err
 	}
-	f := store.NewFollowup(table, store.FollowupOptions{Now: now})
-	acc := access.New(access.Ports{Customers: table, Tasks: f, Audit: table, Txn: table}, now)
-	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc,
-		desk: store.NewStaff(table, f, policy, sealer), policies: table, limits: table}, nil
+	planner := f.Planner()
+	tasks := &fapp.Tasks{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts, Staff: f.Staff,
+		Counters: f.Counters, Planner: planner, Now: now}
+	acc := access.New(access.Ports{Customers: table, Tasks: f.Reminders, Audit: table, Txn: table}, now)
+	desk := store.NewStaff(table, store.StaffDeps{Tasks: tasks, Planner: planner, Reminders: f.Reminders, Directory: f.Staff, Sealer: sealer})
+	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc, desk: desk, policies: table, limits: table}, nil
 }

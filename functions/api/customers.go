@@ -23,15 +23,12 @@ import (
 	"github.com/tierflow/tierflow/shared/store"
 )
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		c := &customers{
-			log: a.log, acc: a.acc, desk: a.desk, limits: a.limits, now: a.now,
-			rules:  customer.Rules{DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), Stores: e.List("STORES")},
-			stores: e.List("STORES"),
-		}
-		c.routes(r)
-	})
+func newCustomers(a *app, e *env.Reader) *customers {
+	return &customers{
+		log: a.log, acc: a.acc, desk: a.desk, limits: a.limits, now: a.now,
+		rules:  customer.Rules{DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"), Stores: e.List("STORES")},
+		stores: e.List("STORES"),
+	}
 }
 
 // customerDesk is what the customer routes do with the customers acc resolved
@@ -57,16 +54,6 @@ type customers struct {
 	now    func() time.Time
 	rules  customer.Rules
 	stores []string // every store, for callers who see all of them
-}
-
-func (c *customers) routes(r *httpx.Router) {
-	r.Handle("GET /v1/customers", c.list)
-	r.Handle("GET /v1/customers/{id}", c.get)
-	r.Handle("PATCH /v1/customers/{id}", c.patch)
-	r.Handle("GET /v1/customers/{id}/timeline", c.timeline)
-	r.Handle("GET /v1/customers/{id}/export", c.export)
-	r.Handle("DELETE /v1/customers/{id}", c.erase)
-	r.Handle("GET /v1/audit", c.audit)
 }
 
 func request(req events.APIGatewayV2HTTPRequest) access.Request {
@@ -335,7 +322,7 @@ func (c *customers) timeline(ctx context.Context, req events.APIGatewayV2HTTPReq
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	c.record(ctx, req, cu, "read-timeline", nil)
-	return httpx.JSON(http.StatusOK, map[string]any{"customerId": cu.ID(), "entries": out}), nil
+	return httpx.JSON(http.StatusOK, map[string]any{"customerId": cu.ID(), "entries": timelineJSON(out)}), nil
 }
 
 // export is a data-subject request: everything held about the person, as JSON.

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
@@ -34,12 +35,10 @@ func newCustRig(t *testing.T) *custRig {
 	tbl := storetest.Table(t)
 	now := func() time.Time { return time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC) }
 	a := testAppOn(t, tbl, now)
-	c := &customers{log: log, acc: a.acc, desk: a.desk, limits: a.limits, now: now,
-		rules:  customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01", "bj-01"}},
-		stores: []string{"sh-01", "bj-01"}}
+	a.log = log
 	r := httpx.NewRouter()
 	r.Log = log
-	c.routes(r)
+	routes(r, a, env.FromMap(map[string]string{"DEFAULT_PHONE_REGION": "CN", "STORES": "sh-01,bj-01"}))
 	return &custRig{t: t, r: r, tbl: tbl, logs: logs}
 }
 
@@ -256,7 +255,7 @@ func (g *custRig) callAs(sub, role, stores, method, path, body string, query map
 // inStore moves a test customer to st (leads land in the default store).
 func (g *custRig) inStore(p customer.Profile, st string) customer.Profile {
 	g.t.Helper()
-	if _, err := g.tbl.DB.UpdateItem(context.Background(), storeUpdate(g.tbl.Name, p.ID, st)); err != nil {
+	if _, err := storetest.Emulators(g.t).DynamoDBClient().UpdateItem(context.Background(), storeUpdate(g.tbl.Name, p.ID, st)); err != nil {
 		g.t.Fatal(err)
 	}
 	p.Store = st

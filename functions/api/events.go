@@ -7,18 +7,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/access"
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/model"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		r.Handle("POST /v1/customers/{id}/events", newStaffFollowup(a, e).event)
-	})
-}
 
 // CustomerEvent is what staff record about a customer. ID is the caller's id for the
 // event: posting the same id again plans nothing new.

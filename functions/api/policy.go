@@ -10,19 +10,10 @@ import (
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, _ *env.Reader) {
-		h := &policyAPI{a}
-		r.Handle("GET /v1/policy", h.get)
-		r.Handle("PUT /v1/policy", h.put)
-	})
-}
 
 type policyAPI struct{ *app }
 

@@ -13,18 +13,10 @@ import (
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, _ *env.Reader) {
-		h := &reportsAPI{app: a, desk: a.desk}
-		r.Handle("GET /v1/reports/{name}", h.get)
-	})
-}
 
 // reportDesk reads what reports are made of, for what acc resolved (store.Staff).
 type reportDesk interface {

@@ -17,12 +17,8 @@ import (
 	"github.com/tierflow/tierflow/shared/queue"
 )
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &retierAPI{app: a, desk: a.desk, runs: queue.New(a.sqs, e.Required("RETIER_QUEUE_URL"))}
-		r.Handle("POST /v1/retier", h.start)
-		r.Handle("GET /v1/retier/{id}", h.get)
-	})
+func newRetierAPI(a *app, e *env.Reader) *retierAPI {
+	return &retierAPI{app: a, desk: a.desk, runs: queue.New(a.sqs, e.Required("RETIER_QUEUE_URL"))}
 }
 
 type retierAPI struct {

@@ -44,15 +44,6 @@ func newStaffFollowup(a *app, e *env.Reader) *staffFollowup {
 	return &staffFollowup{log: a.log, acc: a.acc, desk: a.desk, now: a.now, stores: e.List("STORES")}
 }
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		s := newStaffFollowup(a, e)
-		r.Handle("GET /v1/tasks", s.list)
-		r.Handle("POST /v1/tasks/{id}/complete", s.complete)
-		r.Handle("POST /v1/tasks/{id}/reassign", s.reassign)
-	})
-}
-
 // principal reads the caller and registers them in the staff directory of their stores,
 // so round-robin assignment reaches the people who use tierflow.
 func (s *staffFollowup) principal(ctx context.Context, req events.APIGatewayV2HTTPRequest) (auth.Principal, error) {

@@ -33,13 +33,9 @@ func newTaskRig(t *testing.T) *taskRig {
 	g := &taskRig{custRig: newCustRig(t), now: time.Date(2025, 3, 5, 2, 0, 0, 0, time.UTC)} // 10:00 Shanghai
 	a := testAppOn(t, g.tbl, func() time.Time { g.mu.Lock(); defer g.mu.Unlock(); return g.now })
 	a.log = logx.New(&bytes.Buffer{}, logx.Options{})
-	s := newStaffFollowup(a, env.FromMap(map[string]string{"STORES": "sh-01,bj-01"}))
 	g.r = httpx.NewRouter()
 	g.r.Log = a.log
-	g.r.Handle("GET /v1/tasks", s.list)
-	g.r.Handle("POST /v1/tasks/{id}/complete", s.complete)
-	g.r.Handle("POST /v1/tasks/{id}/reassign", s.reassign)
-	g.r.Handle("POST /v1/customers/{id}/events", s.event)
+	routes(g.r, a, env.FromMap(map[string]string{"STORES": "sh-01,bj-01"}))
 	return g
 }
 
@@ -78,7 +74,7 @@ func TestServiceCompletedPlansCallAndCheckinsAndTheAgentWorksTheTask(t *testing.
 	st := "st-" + storetest.Suffix()
 	g.as(agent, "agent", st, "GET", "/v1/tasks", "", nil)
 	p := g.newCustomer("He Ping", mobile(), "heping-"+storetest.Suffix()+"@example.com")
-	if _, err := g.tbl.DB.UpdateItem(context.Background(), storeUpdate(g.tbl.Name, p.ID, st)); err != nil {
+	if _, err := storetest.Emulators(t).DynamoDBClient().UpdateItem(context.Background(), storeUpdate(g.tbl.Name, p.ID, st)); err != nil {
 		t.Fatal(err)
 	}
 

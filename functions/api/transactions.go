@@ -30,12 +30,9 @@ const MaxTransactionsPerRequest = 500
 
 const transactionsBodyLimit = 4 << 20
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &transactionsAPI{app: a, desk: a.desk, ingest: queue.New(a.sqs, e.Required("INGEST_QUEUE_URL")),
-			phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN")}
-		r.Handle("POST /v1/transactions", h.post)
-	})
+func newTransactionsAPI(a *app, e *env.Reader) *transactionsAPI {
+	return &transactionsAPI{app: a, desk: a.desk, ingest: queue.New(a.sqs, e.Required("INGEST_QUEUE_URL")),
+		phoneRegion: e.Optional("DEFAULT_PHONE_REGION", "CN")}
 }
 
 // txnDesk reads the once-markers of transactions of stores the caller covers

@@ -75,10 +75,7 @@ func serveReq(t *testing.T, a *app, envs map[string]string, routeKey, path, body
 	t.Helper()
 	r := httpx.NewRouter()
 	r.Log = a.log
-	e := env.FromMap(envs)
-	for _, reg := range areas {
-		reg(a, r, e)
-	}
+	routes(r, a, env.FromMap(envs))
 	method, _, _ := strings.Cut(routeKey, " ")
 	req := events.APIGatewayV2HTTPRequest{RouteKey: routeKey, RawPath: path, Body: body,
 		Headers: map[string]string{"content-type": "application/json"}, QueryStringParameters: query}

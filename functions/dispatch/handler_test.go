@@ -21,12 +21,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/notify"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -49,7 +51,8 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 type rig struct {
 	t        testing.TB
 	clock    *clock
-	f        *store.Followup
+	f        *store.Reminders
+	contacts *store.Contacts
 	table    *store.Table
 	planner  *app.Planner
 	sweeper  *app.Sweeper
@@ -88,20 +91,25 @@ func newRig(t testing.TB, start time.Time) *rig {
 	c := &clock{t: start}
 	r := &rig{t: t, clock: c, table: tbl, sqs: emu.SQSClient(), queueURL: storetest.Queue(t, "dispatch"),
 		outbox: filepath.Join(t.TempDir(), "sms-outbox.jsonl"), ses: emu.SES}
-	r.f = store.NewFollowup(tbl, store.FollowupOptions{SQS: r.sqs, QueueURL: r.queueURL, PublicBaseURL: "https://tierflow.example", Now: c.Now})
-	policy, err := followup.DefaultPolicy()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat, err := message.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
 	email := &notify.Email{Client: emu.SESClient(), From: "care@tierflow.example"}
 	r.sender = &flaky{Sender: notify.New(map[model.Channel]notify.Channel{model.ChannelEmail: email, model.ChannelSMS: notify.NewOutbox(r.outbox)}), crashAfterSend: map[string]bool{}}
-	r.planner = r.f.Planner(policy)
-	r.sweeper = r.f.Sweeper(policy)
-	r.handler = &Dispatch{Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Dispatcher: r.f.Dispatcher(policy, cat, r.sender)}
+	if r.handler, err = wire(slog.New(slog.NewJSONHandler(io.Discard, nil)), tbl, r.sender, cat, "https://tierflow.example", c.Now); err != nil {
+		t.Fatal(err)
+	}
+	// The dispatcher's own adapters, and the planner and sweeper the other functions run.
+	d := r.handler.Dispatcher
+	r.f, r.contacts = d.Reminders.(*store.Reminders), d.Customers.(*store.Contacts)
+	fu, err := boot.NewFollowup(tbl, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.planner = fu.Planner()
+	r.sweeper = &app.Sweeper{Policy: fu.Policy, Reminders: fu.Reminders, Customers: fu.Contacts, Staff: fu.Staff, Counters: fu.Counters,
+		Queue: queue.New(r.sqs, r.queueURL), Alerts: store.NewAlerts(tbl, c.Now), Now: c.Now}
 	return r
 }
 
@@ -228,7 +236,7 @@ func (r *rig) mailTo(addr string) []sesMail {
 // setTier plays the tiering job, which owns the profile's tier attribute.
 func (r *rig) setTier(id string, tier model.Tier) {
 	r.t.Helper()
-	_, err := r.table.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+	_, err := storetest.Emulators(r.t).DynamoDBClient().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName: aws.String(r.table.Name), Key: map[string]ddbtypes.AttributeValue{
 			"PK": &ddbtypes.AttributeValueMemberS{Value: store.CustomerKey(id).PK}, "SK": &ddbtypes.AttributeValueMemberS{Value: store.CustomerKey(id).SK}},
 		UpdateExpression:          aws.String("SET tier = :t"),
@@ -250,7 +258,7 @@ func TestBirthdayEmailOnceAtLocalHourWithUnsubscribeHeaders(t *testing.T) {
 	r := newRig(t, local(2030, 7, 14, 2, 0))
 	addr := "bday-" + storetest.Suffix() + "@example.com"
 	p := r.customer(customer.LeadForm{Name: "Chen Jing", Email: addr, Birthday: "1991-07-15"})
-	v, err := r.f.ContactView(ctx, p.ID)
+	v, err := r.contacts.ContactView(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

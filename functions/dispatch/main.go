@@ -1,9 +1,11 @@
 // Command dispatch renders and sends one message per reminder id on the dispatch queue
-// (shared/followup/app.Dispatcher over the DynamoDB adapter and shared/notify).
+// (shared/followup/app.Dispatcher over the store's adapters, shared/links and
+// shared/notify).
 package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -11,6 +13,7 @@ import (
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/links"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/notify"
@@ -20,15 +23,28 @@ import (
 func main() {
 	b := boot.Init(context.Background())
 	e := b.Env
-	f := store.NewFollowup(b.Table, store.FollowupOptions{PublicBaseURL: e.Required("PUBLIC_BASE_URL"), Now: time.Now})
 	sender, serr := notify.FromEnv(b.Cfg, e)
-	policy, perr := followup.DefaultPolicy()
 	catalog, cerr := message.Default()
-	boot.Check(b.Log, "configuration", e.Err(), serr, perr, cerr)
-	d := &Dispatch{Log: b.Log, Dispatcher: f.Dispatcher(policy, catalog, sender)}
-	d.Dispatcher.Observe = func(ctx context.Context, r followup.Reminder, _ app.Result) {
-		a := r.Account()
-		logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
-	}
+	d, err := wire(b.Log, b.Table, sender, catalog, e.Required("PUBLIC_BASE_URL"), time.Now)
+	boot.Check(b.Log, "configuration", e.Err(), serr, cerr, err)
 	lambda.Start(d.Handle)
+}
+
+// wire builds the handler over a table: the dispatcher over the store's follow-up
+// adapters, sending through sender, with the links (unsubscribe, survey, consent) under
+// baseURL. The links read the token of the customer the dispatcher's contact read loaded,
+// so both share one store.Contacts.
+func wire(log *slog.Logger, t *store.Table, sender app.Sender, catalog *message.Catalog, baseURL string, now func() time.Time) (*Dispatch, error) {
+	f, err := boot.NewFollowup(t, now)
+	if err != nil {
+		return nil, err
+	}
+	lk := links.New(baseURL, f.Contacts, store.NewConsents(t, now))
+	return &Dispatch{Log: log, Dispatcher: &app.Dispatcher{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts,
+		Counters: f.Counters, Sender: sender, Catalog: catalog, Links: lk, Consent: lk, Now: now,
+		// Every recorded outcome is a metric: messages by disposition and reason code.
+		Observe: func(ctx context.Context, r followup.Reminder, _ app.Result) {
+			a := r.Account()
+			logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
+		}}}, nil
 }

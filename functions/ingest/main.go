@@ -9,13 +9,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tierflow/tierflow/shared/boot"
-	"github.com/tierflow/tierflow/shared/store"
 )
 
 func main() {
 	b := boot.Init(context.Background())
 	h := &handler{log: b.Log, table: b.Table, policies: b.Table, now: time.Now, zone: b.Zone}
-	planner, err := store.NewPlanner(b.Table, time.Now)
+	planner, err := boot.Planner(b.Table, time.Now)
 	h.planner = planner
 	boot.Check(b.Log, "configuration", b.Env.Err(), err)
 	lambda.Start(h.Handle)

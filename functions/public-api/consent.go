@@ -10,19 +10,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/customer"
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		in := newInbound(a, e)
-		r.Handle("GET /v1/consent/confirm", in.consentPage)
-		r.Handle("POST /v1/consent/confirm", in.consentConfirm)
-	})
-}
 
 var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -76,7 +67,7 @@ func (in *inbound) consentPage(ctx context.Context, req events.APIGatewayV2HTTPR
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	cr, err := in.f.ConsentRequestOf(ctx, tok, in.now())
+	cr, err := in.consents.Request(ctx, tok, in.now())
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, consentLink(err)
 	}
@@ -102,7 +93,7 @@ func (in *inbound) consentConfirm(ctx context.Context, req events.APIGatewayV2HT
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	cr, err := in.f.ConfirmConsent(ctx, tok, in.now(), httpx.SourceIP(req))
+	cr, err := in.consents.Confirm(ctx, tok, in.now(), httpx.SourceIP(req))
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, consentLink(err)
 	}

@@ -10,21 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/feedback"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		in := newInbound(a, e)
-		r.Handle("GET /v1/feedback", in.surveyPage)
-		r.Handle("POST /v1/feedback", in.surveyAnswer)
-	})
-}
 
 var surveyTmpl = template.Must(template.New("survey").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -42,7 +33,7 @@ var surveyTmpl = template.Must(template.New("survey").Parse(`<!doctype html>
 </body></html>`))
 
 // survey resolves a survey link: ?t= names the customer (their unsubscribe token) and
-// ?r= the survey reminder dispatch sent them (store.Followup.Survey builds both). Only a
+// ?r= the survey reminder dispatch sent them (shared/links builds both). Only a
 // survey actually sent to that customer counts, for 30 days after it was sent: anything
 // else — an unknown token, an invented or another customer's reference, a message that
 // is no survey or was never sent — is the same 404, and a closed survey is a 410.
@@ -55,7 +46,7 @@ func (in *inbound) survey(ctx context.Context, req events.APIGatewayV2HTTPReques
 	if err != nil {
 		return "", "", err
 	}
-	rem, err := in.f.Get(ctx, ref)
+	rem, err := in.reminders.Get(ctx, ref)
 	switch {
 	case errors.Is(err, fapp.ErrNotFound):
 		return "", "", httpx.NotFound("Survey")
@@ -146,7 +137,7 @@ func (in *inbound) surveyAnswer(ctx context.Context, req events.APIGatewayV2HTTP
 		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(bad...)
 	}
 	now := in.now()
-	recorded, err := in.f.RecordFeedback(ctx, id, ref, now, r)
+	recorded, err := in.feedback.Record(ctx, id, ref, now, r)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -20,26 +19,21 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 )
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := healthChecker{
-			table:  a.table.Name,
-			queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
-			ddb:    a.ddb,
-			sqs:    a.sqs,
-			ses:    sesv2.NewFromConfig(a.cfg),
-		}
-		r.Handle("GET /v1/health", h.handle)
-	})
+func newHealth(a *app, e *env.Reader) healthChecker {
+	return healthChecker{
+		table:  a.table.Ping,
+		queues: []string{e.Required("INGEST_QUEUE_URL"), e.Required("DISPATCH_QUEUE_URL"), e.Required("RETIER_QUEUE_URL")},
+		sqs:    a.sqs,
+		ses:    sesv2.NewFromConfig(a.cfg),
+	}
 }
 
 // healthChecker asks each dependency a cheap, read-only question. It reports every
 // dependency's state rather than stopping at the first failure, so an operator sees the
 // whole picture in one request.
 type healthChecker struct {
-	table  string
+	table  func(context.Context) error // store.Table.Ping
 	queues []string
-	ddb    *dynamodb.Client
 	sqs    *sqs.Client
 	ses    *sesv2.Client
 }
@@ -63,10 +57,7 @@ func (h healthChecker) check(ctx context.Context) healthReport {
 		name string
 		run  func(context.Context) error
 	}{
-		{"dynamodb", func(ctx context.Context) error {
-			_, err := h.ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(h.table)})
-			return err
-		}},
+		{"dynamodb", h.table},
 		{"sqs", func(ctx context.Context) error {
 			for _, q := range h.queues {
 				if _, err := h.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{

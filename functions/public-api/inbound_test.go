@@ -12,11 +12,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
+	"github.com/tierflow/tierflow/shared/links"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/notify"
@@ -38,18 +42,33 @@ func newInboundRig(t *testing.T) *inboundRig {
 	t.Helper()
 	tbl := storetest.Table(t)
 	g := &inboundRig{t: t, tbl: tbl, now: leadClock}
-	a := &app{log: logx.New(&bytes.Buffer{}, logx.Options{}), table: tbl, now: func() time.Time { return g.now }}
-	g.in = newInbound(a, env.FromMap(map[string]string{"PUBLIC_BASE_URL": "https://t.example", "SMS_INBOUND_SECRET": testSMSSecret}))
+	a, err := wire(logx.New(&bytes.Buffer{}, logx.Options{}), aws.Config{}, tbl, func() time.Time { return g.now }, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env.FromMap(map[string]string{"PUBLIC_BASE_URL": "https://t.example", "SMS_INBOUND_SECRET": testSMSSecret})
+	g.in = newInbound(a, e) // the adapters the routes use, for the tests to look behind them
 	g.r = httpx.NewRouter()
 	g.r.Log = a.log
-	g.r.Handle("POST /v1/sms/inbound", g.in.smsInbound)
-	g.r.Handle("GET /v1/unsubscribe", g.in.unsubscribePage)
-	g.r.Handle("POST /v1/unsubscribe", g.in.unsubscribe)
-	g.r.Handle("GET /v1/feedback", g.in.surveyPage)
-	g.r.Handle("POST /v1/feedback", g.in.surveyAnswer)
-	g.r.Handle("GET /v1/consent/confirm", g.in.consentPage)
-	g.r.Handle("POST /v1/consent/confirm", g.in.consentConfirm)
+	routes(g.r, a, e)
 	return g
+}
+
+// emotionScore reads the score a survey answer leaves on the stored profile.
+func emotionScore(t *testing.T, tbl *store.Table, customerID string) (string, bool) {
+	t.Helper()
+	k := store.CustomerKey(customerID)
+	out, err := storetest.Emulators(t).DynamoDBClient().GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(tbl.Name), ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("emotionScore"),
+		Key: map[string]ddbtypes.AttributeValue{"PK": &ddbtypes.AttributeValueMemberS{Value: k.PK}, "SK": &ddbtypes.AttributeValueMemberS{Value: k.SK}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := out.Item["emotionScore"].(*ddbtypes.AttributeValueMemberN)
+	if !ok {
+		return "", false
+	}
+	return n.Value, true
 }
 
 func (g *inboundRig) do(method, path, contentType, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
@@ -118,13 +137,13 @@ func TestStopReplyStopsMarketingOnEveryChannel(t *testing.T) {
 	if resp := g.sms(e164, " 退订！", testSMSSecret); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"optedOut":true`) {
 		t.Fatalf("STOP reply: %d %s", resp.StatusCode, resp.Body)
 	}
-	open, _ := g.in.f.OpenForCustomer(ctx, p.ID)
+	open, _ := g.in.reminders.OpenForCustomer(ctx, p.ID)
 	for _, r := range open {
 		if r.Category == model.CategoryMarketing {
 			t.Fatalf("marketing reminder %s still %s after STOP", r.Template, r.Status)
 		}
 	}
-	v, _ := g.in.f.ContactView(ctx, p.ID)
+	v, _ := g.in.contacts.ContactView(ctx, p.ID)
 	for _, ch := range []model.Channel{model.ChannelSMS, model.ChannelEmail} {
 		if v.Permits(model.CategoryMarketing, ch) != followup.SkipOptedOut {
 			t.Fatalf("marketing %s still permitted after STOP", ch)
@@ -145,7 +164,7 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
-	tok, err := g.in.f.UnsubscribeToken(ctx, p.ID)
+	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +172,13 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	if page.StatusCode != 200 || !strings.Contains(page.Body, `<form method="post"`) || !strings.Contains(page.Headers["Content-Type"], "text/html") {
 		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
 	}
-	if v, _ := g.in.f.ContactView(ctx, p.ID); v.MarketingOptOut {
+	if v, _ := g.in.contacts.ContactView(ctx, p.ID); v.MarketingOptOut {
 		t.Fatal("a GET opted the customer out")
 	}
 	if resp := g.do("POST", "/v1/unsubscribe?t="+tok, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", nil); resp.StatusCode != 200 {
 		t.Fatalf("one-click: %d %s", resp.StatusCode, resp.Body)
 	}
-	if v, _ := g.in.f.ContactView(ctx, p.ID); !v.MarketingOptOut {
+	if v, _ := g.in.contacts.ContactView(ctx, p.ID); !v.MarketingOptOut {
 		t.Fatal("one-click POST did not opt out")
 	}
 	if resp := g.do("POST", "/v1/unsubscribe?t=nosuchtoken", "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", nil); resp.StatusCode != 404 || !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
@@ -181,13 +200,13 @@ func (g *inboundRig) sentSurvey(customerID string, sentAt time.Time) string {
 	}
 	r, err := plan.Created[0].Claim(sentAt, followup.Offset{Dur: time.Minute})
 	if err == nil {
-		r, err = g.in.f.Update(ctx, r)
+		r, err = g.in.reminders.Update(ctx, r)
 	}
 	if err == nil {
 		r, err = r.MarkSent(sentAt, "provider-1")
 	}
 	if err == nil {
-		_, err = g.in.f.Update(ctx, r)
+		_, err = g.in.reminders.Update(ctx, r)
 	}
 	if err != nil {
 		g.t.Fatalf("record the survey as sent: %v", err)
@@ -197,7 +216,7 @@ func (g *inboundRig) sentSurvey(customerID string, sentAt time.Time) string {
 
 func (g *inboundRig) complaintTasks(customerID string) int {
 	g.t.Helper()
-	open, err := g.in.f.OpenForCustomer(context.Background(), customerID)
+	open, err := g.in.reminders.OpenForCustomer(context.Background(), customerID)
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -216,7 +235,7 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
-	tok, _ := g.in.f.UnsubscribeToken(ctx, p.ID)
+	tok, _ := g.in.contacts.UnsubscribeToken(ctx, p.ID)
 	path := "/v1/feedback?t=" + tok + "&r=" + g.sentSurvey(p.ID, g.now.Add(-time.Hour))
 	if resp := g.do("POST", path, "application/json", `{"csat":9}`, nil); resp.StatusCode != 400 || !strings.Contains(resp.Body, `"csat"`) {
 		t.Fatalf("out of range: %d %s", resp.StatusCode, resp.Body)
@@ -228,7 +247,7 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	if again := g.do("POST", path, "application/json", `{"csat":2}`, nil); !strings.Contains(again.Body, `"recorded":false`) {
 		t.Fatalf("double submit: %s", again.Body)
 	}
-	open, _ := g.in.f.OpenForCustomer(ctx, p.ID)
+	open, _ := g.in.reminders.OpenForCustomer(ctx, p.ID)
 	managers := 0
 	for _, r := range open {
 		if r.IsTask() && r.Task.Role == model.RoleClinician && r.Trigger == followup.TriggerComplaint {
@@ -241,9 +260,8 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	if managers != 1 {
 		t.Fatalf("%d manager complaint tasks, want 1", managers)
 	}
-	var score int
-	if _, err := g.tbl.ProfileAttr(ctx, p.ID, "emotionScore", &score); err != nil || score != 35 {
-		t.Fatalf("emotion score %d (%v), want 35 after one dissatisfied answer", score, err)
+	if score, found := emotionScore(t, g.tbl, p.ID); !found || score != "35" {
+		t.Fatalf("emotion score %q, want 35 after one dissatisfied answer", score)
 	}
 }
 
@@ -256,7 +274,7 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
 	other, _ := g.customer(true)
-	tok, _ := g.in.f.UnsubscribeToken(ctx, p.ID)
+	tok, _ := g.in.contacts.UnsubscribeToken(ctx, p.ID)
 	othersSurvey := g.sentSurvey(other.ID, g.now.Add(-time.Hour))
 	old := g.sentSurvey(p.ID, g.now.Add(-followup.SurveyAnswerWindow-time.Hour))
 	plan, err := g.in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerSurveyDue, CustomerID: p.ID, Ref: "unsent-" + storetest.Suffix(), At: g.now})
@@ -289,9 +307,8 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	if n := g.complaintTasks(p.ID); n != 0 {
 		t.Fatalf("%d complaint tasks from answers that must not count", n)
 	}
-	var score int
-	if found, _ := g.tbl.ProfileAttr(ctx, p.ID, "emotionScore", &score); found {
-		t.Fatalf("an answer that must not count moved the emotion score to %d", score)
+	if score, found := emotionScore(t, g.tbl, p.ID); found {
+		t.Fatalf("an answer that must not count moved the emotion score to %s", score)
 	}
 	unknown := g.do("GET", "/v1/feedback?t=nosuchtoken&r="+othersSurvey, "", "", nil)
 	invented := g.do("GET", "/v1/feedback?t="+tok+"&r=rem_invented1", "", "", nil)
@@ -308,6 +325,51 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	}
 }
 
+// askingForConsent posts a form with the known person's phone asking for service
+// consent, and returns the confirmation reminder the handler plans for it.
+func (g *inboundRig) askingForConsent(p customer.Profile, e164 string) followup.Reminder {
+	g.t.Helper()
+	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
+		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	res, err := g.tbl.ResolveLead(context.Background(), l, customer.Grading{}, g.now)
+	if err != nil || len(res.Confirm) != 1 {
+		g.t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
+	}
+	return followup.Reminder{ID: "rem_c_" + storetest.Suffix(), CustomerID: p.ID, Trigger: followup.TriggerConsentRequested,
+		TriggerRef: res.TouchRef, Channel: model.ChannelSMS}
+}
+
+// Every link a message carries (shared/links, as dispatch wires it) opens its page on a
+// route of routes.go: the unsubscribe link, the survey link and the confirmation link.
+func TestEveryLinkAMessageCarriesOpensItsPage(t *testing.T) {
+	ctx := context.Background()
+	g := newInboundRig(t)
+	p, _ := g.customer(true)
+	lk := links.New("https://t.example/", g.in.contacts, g.in.consents)
+	if _, err := g.in.contacts.ContactView(ctx, p.ID); err != nil { // as the dispatcher does first
+		t.Fatal(err)
+	}
+	survey := g.sentSurvey(p.ID, g.now.Add(-time.Hour))
+
+	confirm, err := lk.ConsentConfirm(ctx, g.askingForConsent(g.customer(false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, link := range map[string]string{"unsubscribe": lk.Unsubscribe(p.ID), "survey": lk.Survey(survey, p.ID), "confirmation": confirm} {
+		path, ok := strings.CutPrefix(link, "https://t.example")
+		if !ok {
+			t.Errorf("%s link %q is not under the base URL", name, link)
+			continue
+		}
+		if resp := g.do("GET", path, "", "", nil); resp.StatusCode != 200 || !strings.Contains(resp.Headers["Content-Type"], "text/html") {
+			t.Errorf("%s link %s: %d %s", name, path, resp.StatusCode, resp.Body)
+		}
+	}
+}
+
 // The double opt-in link: the page shows the wording that will be recorded and records
 // nothing; the button records the consent once, with the wording version; the link then,
 // or after 72 hours, is a 410, and a token nobody issued a 404.
@@ -315,18 +377,9 @@ func TestTheConsentLinkShowsTheWordingAndRecordsOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, e164 := g.customer(false)
-	l, err := (customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}).Validate(customer.LeadForm{Phone: e164,
-		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"}, customer.Submission{At: g.now, IP: "203.0.113.2", Channel: "api"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := g.tbl.ResolveLead(ctx, l, customer.Grading{}, g.now)
-	if err != nil || len(res.Confirm) != 1 {
-		t.Fatalf("a known person asking for service consent: %+v %v", res.Confirm, err)
-	}
-	rem := followup.Reminder{ID: "rem_c_" + storetest.Suffix(), CustomerID: p.ID, Trigger: followup.TriggerConsentRequested, TriggerRef: res.TouchRef, Channel: model.ChannelSMS}
+	rem := g.askingForConsent(p, e164)
 	mint := func() string {
-		link, err := g.in.f.ConsentConfirm(ctx, rem)
+		link, err := links.New("https://t.example", g.in.contacts, g.in.consents).ConsentConfirm(ctx, rem)
 		if err != nil || !strings.HasPrefix(link, "https://t.example/v1/consent/confirm?t=") {
 			t.Fatalf("mint: %q %v", link, err)
 		}

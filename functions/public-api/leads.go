@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
@@ -21,28 +20,23 @@ import (
 	"github.com/tierflow/tierflow/shared/store"
 )
 
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		h := &leads{
-			log:   a.log,
-			table: a.table,
-			now:   a.now,
-			rules: customer.Rules{
-				DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"),
-				Stores:        e.List("STORES"),
-				DefaultStore:  e.Optional("DEFAULT_STORE", ""),
-			},
-			grading:   customer.DefaultGradePolicy(),
-			thankYou:  e.Optional("THANK_YOU_URL", "/thanks.html"),
-			redirects: e.List("CORS_ALLOW_ORIGINS"),
-			perIP:     store.RateLimit{Scope: "lead-ip", Limit: int64(e.Int("LEAD_RATE_PER_IP", 30)), Window: time.Hour},
-			perPhone:  store.RateLimit{Scope: "lead-phone", Limit: int64(e.Int("LEAD_RATE_PER_PHONE", 5)), Window: time.Hour},
-		}
-		planner, err := store.NewPlanner(a.table, a.now)
-		boot.Check(a.log, "follow-up policy", err)
-		h.planner = planner
-		r.Handle("POST /v1/leads", h.post)
-	})
+func newLeads(a *app, e *env.Reader) *leads {
+	return &leads{
+		log:   a.log,
+		table: a.table,
+		now:   a.now,
+		rules: customer.Rules{
+			DefaultRegion: e.Optional("DEFAULT_PHONE_REGION", "CN"),
+			Stores:        e.List("STORES"),
+			DefaultStore:  e.Optional("DEFAULT_STORE", ""),
+		},
+		grading:   customer.DefaultGradePolicy(),
+		thankYou:  e.Optional("THANK_YOU_URL", "/thanks.html"),
+		redirects: e.List("CORS_ALLOW_ORIGINS"),
+		perIP:     store.RateLimit{Scope: "lead-ip", Limit: int64(e.Int("LEAD_RATE_PER_IP", 30)), Window: time.Hour},
+		perPhone:  store.RateLimit{Scope: "lead-phone", Limit: int64(e.Int("LEAD_RATE_PER_PHONE", 5)), Window: time.Hour},
+		planner:   a.followup.Planner(),
+	}
 }
 
 // leadPlanner is the follow-up service a lead is handed to (followup/app.Planner over the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
@@ -275,14 +276,16 @@ func TestLeadLogsCarryNoPersonalData(t *testing.T) {
 	}
 }
 
-func (g *leadRig) withPlanner() *store.Followup {
+// withPlanner hands the handler the follow-up planner main wires, and returns the
+// reminders it plans into.
+func (g *leadRig) withPlanner() *store.Reminders {
 	g.t.Helper()
-	planner, err := store.NewPlanner(g.tbl, g.h.now)
+	planner, err := boot.Planner(g.tbl, g.h.now)
 	if err != nil {
 		g.t.Fatal(err)
 	}
 	g.h.planner = planner
-	return store.NewFollowup(g.tbl, store.FollowupOptions{Now: g.h.now})
+	return store.NewReminders(g.tbl)
 }
 
 func (g *leadRig) customerOf(e164 string) string {

@@ -1,6 +1,6 @@
 // Command public-api serves the unauthenticated routes: lead forms, unsubscribe links,
-// survey feedback, inbound SMS replies and the health check. Each area registers its
-// routes from its own file; main only builds what they share.
+// survey feedback, double opt-in confirmations, inbound SMS replies and the health
+// check. routes.go lists them; main builds what they share.
 package main
 
 import (
@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
@@ -24,36 +23,35 @@ type app struct {
 	log   *slog.Logger
 	cfg   aws.Config
 	table *store.Table
-	ddb   *dynamodb.Client
 	sqs   *sqs.Client
 	now   func() time.Time
 	zone  *time.Location
+	// followup is the planner's adapters: leads, opt-outs, survey answers and SMS
+	// replies plan follow-up through them.
+	followup boot.Followup
 }
-
-// areas are the route groups; each file appends its own in init.
-var areas []func(a *app, r *httpx.Router, e *env.Reader)
 
 func main() {
 	a, e := newApp(context.Background())
-	log := a.log
 	r := httpx.NewRouter()
-	r.Log = log
-	for _, register := range areas {
-		register(a, r, e)
-	}
-	boot.Check(log, "configuration", e.Err(), r.Err())
+	r.Log = a.log
+	routes(r, a, e)
+	boot.Check(a.log, "configuration", e.Err(), r.Err())
 	lambda.Start(r.Serve)
 }
 
 func newApp(ctx context.Context) (*app, *env.Reader) {
 	b := boot.Init(ctx)
-	return &app{
-		log:   b.Log,
-		cfg:   b.Cfg,
-		ddb:   b.Table.DB,
-		table: b.Table,
-		sqs:   sqs.NewFromConfig(b.Cfg),
-		now:   time.Now,
-		zone:  b.Zone,
-	}, b.Env
+	a, err := wire(b.Log, b.Cfg, b.Table, time.Now, b.Zone)
+	boot.Check(b.Log, "follow-up policy", err)
+	return a, b.Env
+}
+
+// wire builds the app over a table with a clock.
+func wire(log *slog.Logger, cfg aws.Config, table *store.Table, now func() time.Time, zone *time.Location) (*app, error) {
+	f, err := boot.NewFollowup(table, now)
+	if err != nil {
+		return nil, err
+	}
+	return &app{log: log, cfg: cfg, table: table, sqs: sqs.NewFromConfig(cfg), now: now, zone: zone, followup: f}, nil
 }

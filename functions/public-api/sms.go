@@ -10,19 +10,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/notify"
 	"github.com/tierflow/tierflow/shared/store"
 )
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		r.Handle("POST /v1/sms/inbound", newInbound(a, e).smsInbound)
-	})
-}
 
 // SMSReply is an inbound SMS as the provider's webhook posts it (signed like outgoing
 // webhooks: X-Tierflow-Timestamp and X-Tierflow-Signature over "<ts>.<body>").
@@ -68,7 +61,7 @@ func (in *inbound) smsInbound(ctx context.Context, req events.APIGatewayV2HTTPRe
 		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("from", "must be an E.164 number")
 	}
 	rctx := logx.WithRequestID(ctx, httpx.RequestID(req))
-	id, err := in.f.CustomerByPhone(ctx, m.From)
+	id, err := in.contacts.CustomerByPhone(ctx, m.From)
 	if errors.Is(err, store.ErrNotFound) {
 		in.log.InfoContext(rctx, "sms reply from an unknown number", "stop", IsStop(m.Body))
 		return httpx.JSON(200, map[string]any{"optedOut": false}), nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
@@ -21,36 +20,31 @@ import (
 )
 
 // inbound holds what the customer-facing follow-up routes share: unsubscribe links,
-// survey answers and SMS replies all end in the follow-up adapter and the planner.
+// survey answers, consent confirmations and SMS replies name a customer by a token or a
+// number (contacts) and end in the store's adapters and the planner.
 type inbound struct {
-	log     *slog.Logger
-	f       *store.Followup
-	planner *fapp.Planner
-	now     func() time.Time
+	log       *slog.Logger
+	contacts  *store.Contacts  // tokens and numbers → customers; opt-outs
+	reminders *store.Reminders // the survey a link answers
+	consents  *store.Consents  // double opt-in links
+	feedback  *store.Feedback  // survey answers
+	planner   *fapp.Planner
+	now       func() time.Time
 	// smsSecret verifies inbound SMS webhooks (SMS_INBOUND_SECRET).
 	smsSecret []byte
 }
 
 func newInbound(a *app, e *env.Reader) *inbound {
-	policy, err := followup.DefaultPolicy()
-	boot.Check(a.log, "follow-up policy", err)
-	f := store.NewFollowup(a.table, store.FollowupOptions{PublicBaseURL: e.Optional("PUBLIC_BASE_URL", ""), Now: a.now})
-	return &inbound{log: a.log, f: f, planner: f.Planner(policy), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
-}
-
-func init() {
-	areas = append(areas, func(a *app, r *httpx.Router, e *env.Reader) {
-		in := newInbound(a, e)
-		r.Handle("GET /v1/unsubscribe", in.unsubscribePage)
-		r.Handle("POST /v1/unsubscribe", in.unsubscribe)
-	})
+	f := a.followup
+	return &inbound{log: a.log, contacts: f.Contacts, reminders: f.Reminders, consents: store.NewConsents(a.table, a.now),
+		feedback: store.NewFeedback(a.table), planner: f.Planner(), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
 }
 
 // optOut records a marketing opt-out on every channel at once and cancels the
 // customer's pending marketing reminders through the policy's opt_out rule.
 func (in *inbound) optOut(ctx context.Context, customerID, source string) error {
 	now := in.now()
-	if err := in.f.SetMarketingOptOut(ctx, customerID, source, now); err != nil {
+	if err := in.contacts.SetMarketingOptOut(ctx, customerID, source, now); err != nil {
 		return err
 	}
 	_, err := in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerOptOut, CustomerID: customerID, Ref: source + ":" + now.UTC().Format(time.RFC3339), At: now})
@@ -64,7 +58,7 @@ func (in *inbound) customerByToken(ctx context.Context, req events.APIGatewayV2H
 	if tok == "" {
 		return "", httpx.BadRequest("t", "the link is missing its token")
 	}
-	id, err := in.f.CustomerByToken(ctx, tok)
+	id, err := in.contacts.CustomerByToken(ctx, tok)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", httpx.NotFound(what)
 	}

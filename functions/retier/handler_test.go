@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
@@ -31,7 +32,7 @@ var shanghai = func() *time.Location { l, _ := time.LoadLocation("Asia/Shanghai"
 // newRetier gives each test its own model namespace (MODEL#clv-<suffix>): tests share
 // the table, and one test's fitted model must not be another's "previous model".
 func newRetier(tb testing.TB, table *store.Table, segments int, now time.Time) *Retier {
-	planner, err := store.NewPlanner(table, func() time.Time { return now })
+	planner, err := boot.Planner(table, func() time.Time { return now })
 	if err != nil {
 		tb.Fatal(err)
 	}

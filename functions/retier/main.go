@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
-	"github.com/tierflow/tierflow/shared/store"
 )
 
 func main() {
@@ -27,7 +26,7 @@ func main() {
 		segErr = fmt.Errorf("RETIER_SEGMENTS=%d: want at least 1", r.Segments)
 	}
 	// Tier and stage moves, and tier A customers the model newly sees at risk, get follow-up.
-	planner, err := store.NewPlanner(b.Table, time.Now)
+	planner, err := boot.Planner(b.Table, time.Now)
 	r.Planner = planner
 	boot.Check(b.Log, "configuration", e.Err(), segErr, err)
 	lambda.Start(r.Handle)

@@ -14,7 +14,7 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 )
 
-// Customers is what the layer reads of customers (shared/store implements it).
+// Customers is what the layer reads of customers (store.Table implements it).
 type Customers interface {
 	// CustomerView reads one profile; found=false when there is none.
 	CustomerView(ctx context.Context, id string) (customer.View, bool, error)
@@ -22,7 +22,7 @@ type Customers interface {
 	CustomerByContact(ctx context.Context, phoneE164, email string) (string, bool, error)
 }
 
-// Tasks reads one reminder; fapp.ErrNotFound when there is none (shared/store.Followup).
+// Tasks reads one reminder; fapp.ErrNotFound when there is none (store.Reminders).
 type Tasks interface {
 	Get(ctx context.Context, id string) (followup.Reminder, error)
 }

@@ -1,6 +1,7 @@
 // Package boot is what every function's main does at cold start: stop with one clear
 // log line when the configuration or the wiring is wrong, instead of serving requests
-// that would fail one by one.
+// that would fail one by one; and the wiring several functions share exactly (the
+// follow-up planner over the store's adapters, followup.go).
 package boot
 
 import (

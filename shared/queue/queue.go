@@ -79,6 +79,16 @@ func (q *Queue) Send(ctx context.Context, bodies []string) (sent []bool, err err
 	return sent, nil
 }
 
+// Enqueue puts the reminder ids on the queue (followup/app.Queue: the sweep hands due
+// reminders to the dispatch queue). It fails unless every id is on it; the sweep's
+// requeue window brings back those SQS kept rejecting.
+func (q *Queue) Enqueue(ctx context.Context, ids []string) error {
+	if _, err := q.Send(ctx, ids); err != nil {
+		return fmt.Errorf("enqueue %d reminders: %w", len(ids), err)
+	}
+	return nil
+}
+
 // sendBatch sends bodies[start:end] in one call, then resends what SQS rejected. Each
 // goroutine writes only its own range of sent.
 func (q *Queue) sendBatch(ctx context.Context, bodies []string, start, end int, sent []bool) error {

@@ -127,6 +127,22 @@ func TestSendWithoutAQueueSaysSo(t *testing.T) {
 	}
 }
 
+// The sweep's queue: the ids go on it, and one SQS keeps rejecting fails the call.
+func TestEnqueueFailsUnlessEveryIDIsOnTheQueue(t *testing.T) {
+	f := &fakeSQS{got: map[string]int{}, reject: map[string]int{}}
+	q := queue.New(f, "https://sqs.example/q")
+	if err := q.Enqueue(context.Background(), bodies(12)); err != nil || len(f.got) != 12 {
+		t.Fatalf("enqueue: %d on the queue, err %v", len(f.got), err)
+	}
+	f.reject["m5"] = 3
+	if err := q.Enqueue(context.Background(), bodies(8)); err == nil {
+		t.Fatal("an id SQS kept rejecting was reported enqueued")
+	}
+	if err := queue.New(nil, "").Enqueue(context.Background(), []string{"a"}); !errors.Is(err, queue.ErrNotConfigured) {
+		t.Fatalf("without a queue: %v, want ErrNotConfigured", err)
+	}
+}
+
 func ExampleQueue_Send() {
 	f := &fakeSQS{got: map[string]int{}, reject: map[string]int{}}
 	sent, err := queue.New(f, "https://sqs.example/q").Send(context.Background(), []string{`{"id":1}`, `{"id":2}`})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/access"
@@ -21,6 +20,12 @@ import (
 // This file implements the ports of shared/access: what the access layer reads to decide
 // whether a staff member may see what their request names, and the customers a posted
 // transaction creates.
+
+var (
+	_ access.Customers = (*Table)(nil)
+	_ access.AuditLog  = (*Table)(nil)
+	_ access.TxnPorts  = (*Table)(nil)
+)
 
 // attrCustomerRef is the profile attribute naming the customer-number key of a customer a
 // transaction created by number, so that erasure releases it.
@@ -38,43 +43,26 @@ func (t *Table) CustomerView(ctx context.Context, id string) (customer.View, boo
 // CustomerStores implements access.TxnPorts: the store of each existing customer, in
 // consistent batch reads of up to 100 profiles projecting only the store.
 func (t *Table) CustomerStores(ctx context.Context, ids []string) (map[string]string, error) {
-	out := map[string]string{}
-	var keys []map[string]types.AttributeValue
-	seen := map[string]bool{}
+	keys := make([]Key, 0, len(ids))
 	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			keys = append(keys, CustomerKey(id).av())
+		if id != "" {
+			keys = append(keys, CustomerKey(id))
 		}
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{t.Name: {Keys: keys[:n], ConsistentRead: aws.Bool(true),
-			ProjectionExpression: aws.String("id, #st"), ExpressionAttributeNames: map[string]string{"#st": "store"}}}
-		keys = keys[n:]
-		for attempt := 0; len(req[t.Name].Keys) > 0; attempt++ {
-			res, err := t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-			if err != nil {
-				return nil, fmt.Errorf("read customers' stores: %w", err)
-			}
-			t.Units.Add(false, res.ConsumedCapacity...)
-			for _, it := range res.Responses[t.Name] {
-				var row struct {
-					ID    string `dynamodbav:"id"`
-					Store string `dynamodbav:"store"`
-				}
-				if err := attributevalue.UnmarshalMap(it, &row); err != nil {
-					return nil, fmt.Errorf("decode customer's store: %w", err)
-				}
-				out[row.ID] = row.Store
-			}
-			req = res.UnprocessedKeys
-			if len(req[t.Name].Keys) > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
+	items, err := t.batchGet(ctx, keys, "id", "store")
+	if err != nil {
+		return nil, fmt.Errorf("read customers' stores: %w", err)
+	}
+	out := make(map[string]string, len(items))
+	for _, it := range items {
+		var row struct {
+			ID    string `dynamodbav:"id"`
+			Store string `dynamodbav:"store"`
 		}
+		if err := attributevalue.UnmarshalMap(it, &row); err != nil {
+			return nil, fmt.Errorf("decode customer's store: %w", err)
+		}
+		out[row.ID] = row.Store
 	}
 	return out, nil
 }

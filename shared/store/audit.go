@@ -30,7 +30,7 @@ func (t *Table) Audit(ctx context.Context, e AuditEntry) error {
 	item[attrPK] = &types.AttributeValueMemberS{Value: AuditPK(e.CustomerID)}
 	item[attrSK] = &types.AttributeValueMemberS{Value: AuditSK(e.At, e.RequestID+"#"+e.Action+"#"+NewID()[:6])}
 	item["type"] = &types.AttributeValueMemberS{Value: typeAudit}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
 		ConditionExpression:    aws.String("attribute_not_exists(PK)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -38,45 +38,30 @@ func (t *Table) Audit(ctx context.Context, e AuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("append audit entry: %w", err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
 // AuditLog returns a page of a customer's audit entries, newest first.
 func (t *Table) AuditLog(ctx context.Context, customerID string, limit int32, cursor string) ([]AuditEntry, string, error) {
-	start, err := DecodeCursor(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if start != nil {
-		if pk, ok := start[attrPK].(*types.AttributeValueMemberS); !ok || pk.Value != AuditPK(customerID) {
-			return nil, "", ErrBadCursor
-		}
-	}
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(AuditPK(customerID)))).Build()
+	pk := AuditPK(customerID)
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return nil, "", fmt.Errorf("build audit query: %w", err)
 	}
-	out, err := t.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(t.Name), KeyConditionExpression: expr.KeyCondition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit), ExclusiveStartKey: start,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if cursorRejected(err, start) {
-		return nil, "", ErrBadCursor
-	}
+	items, next, err := t.queryPage(ctx, &dynamodb.QueryInput{
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit),
+	}, cursor, attrPK, pk)
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit log: %w", err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
 	var es []AuditEntry
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &es); err != nil {
+	if err := attributevalue.UnmarshalListOfMaps(items, &es); err != nil {
 		return nil, "", fmt.Errorf("decode audit log: %w", err)
 	}
-	next, err := EncodeCursor(out.LastEvaluatedKey)
-	return es, next, err
+	return es, next, nil
 }

@@ -229,12 +229,12 @@ func (t *Table) PutSample(ctx context.Context, runID string, seg int, scope stri
 		"n":         &types.AttributeValueMemberN{Value: strconv.Itoa(len(es))},
 		"sample":    &types.AttributeValueMemberB{Value: EncodeSample(es)},
 	}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: item,
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: item,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
 		return fmt.Errorf("store sample of segment %d (%s) of run %s: %w", seg, scope, runID, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
@@ -351,14 +351,14 @@ func (t *Table) PutModel(ctx context.Context, ns string, m StoredModel) error {
 	if err != nil {
 		return fmt.Errorf("model %s of %s: %w", m.Version, m.Scope, err)
 	}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: ver,
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: ver,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
 		return fmt.Errorf("store model %s of %s: %w", m.Version, m.Scope, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	cur, _ := m.item(pk, "CURRENT")
-	out, err = t.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: cur,
+	out, err = t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: cur,
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR asOfKey <= :a"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":a": cur["asOfKey"]},
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal})
@@ -369,7 +369,7 @@ func (t *Table) PutModel(ctx context.Context, ns string, m StoredModel) error {
 		}
 		return fmt.Errorf("make model %s of %s current: %w", m.Version, m.Scope, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
@@ -384,13 +384,13 @@ func (t *Table) ModelVersion(ctx context.Context, ns, scope, version string) (St
 }
 
 func (t *Table) getModel(ctx context.Context, ns, scope, sk string) (StoredModel, bool, error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name),
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name),
 		Key: Key{ModelPK(ns, scope), sk}.av(), ConsistentRead: aws.Bool(true),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
 		return StoredModel{}, false, fmt.Errorf("read model %s %s: %w", scope, sk, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
 		return StoredModel{}, false, nil
 	}
@@ -425,7 +425,7 @@ type AtRiskRow struct {
 // expected loss is not a key, so a store's customers are read in full (1 RRU per ~4 KB
 // of profiles on the index).
 func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, error) {
-	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName: aws.String(t.Name), IndexName: aws.String(IndexStore),
 		KeyConditionExpression: aws.String("GSI2PK = :pk AND begins_with(GSI2SK, :t)"),
 		FilterExpression:       aws.String("attribute_exists(clv)"),
@@ -440,7 +440,7 @@ func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, er
 		if err != nil {
 			return nil, fmt.Errorf("customers of store: %w", err)
 		}
-		t.Units.AddOne(false, page.ConsumedCapacity)
+		t.Units.addOne(false, page.ConsumedCapacity)
 		for _, it := range page.Items {
 			var raw struct {
 				PK    string     `dynamodbav:"PK"`

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,8 +22,8 @@ import (
 
 // Double opt-in (see docs/leads.md): a known person's form that asks for a consent they
 // do not have leaves the request on its touch (PendingConsents); the confirmation message
-// mints a link as it is sent (ConsentConfirm); the link's page shows the wording
-// (ConsentRequestOf) and its button records the consent (ConfirmConsent).
+// issues a token as it is sent (Issue; shared/links makes the link); the link's page shows
+// the wording (Request) and its button records the consent (Confirm).
 //
 //	consent token   CONSENT#<sha256(token)> / TOKEN   customer, consents, wording version,
 //	                                                  expiry (TTL), usedAt once confirmed
@@ -35,7 +34,17 @@ var (
 	ErrLinkExpired = errors.New("store: confirmation link expired")
 )
 
-const typeConsentToken = "consentToken"
+// Consents keeps the double opt-in links: it issues a token for a confirmation message
+// as it is sent, and answers and records what a link stands for. The link's URL is
+// shared/links'.
+type Consents struct {
+	t   *Table
+	now func() time.Time
+}
+
+// NewConsents returns the consent-link adapter over t; now stamps issued links (nil:
+// time.Now).
+func NewConsents(t *Table, now func() time.Time) *Consents { return &Consents{t: t, now: clock(now)} }
 
 // consentTokenItem is the stored link. The token is not in it: only its hash is the key.
 type consentTokenItem struct {
@@ -68,26 +77,18 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ConsentConfirm implements app.ConsentLinks: it reads what the reminder's touch asked
-// for and stores a fresh token for it, valid customer.ConfirmWindow, keyed by the token's
-// hash. app.ErrNotFound: the touch is gone or holds nothing to confirm (erasure clears
-// it). Without PUBLIC_BASE_URL there is no link, and the message fails for the missing
-// variable rather than go out without one.
-func (f *Followup) ConsentConfirm(ctx context.Context, r followup.Reminder) (string, error) {
-	if f.opts.PublicBaseURL == "" {
-		return "", nil
-	}
-	out, err := f.t.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(f.t.Name), Key: TouchKey(r.CustomerID, r.TriggerRef).av(), ConsistentRead: aws.Bool(true),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+// Issue reads what the reminder's touch asked for and stores a fresh token for it, valid
+// customer.ConfirmWindow, keyed by the token's hash; it returns the token, which is
+// stored nowhere. app.ErrNotFound: the touch is gone or holds nothing to confirm (erasure
+// clears it).
+func (c *Consents) Issue(ctx context.Context, r followup.Reminder) (string, error) {
+	raw, err := c.t.getItem(ctx, TouchKey(r.CustomerID, r.TriggerRef))
 	if err != nil {
 		return "", fmt.Errorf("consent request of %s: %w", r.ID, err)
 	}
-	f.t.Units.AddOne(false, out.ConsumedCapacity)
 	var ti TouchItem
-	if out.Item != nil {
-		if err := attributevalue.UnmarshalMap(out.Item, &ti); err != nil {
+	if raw != nil {
+		if err := attributevalue.UnmarshalMap(raw, &ti); err != nil {
 			return "", fmt.Errorf("consent request of %s: %w", r.ID, err)
 		}
 	}
@@ -95,13 +96,14 @@ func (f *Followup) ConsentConfirm(ctx context.Context, r followup.Reminder) (str
 		return "", app.ErrNotFound
 	}
 	asked := make([]model.Consent, 0, len(ti.PendingConsents))
-	for _, c := range ti.PendingConsents {
-		asked = append(asked, model.Consent{Category: c.Category, Channel: c.Channel, Granted: true})
+	for _, pc := range ti.PendingConsents {
+		asked = append(asked, model.Consent{Category: pc.Category, Channel: pc.Channel, Granted: true})
 	}
-	now := f.opts.Now()
+	now := c.now()
 	token := newToken()
+	k := ConsentTokenKey(tokenHash(token))
 	item, err := attributevalue.MarshalMap(consentTokenItem{
-		PK: ConsentTokenKey(tokenHash(token)).PK, SK: ConsentTokenKey(tokenHash(token)).SK, Type: typeConsentToken,
+		PK: k.PK, SK: k.SK, Type: typeConsentToken,
 		CustomerID: r.CustomerID, Consents: asked, TextVersion: customer.WordingVersion(ti.PendingConsents[0].TextVersion),
 		Via: r.Channel, ReminderID: r.ID, TouchRef: r.TriggerRef,
 		IssuedAt: now.UTC(), ExpiresAt: now.Add(customer.ConfirmWindow).Unix(),
@@ -109,35 +111,31 @@ func (f *Followup) ConsentConfirm(ctx context.Context, r followup.Reminder) (str
 	if err != nil {
 		return "", fmt.Errorf("consent token for %s: %w", r.ID, err)
 	}
-	put, err := f.t.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(f.t.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
+	put, err := c.t.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(c.t.Name), Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		f.t.Units.Add(true)
+		c.t.Units.add(true)
 		return "", fmt.Errorf("consent token for %s: %w", r.ID, err)
 	}
-	f.t.Units.AddOne(true, put.ConsumedCapacity)
-	return f.opts.PublicBaseURL + "/v1/consent/confirm?t=" + url.QueryEscape(token), nil
+	c.t.Units.addOne(true, put.ConsumedCapacity)
+	return token, nil
 }
 
-func (f *Followup) readConsentToken(ctx context.Context, token string) (consentTokenItem, error) {
+func (c *Consents) read(ctx context.Context, token string) (consentTokenItem, error) {
 	var it consentTokenItem
 	if token == "" || len(token) > 64 {
 		return it, ErrNotFound
 	}
-	out, err := f.t.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(f.t.Name), Key: ConsentTokenKey(tokenHash(token)).av(), ConsistentRead: aws.Bool(true),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	raw, err := c.t.getItem(ctx, ConsentTokenKey(tokenHash(token)))
 	if err != nil {
 		return it, fmt.Errorf("read confirmation link: %w", err)
 	}
-	f.t.Units.AddOne(false, out.ConsumedCapacity)
-	if out.Item == nil {
+	if raw == nil {
 		return it, ErrNotFound
 	}
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 		return it, fmt.Errorf("decode confirmation link: %w", err)
 	}
 	return it, nil
@@ -160,25 +158,25 @@ func (it consentTokenItem) check(now time.Time) error {
 	return nil
 }
 
-// ConsentRequestOf returns what a confirmation link stands for: ErrNotFound for a token
+// Request returns what a confirmation link stands for: ErrNotFound for a token
 // nobody issued, ErrLinkUsed / ErrLinkExpired (with the request) for one that no longer
 // confirms anything.
-func (f *Followup) ConsentRequestOf(ctx context.Context, token string, now time.Time) (ConsentRequest, error) {
-	it, err := f.readConsentToken(ctx, token)
+func (c *Consents) Request(ctx context.Context, token string, now time.Time) (ConsentRequest, error) {
+	it, err := c.read(ctx, token)
 	if err != nil {
 		return ConsentRequest{}, err
 	}
 	return it.request(), it.check(now)
 }
 
-// ConfirmConsent records the consents a link stands for, once: in one transaction the
+// Confirm records the consents a link stands for, once: in one transaction the
 // link is marked used (only if unused and unexpired) and each consent is appended to the
 // profile's record with time, source "double-opt-in", the confirming request's IP and
 // the wording version, bumping the profile's version so a staff edit in flight re-reads.
 // An erased customer, or one who no longer exists, is ErrNotFound.
-func (f *Followup) ConfirmConsent(ctx context.Context, token string, at time.Time, ip string) (ConsentRequest, error) {
+func (c *Consents) Confirm(ctx context.Context, token string, at time.Time, ip string) (ConsentRequest, error) {
 	for attempt := 1; ; attempt++ {
-		it, err := f.readConsentToken(ctx, token)
+		it, err := c.read(ctx, token)
 		if err != nil {
 			return ConsentRequest{}, err
 		}
@@ -186,8 +184,8 @@ func (f *Followup) ConfirmConsent(ctx context.Context, token string, at time.Tim
 			return it.request(), err
 		}
 		recs := make([]model.Consent, 0, len(it.Consents))
-		for _, c := range it.Consents {
-			recs = append(recs, model.Consent{Category: c.Category, Channel: c.Channel, Granted: true, At: at.UTC(),
+		for _, asked := range it.Consents {
+			recs = append(recs, model.Consent{Category: asked.Category, Channel: asked.Channel, Granted: true, At: at.UTC(),
 				Source: customer.ConfirmSource, IP: ip, TextVersion: it.TextVersion})
 		}
 		recsAV, err := attributevalue.Marshal(recs)
@@ -211,11 +209,11 @@ func (f *Followup) ConfirmConsent(ctx context.Context, token string, at time.Tim
 		if err != nil {
 			return ConsentRequest{}, fmt.Errorf("confirm consent: %w", err)
 		}
-		err = f.t.transact(ctx, []types.TransactWriteItem{
-			{Update: &types.Update{TableName: aws.String(f.t.Name), Key: ConsentTokenKey(tokenHash(token)).av(),
+		err = c.t.transact(ctx, []types.TransactWriteItem{
+			{Update: &types.Update{TableName: aws.String(c.t.Name), Key: ConsentTokenKey(tokenHash(token)).av(),
 				UpdateExpression: tokEx.Update(), ConditionExpression: tokEx.Condition(),
 				ExpressionAttributeNames: tokEx.Names(), ExpressionAttributeValues: tokEx.Values()}},
-			{Update: &types.Update{TableName: aws.String(f.t.Name), Key: CustomerKey(it.CustomerID).av(),
+			{Update: &types.Update{TableName: aws.String(c.t.Name), Key: CustomerKey(it.CustomerID).av(),
 				UpdateExpression: profEx.Update(), ConditionExpression: profEx.Condition(),
 				ExpressionAttributeNames: profEx.Names(), ExpressionAttributeValues: profEx.Values()}},
 		})

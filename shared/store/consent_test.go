@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"net/url"
 	"testing"
 	"time"
 
@@ -39,16 +38,7 @@ func knownPersonAsking(t *testing.T, tbl *store.Table) (customer.Profile, store.
 	return p, r, rem
 }
 
-func tokenOf(t *testing.T, link string) string {
-	t.Helper()
-	u, err := url.Parse(link)
-	if err != nil || u.Path != "/v1/consent/confirm" || u.Query().Get("t") == "" {
-		t.Fatalf("not a confirmation link: %q", link)
-	}
-	return u.Query().Get("t")
-}
-
-// New consent for a known person takes their own confirmation: the link is minted as the
+// New consent for a known person takes their own confirmation: the token is issued as the
 // message goes out, stored only as its hash, shows what was asked and in which wording,
 // records the consent once (source double-opt-in, wording version, time, IP) and expires
 // after 72 hours.
@@ -56,19 +46,18 @@ func TestADoubleOptInRecordsTheConsentOnceWithItsWordingVersion(t *testing.T) {
 	ctx := context.Background()
 	tbl := storetest.Table(t)
 	now := t0.Add(time.Hour)
-	f := store.NewFollowup(tbl, store.FollowupOptions{PublicBaseURL: "https://t.example", Now: func() time.Time { return now }})
+	cs := store.NewConsents(tbl, func() time.Time { return now })
 	p, _, rem := knownPersonAsking(t, tbl)
 
-	link, err := f.ConsentConfirm(ctx, rem)
-	if err != nil {
-		t.Fatal(err)
+	tok, err := cs.Issue(ctx, rem)
+	if err != nil || len(tok) < 32 {
+		t.Fatalf("token %q: %v", tok, err)
 	}
-	tok := tokenOf(t, link)
 	sum := sha256.Sum256([]byte(tok))
 	if k := store.ConsentTokenKey(hex.EncodeToString(sum[:])); k.PK == "CONSENT#"+tok {
 		t.Fatal("the token is its own key")
 	}
-	req, err := f.ConsentRequestOf(ctx, tok, now)
+	req, err := cs.Request(ctx, tok, now)
 	if err != nil || req.CustomerID != p.ID || req.TextVersion != "2025-01" || len(req.Consents) != 1 ||
 		req.Consents[0].Category != model.CategoryMarketing || req.Consents[0].Channel != model.ChannelSMS {
 		t.Fatalf("request: %+v %v", req, err)
@@ -82,7 +71,7 @@ func TestADoubleOptInRecordsTheConsentOnceWithItsWordingVersion(t *testing.T) {
 	_, v0, _ := tbl.GetProfile(ctx, p.ID)
 
 	at := now.Add(2 * time.Hour)
-	if _, err := f.ConfirmConsent(ctx, tok, at, "203.0.113.77"); err != nil {
+	if _, err := cs.Confirm(ctx, tok, at, "203.0.113.77"); err != nil {
 		t.Fatal(err)
 	}
 	got, v1, _ := tbl.GetProfile(ctx, p.ID)
@@ -94,44 +83,44 @@ func TestADoubleOptInRecordsTheConsentOnceWithItsWordingVersion(t *testing.T) {
 		t.Errorf("profile version %d → %d: a staff edit in flight would overwrite the consent", v0, v1)
 	}
 	n := len(got.Consents)
-	if _, err := f.ConfirmConsent(ctx, tok, at.Add(time.Minute), "203.0.113.77"); !errors.Is(err, store.ErrLinkUsed) {
+	if _, err := cs.Confirm(ctx, tok, at.Add(time.Minute), "203.0.113.77"); !errors.Is(err, store.ErrLinkUsed) {
 		t.Fatalf("second use: %v, want ErrLinkUsed", err)
 	}
 	if again, _, _ := tbl.GetProfile(ctx, p.ID); len(again.Consents) != n {
 		t.Fatal("a used link recorded the consent again")
 	}
 
-	late, err := f.ConsentConfirm(ctx, rem)
+	late, err := cs.Issue(ctx, rem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ConfirmConsent(ctx, tokenOf(t, late), now.Add(customer.ConfirmWindow+time.Second), ""); !errors.Is(err, store.ErrLinkExpired) {
+	if _, err := cs.Confirm(ctx, late, now.Add(customer.ConfirmWindow+time.Second), ""); !errors.Is(err, store.ErrLinkExpired) {
 		t.Fatalf("after 72 h: %v, want ErrLinkExpired", err)
 	}
-	if _, err := f.ConsentRequestOf(ctx, "no-such-token", now); !errors.Is(err, store.ErrNotFound) {
+	if _, err := cs.Request(ctx, "no-such-token", now); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v, want ErrNotFound", err)
 	}
 }
 
-// Erasure leaves nothing to confirm: a link minted before it records nothing, and the
+// Erasure leaves nothing to confirm: a token issued before it records nothing, and the
 // confirmation message planned before it finds no request.
 func TestAnErasedPersonCannotBeOptedIn(t *testing.T) {
 	ctx := context.Background()
 	tbl := storetest.Table(t)
-	f := store.NewFollowup(tbl, store.FollowupOptions{PublicBaseURL: "https://t.example", Now: func() time.Time { return t0 }})
+	cs := store.NewConsents(tbl, func() time.Time { return t0 })
 	p, _, rem := knownPersonAsking(t, tbl)
-	link, err := f.ConsentConfirm(ctx, rem)
+	tok, err := cs.Issue(ctx, rem)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tbl.EraseCustomer(ctx, p.ID, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.ConfirmConsent(ctx, tokenOf(t, link), t0, ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := cs.Confirm(ctx, tok, t0, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("confirming for an erased person: %v, want ErrNotFound", err)
 	}
-	if _, err := f.ConsentConfirm(ctx, rem); !errors.Is(err, app.ErrNotFound) {
-		t.Fatalf("minting after erasure: %v, want app.ErrNotFound", err)
+	if _, err := cs.Issue(ctx, rem); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("issuing after erasure: %v, want app.ErrNotFound", err)
 	}
 	touches, _ := tbl.Touches(ctx, p.ID)
 	for _, tc := range touches {

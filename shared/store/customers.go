@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -40,15 +39,6 @@ var contactAttrs = []string{
 	"touches", "referralCode", "referredBy", "consents", "leadGrade", "gradeReason",
 	"updatedAt", "erasedAt",
 }
-
-// Item types, so a timeline can tell what it reads without parsing keys.
-const (
-	typeCustomer  = "customer"
-	typeTouch     = "touch"
-	typeUnique    = "unique"
-	typeSensitive = "sensitive"
-	typeAudit     = "audit"
-)
 
 // maxResolveAttempts bounds optimistic retries. Each lost round means someone else's
 // write landed, so the loop always makes progress; the bound only stops a pathological
@@ -93,14 +83,6 @@ type LeadResult struct {
 	// (sms: its phone, email: its e-mail): only there may a confirmation be sent.
 	Matched  []model.Channel
 	Attempts int
-}
-
-// keyAV renders a key as an item key.
-func keyAV(k Key) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: k.PK},
-		attrSK: &types.AttributeValueMemberS{Value: k.SK},
-	}
 }
 
 // NewID returns a random, URL-safe, lower-case identifier (80 bits).
@@ -154,32 +136,26 @@ func (t *Table) getProfileItem(ctx context.Context, id string) (customer.Profile
 	if id == "" {
 		return customer.Profile{}, 0, nil, ErrNotFound
 	}
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:              aws.String(t.Name),
-		Key:                    keyAV(CustomerKey(id)),
-		ConsistentRead:         aws.Bool(true),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	item, err := t.getItem(ctx, CustomerKey(id))
 	if err != nil {
 		return customer.Profile{}, 0, nil, fmt.Errorf("get profile %s: %w", id, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
-	if out.Item == nil {
+	if item == nil {
 		return customer.Profile{}, 0, nil, ErrNotFound
 	}
-	p, v, err := decodeProfile(out.Item)
+	p, v, err := decodeProfile(item)
 	if err != nil {
 		return p, 0, nil, fmt.Errorf("get profile %s: %w", id, err)
 	}
-	return p, v, out.Item, nil
+	return p, v, item, nil
 }
 
-// ProfileAttr returns one raw attribute of the profile item (e.g. "assignment", "unsubToken")
-// as a string map value decoded into v; found=false when the attribute is absent.
-func (t *Table) ProfileAttr(ctx context.Context, id, attr string, v any) (found bool, err error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+// profileAttr decodes one attribute of the profile item (e.g. "unsubToken", "emotion")
+// into v, reading only it; found=false when the attribute is absent.
+func (t *Table) profileAttr(ctx context.Context, id, attr string, v any) (found bool, err error) {
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(t.Name),
-		Key:                      keyAV(CustomerKey(id)),
+		Key:                      CustomerKey(id).av(),
 		ProjectionExpression:     aws.String("#a"),
 		ExpressionAttributeNames: map[string]string{"#a": attr},
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
@@ -187,7 +163,7 @@ func (t *Table) ProfileAttr(ctx context.Context, id, attr string, v any) (found 
 	if err != nil {
 		return false, fmt.Errorf("get profile %s attribute %s: %w", id, attr, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	av, ok := out.Item[attr]
 	if !ok {
 		return false, nil
@@ -198,41 +174,41 @@ func (t *Table) ProfileAttr(ctx context.Context, id, attr string, v any) (found 
 	return true, nil
 }
 
-// lookupUnique reads uniqueness items in one BatchGetItem (consistent), returning
-// key PK → customer id for those that exist.
+// lookupUnique reads uniqueness items (consistent, 100 keys a call), returning key PK →
+// customer id for those that exist.
 func (t *Table) lookupUnique(ctx context.Context, keys ...Key) (map[string]string, error) {
-	found := map[string]string{}
-	var req []map[string]types.AttributeValue
-	seen := map[string]bool{}
+	var live []Key
 	for _, k := range keys {
-		if k.PK == "" || seen[k.PK] {
-			continue
+		if k.PK != "" {
+			live = append(live, k)
 		}
-		seen[k.PK] = true
-		req = append(req, keyAV(k))
 	}
-	for len(req) > 0 {
-		out, err := t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
-			RequestItems: map[string]types.KeysAndAttributes{t.Name: {
-				Keys: req, ConsistentRead: aws.Bool(true),
-				ProjectionExpression: aws.String("PK, customerId"),
-			}},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look up uniqueness keys: %w", err)
+	items, err := t.batchGet(ctx, live, "customerId")
+	if err != nil {
+		return nil, fmt.Errorf("look up uniqueness keys: %w", err)
+	}
+	found := make(map[string]string, len(items))
+	for pk, it := range items {
+		var u uniqueItem
+		if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+			return nil, fmt.Errorf("decode uniqueness key: %w", err)
 		}
-		t.Units.Add(false, out.ConsumedCapacity...)
-		for _, it := range out.Responses[t.Name] {
-			var u uniqueItem
-			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
-				return nil, fmt.Errorf("decode uniqueness key: %w", err)
-			}
-			found[u.PK] = u.CustomerID
-		}
-		req = out.UnprocessedKeys[t.Name].Keys
+		found[pk] = u.CustomerID
 	}
 	return found, nil
+}
+
+// ownerOf is the customer a uniqueness key names; ErrNotFound when nobody.
+func (t *Table) ownerOf(ctx context.Context, k Key) (string, error) {
+	owners, err := t.lookupUnique(ctx, k)
+	if err != nil {
+		return "", err
+	}
+	id, ok := owners[k.PK]
+	if !ok {
+		return "", ErrNotFound
+	}
+	return id, nil
 }
 
 func putUnique(tbl string, k Key, customerID string) (types.TransactWriteItem, error) {
@@ -249,20 +225,30 @@ func putUnique(tbl string, k Key, customerID string) (types.TransactWriteItem, e
 // deleteUnique releases a uniqueness key only if it still names customerID.
 func deleteUnique(tbl string, k Key, customerID string) types.TransactWriteItem {
 	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: aws.String(tbl), Key: keyAV(k),
+		TableName: aws.String(tbl), Key: k.av(),
 		ConditionExpression:       aws.String("customerId = :id"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: customerID}},
 	}}
 }
 
-func putTouch(tbl string, ti TouchItem) (types.TransactWriteItem, error) {
+// touchItem is the stored touch: its fields plus keys and type.
+func touchItem(ti TouchItem) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(ti)
 	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("marshal touch: %w", err)
+		return nil, fmt.Errorf("marshal touch: %w", err)
 	}
 	item[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(ti.CustomerID)}
 	item[attrSK] = &types.AttributeValueMemberS{Value: TouchSK(ti.Touch.At, ti.ID)}
 	item["type"] = &types.AttributeValueMemberS{Value: typeTouch}
+	return item, nil
+}
+
+// putTouch writes a new touch, never over another.
+func putTouch(tbl string, ti TouchItem) (types.TransactWriteItem, error) {
+	item, err := touchItem(ti)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
 	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(tbl), Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
 }
@@ -297,61 +283,10 @@ func (t *Table) contactUpdate(p customer.Profile, version int64, remove ...strin
 		return nil, fmt.Errorf("build profile update: %w", err)
 	}
 	return &types.Update{
-		TableName: aws.String(t.Name), Key: keyAV(CustomerKey(p.ID)),
+		TableName: aws.String(t.Name), Key: CustomerKey(p.ID).av(),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}, nil
-}
-
-// transact runs TransactWriteItems and counts its units. A cancellation is returned as
-// *types.TransactionCanceledException for the caller to read the reasons.
-func (t *Table) transact(ctx context.Context, items []types.TransactWriteItem) error {
-	out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems:          items,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		t.Units.Add(true) // a cancelled transaction still costs; DynamoDB does not say how much
-		return err
-	}
-	t.Units.Add(true, out.ConsumedCapacity...)
-	return nil
-}
-
-// cancelReasons returns, for a cancelled transaction, which items failed their
-// condition (by index), or nil for any other error.
-func cancelReasons(err error) []bool {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return nil
-	}
-	failed := make([]bool, len(tce.CancellationReasons))
-	for i, r := range tce.CancellationReasons {
-		failed[i] = aws.ToString(r.Code) == "ConditionalCheckFailed"
-	}
-	return failed
-}
-
-// retryable reports errors worth another optimistic round: a lost condition or a
-// transaction conflicting with another in flight.
-func retryable(err error) bool {
-	var tce *types.TransactionCanceledException
-	var ccf *types.ConditionalCheckFailedException
-	var tc *types.TransactionConflictException
-	return errors.As(err, &tce) || errors.As(err, &ccf) || errors.As(err, &tc)
-}
-
-// backoff waits a little, with jitter, before another optimistic round, so that fifty
-// concurrent submissions of one person do not retry in lock step.
-func backoff(ctx context.Context, attempt int) error {
-	ceiling := int64(2 << min(attempt, 3)) // 4 ms … 16 ms
-	n, _ := rand.Int(rand.Reader, big.NewInt(ceiling))
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Duration(n.Int64()+1) * time.Millisecond):
-		return nil
-	}
 }
 
 // ResolveOrCreate lands a lead on its one profile: the existing one found through the
@@ -473,24 +408,25 @@ func (t *Table) receive(ctx context.Context, id, otherEmailOwner string, lead cu
 	if err != nil {
 		return LeadResult{}, err
 	}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: put.Put.TableName, Item: put.Put.Item, ConditionExpression: put.Put.ConditionExpression,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		t.Units.Add(true)
+		t.Units.add(true)
 		return LeadResult{}, fmt.Errorf("touch for %s: %w", id, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return LeadResult{Profile: p, Version: version, TouchRef: TouchRef(lead.Submission.At, touchID),
 		Proposal: k.Proposal, Conflicts: k.Conflicts, Confirm: k.Confirm, Matched: matched}, nil
 }
 
-// SaveProfile writes a changed profile (a staff edit) conditioned on version. A phone or
-// e-mail that changed moves its uniqueness key in the same transaction; a key owned by
-// someone else is ErrContactTaken, a version that moved is ErrVersionConflict. extra
-// items (e.g. the sealed section) are written in the same transaction.
-func (t *Table) SaveProfile(ctx context.Context, prev customer.Profile, version int64, next customer.Profile, extra ...types.TransactWriteItem) error {
+// saveProfile writes a changed profile (a staff edit, Staff.SaveProfile) conditioned on
+// version. A phone or e-mail that changed moves its uniqueness key in the same
+// transaction; a key owned by someone else is ErrContactTaken, a version that moved is
+// ErrVersionConflict. extra items (the sealed section) are written in the same
+// transaction.
+func (t *Table) saveProfile(ctx context.Context, prev customer.Profile, version int64, next customer.Profile, extra ...types.TransactWriteItem) error {
 	upd, err := t.contactUpdate(next, version)
 	if err != nil {
 		return err
@@ -533,7 +469,7 @@ func (t *Table) SaveProfile(ctx context.Context, prev customer.Profile, version 
 
 // Touches returns the customer's lead touches, oldest first.
 func (t *Table) Touches(ctx context.Context, customerID string) ([]TouchItem, error) {
-	items, err := t.QueryPartition(ctx, CustomerPK(customerID), "TOUCH#")
+	items, err := t.query(ctx, CustomerPK(customerID), prefixTouch)
 	if err != nil {
 		return nil, err
 	}
@@ -546,38 +482,6 @@ func (t *Table) Touches(ctx context.Context, customerID string) ([]TouchItem, er
 		out = append(out, ti)
 	}
 	return out, nil
-}
-
-// QueryPartition returns every item of a partition whose sort key begins with prefix
-// (all items for ""), in sort-key order, following pages.
-func (t *Table) QueryPartition(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
-	kc := expression.Key(attrPK).Equal(expression.Value(pk))
-	if prefix != "" {
-		kc = kc.And(expression.Key(attrSK).BeginsWith(prefix))
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, fmt.Errorf("build query: %w", err)
-	}
-	var out []map[string]types.AttributeValue
-	var start map[string]types.AttributeValue
-	for {
-		res, err := t.DB.Query(ctx, &dynamodb.QueryInput{
-			TableName: aws.String(t.Name), KeyConditionExpression: expr.KeyCondition(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-			ExclusiveStartKey: start, ConsistentRead: aws.Bool(true),
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("query %s: %w", pk, err)
-		}
-		t.Units.AddOne(false, res.ConsumedCapacity)
-		out = append(out, res.Items...)
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		start = res.LastEvaluatedKey
-	}
 }
 
 // ListQuery selects customers of one store through GSI2, ordered by tier and stage.
@@ -625,43 +529,26 @@ func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Prof
 	if err != nil {
 		return nil, "", fmt.Errorf("build customer list query: %w", err)
 	}
-	start, err := DecodeCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	if start != nil {
-		if pk, ok := start[attrGSI2PK].(*types.AttributeValueMemberS); !ok || pk.Value != StorePK(q.Store) {
-			return nil, "", ErrBadCursor // a cursor of another store's list
-		}
-	}
 	limit := q.Limit
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	out, err := t.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(t.Name), IndexName: aws.String(IndexStore),
-		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ExclusiveStartKey: start, Limit: aws.Int32(limit),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if cursorRejected(err, start) {
-		return nil, "", ErrBadCursor
-	}
+	items, next, err := t.queryPage(ctx, &dynamodb.QueryInput{
+		IndexName: aws.String(IndexStore), KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(limit),
+	}, q.Cursor, attrGSI2PK, StorePK(q.Store))
 	if err != nil {
 		return nil, "", fmt.Errorf("list customers of %s: %w", q.Store, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
-	ps := make([]customer.Profile, 0, len(out.Items))
-	for _, it := range out.Items {
+	ps := make([]customer.Profile, 0, len(items))
+	for _, it := range items {
 		p, _, err := decodeProfile(it)
 		if err != nil {
 			return nil, "", err
 		}
 		ps = append(ps, p)
 	}
-	next, err := EncodeCursor(out.LastEvaluatedKey)
-	return ps, next, err
+	return ps, next, nil
 }
 
 // EraseCustomer erases a person (customer.Profile.Erase) everywhere this package copied
@@ -700,7 +587,7 @@ func (t *Table) eraseOnce(ctx context.Context, id string, now time.Time) (custom
 		keys = append(keys, UnsubscribeKey(tok.Value))
 	}
 	if rk, ok := raw[attrCustomerRef].(*types.AttributeValueMemberS); ok && rk.Value != "" {
-		keys = append(keys, Key{rk.Value, "UNIQUE"}) // the business's number: released like a phone
+		keys = append(keys, uniqueKey(rk.Value)) // the business's number: released like a phone
 	}
 	var live []Key
 	for _, k := range keys {
@@ -725,7 +612,7 @@ func (t *Table) eraseOnce(ctx context.Context, id string, now time.Time) (custom
 			items = append(items, deleteUnique(t.Name, k, id))
 		}
 	}
-	items = append(items, t.DeleteSensitiveItem(id))
+	items = append(items, t.deleteSensitive(id))
 	if err := t.transact(ctx, items); err != nil {
 		if retryable(err) {
 			return p, fmt.Errorf("erase %s: %w", id, ErrVersionConflict)
@@ -749,38 +636,13 @@ func (t *Table) anonymiseTouches(ctx context.Context, id string) error {
 		// What a form proposed is what a person typed, and a pending consent carries their
 		// IP; a confirmation link minted later finds nothing left to confirm.
 		ti.Proposed, ti.PendingConsents = nil, nil
-		item, err := attributevalue.MarshalMap(ti)
+		item, err := touchItem(ti)
 		if err != nil {
-			return fmt.Errorf("marshal touch: %w", err)
+			return err
 		}
-		item[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(id)}
-		item[attrSK] = &types.AttributeValueMemberS{Value: TouchSK(tc.At, ti.ID)}
-		item["type"] = &types.AttributeValueMemberS{Value: typeTouch}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
 	return t.batchWrite(ctx, reqs)
-}
-
-// batchWrite writes in batches of 25, resubmitting what DynamoDB left unprocessed.
-func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
-	for attempt := 0; len(reqs) > 0; attempt++ {
-		n := min(len(reqs), 25)
-		out, err := t.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems:           map[string][]types.WriteRequest{t.Name: reqs[:n]},
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err != nil {
-			return fmt.Errorf("batch write: %w", err)
-		}
-		t.Units.Add(true, out.ConsumedCapacity...)
-		reqs = append(out.UnprocessedItems[t.Name], reqs[n:]...)
-		if len(out.UnprocessedItems[t.Name]) > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // profileVersionIs is the optimistic lock every profile update carries: the version read

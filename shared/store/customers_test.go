@@ -90,7 +90,7 @@ func TestTwoFormatsOfOnePhoneAreOneProfileWithTwoTouches(t *testing.T) {
 func rawProfile(t *testing.T, tbl *store.Table, id string) map[string]types.AttributeValue {
 	t.Helper()
 	k := store.CustomerKey(id)
-	out, err := tbl.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(tbl.Name), ConsistentRead: aws.Bool(true),
+	out, err := storetest.Emulators(t).DynamoDBClient().GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(tbl.Name), ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: k.PK}, "SK": &types.AttributeValueMemberS{Value: k.SK}}})
 	if err != nil || out.Item == nil {
 		t.Fatalf("read profile %s: %v", id, err)

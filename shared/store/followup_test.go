@@ -28,7 +28,7 @@ func message(id, customerID string, due time.Time) followup.Reminder {
 // version-checked updates, and a due index that holds only what needs the sweep.
 func TestFollowupReminderContract(t *testing.T) {
 	ctx := context.Background()
-	f := store.NewFollowup(storetest.Table(t), store.FollowupOptions{})
+	f := store.NewReminders(storetest.Table(t))
 	sfx := storetest.Suffix()
 	cust := "c-" + sfx
 	due := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // no other test plans in 2001
@@ -104,7 +104,8 @@ func TestFollowupReminderContract(t *testing.T) {
 
 func TestFollowupCountersAndStaff(t *testing.T) {
 	ctx := context.Background()
-	f := store.NewFollowup(storetest.Table(t), store.FollowupOptions{})
+	tbl := storetest.Table(t)
+	f := store.NewCounters(tbl)
 	key := "cap#" + storetest.Suffix()
 	exp := time.Now().Add(time.Hour)
 	for i := 1; i <= 2; i++ {
@@ -121,23 +122,24 @@ func TestFollowupCountersAndStaff(t *testing.T) {
 	}
 
 	st := "st-" + storetest.Suffix()
+	dir := store.NewStaffDirectory(tbl, nil)
 	for _, sub := range []string{"b", "a", "c"} {
-		if err := f.RegisterStaff(ctx, st, model.RoleAgent, sub); err != nil {
+		if err := dir.Register(ctx, st, model.RoleAgent, sub); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = f.RegisterStaff(ctx, st, model.RoleClinician, "m")
-	if m, err := f.Members(ctx, st, model.RoleAgent); err != nil || !slices.Equal(m, []string{"a", "b", "c"}) {
+	_ = dir.Register(ctx, st, model.RoleClinician, "m")
+	if m, err := dir.Members(ctx, st, model.RoleAgent); err != nil || !slices.Equal(m, []string{"a", "b", "c"}) {
 		t.Fatalf("agents: %v %v", m, err)
 	}
 }
 
-// ContactView reads the profile with the attributes follow-up owns, and an opt-out or a
-// bad channel shows up on the next read.
+// ContactView reads the profile with the attributes follow-up owns and loads the
+// unsubscribe token links carry, and an opt-out or a bad channel shows up on the next read.
 func TestFollowupContactView(t *testing.T) {
 	ctx := context.Background()
 	tbl := storetest.Table(t)
-	f := store.NewFollowup(tbl, store.FollowupOptions{PublicBaseURL: "https://t.example/"})
+	f := store.NewContacts(tbl)
 	national, e164 := randomMobile()
 	l, g := lead(t, customer.LeadForm{Name: "Wang Fang", Phone: national, Birthday: "1990-07-15", ConsentMarketingSMS: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "v1"}, t0)
 	p, _, err := tbl.ResolveOrCreate(ctx, l, g, t0)
@@ -148,10 +150,13 @@ func TestFollowupContactView(t *testing.T) {
 	if err != nil || v.Phone != e164 || v.Birthday != (followup.Birthday{Month: time.July, Day: 15}) || v.MarketingOptOut {
 		t.Fatalf("view: %+v %v", v, err)
 	}
-	link := f.Unsubscribe(p.ID)
+	loaded := f.Token(p.ID)
 	tok, err := f.UnsubscribeToken(ctx, p.ID)
-	if err != nil || len(tok) < 32 || link != "https://t.example/v1/unsubscribe?t="+tok {
-		t.Fatalf("token %q link %q err %v", tok, link, err)
+	if err != nil || len(tok) < 32 || loaded != tok {
+		t.Fatalf("token %q, loaded by the view %q, err %v", tok, loaded, err)
+	}
+	if other := f.Token("nobody-" + storetest.Suffix()); other != "" {
+		t.Fatalf("a customer whose view was not read has token %q", other)
 	}
 	if id, err := f.CustomerByToken(ctx, tok); err != nil || id != p.ID {
 		t.Fatalf("token lookup: %q %v", id, err)

@@ -38,8 +38,8 @@ func (t *Table) Allow(ctx context.Context, rl RateLimit, subject string, now tim
 	if err != nil {
 		return false, 0, fmt.Errorf("build rate limit update: %w", err)
 	}
-	out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name), Key: keyAV(RateKey(rl.Scope, subject, start)),
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(t.Name), Key: RateKey(rl.Scope, subject, start).av(),
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -47,12 +47,12 @@ func (t *Table) Allow(ctx context.Context, rl RateLimit, subject string, now tim
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		t.Units.Add(true)
+		t.Units.add(true)
 		return false, end.Sub(now), nil
 	case err != nil:
 		return false, 0, fmt.Errorf("rate limit %s: %w", rl.Scope, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return true, 0, nil
 }
 
@@ -64,14 +64,14 @@ func (t *Table) Exhausted(ctx context.Context, rl RateLimit, subject string, now
 		return false, 0, nil
 	}
 	start := now.Truncate(rl.Window)
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(t.Name), Key: keyAV(RateKey(rl.Scope, subject, start)),
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.Name), Key: RateKey(rl.Scope, subject, start).av(),
 		ProjectionExpression: aws.String("hits"), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return false, 0, fmt.Errorf("rate limit %s: %w", rl.Scope, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	var c struct {
 		Hits int64 `dynamodbav:"hits"`
 	}
@@ -127,7 +127,7 @@ func (t *Table) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 	item[attrSK] = &types.AttributeValueMemberS{Value: k.SK}
 	item[attrTTL] = &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Add(IdempotencyTTL).Unix(), 10)}
 	// A pending claim older than idemPending was left by an attempt that died; take it over.
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
 		ConditionExpression:      aws.String("attribute_not_exists(PK) OR (#s = :pending AND claimedAt < :stale AND fingerprint = :fp)"),
 		ExpressionAttributeNames: map[string]string{"#s": "state"},
@@ -142,12 +142,12 @@ func (t *Table) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
-		t.Units.AddOne(true, out.ConsumedCapacity)
+		t.Units.addOne(true, out.ConsumedCapacity)
 		return nil, nil
 	case !errors.As(err, &ccf):
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	t.Units.Add(true)
+	t.Units.add(true)
 	var old idemItem
 	if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
 		return nil, fmt.Errorf("decode idempotency key: %w", err)
@@ -167,8 +167,8 @@ func (t *Table) FinishIdempotent(ctx context.Context, scope, key string, resp St
 	if err != nil {
 		return fmt.Errorf("marshal stored response: %w", err)
 	}
-	out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(t.Name), Key: keyAV(IdempotencyKey(scope, key)),
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(t.Name), Key: IdempotencyKey(scope, key).av(),
 		UpdateExpression:          aws.String("SET #s = :done, #r = :resp"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state", "#r": "response"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":done": &types.AttributeValueMemberS{Value: "done"}, ":resp": av},
@@ -178,14 +178,14 @@ func (t *Table) FinishIdempotent(ctx context.Context, scope, key string, resp St
 	if err != nil {
 		return fmt.Errorf("store idempotent response: %w", err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
 // AbandonIdempotent releases a claim whose request failed, so its retry runs afresh.
 func (t *Table) AbandonIdempotent(ctx context.Context, scope, key string) error {
-	out, err := t.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(t.Name), Key: keyAV(IdempotencyKey(scope, key)),
+	out, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(t.Name), Key: IdempotencyKey(scope, key).av(),
 		ConditionExpression:       aws.String("#s = :pending"),
 		ExpressionAttributeNames:  map[string]string{"#s": "state"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pending": &types.AttributeValueMemberS{Value: "pending"}},
@@ -196,7 +196,7 @@ func (t *Table) AbandonIdempotent(ctx context.Context, scope, key string) error 
 		return fmt.Errorf("release idempotency key: %w", err)
 	}
 	if out != nil {
-		t.Units.AddOne(true, out.ConsumedCapacity)
+		t.Units.addOne(true, out.ConsumedCapacity)
 	}
 	return nil
 }

@@ -2,9 +2,17 @@ package store
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/model"
 )
+
+// Every key of the single table is built in this file; docs/data-model.md lists the items
+// and the access patterns that read them.
 
 // Key attribute names of the single table and its indexes (template.yaml).
 const (
@@ -23,31 +31,78 @@ const (
 	IndexAssignee = "GSI3" // tasks by assignee
 )
 
-// DueShards spreads "what is due" over several partitions so that the sweep's query
-// never concentrates on one hot key; the sweep queries every shard.
-const DueShards = 4
+// keyAttrs are every key attribute of the table and its indexes: all a page cursor may
+// name.
+var keyAttrs = []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK}
 
-// sortTime renders times so that lexical order is time order.
-func sortTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// Item types (the "type" attribute), so a reader can tell what it reads without parsing
+// keys.
+const (
+	typeCustomer      = "customer"
+	typeTouch         = "touch"
+	typeUnique        = "unique"
+	typeSensitive     = "sensitive"
+	typeAudit         = "audit"
+	typeReminder      = "reminder"
+	typeReminderIndex = "reminderIndex"
+	typeCounter       = "counter"
+	typeAlert         = "alert"
+	typeStaff         = "staff"
+	typeFeedback      = "feedback"
+	typeConsentToken  = "consentToken"
+)
+
+// Sort-key prefixes of the items in a customer's partition (CUST#<id>): the timeline is
+// one Query of it.
+const (
+	prefixTouch    = "TOUCH#"
+	prefixTxn      = "TXN#"
+	prefixTier     = "TIER#"
+	prefixReminder = "REM#"
+	prefixFeedback = "FEEDBACK#"
+)
 
 // Key is a primary key.
 type Key struct{ PK, SK string }
 
+// av renders a key as an item key.
+func (k Key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: k.PK},
+		attrSK: &types.AttributeValueMemberS{Value: k.SK},
+	}
+}
+
+// sortTime renders times so that lexical order is time order.
+func sortTime(t time.Time) string { return t.UTC().Format(sortTimeLayout) }
+
+const sortTimeLayout = "2006-01-02T15:04:05.000Z"
+
+// DueShards spreads "what is due" over several partitions so that the sweep's query
+// never concentrates on one hot key; the sweep queries every shard.
+const DueShards = 4
+
 // Customer items share one partition so that a timeline is one Query.
-func CustomerKey(id string) Key       { return Key{"CUST#" + id, "PROFILE"} }
-func CustomerPK(id string) string     { return "CUST#" + id }
-func PhoneKey(e164 string) Key        { return Key{"PHONE#" + e164, "UNIQUE"} }
-func EmailKey(email string) Key       { return Key{"EMAIL#" + strings.ToLower(email), "UNIQUE"} }
-func ReferralKey(code string) Key     { return Key{"REF#" + strings.ToUpper(code), "UNIQUE"} }
-func UnsubscribeKey(token string) Key { return Key{"UNSUB#" + token, "UNIQUE"} }
+func CustomerKey(id string) Key   { return Key{CustomerPK(id), skProfile} }
+func CustomerPK(id string) string { return "CUST#" + id }
+
+const skProfile = "PROFILE"
+
+// Uniqueness items map a phone, e-mail, referral code, unsubscribe token or customer
+// number to its one customer.
+func PhoneKey(e164 string) Key        { return uniqueKey("PHONE#" + e164) }
+func EmailKey(email string) Key       { return uniqueKey("EMAIL#" + strings.ToLower(email)) }
+func ReferralKey(code string) Key     { return uniqueKey("REF#" + strings.ToUpper(code)) }
+func UnsubscribeKey(token string) Key { return uniqueKey("UNSUB#" + token) }
+func uniqueKey(pk string) Key         { return Key{pk, "UNIQUE"} }
 
 // CustomerRefKey makes a business's own customer number (POS / loyalty number) unique
 // per store: the same number in two stores is two customers.
-func CustomerRefKey(store, number string) Key { return Key{"CREF#" + store + "#" + number, "UNIQUE"} }
-func TouchSK(at time.Time, id string) string  { return "TOUCH#" + sortTime(at) + "#" + id }
-func TierSK(at time.Time) string              { return "TIER#" + sortTime(at) }
+func CustomerRefKey(store, number string) Key { return uniqueKey("CREF#" + store + "#" + number) }
+func TouchSK(at time.Time, id string) string  { return prefixTouch + sortTime(at) + "#" + id }
+func TierSK(at time.Time) string              { return prefixTier + sortTime(at) }
 func TxnSK(at time.Time, src, ext string) string {
-	return "TXN#" + sortTime(at) + "#" + src + "#" + ext
+	return prefixTxn + sortTime(at) + "#" + src + "#" + ext
 }
 
 // TxnOnceKey makes (store, source system, external id) unique: the ingest transaction
@@ -64,8 +119,23 @@ func LegacyTxnOnceKey(source, externalID string) Key {
 	return Key{"TXNID#" + source + "#" + externalID, "ONCE"}
 }
 
-// Reminders (messages and staff tasks) live with their customer.
-func ReminderSK(id string) string { return "REM#" + id }
+// ReminderSK is the pointer in the customer's partition to one of their reminders
+// (messages and staff tasks), which live under their own id (ReminderKey).
+func ReminderSK(id string) string { return prefixReminder + id }
+
+// ReminderKey is the primary key of a reminder or task: the dispatcher and the task API
+// know only the id, so reading one is one GetItem.
+func ReminderKey(id string) Key { return Key{"REM#" + id, "REM"} }
+
+// ReminderIndexKey is the customer-partition pointer to a reminder.
+func ReminderIndexKey(customerID, id string) Key { return Key{CustomerPK(customerID), ReminderSK(id)} }
+
+// DueShard spreads reminder ids over the DueShards partitions of GSI1.
+func DueShard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % DueShards)
+}
 
 // DuePK / DueSK place a pending reminder on the sparse due index.
 func DuePK(shard int) string                { return fmt.Sprintf("DUE#%d", shard) }
@@ -114,18 +184,38 @@ func RateKey(scope, subject string, window time.Time) Key {
 	return Key{"RATE#" + scope + "#" + subject, sortTime(window)}
 }
 
-// CapSK counts messages sent to one customer in one category and week (frequency caps).
-func CapSK(category string, weekStart time.Time) string {
-	return "CAP#" + category + "#" + weekStart.UTC().Format("2006-01-02")
+// CounterKey is an atomic counter (frequency-cap windows, round-robin, the calendar's
+// day marker).
+func CounterKey(key string) Key { return Key{"CTR#" + key, "CTR"} }
+
+// StaffKey is one staff member's directory item; StaffPK is a store's directory.
+func StaffKey(store string, role model.Role, sub string) Key {
+	return Key{StaffPK(store), string(role) + "#" + sub}
 }
+func StaffPK(store string) string { return "STAFF#" + store }
+
+// AlertKey is one escalation alert in a store's inbox.
+func AlertKey(store string, at time.Time, taskID string) Key {
+	return Key{"ALERT#" + store, sortTime(at) + "#" + taskID}
+}
+
+// FeedbackSK is one survey answer on the customer's timeline; ref makes it once-only.
+func FeedbackSK(ref string) string { return prefixFeedback + ref }
+
+// SensitiveKey is the item of a customer's sealed clinical section. It lives apart from
+// the profile so that no profile read, list or index ever carries it, even encrypted.
+func SensitiveKey(customerID string) Key { return Key{CustomerPK(customerID), "SENSITIVE"} }
 
 // TouchRef names a touch within its customer's partition (TouchSK without its prefix): a
 // consent_requested reminder carries it, so its confirmation finds what the form asked.
 func TouchRef(at time.Time, id string) string { return sortTime(at) + "#" + id }
 
 // TouchKey is the key of the touch a TouchRef names.
-func TouchKey(customerID, ref string) Key { return Key{CustomerPK(customerID), "TOUCH#" + ref} }
+func TouchKey(customerID, ref string) Key { return Key{CustomerPK(customerID), prefixTouch + ref} }
 
 // ConsentTokenKey is a double opt-in link, keyed by the SHA-256 (hex) of its token: the
 // token itself is stored nowhere, only sent.
 func ConsentTokenKey(tokenHash string) Key { return Key{"CONSENT#" + tokenHash, "TOKEN"} }
+
+// tier-app: the builders of transactions.go, txnonce.go, runs.go, runstores.go,
+// clvmodels.go and policies.go follow.

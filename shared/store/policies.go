@@ -36,14 +36,14 @@ type PolicyVersion struct {
 // CurrentPolicy returns the tier policy in force and whether it is stored (false: the
 // embedded default). CURRENT carries a copy of the document so that one read suffices.
 func (t *Table) CurrentPolicy(ctx context.Context) (*tiering.Policy, bool, error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(t.Name), Key: PolicyCurrentKey(PolicyKindTiering).av(),
 		ConsistentRead: aws.Bool(true), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("read current policy: %w", err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
 		return tiering.DefaultPolicy(), false, nil
 	}
@@ -88,7 +88,7 @@ func (t *Table) PutPolicy(ctx context.Context, p *tiering.Policy, expected int, 
 		curPut.ConditionExpression = aws.String("version = :v")
 	}
 	curPut.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(expected)}}
-	out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{TableName: aws.String(t.Name), Item: vk, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			{Put: curPut},
@@ -102,14 +102,14 @@ func (t *Table) PutPolicy(ctx context.Context, p *tiering.Policy, expected int, 
 		}
 		return 0, fmt.Errorf("store policy v%d: %w", next, err)
 	}
-	t.Units.Add(true, out.ConsumedCapacity...)
+	t.Units.add(true, out.ConsumedCapacity...)
 	return next, nil
 }
 
 // PolicyHistory lists the stored versions, newest first.
 func (t *Table) PolicyHistory(ctx context.Context) ([]PolicyVersion, error) {
 	var out []PolicyVersion
-	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName:              aws.String(t.Name),
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :v)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -124,7 +124,7 @@ func (t *Table) PolicyHistory(ctx context.Context) ([]PolicyVersion, error) {
 		if err != nil {
 			return nil, fmt.Errorf("policy history: %w", err)
 		}
-		t.Units.AddOne(false, page.ConsumedCapacity)
+		t.Units.addOne(false, page.ConsumedCapacity)
 		for _, it := range page.Items {
 			var v PolicyVersion
 			if s, ok := it["doc"].(*types.AttributeValueMemberS); ok {

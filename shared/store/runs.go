@@ -176,7 +176,7 @@ func (t *Table) CreateRun(ctx context.Context, r Run) error {
 	for k, v := range RunKey(r.ID).av() {
 		item[k] = v
 	}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
 		ConditionExpression:    aws.String("attribute_not_exists(PK)"),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -188,20 +188,20 @@ func (t *Table) CreateRun(ctx context.Context, r Run) error {
 		}
 		return fmt.Errorf("create run %s: %w", r.ID, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
 // GetRun reads a run header (strongly consistent: counters decide who finishes).
 func (t *Table) GetRun(ctx context.Context, id string) (Run, bool, error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(t.Name), Key: RunKey(id).av(), ConsistentRead: aws.Bool(true),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return Run{}, false, fmt.Errorf("read run %s: %w", id, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
 		return Run{}, false, nil
 	}
@@ -218,7 +218,7 @@ func (t *Table) GetRun(ctx context.Context, id string) (Run, bool, error) {
 func (t *Table) FinishSegment(ctx context.Context, runID string, seg, pass int, result map[string]types.AttributeValue, now time.Time) (counted bool, err error) {
 	attr := "pass" + strconv.Itoa(pass)
 	resAV := &types.AttributeValueMemberM{Value: result}
-	_, err = t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	_, err = t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Update: &types.Update{TableName: aws.String(t.Name), Key: RunSegmentKey(runID, seg).av(),
 				UpdateExpression:         aws.String("SET #r = :r, #at = :at"),
@@ -237,12 +237,12 @@ func (t *Table) FinishSegment(ctx context.Context, runID string, seg, pass int, 
 	if err != nil {
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			t.Units.Add(true)
+			t.Units.add(true)
 			return false, nil
 		}
 		return false, fmt.Errorf("finish segment %d of run %s: %w", seg, runID, err)
 	}
-	t.Units.Add(true)
+	t.Units.add(true)
 	return true, nil
 }
 
@@ -271,7 +271,7 @@ func (t *Table) SegmentResults(ctx context.Context, runID string, pass int) (map
 
 func (t *Table) queryPrefix(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName:              aws.String(t.Name),
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -284,7 +284,7 @@ func (t *Table) queryPrefix(ctx context.Context, pk, prefix string) ([]map[strin
 		if err != nil {
 			return nil, err
 		}
-		t.Units.AddOne(false, page.ConsumedCapacity)
+		t.Units.addOne(false, page.ConsumedCapacity)
 		items = append(items, page.Items...)
 	}
 	return items, nil
@@ -303,7 +303,7 @@ func (t *Table) AdvanceRun(ctx context.Context, id, from, to string, set map[str
 		vals[fmt.Sprintf(":a%d", i)] = v
 		i++
 	}
-	out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: RunKey(id).av(),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String("#s = :from"),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
@@ -316,7 +316,7 @@ func (t *Table) AdvanceRun(ctx context.Context, id, from, to string, set map[str
 		}
 		return fmt.Errorf("advance run %s to %s: %w", id, to, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
@@ -334,7 +334,7 @@ func (t *Table) SetRunAttrs(ctx context.Context, id string, set map[string]types
 		vals[fmt.Sprintf(":a%d", i)] = v
 		i++
 	}
-	out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(t.Name), Key: RunKey(id).av(), UpdateExpression: aws.String(expr),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -342,7 +342,7 @@ func (t *Table) SetRunAttrs(ctx context.Context, id string, set map[string]types
 	if err != nil {
 		return fmt.Errorf("update run %s: %w", id, err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
@@ -354,7 +354,7 @@ func (t *Table) SetLatestRun(ctx context.Context, r Run) error {
 	item := latestRunKey.av()
 	item["runId"] = &types.AttributeValueMemberS{Value: r.ID}
 	item["asOf"] = &types.AttributeValueMemberS{Value: sortTime(r.AsOf)}
-	out, err := t.DB.PutItem(ctx, &dynamodb.PutItemInput{
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR asOf <= :a"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":a": item["asOf"]},
@@ -367,18 +367,18 @@ func (t *Table) SetLatestRun(ctx context.Context, r Run) error {
 		}
 		return fmt.Errorf("record latest run: %w", err)
 	}
-	t.Units.AddOne(true, out.ConsumedCapacity)
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 
 // LatestRunID returns the last finished run's id, "" when none finished yet.
 func (t *Table) LatestRunID(ctx context.Context) (string, error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name), Key: latestRunKey.av(),
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name), Key: latestRunKey.av(),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
 		return "", fmt.Errorf("read latest run: %w", err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if s, ok := out.Item["runId"].(*types.AttributeValueMemberS); ok {
 		return s.Value, nil
 	}
@@ -416,13 +416,13 @@ func (t *Table) ScanProfiles(ctx context.Context, segment, total int, fn func(Pr
 			":p": &types.AttributeValueMemberS{Value: "PROFILE"}, ":c": &types.AttributeValueMemberS{Value: "CUST#"}},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	}
-	p := dynamodb.NewScanPaginator(t.DB, in)
+	p := dynamodb.NewScanPaginator(t.db, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return fmt.Errorf("scan segment %d/%d: %w", segment, total, err)
 		}
-		t.Units.AddOne(false, page.ConsumedCapacity)
+		t.Units.addOne(false, page.ConsumedCapacity)
 		for _, it := range page.Items {
 			row, err := decodeRow(it)
 			if err != nil {
@@ -463,7 +463,7 @@ func decodeRow(it map[string]types.AttributeValue) (ProfileRow, error) {
 
 // ReadProfileRow re-reads one profile (strongly consistent) after a conflict.
 func (t *Table) ReadProfileRow(ctx context.Context, id string) (ProfileRow, bool, error) {
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(t.Name), Key: CustomerKey(id).av(), ConsistentRead: aws.Bool(true),
 		ProjectionExpression:     aws.String(rowProjection),
 		ExpressionAttributeNames: map[string]string{"#st": "store"},
@@ -472,7 +472,7 @@ func (t *Table) ReadProfileRow(ctx context.Context, id string) (ProfileRow, bool
 	if err != nil {
 		return ProfileRow{}, false, fmt.Errorf("read profile %s: %w", id, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
 		return ProfileRow{}, false, nil
 	}
@@ -544,7 +544,7 @@ func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering
 	upd := &types.Update{TableName: aws.String(t.Name), Key: CustomerKey(row.ID).av(),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}
 	if change == nil {
-		out, err := t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: upd.TableName, Key: upd.Key,
+		out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: upd.TableName, Key: upd.Key,
 			UpdateExpression: upd.UpdateExpression, ConditionExpression: upd.ConditionExpression,
 			ExpressionAttributeValues: vals, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 		if err != nil {
@@ -554,7 +554,7 @@ func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering
 			}
 			return fmt.Errorf("save assessment of %s: %w", row.ID, err)
 		}
-		t.Units.AddOne(true, out.ConsumedCapacity)
+		t.Units.addOne(true, out.ConsumedCapacity)
 		return nil
 	}
 	hist, err := attributevalue.MarshalMap(change)
@@ -563,7 +563,7 @@ func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering
 	}
 	hist[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(row.ID)}
 	hist[attrSK] = &types.AttributeValueMemberS{Value: TierSK(change.At)}
-	out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{{Update: upd},
 			{Put: &types.Put{TableName: aws.String(t.Name), Item: hist}}},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -571,12 +571,12 @@ func (t *Table) SaveAssessment(ctx context.Context, row ProfileRow, next tiering
 	if err != nil {
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) {
-			t.Units.Add(true)
+			t.Units.add(true)
 			return ErrConflict
 		}
 		return fmt.Errorf("save assessment of %s: %w", row.ID, err)
 	}
-	t.Units.Add(true, out.ConsumedCapacity...)
+	t.Units.add(true, out.ConsumedCapacity...)
 	return nil
 }
 

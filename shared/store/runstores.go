@@ -140,11 +140,11 @@ func (t *Table) StoreSummaries(ctx context.Context, runID string, stores []strin
 		req := map[string]types.KeysAndAttributes{t.Name: {Keys: keys[:n], ConsistentRead: aws.Bool(true)}}
 		keys = keys[n:]
 		for attempt := 0; len(req[t.Name].Keys) > 0; attempt++ {
-			res, err := t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+			res, err := t.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 			if err != nil {
 				return nil, fmt.Errorf("read store summaries of run %s: %w", runID, err)
 			}
-			t.Units.Add(false, res.ConsumedCapacity...)
+			t.Units.add(false, res.ConsumedCapacity...)
 			for _, it := range res.Responses[t.Name] {
 				sk, _ := it[attrSK].(*types.AttributeValueMemberS)
 				if sk == nil {

@@ -8,9 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
@@ -31,14 +36,18 @@ func TestErasureLeavesNoPersonalDataInThePartitionOrTheKeys(t *testing.T) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	local, _ := seal.NewLocal(key)
-	env, err := seal.Sealer{Wrapper: local}.SealJSON(ctx, customer.Sensitive{Allergies: "planted allergy"}, p.ID)
+	// A clinician's edit writes the sealed section, as the staff API does.
+	desk := store.NewStaff(tbl, store.StaffDeps{Sealer: &seal.Sealer{Wrapper: local}})
+	clinician := auth.Principal{Sub: "clinician-1", Role: model.RoleClinician, Stores: []string{"sh-01"}}
+	c, err := access.New(access.Ports{Customers: tbl, Audit: tbl}, nil).Customer(ctx, clinician, p.ID, access.EditCustomer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prof, v, _ := tbl.GetProfile(ctx, p.ID)
-	put, _ := tbl.PutSensitiveItem(p.ID, env, t0)
-	if err := tbl.SaveProfile(ctx, prof, v, prof, put); err != nil {
+	if err := desk.SaveProfile(ctx, c, c.View().Profile, &customer.Sensitive{Allergies: "planted allergy"}, t0); err != nil {
 		t.Fatal(err)
+	}
+	if _, found, err := tbl.GetSensitive(ctx, p.ID); err != nil || !found {
+		t.Fatalf("the sealed section was not written: found=%v err=%v", found, err)
 	}
 
 	erased, err := tbl.EraseCustomer(ctx, p.ID, t0.Add(time.Hour))
@@ -48,10 +57,13 @@ func TestErasureLeavesNoPersonalDataInThePartitionOrTheKeys(t *testing.T) {
 	if !erased.Erased() || erased.Store != "sh-01" || len(erased.Touches) != 1 || erased.Touches[0].UTM.Source != "baidu" {
 		t.Fatalf("erasure must keep the anonymous part: %+v", erased)
 	}
-	items, err := tbl.QueryPartition(ctx, store.CustomerPK(p.ID), "")
+	part, err := storetest.Emulators(t).DynamoDBClient().Query(ctx, &dynamodb.QueryInput{TableName: aws.String(tbl.Name), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: store.CustomerPK(p.ID)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	items := part.Items
 	planted := []string{name, e164, email, note, "planted term", "203.0.113.9", p.ReferralCode}
 	for _, it := range items {
 		dump := dumpItem(it)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,30 +15,36 @@ import (
 	"github.com/tierflow/tierflow/shared/model"
 )
 
-// Staff directory: one item per staff member and role in a store, PK=STAFF#<store>,
-// SK=<role>#<sub>. The API registers whoever calls it (RegisterStaff), so the round-robin
-// of new tasks reaches the people who actually use tierflow; operators can seed it too.
-const typeStaff = "staff"
+// StaffDirectory lists who can take a task (app.Staff): one item per staff member and
+// role in a store. The API registers whoever calls it (Register), so the round-robin of
+// new tasks reaches the people who actually use tierflow; operators can seed it too.
+type StaffDirectory struct {
+	t   *Table
+	now func() time.Time
 
-// StaffKey is one staff member's directory item.
-func StaffKey(store string, role model.Role, sub string) Key {
-	return Key{"STAFF#" + store, string(role) + "#" + sub}
+	mu   sync.Mutex
+	seen map[Key]time.Time // member → last registration written by this process
+}
+
+// NewStaffDirectory returns the directory over t; now stamps registrations (nil: time.Now).
+func NewStaffDirectory(t *Table, now func() time.Time) *StaffDirectory {
+	return &StaffDirectory{t: t, now: clock(now), seen: map[Key]time.Time{}}
 }
 
 // staffRefresh bounds directory writes: a warm API function writes a member at most once
 // per interval, so a busy agent costs one write unit an hour, not one per request.
 const staffRefresh = time.Hour
 
-// RegisterStaff upserts a staff member (lastSeen). Cheap to call on every request.
-func (f *Followup) RegisterStaff(ctx context.Context, store string, role model.Role, sub string) error {
+// Register upserts a staff member (lastSeen). Cheap to call on every request.
+func (d *StaffDirectory) Register(ctx context.Context, store string, role model.Role, sub string) error {
 	if store == "" || sub == "" || !role.Valid() {
 		return nil
 	}
-	now := f.opts.Now()
+	now := d.now()
 	k := StaffKey(store, role, sub)
-	f.mu.Lock()
-	last, ok := f.staffSeen[k.PK+k.SK]
-	f.mu.Unlock()
+	d.mu.Lock()
+	last, ok := d.seen[k]
+	d.mu.Unlock()
 	if ok && now.Sub(last) < staffRefresh {
 		return nil
 	}
@@ -50,37 +57,38 @@ func (f *Followup) RegisterStaff(ctx context.Context, store string, role model.R
 	if err != nil {
 		return fmt.Errorf("register staff: %w", err)
 	}
-	out, err := f.t.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(f.t.Name), Key: k.av(), UpdateExpression: ex.Update(),
+	out, err := d.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(d.t.Name), Key: k.av(), UpdateExpression: ex.Update(),
 		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
 		return fmt.Errorf("register staff: %w", err)
 	}
-	f.t.Units.AddOne(true, out.ConsumedCapacity)
-	f.mu.Lock()
-	if len(f.staffSeen) > 10000 {
-		clear(f.staffSeen)
+	d.t.Units.addOne(true, out.ConsumedCapacity)
+	d.mu.Lock()
+	if len(d.seen) > 10000 {
+		clear(d.seen)
 	}
-	f.staffSeen[k.PK+k.SK] = now
-	f.mu.Unlock()
+	d.seen[k] = now
+	d.mu.Unlock()
 	return nil
 }
 
 // Members implements app.Staff: the store's members with the role, ordered by id.
-func (f *Followup) Members(ctx context.Context, store string, role model.Role) ([]string, error) {
+func (d *StaffDirectory) Members(ctx context.Context, store string, role model.Role) ([]string, error) {
 	if store == "" {
 		return nil, nil
 	}
-	items, err := f.t.QueryPartition(ctx, "STAFF#"+store, string(role)+"#")
+	prefix := StaffKey(store, role, "").SK
+	items, err := d.t.query(ctx, StaffPK(store), prefix)
 	if err != nil {
 		return nil, fmt.Errorf("staff of %s: %w", store, err)
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {
-		if s, ok := it[attrSK].(*types.AttributeValueMemberS); ok {
-			out = append(out, strings.TrimPrefix(s.Value, string(role)+"#"))
+		if sk, ok := it[attrSK].(*types.AttributeValueMemberS); ok {
+			out = append(out, strings.TrimPrefix(sk.Value, prefix))
 		}
 	}
 	return out, nil

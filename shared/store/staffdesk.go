@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/auth"
@@ -27,17 +25,31 @@ import (
 // customer, task, audit log, run or report it did not resolve, because it has nothing
 // else to pass.
 type Staff struct {
-	t       *Table
-	f       *Followup
-	tasks   *app.Tasks
-	planner *app.Planner
-	sealer  *seal.Sealer // nil: the sealed section can be neither opened nor written
+	t *Table
+	d StaffDeps
 }
 
-// NewStaff wires the staff side over the table with the follow-up policy; sealer may be
-// nil where no key is configured.
-func NewStaff(t *Table, f *Followup, policy followup.Policy, sealer *seal.Sealer) *Staff {
-	return &Staff{t: t, f: f, tasks: f.Tasks(policy), planner: f.Planner(policy), sealer: sealer}
+// StaffDeps are what the staff desk works through besides the table: the follow-up
+// services a request sets in motion (built by the function's wiring), the task lists and
+// the staff directory, and the key of the sealed section.
+type StaffDeps struct {
+	Tasks     *app.Tasks      // completes and reassigns tasks
+	Planner   *app.Planner    // plans follow-up for a resolved customer
+	Reminders *Reminders      // the task lists
+	Directory *StaffDirectory // who may take a task; callers are registered in it
+	Sealer    *seal.Sealer    // nil: the sealed section can be neither opened nor written
+}
+
+// NewStaff returns the staff desk over t; without Reminders or a Directory it makes its
+// own over t.
+func NewStaff(t *Table, d StaffDeps) *Staff {
+	if d.Reminders == nil {
+		d.Reminders = NewReminders(t)
+	}
+	if d.Directory == nil {
+		d.Directory = NewStaffDirectory(t, nil)
+	}
+	return &Staff{t: t, d: d}
 }
 
 // errNoGrant is a zero grant: the layer never hands one out, so it is a bug.
@@ -60,10 +72,10 @@ func (s *Staff) Sensitive(ctx context.Context, c access.Customer) (customer.Sens
 	if err != nil || !found {
 		return out, err
 	}
-	if s.sealer == nil {
+	if s.d.Sealer == nil {
 		return out, fmt.Errorf("open sensitive section: %w", ErrNoKey)
 	}
-	if err := s.sealer.OpenJSON(ctx, env, c.ID(), &out); err != nil {
+	if err := s.d.Sealer.OpenJSON(ctx, env, c.ID(), &out); err != nil {
 		return out, fmt.Errorf("open sensitive section of %s: %w", c.ID(), err)
 	}
 	return out, nil
@@ -98,23 +110,23 @@ func (s *Staff) SaveProfile(ctx context.Context, c access.Customer, next custome
 			return fmt.Errorf("save sensitive section: the caller may not write it")
 		}
 		if sens.IsZero() {
-			extra = append(extra, s.t.DeleteSensitiveItem(c.ID()))
+			extra = append(extra, s.t.deleteSensitive(c.ID()))
 		} else {
-			if s.sealer == nil {
+			if s.d.Sealer == nil {
 				return fmt.Errorf("seal sensitive section: %w", ErrNoKey)
 			}
-			env, err := s.sealer.SealJSON(ctx, *sens, c.ID())
+			env, err := s.d.Sealer.SealJSON(ctx, *sens, c.ID())
 			if err != nil {
 				return err
 			}
-			put, err := s.t.PutSensitiveItem(c.ID(), env, at)
+			put, err := s.t.putSensitive(c.ID(), env, at)
 			if err != nil {
 				return err
 			}
 			extra = append(extra, put)
 		}
 	}
-	err := s.t.SaveProfile(ctx, prev.Profile, prev.Version, next, extra...)
+	err := s.t.saveProfile(ctx, prev.Profile, prev.Version, next, extra...)
 	if !errors.Is(err, ErrContactTaken) {
 		return err
 	}
@@ -153,7 +165,7 @@ func (s *Staff) Plan(ctx context.Context, c access.Customer, ts ...followup.Trig
 	}
 	for _, t := range ts {
 		t.CustomerID = c.ID()
-		res, err := s.planner.Handle(ctx, t)
+		res, err := s.d.Planner.Handle(ctx, t)
 		if err != nil {
 			return out, err
 		}
@@ -177,84 +189,6 @@ func (s *Staff) AuditLog(ctx context.Context, c access.Customer, limit int32, cu
 		return nil, "", errNoGrant
 	}
 	return s.t.AuditLog(ctx, c.ID(), limit, cursor)
-}
-
-// TimelineEntry is one event of a customer's timeline.
-type TimelineEntry struct {
-	Kind string         `json:"kind"` // touch, transaction, tier_change, message, task
-	At   string         `json:"at,omitempty"`
-	Item map[string]any `json:"item"`
-}
-
-// timelineKinds maps sort-key prefixes of the customer partition to what staff see.
-// Reminders are kept apart (REM#<id>) with a pointer here, and are read in one batch.
-var timelineKinds = map[string]string{"TOUCH#": "touch", "TXN#": "transaction", "TIER#": "tier_change"}
-
-// Timeline is everything that happened to the customer, oldest first: one Query of the
-// customer's partition and one batch read of the reminders it points at.
-func (s *Staff) Timeline(ctx context.Context, c access.Customer) ([]TimelineEntry, error) {
-	if c.ID() == "" {
-		return nil, errNoGrant
-	}
-	items, err := s.t.QueryPartition(ctx, CustomerPK(c.ID()), "")
-	if err != nil {
-		return nil, err
-	}
-	out := []TimelineEntry{}
-	var reminderIDs []string
-	for _, it := range items {
-		sk, _ := it[attrSK].(*types.AttributeValueMemberS)
-		if sk == nil {
-			continue
-		}
-		if id, ok := strings.CutPrefix(sk.Value, "REM#"); ok {
-			reminderIDs = append(reminderIDs, id) // a pointer: the reminder lives in its own item
-			continue
-		}
-		kind := ""
-		for prefix, k := range timelineKinds {
-			if strings.HasPrefix(sk.Value, prefix) {
-				kind = k
-			}
-		}
-		if kind == "" {
-			continue // profile, sensitive section, counters: not timeline events
-		}
-		var m map[string]any
-		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-			return nil, fmt.Errorf("decode timeline item: %w", err)
-		}
-		for _, k := range []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK} {
-			delete(m, k)
-		}
-		at := ""
-		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) >= 2 {
-			at = parts[1]
-		}
-		out = append(out, TimelineEntry{Kind: kind, At: at, Item: m})
-	}
-	reminders, err := s.t.RemindersByID(ctx, reminderIDs)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range reminders {
-		kind := "message"
-		if r.Task != nil {
-			kind = "task"
-		}
-		acct := r.Account() // disposition, reason code (followup.Reasons), deferred until
-		item := map[string]any{
-			"id": r.ID, "rule": r.RuleID, "trigger": r.Trigger, "channel": r.Channel, "category": r.Category, "template": r.Template,
-			"status": r.Status, "dueAt": r.DueAt, "sentAt": r.SentAt, "task": r.Task,
-			"disposition": acct.Disposition, "reason": acct.Reason,
-		}
-		if !acct.Until.IsZero() {
-			item["until"] = acct.Until
-		}
-		out = append(out, TimelineEntry{Kind: kind, At: sortTime(r.PlannedAt), Item: item})
-	}
-	slices.SortStableFunc(out, func(a, b TimelineEntry) int { return strings.Compare(a.At, b.At) })
-	return out, nil
 }
 
 // CustomerFilter narrows a store's customer list (ListQuery without the store).
@@ -285,7 +219,7 @@ func (s *Staff) Tasks(ctx context.Context, ts access.TaskScope, f TaskFilter) ([
 	if ts.Store() == "" && ts.Assignee() == "" {
 		return nil, "", errNoGrant
 	}
-	rs, next, err := s.f.ListTasks(ctx, TaskView{Store: ts.Store(), Assignee: ts.Assignee(), Status: followup.StatusOpen,
+	rs, next, err := s.d.Reminders.ListTasks(ctx, TaskView{Store: ts.Store(), Assignee: ts.Assignee(), Status: followup.StatusOpen,
 		Before: f.Before, Limit: f.Limit, Cursor: f.Cursor})
 	if err != nil {
 		return nil, "", err
@@ -304,7 +238,7 @@ func (s *Staff) CompleteTask(ctx context.Context, tk access.Task, o followup.Out
 	if tk.ID() == "" {
 		return app.CompleteResult{}, errNoGrant
 	}
-	return s.tasks.Complete(ctx, tk.ID(), tk.Caller().Sub, o)
+	return s.d.Tasks.Complete(ctx, tk.ID(), tk.Caller().Sub, o)
 }
 
 // ReassignTask hands a resolved task to assignee, who must be staff of the task's store
@@ -318,7 +252,7 @@ func (s *Staff) ReassignTask(ctx context.Context, tk access.Task, assignee strin
 		if known {
 			break
 		}
-		m, err := s.f.Members(ctx, tk.Reminder().Store, role)
+		m, err := s.d.Directory.Members(ctx, tk.Reminder().Store, role)
 		if err != nil {
 			return r, false, err
 		}
@@ -327,7 +261,7 @@ func (s *Staff) ReassignTask(ctx context.Context, tk access.Task, assignee strin
 	if !known {
 		return r, false, nil
 	}
-	r, err = s.tasks.Reassign(ctx, tk.ID(), assignee)
+	r, err = s.d.Tasks.Reassign(ctx, tk.ID(), assignee)
 	return r, true, err
 }
 
@@ -339,7 +273,7 @@ func (s *Staff) RegisterCaller(ctx context.Context, p auth.Principal) error {
 	}
 	var errs []error
 	for _, st := range p.Stores {
-		if err := s.f.RegisterStaff(ctx, st, p.Role, p.Sub); err != nil {
+		if err := s.d.Directory.Register(ctx, st, p.Role, p.Sub); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -352,13 +286,4 @@ func (s *Staff) AtRisk(ctx context.Context, st access.Store) ([]AtRiskRow, error
 		return nil, errNoGrant
 	}
 	return s.t.StoreCLVRows(ctx, st.ID())
-}
-
-// cursorRejected reports whether a query failed on its start key: DynamoDB answers a
-// start key that does not fit the query (another partition, a missing key attribute, a
-// sort key outside the condition) with a ValidationException, which for a cursor the
-// client sent is the client's fault, not ours.
-func cursorRejected(err error, start map[string]types.AttributeValue) bool {
-	var ae smithy.APIError
-	return start != nil && errors.As(err, &ae) && ae.ErrorCode() == "ValidationException"
 }

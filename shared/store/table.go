@@ -1,25 +1,51 @@
 package store
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/big"
+	"slices"
 	"sync"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
-// Table is the single tierflow table.
+// Table is the single tierflow table. Every adapter of this package reaches DynamoDB
+// through one, and every call is counted on its meter.
 type Table struct {
-	DB    *dynamodb.Client
+	db    *dynamodb.Client
 	Name  string
 	Units *Meter
 }
 
 // New returns a Table that counts the request units of every call made through it.
 func New(db *dynamodb.Client, name string) *Table {
-	return &Table{DB: db, Name: name, Units: &Meter{}}
+	return &Table{db: db, Name: name, Units: &Meter{}}
+}
+
+// Ping asks DynamoDB about the table (DescribeTable): the health check's question, read
+// only and without request units.
+func (t *Table) Ping(ctx context.Context) error {
+	if _, err := t.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}); err != nil {
+		return fmt.Errorf("describe table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// clock is now, or time.Now when the caller gave none.
+func clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
 }
 
 // Meter adds up consumed capacity: cost per operation is a product feature, so every
@@ -45,9 +71,9 @@ func (u Units) Sub(before Units) Units {
 	return Units{Read: u.Read - before.Read, Write: u.Write - before.Write, Calls: u.Calls - before.Calls}
 }
 
-// Add records consumed capacity returned by one call. Reads and writes are told apart by
+// add records consumed capacity returned by one call. Reads and writes are told apart by
 // the call kind because DynamoDB reports only the total for single-item operations.
-func (m *Meter) Add(write bool, cc ...types.ConsumedCapacity) {
+func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 	if m == nil {
 		return
 	}
@@ -76,13 +102,13 @@ func (m *Meter) Add(write bool, cc ...types.ConsumedCapacity) {
 	}
 }
 
-// AddOne is Add for the single *ConsumedCapacity most calls return.
-func (m *Meter) AddOne(write bool, cc *types.ConsumedCapacity) {
+// addOne is add for the single *ConsumedCapacity most calls return.
+func (m *Meter) addOne(write bool, cc *types.ConsumedCapacity) {
 	if cc == nil {
-		m.Add(write)
+		m.add(write)
 		return
 	}
-	m.Add(write, *cc)
+	m.add(write, *cc)
 }
 
 // Snapshot returns the totals so far.
@@ -95,9 +121,13 @@ func (m *Meter) Snapshot() Units {
 	return Units{Read: m.read, Write: m.write, Calls: m.calls}
 }
 
-// EncodeCursor turns a LastEvaluatedKey into an opaque page cursor. Every key attribute
+// ErrBadCursor is returned for a cursor this package did not produce, or one of another
+// list than the one asked for.
+var ErrBadCursor = fmt.Errorf("invalid cursor")
+
+// encodeCursor turns a LastEvaluatedKey into an opaque page cursor. Every key attribute
 // of the table is a string, so the cursor is a small JSON object.
-func EncodeCursor(lek map[string]types.AttributeValue) (string, error) {
+func encodeCursor(lek map[string]types.AttributeValue) (string, error) {
 	if len(lek) == 0 {
 		return "", nil
 	}
@@ -116,11 +146,10 @@ func EncodeCursor(lek map[string]types.AttributeValue) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// ErrBadCursor is returned for a cursor this package did not produce.
-var ErrBadCursor = fmt.Errorf("invalid cursor")
-
-// DecodeCursor is the inverse of EncodeCursor.
-func DecodeCursor(cursor string) (map[string]types.AttributeValue, error) {
+// decodeCursor is the inverse of encodeCursor for the list whose partition attribute
+// pkAttr is pk: a cursor of another list (another store's, someone else's) is not ours
+// to follow.
+func decodeCursor(cursor, pkAttr, pk string) (map[string]types.AttributeValue, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -134,12 +163,206 @@ func DecodeCursor(cursor string) (map[string]types.AttributeValue, error) {
 	}
 	out := make(map[string]types.AttributeValue, len(m))
 	for k, v := range m {
-		switch k {
-		case attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK:
-			out[k] = &types.AttributeValueMemberS{Value: v}
-		default:
+		if !slices.Contains(keyAttrs, k) {
 			return nil, ErrBadCursor
+		}
+		out[k] = &types.AttributeValueMemberS{Value: v}
+	}
+	if m[pkAttr] != pk {
+		return nil, ErrBadCursor
+	}
+	return out, nil
+}
+
+// cursorRejected reports whether a query failed on its start key: DynamoDB answers a
+// start key that does not fit the query (another partition, a missing key attribute, a
+// sort key outside the condition) with a ValidationException, which for a cursor the
+// client sent is the client's fault, not ours.
+func cursorRejected(err error, start map[string]types.AttributeValue) bool {
+	var ae smithy.APIError
+	return start != nil && errors.As(err, &ae) && ae.ErrorCode() == "ValidationException"
+}
+
+// queryPage runs one page of in from the cursor a client sent, for the list whose
+// partition attribute pkAttr is pk, and returns the page's items and the next page's
+// cursor ("" at the end). A cursor of another list is ErrBadCursor.
+func (t *Table) queryPage(ctx context.Context, in *dynamodb.QueryInput, cursor, pkAttr, pk string) ([]map[string]types.AttributeValue, string, error) {
+	start, err := decodeCursor(cursor, pkAttr, pk)
+	if err != nil {
+		return nil, "", err
+	}
+	in.TableName, in.ExclusiveStartKey = aws.String(t.Name), start
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := t.db.Query(ctx, in)
+	if cursorRejected(err, start) {
+		return nil, "", ErrBadCursor
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	t.Units.addOne(false, out.ConsumedCapacity)
+	next, err := encodeCursor(out.LastEvaluatedKey)
+	return out.Items, next, err
+}
+
+// query returns every item of a partition whose sort key begins with prefix (every item
+// for ""), in sort-key order, following pages; reads are strongly consistent.
+func (t *Table) query(ctx context.Context, pk, prefix string) ([]map[string]types.AttributeValue, error) {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(t.Name), KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		ConsistentRead:            aws.Bool(true), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :p)")
+		in.ExpressionAttributeValues[":p"] = &types.AttributeValueMemberS{Value: prefix}
+	}
+	var items []map[string]types.AttributeValue
+	for p := dynamodb.NewQueryPaginator(t.db, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", pk, err)
+		}
+		t.Units.addOne(false, page.ConsumedCapacity)
+		items = append(items, page.Items...)
+	}
+	return items, nil
+}
+
+// getItem reads one item, strongly consistent; nil when there is none.
+func (t *Table) getItem(ctx context.Context, k Key) (map[string]types.AttributeValue, error) {
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.Name), Key: k.av(), ConsistentRead: aws.Bool(true),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Units.addOne(false, out.ConsumedCapacity)
+	return out.Item, nil
+}
+
+// batchGet reads items by key in consistent batches of 100, retrying what DynamoDB
+// leaves unprocessed, keyed by PK (the keys given have distinct PKs); keys without an
+// item are absent. With attrs, only those attributes (and PK) are read: the same units,
+// fewer bytes.
+func (t *Table) batchGet(ctx context.Context, keys []Key, attrs ...string) (map[string]map[string]types.AttributeValue, error) {
+	out := map[string]map[string]types.AttributeValue{}
+	var projection *string
+	var names map[string]string
+	if len(attrs) > 0 {
+		names = map[string]string{"#pk": attrPK}
+		p := "#pk"
+		for i, a := range attrs {
+			n := fmt.Sprintf("#a%d", i)
+			names[n], p = a, p+", "+n
+		}
+		projection = aws.String(p)
+	}
+	var avs []map[string]types.AttributeValue
+	seen := map[Key]bool{}
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			avs = append(avs, k.av())
+		}
+	}
+	for len(avs) > 0 {
+		n := min(len(avs), 100)
+		req := map[string]types.KeysAndAttributes{t.Name: {Keys: avs[:n], ConsistentRead: aws.Bool(true),
+			ProjectionExpression: projection, ExpressionAttributeNames: names}}
+		avs = avs[n:]
+		for attempt := 0; len(req[t.Name].Keys) > 0; attempt++ {
+			res, err := t.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+			if err != nil {
+				return nil, err
+			}
+			t.Units.add(false, res.ConsumedCapacity...)
+			for _, it := range res.Responses[t.Name] {
+				if pk, ok := it[attrPK].(*types.AttributeValueMemberS); ok {
+					out[pk.Value] = it
+				}
+			}
+			req = res.UnprocessedKeys
+			if len(req[t.Name].Keys) > 0 {
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return out, nil
+}
+
+// batchWrite writes in batches of 25, resubmitting what DynamoDB left unprocessed.
+func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for attempt := 0; len(reqs) > 0; attempt++ {
+		n := min(len(reqs), 25)
+		out, err := t.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems:           map[string][]types.WriteRequest{t.Name: reqs[:n]},
+			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+		})
+		if err != nil {
+			return fmt.Errorf("batch write: %w", err)
+		}
+		t.Units.add(true, out.ConsumedCapacity...)
+		reqs = append(out.UnprocessedItems[t.Name], reqs[n:]...)
+		if len(out.UnprocessedItems[t.Name]) > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// transact runs TransactWriteItems and counts its units. A cancellation is returned as
+// *types.TransactionCanceledException for the caller to read the reasons.
+func (t *Table) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          items,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		t.Units.add(true) // a cancelled transaction still costs; DynamoDB does not say how much
+		return err
+	}
+	t.Units.add(true, out.ConsumedCapacity...)
+	return nil
+}
+
+// cancelReasons returns, for a cancelled transaction, which items failed their
+// condition (by index), or nil for any other error.
+func cancelReasons(err error) []bool {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil
+	}
+	failed := make([]bool, len(tce.CancellationReasons))
+	for i, r := range tce.CancellationReasons {
+		failed[i] = aws.ToString(r.Code) == "ConditionalCheckFailed"
+	}
+	return failed
+}
+
+// retryable reports errors worth another optimistic round: a lost condition or a
+// transaction conflicting with another in flight.
+func retryable(err error) bool {
+	var tce *types.TransactionCanceledException
+	var ccf *types.ConditionalCheckFailedException
+	var tc *types.TransactionConflictException
+	return errors.As(err, &tce) || errors.As(err, &ccf) || errors.As(err, &tc)
+}
+
+// backoff waits a little, with jitter, before another optimistic round, so that fifty
+// concurrent submissions of one person do not retry in lock step.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := int64(2 << min(attempt, 3)) // 4 ms … 16 ms
+	n, _ := rand.Int(rand.Reader, big.NewInt(ceiling))
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(n.Int64()+1) * time.Millisecond):
+		return nil
+	}
 }

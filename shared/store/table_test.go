@@ -14,11 +14,11 @@ func TestCursorRoundTrip(t *testing.T) {
 		"PK":     &types.AttributeValueMemberS{Value: "CUST#1"},
 		"GSI2PK": &types.AttributeValueMemberS{Value: "STORE#sh-01"},
 	}
-	c, err := EncodeCursor(lek)
+	c, err := encodeCursor(lek)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeCursor(c)
+	got, err := decodeCursor(c, "GSI2PK", "STORE#sh-01")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,9 +32,11 @@ func TestDecodeCursorRejectsForgery(t *testing.T) {
 		"not base64":                  "%%%",
 		"not json":                    "bm90IGpzb24",
 		"an attribute that is no key": mustCursor(t, `{"role":"admin"}`),
+		"another store's list":        mustCursor(t, `{"GSI2PK":"STORE#bj-01","GSI2SK":"TIER#A#active#c1","PK":"CUST#c1","SK":"PROFILE"}`),
+		"a list with no partition":    mustCursor(t, `{"PK":"CUST#c1","SK":"PROFILE"}`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := DecodeCursor(c); !errors.Is(err, ErrBadCursor) {
+			if _, err := decodeCursor(c, "GSI2PK", "STORE#sh-01"); !errors.Is(err, ErrBadCursor) {
 				t.Fatalf("got %v, want ErrBadCursor", err)
 			}
 		})
@@ -48,9 +50,9 @@ func mustCursor(t *testing.T, js string) string {
 
 func TestMeterSplitsReadsAndWrites(t *testing.T) {
 	var m Meter
-	m.AddOne(false, &types.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)})
-	m.AddOne(true, &types.ConsumedCapacity{CapacityUnits: aws.Float64(2)})
-	m.Add(true, types.ConsumedCapacity{ReadCapacityUnits: aws.Float64(1), WriteCapacityUnits: aws.Float64(3)})
+	m.addOne(false, &types.ConsumedCapacity{CapacityUnits: aws.Float64(0.5)})
+	m.addOne(true, &types.ConsumedCapacity{CapacityUnits: aws.Float64(2)})
+	m.add(true, types.ConsumedCapacity{ReadCapacityUnits: aws.Float64(1), WriteCapacityUnits: aws.Float64(3)})
 	u := m.Snapshot()
 	if u.Read != 1.5 || u.Write != 5 || u.Calls != 3 {
 		t.Fatalf("got %+v", u)

@@ -107,7 +107,7 @@ type tierItem struct {
 // readTierState reads the tier attributes of a profile; found=false if it does not exist.
 func (t *Table) readTierState(ctx context.Context, id string) (st TierState, version int64, store string, found bool, err error) {
 	k := CustomerKey(id)
-	out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(t.Name),
 		Key:                      k.av(),
 		ConsistentRead:           aws.Bool(true),
@@ -118,7 +118,7 @@ func (t *Table) readTierState(ctx context.Context, id string) (st TierState, ver
 	if err != nil {
 		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
 	}
-	t.Units.AddOne(false, out.ConsumedCapacity)
+	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
 		return st, 0, "", false, nil
 	}
@@ -134,14 +134,6 @@ func (t *Table) readTierState(ctx context.Context, id string) (st TierState, ver
 		}
 	}
 	return st, it.Version, it.Store, true, nil
-}
-
-// av renders a key as an item key.
-func (k Key) av() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: k.PK},
-		attrSK: &types.AttributeValueMemberS{Value: k.SK},
-	}
 }
 
 // ApplyOptions loosen ApplyTxn for tools and tests that build a base directly.
@@ -199,15 +191,15 @@ func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide
 		if err != nil {
 			return res, err
 		}
-		out, err := t.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 			TransactItems:          items,
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		})
 		if err == nil {
-			t.Units.Add(true, out.ConsumedCapacity...)
+			t.Units.add(true, out.ConsumedCapacity...)
 			return res, nil
 		}
-		t.Units.Add(true) // a cancelled transaction still costs; the emulator does not report it
+		t.Units.add(true) // a cancelled transaction still costs; the emulator does not report it
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
 			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
@@ -374,7 +366,7 @@ func (t *Table) ReadTierState(ctx context.Context, id string) (TierState, bool, 
 // Transactions lists a customer's transactions, oldest first.
 func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, error) {
 	var out []Txn
-	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
+	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName:              aws.String(t.Name),
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :txn)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -388,7 +380,7 @@ func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, err
 		if err != nil {
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}
-		t.Units.AddOne(false, page.ConsumedCapacity)
+		t.Units.addOne(false, page.ConsumedCapacity)
 		var txns []Txn
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &txns); err != nil {
 			return nil, fmt.Errorf("list transactions: %w", err)
@@ -409,14 +401,14 @@ func (t *Table) CustomerByContact(ctx context.Context, phoneE164, email string) 
 		keys = append(keys, EmailKey(email))
 	}
 	for _, k := range keys {
-		out, err := t.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 			TableName: aws.String(t.Name), Key: k.av(), ConsistentRead: aws.Bool(true),
 			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 		})
 		if err != nil {
 			return "", false, fmt.Errorf("find customer by contact: %w", err)
 		}
-		t.Units.AddOne(false, out.ConsumedCapacity)
+		t.Units.addOne(false, out.ConsumedCapacity)
 		if s, ok := out.Item["customerId"].(*types.AttributeValueMemberS); ok && s.Value != "" {
 			return s.Value, true, nil
 		}

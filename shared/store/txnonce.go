@@ -9,10 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/model"
@@ -209,42 +206,4 @@ func (s *Staff) TxnMarkers(ctx context.Context, sc access.Scope, keys []TxnKey) 
 		return map[TxnKey]TxnMarker{}, nil
 	}
 	return s.t.TxnMarkers(ctx, mine)
-}
-
-// batchGet reads items by key in consistent batches of 100, keyed by PK (SK ignored: the
-// keys given have distinct PKs).
-func (t *Table) batchGet(ctx context.Context, keys []Key) (map[string]map[string]types.AttributeValue, error) {
-	out := map[string]map[string]types.AttributeValue{}
-	var avs []map[string]types.AttributeValue
-	seen := map[Key]bool{}
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			avs = append(avs, k.av())
-		}
-	}
-	for len(avs) > 0 {
-		n := min(len(avs), 100)
-		req := map[string]types.KeysAndAttributes{t.Name: {Keys: avs[:n], ConsistentRead: aws.Bool(true)}}
-		avs = avs[n:]
-		for attempt := 0; len(req[t.Name].Keys) > 0; attempt++ {
-			res, err := t.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-			if err != nil {
-				return nil, err
-			}
-			t.Units.Add(false, res.ConsumedCapacity...)
-			for _, it := range res.Responses[t.Name] {
-				if pk, ok := it[attrPK].(*types.AttributeValueMemberS); ok {
-					out[pk.Value] = it
-				}
-			}
-			req = res.UnprocessedKeys
-			if len(req[t.Name].Keys) > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return out, nil
 }

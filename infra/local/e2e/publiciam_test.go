@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -74,7 +73,7 @@ func TestThePublicDoorStaysWithinItsKeyPrefixes(t *testing.T) {
 
 	// A link token as the dispatcher would mint it for a message to this customer.
 	table := store.New(st.Emulators.DynamoDBClient(), st.Template.Table.Name)
-	tok, err := store.NewFollowup(table, store.FollowupOptions{Now: time.Now}).UnsubscribeToken(ctx, id)
+	tok, err := store.NewContacts(table).UnsubscribeToken(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}

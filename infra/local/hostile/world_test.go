@@ -263,7 +263,7 @@ func seedWorld(t *testing.T) *world {
 	// Unsubscribe and survey links carry a token that the dispatch function mints when it
 	// first sends the customer a message. No message is due yet in this world, so the
 	// token is minted the same way here, as if one had gone out.
-	f := store.NewFollowup(store.New(st.Emulators.DynamoDBClient(), st.Template.Table.Name), store.FollowupOptions{})
+	f := store.NewContacts(store.New(st.Emulators.DynamoDBClient(), st.Template.Table.Name))
 	for _, who := range []string{"shA", "bjA"} {
 		tok, err := f.UnsubscribeToken(ctx, w.customers[who])
 		if err != nil {

@@ -18,10 +18,9 @@ var (
 	ErrConflict = errors.New("conditional write conflict")
 )
 
-// Reminders stores reminders, one item per reminder. DynamoDB shape: PK=REM#<id>, plus a
-// sparse GSI (GSI1PK=DUE#<shard>, GSI1SK=<SweepAt RFC3339>#<id>) written only while
-// SweepAt is non-zero, and a customer index (CUST#<customerId> / REM#<id>) for
-// cancellation.
+// Reminders stores reminders, one per id, and finds them by what is due and by customer
+// (store.Reminders: a sparse due index written only while SweepAt is non-zero, a
+// pointer per customer for cancellation; memstore in the simulation).
 type Reminders interface {
 	// Create inserts each reminder that does not exist yet (attribute_not_exists(PK)) and
 	// returns those it created; existing ids are left untouched, which is what makes
@@ -60,7 +59,7 @@ type Staff interface {
 	Members(ctx context.Context, store string, role model.Role) ([]string, error)
 }
 
-// Queue hands reminder ids to the dispatcher (SQS SendMessageBatch).
+// Queue hands reminder ids to the dispatcher (shared/queue: the dispatch queue).
 type Queue interface {
 	Enqueue(ctx context.Context, ids []string) error
 }
@@ -121,7 +120,8 @@ type Alerts interface {
 	Alert(ctx context.Context, a Alert) error
 }
 
-// Links builds customer-facing URLs (signed by the API that serves them).
+// Links builds customer-facing URLs (shared/links), naming the customer only by an opaque
+// token; "" when there is none.
 type Links interface {
 	Unsubscribe(customerID string) string
 	Survey(reminderID, customerID string) string

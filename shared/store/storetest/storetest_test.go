@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { os.Exit(Main(m)) }
 func TestTheTemplateTableAndQueuesExist(t *testing.T) {
 	ctx := context.Background()
 	tbl := Table(t)
-	out, err := tbl.DB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tbl.Name)})
+	out, err := Emulators(t).DynamoDBClient().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tbl.Name)})
 	if err != nil {
 		t.Fatalf("describe %s: %v", tbl.Name, err)
 	}

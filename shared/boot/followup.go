@@ -1,0 +1,54 @@
+package boot
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/store"
+)
+
+// Followup is what every function that plans follow-up builds the same way: the cadence
+// policy and the store's adapters of the planner's ports, over one table. Functions that
+// also sweep, dispatch or complete tasks build those services from it in their main.
+type Followup struct {
+	Policy    followup.Policy
+	Reminders *store.Reminders
+	Contacts  *store.Contacts
+	Counters  *store.Counters
+	Staff     *store.StaffDirectory
+	Now       func() time.Time
+}
+
+// NewFollowup reads the default cadence policy and builds the adapters over t; now is the
+// services' clock (nil: time.Now).
+func NewFollowup(t *store.Table, now func() time.Time) (Followup, error) {
+	if now == nil {
+		now = time.Now
+	}
+	p, err := followup.DefaultPolicy()
+	if err != nil {
+		return Followup{}, fmt.Errorf("follow-up policy: %w", err)
+	}
+	return Followup{Policy: p, Reminders: store.NewReminders(t), Contacts: store.NewContacts(t),
+		Counters: store.NewCounters(t), Staff: store.NewStaffDirectory(t, now), Now: now}, nil
+}
+
+// Planner is the follow-up planner over f: triggers in, stored reminders out.
+func (f Followup) Planner() *app.Planner {
+	return &app.Planner{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts, Staff: f.Staff, Counters: f.Counters, Now: f.Now}
+}
+
+// Planner is the planner the leads, ingest and re-tier functions hand their triggers to:
+// the default cadence policy over t.
+//
+//	planner, err := boot.Planner(b.Table, time.Now)
+//	_, err = planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerNewLead, CustomerID: id, Ref: touchID, At: now, Grade: grade})
+func Planner(t *store.Table, now func() time.Time) (*app.Planner, error) {
+	f, err := NewFollowup(t, now)
+	if err != nil {
+		return nil, err
+	}
+	return f.Planner(), nil
+}

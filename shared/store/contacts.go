@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/model"
+)
+
+// Contacts is what follow-up reads and writes of a customer to reach them
+// (app.Customers): the contact view, the attributes it owns on the profile item
+// (marketingOptOut, badChannels, unsubToken, locale) and the unsubscribe token with its
+// lookup item, by which links and replies name a customer without personal data.
+type Contacts struct {
+	t *Table
+
+	mu     sync.Mutex
+	tokens map[string]string // customer id → unsubscribe token, filled by ContactView
+}
+
+// NewContacts returns the contact adapter over t.
+func NewContacts(t *Table) *Contacts { return &Contacts{t: t, tokens: map[string]string{}} }
+
+// ContactView implements app.Customers from the profile item. It also makes sure the
+// customer has an unsubscribe token, and keeps it for Token, so every link rendered
+// afterwards works.
+func (c *Contacts) ContactView(ctx context.Context, customerID string) (followup.CustomerView, error) {
+	_, _, raw, err := c.t.getProfileItem(ctx, customerID)
+	if errors.Is(err, ErrNotFound) {
+		return followup.CustomerView{}, app.ErrNotFound
+	}
+	if err != nil {
+		return followup.CustomerView{}, err
+	}
+	v, tok, err := viewFromItem(raw)
+	if err != nil || v.Erased {
+		return v, err
+	}
+	if tok == "" {
+		if tok, err = c.ensureToken(ctx, customerID); err != nil {
+			return v, err
+		}
+	}
+	c.mu.Lock()
+	if len(c.tokens) > 10000 {
+		clear(c.tokens) // a warm Lambda serves many customers; the map is a per-batch cache
+	}
+	c.tokens[customerID] = tok
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Token is the unsubscribe token ContactView last read for the customer, "" when it has
+// read none: the dispatcher reads the contact view before it renders links
+// (shared/links), so a customer never gets a link with someone else's token, and a
+// customer whose view was not read gets none.
+func (c *Contacts) Token(customerID string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tokens[customerID]
+}
+
+// viewFromItem maps a stored profile item to the contact view and its unsubscribe token.
+func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, string, error) {
+	p, _, err := decodeProfile(raw)
+	if err != nil {
+		return followup.CustomerView{}, "", err
+	}
+	var extra struct {
+		Locale          string   `dynamodbav:"locale"`
+		MarketingOptOut bool     `dynamodbav:"marketingOptOut"`
+		BadChannels     []string `dynamodbav:"badChannels"`
+		UnsubToken      string   `dynamodbav:"unsubToken"`
+	}
+	if err := attributevalue.UnmarshalMap(raw, &extra); err != nil {
+		return followup.CustomerView{}, "", fmt.Errorf("contact view %s: %w", p.ID, err)
+	}
+	v := followup.CustomerView{
+		ID: p.ID, Store: p.Store, Locale: extra.Locale, TimeZone: p.TimeZone, Name: p.Name, Phone: p.Phone, Email: p.Email,
+		Tier: p.Tier, Stage: p.Stage, Birthday: followup.BirthdayFrom(p.Birthday, p.BirthdayLunar), Consents: slices.Clone([]model.Consent(p.Consents)),
+		MarketingOptOut: extra.MarketingOptOut, Erased: p.Erased(),
+	}
+	slices.Sort(extra.BadChannels)
+	for _, c := range extra.BadChannels {
+		v.BadChannels = append(v.BadChannels, model.Channel(c))
+	}
+	return v, extra.UnsubToken, nil
+}
+
+// ScanContactViews calls fn for every customer profile in one parallel-scan segment
+// (eventually consistent: the calendar pass plans days ahead).
+func (c *Contacts) ScanContactViews(ctx context.Context, segment, segments int, fn func(followup.CustomerView) error) error {
+	filt := expression.Name(attrSK).Equal(expression.Value(skProfile)).And(expression.Name("type").Equal(expression.Value(typeCustomer)))
+	ex, err := expression.NewBuilder().WithFilter(filt).Build()
+	if err != nil {
+		return fmt.Errorf("scan customers: %w", err)
+	}
+	p := dynamodb.NewScanPaginator(c.t.db, &dynamodb.ScanInput{
+		TableName: aws.String(c.t.Name), FilterExpression: ex.Filter(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		Segment: aws.Int32(int32(segment)), TotalSegments: aws.Int32(int32(segments)),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("scan customers segment %d: %w", segment, err)
+		}
+		c.t.Units.addOne(false, out.ConsumedCapacity)
+		for _, it := range out.Items {
+			v, _, err := viewFromItem(it)
+			if err != nil {
+				return err
+			}
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func newToken() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// ensureToken gives the customer an unsubscribe token (160 random bits) and its
+// UNSUB#<token> lookup item, in one transaction; a concurrent winner's token is kept.
+func (c *Contacts) ensureToken(ctx context.Context, customerID string) (string, error) {
+	tok := newToken()
+	put, err := putUnique(c.t.Name, UnsubscribeKey(tok), customerID)
+	if err != nil {
+		return "", err
+	}
+	upd := types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(customerID).av(),
+		UpdateExpression:          aws.String("SET unsubToken = :t"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(unsubToken) AND attribute_not_exists(erasedAt)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tok}},
+	}}
+	if err := c.t.transact(ctx, []types.TransactWriteItem{upd, put}); err != nil {
+		if !retryable(err) {
+			return "", fmt.Errorf("unsubscribe token for %s: %w", customerID, err)
+		}
+		var cur string
+		if _, err := c.t.profileAttr(ctx, customerID, "unsubToken", &cur); err != nil {
+			return "", err
+		}
+		return cur, nil // "" if erased meanwhile: the link is then simply absent
+	}
+	return tok, nil
+}
+
+// UnsubscribeToken returns the customer's token, creating it if needed.
+func (c *Contacts) UnsubscribeToken(ctx context.Context, customerID string) (string, error) {
+	var tok string
+	found, err := c.t.profileAttr(ctx, customerID, "unsubToken", &tok)
+	if err != nil {
+		return "", err
+	}
+	if found && tok != "" {
+		return tok, nil
+	}
+	return c.ensureToken(ctx, customerID)
+}
+
+// CustomerByToken resolves an unsubscribe/survey token; ErrNotFound if unknown (or the
+// customer was erased, which deletes the token).
+func (c *Contacts) CustomerByToken(ctx context.Context, token string) (string, error) {
+	if token == "" || len(token) > 64 {
+		return "", ErrNotFound
+	}
+	return c.t.ownerOf(ctx, UnsubscribeKey(token))
+}
+
+// CustomerByPhone resolves an E.164 number to its customer; ErrNotFound if unknown.
+func (c *Contacts) CustomerByPhone(ctx context.Context, e164 string) (string, error) {
+	return c.t.ownerOf(ctx, PhoneKey(e164))
+}
+
+// SetMarketingOptOut records a marketing opt-out on every channel at once (STOP reply,
+// unsubscribe link). Repeating it changes nothing but the latest source.
+func (c *Contacts) SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) error {
+	upd := expression.Set(expression.Name("marketingOptOut"), expression.Value(true)).
+		Set(expression.Name("marketingOptOutAt"), expression.Value(at.UTC().Format(time.RFC3339))).
+		Set(expression.Name("marketingOptOutSource"), expression.Value(source))
+	return c.updateProfile(ctx, customerID, upd, "opt out")
+}
+
+// MarkBadContact implements app.Customers: the channel joins the badChannels set.
+func (c *Contacts) MarkBadContact(ctx context.Context, customerID string, ch model.Channel) error {
+	upd := expression.Add(expression.Name("badChannels"), expression.Value(&types.AttributeValueMemberSS{Value: []string{string(ch)}}))
+	return c.updateProfile(ctx, customerID, upd, "mark bad contact")
+}
+
+// SetLocale records the customer's message language (zh-CN, en).
+func (c *Contacts) SetLocale(ctx context.Context, customerID, locale string) error {
+	return c.updateProfile(ctx, customerID, expression.Set(expression.Name("locale"), expression.Value(locale)), "set locale")
+}
+
+func (c *Contacts) updateProfile(ctx context.Context, customerID string, upd expression.UpdateBuilder, what string) error {
+	ex, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.AttributeExists(expression.Name(attrPK))).Build()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, customerID, err)
+	}
+	out, err := c.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(customerID).av(),
+		UpdateExpression: ex.Update(), ConditionExpression: ex.Condition(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		c.t.Units.add(true)
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return app.ErrNotFound
+		}
+		return fmt.Errorf("%s %s: %w", what, customerID, err)
+	}
+	c.t.Units.addOne(true, out.ConsumedCapacity)
+	return nil
+}
