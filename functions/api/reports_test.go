@@ -27,7 +27,7 @@ func atRiskCustomer(t *testing.T, table *store.Table, id, st string, tier model.
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	_, err := table.ApplyTxnWith(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
+	_, err := table.ApplyTxnWith(ctx, model.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
 		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev }, store.ApplyOptions{CreateMissing: true})
 	if err != nil {
 		t.Fatal(err)

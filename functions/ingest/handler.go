@@ -62,7 +62,7 @@ func (h *handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *handler) one(ctx context.Context, pol *tiering.Policy, m events.SQSMessage) error {
-	var txn store.Txn
+	var txn model.Txn
 	if err := json.Unmarshal([]byte(m.Body), &txn); err != nil {
 		// A body the API never produced cannot succeed on retry either; the redrive
 		// policy moves it to the DLQ after maxReceiveCount, where it can be inspected.
@@ -116,7 +116,7 @@ func decide(pol *tiering.Policy, agg *tiering.Aggregates, prev tiering.Assignmen
 // triggers are the follow-up events one applied transaction raises. A duplicate raises
 // them again: planning is idempotent by Ref, and a crash between the write and the plan
 // must not lose them.
-func triggers(txn store.Txn, res store.ApplyResult) []followup.Trigger {
+func triggers(txn model.Txn, res store.ApplyResult) []followup.Trigger {
 	ref := txn.Ref()
 	var out []followup.Trigger
 	if !txn.Refund {
@@ -135,7 +135,7 @@ func triggers(txn store.Txn, res store.ApplyResult) []followup.Trigger {
 	return out
 }
 
-func (h *handler) plan(ctx context.Context, txn store.Txn, res store.ApplyResult) error {
+func (h *handler) plan(ctx context.Context, txn model.Txn, res store.ApplyResult) error {
 	for _, t := range triggers(txn, res) {
 		if h.planner == nil {
 			continue

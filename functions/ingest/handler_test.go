@@ -37,9 +37,9 @@ func (f fixedPolicy) CurrentPolicy(context.Context) (*tiering.Policy, bool, erro
 	return f.p, false, nil
 }
 
-func msg(t *testing.T, id string, txn store.Txn) events.SQSMessage { return msgTB(t, id, txn) }
+func msg(t *testing.T, id string, txn model.Txn) events.SQSMessage { return msgTB(t, id, txn) }
 
-func msgTB(t testing.TB, id string, txn store.Txn) events.SQSMessage {
+func msgTB(t testing.TB, id string, txn model.Txn) events.SQSMessage {
 	b, err := json.Marshal(txn)
 	if err != nil {
 		t.Fatal(err)
@@ -47,9 +47,9 @@ func msgTB(t testing.TB, id string, txn store.Txn) events.SQSMessage {
 	return events.SQSMessage{MessageId: id, Body: string(b)}
 }
 
-func purchase(cust, ext string, at time.Time, amount model.Money) store.Txn {
-	return store.Txn{Source: "pos", ExternalID: ext, CustomerID: cust, Store: "sh-01", At: at, Amount: amount, Currency: "CNY",
-		Items: []store.TxnItem{{SKU: "FILL-1", Name: "filler", Qty: 1, UnitPrice: amount}}, Once: store.OnceStore}
+func purchase(cust, ext string, at time.Time, amount model.Money) model.Txn {
+	return model.Txn{Source: "pos", ExternalID: ext, CustomerID: cust, Store: "sh-01", At: at, Amount: amount, Currency: "CNY",
+		Items: []model.TxnItem{{SKU: "FILL-1", Name: "filler", Qty: 1, UnitPrice: amount}}, Once: model.OnceStore}
 }
 
 // customerOf creates a customer of st the way the API does for a transaction naming the
@@ -167,7 +167,7 @@ func TestBadMessageFailsAloneInItsBatch(t *testing.T) {
 
 // handleOne delivers one message and reports whether it failed (to be redelivered and,
 // in the end, moved to the DLQ).
-func handleOne(t *testing.T, h *handler, txn store.Txn) bool {
+func handleOne(t *testing.T, h *handler, txn model.Txn) bool {
 	t.Helper()
 	resp, err := h.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{msg(t, "m-"+txn.ExternalID, txn)}})
 	if err != nil {
@@ -195,14 +195,14 @@ func TestIngestAppliesOnlyToAnExistingCustomerOfTheTransactionsStore(t *testing.
 	bj := customerOf(t, table, "bj-01")
 	cases := []struct {
 		name    string
-		txn     store.Txn
+		txn     model.Txn
 		fails   bool
 		cust    string
 		applied int // purchases of cust afterwards; -1: no profile
 	}{
 		{"a customer of another store is never applied to", purchase(bj, "X-"+storetest.Suffix(), at, 900000), true, bj, 0},
 		{"an unknown customer gets no profile", purchase("c-invented-"+storetest.Suffix(), "X-"+storetest.Suffix(), at, 1000), true, "", -1},
-		{"a time before 2000 is refused", func() store.Txn {
+		{"a time before 2000 is refused", func() model.Txn {
 			tx := purchase(customerOf(t, table, "sh-01"), "X-"+storetest.Suffix(), time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), 1000)
 			return tx
 		}(), true, "", 0},
@@ -268,7 +268,7 @@ func TestAMessageQueuedBeforeTheChangeCountsOnceUnderItsOldKey(t *testing.T) {
 	if got := purchases(t, table, cust); got != 1 {
 		t.Fatalf("purchases %d, want 1", got)
 	}
-	if _, found, _ := table.TxnMarker(context.Background(), store.TxnKey{Store: "sh-01", Source: old.Source, ExternalID: old.ExternalID}); !found {
+	if _, found, _ := table.TxnMarker(context.Background(), model.TxnKey{Store: "sh-01", Source: old.Source, ExternalID: old.ExternalID}); !found {
 		t.Fatal("the legacy marker is not found for the transaction's store")
 	}
 }

@@ -47,7 +47,7 @@ func seed(tb testing.TB, table *store.Table, n int, prefix string) (ids []string
 	syn := dataset.Synth(dataset.SynthConfig{Seed: 7, Customers: n,
 		From: time.Date(2023, 1, 1, 0, 0, 0, 0, shanghai), To: time.Date(2025, 1, 1, 0, 0, 0, 0, shanghai)})
 	pol := tiering.DefaultPolicy()
-	byCust := map[string][]dataset.Txn{}
+	byCust := map[string][]model.Txn{}
 	for _, t := range syn.Txns {
 		byCust[t.CustomerID] = append(byCust[t.CustomerID], t)
 	}
@@ -66,12 +66,8 @@ func seed(tb testing.TB, table *store.Table, n int, prefix string) (ids []string
 			defer wg.Done()
 			defer func() { <-sem }()
 			for _, t := range txns {
-				amt := t.Amount
-				if t.Refund {
-					amt = -amt
-				}
-				txn := store.Txn{Source: "synth", ExternalID: prefix + t.Invoice, CustomerID: id, Store: t.Store, At: t.At,
-					Amount: amt, Currency: "CNY", Refund: t.Refund}
+				txn := model.Txn{Source: "synth", ExternalID: prefix + t.ExternalID, CustomerID: id, Store: t.Store, At: t.At,
+					Amount: t.Amount, Currency: "CNY", Refund: t.Refund}
 				_, err := table.ApplyTxnWith(context.Background(), txn, t.At, func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment {
 					next, _ := tiering.InstantUpgrade(pol, agg, prev, t.At)
 					return next

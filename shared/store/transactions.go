@@ -12,54 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
-
-// Txn is one purchase or refund as the API validated it and the ingest queue carries it.
-// Amount is always positive minor units; Refund says which way it counts.
-type Txn struct {
-	Source     string      `json:"source" dynamodbav:"source"`
-	ExternalID string      `json:"externalId" dynamodbav:"externalId"`
-	CustomerID string      `json:"customerId" dynamodbav:"customerId"`
-	Store      string      `json:"store,omitempty" dynamodbav:"store,omitempty"`
-	At         time.Time   `json:"at" dynamodbav:"at"`
-	Amount     model.Money `json:"amount" dynamodbav:"amount"`
-	Currency   string      `json:"currency" dynamodbav:"currency"`
-	Refund     bool        `json:"refund,omitempty" dynamodbav:"refund,omitempty"`
-	RefundOf   string      `json:"refundOf,omitempty" dynamodbav:"refundOf,omitempty"`
-	Items      []TxnItem   `json:"items,omitempty" dynamodbav:"items,omitempty"`
-	// Once is OnceStore when the once-key names the store; a message queued before that
-	// has none and is counted against the key it was posted under (LegacyTxnOnceKey).
-	Once string `json:"once,omitempty" dynamodbav:"-"`
-}
-
-// TxnItem is one line of a transaction.
-type TxnItem struct {
-	SKU        string      `json:"sku" dynamodbav:"sku"`
-	Name       string      `json:"name,omitempty" dynamodbav:"name,omitempty"`
-	Qty        int         `json:"qty" dynamodbav:"qty"`
-	UnitPrice  model.Money `json:"unitPrice" dynamodbav:"unitPrice"`
-	EffectDays int         `json:"effectDays,omitempty" dynamodbav:"effectDays,omitempty"`
-}
-
-// Dataset converts to the tier engine's transaction: refunds carry a negative amount.
-func (t Txn) Dataset() dataset.Txn {
-	amt := t.Amount
-	if t.Refund {
-		amt = -amt
-	}
-	items := make([]dataset.Item, len(t.Items))
-	for i, it := range t.Items {
-		items[i] = dataset.Item{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, EffectDays: it.EffectDays}
-	}
-	return dataset.Txn{CustomerID: t.CustomerID, Invoice: t.ExternalID, Store: t.Store, At: t.At, Amount: amt, Refund: t.Refund, Items: items}
-}
-
-// Ref identifies the transaction across systems; follow-up triggers use it so that
-// planning the same transaction twice creates nothing twice.
-func (t Txn) Ref() string { return t.Source + "#" + t.ExternalID }
 
 // TierState is what the tier engine keeps on a profile.
 type TierState struct {
@@ -159,12 +114,12 @@ type ApplyOptions struct {
 // redelivery (Duplicate, nothing written); with other content it is ErrOnceConflict. A
 // version that moved means a concurrent writer, so the profile is read again and the
 // transaction re-applied.
-func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Decide) (ApplyResult, error) {
+func (t *Table) ApplyTxn(ctx context.Context, txn model.Txn, now time.Time, decide Decide) (ApplyResult, error) {
 	return t.ApplyTxnWith(ctx, txn, now, decide, ApplyOptions{})
 }
 
 // ApplyTxnWith is ApplyTxn with options.
-func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide Decide, opts ApplyOptions) (ApplyResult, error) {
+func (t *Table) ApplyTxnWith(ctx context.Context, txn model.Txn, now time.Time, decide Decide, opts ApplyOptions) (ApplyResult, error) {
 	var res ApplyResult
 	if txn.At.Before(earliestTxn) {
 		return res, fmt.Errorf("apply transaction %s: time %s is before 2000", txn.Ref(), txn.At.Format(time.RFC3339))
@@ -186,9 +141,8 @@ func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide
 		agg := st.Aggregates
 		// A profile from before purchase days were kept starts from the estimate.
 		occ := ProfileRow{Aggregates: st.Aggregates, Occasions: st.Occasions}.OccasionsOrEstimate()
-		dt := txn.Dataset()
-		agg.Apply(dt)
-		occ.Apply(dt.At, dt.Amount, dt.Refund)
+		agg.Apply(txn)
+		occ.Apply(txn.At, txn.Net(), txn.Refund)
 		next := decide(&agg, st.Assignment)
 		res.Prev, res.Next, res.CreatedProfile = st.Assignment, next, !found
 		if store == "" {
@@ -215,11 +169,11 @@ func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide
 		reasons := tce.CancellationReasons
 		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
 			// The marker exists: it came back with the cancellation (no extra read).
-			var m TxnMarker
+			var m model.TxnMarker
 			if err := attributevalue.UnmarshalMap(reasons[0].Item, &m); err != nil {
 				return res, fmt.Errorf("apply transaction %s: decode marker: %w", txn.Ref(), err)
 			}
-			m.Legacy = txn.Once != OnceStore
+			m.Legacy = txn.Once != model.OnceStore
 			if !m.Legacy && !m.Same(txn) {
 				return res, fmt.Errorf("apply transaction %s: differs in %v: %w", txn.Ref(), m.Differences(txn), ErrOnceConflict)
 			}
@@ -252,12 +206,12 @@ func conflictOnly(rs []types.CancellationReason) bool {
 }
 
 // applyItems builds the three writes of ApplyTxn.
-func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ Occasions, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
+func (t *Table) applyItems(txn model.Txn, now time.Time, agg tiering.Aggregates, occ Occasions, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
 	once := TxnOnceKey(txn.Store, txn.Source, txn.ExternalID)
-	if txn.Once != OnceStore {
+	if txn.Once != model.OnceStore {
 		once = LegacyTxnOnceKey(txn.Source, txn.ExternalID)
 	}
-	m := MarkerOf(txn)
+	m := model.MarkerOf(txn)
 	m.AppliedAt = sortTime(now)
 	marker, err := attributevalue.MarshalMap(m)
 	if err != nil {
@@ -372,8 +326,8 @@ func (t *Table) ReadTierState(ctx context.Context, id string) (TierState, bool, 
 }
 
 // Transactions lists a customer's transactions, oldest first.
-func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, error) {
-	var out []Txn
+func (t *Table) Transactions(ctx context.Context, customerID string) ([]model.Txn, error) {
+	var out []model.Txn
 	p := dynamodb.NewQueryPaginator(t.DB, &dynamodb.QueryInput{
 		TableName:              aws.String(t.Name),
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :txn)"),
@@ -389,7 +343,7 @@ func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, err
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}
 		t.Units.AddOne(false, page.ConsumedCapacity)
-		var txns []Txn
+		var txns []model.Txn
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &txns); err != nil {
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}
