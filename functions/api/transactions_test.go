@@ -266,7 +266,7 @@ func (g *txnRig) customer(st string) (id, phone string) {
 // apply applies a transaction the way ingest does, as if it had been posted before.
 func (g *txnRig) apply(txn model.Txn) {
 	g.t.Helper()
-	_, err := g.table.ApplyTxn(context.Background(), txn, testNow, func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev })
+	_, err := ingestInto(g.table, false).Apply(context.Background(), tiering.DefaultPolicy(), txn)
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -14,20 +12,6 @@ import (
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/model"
 )
-
-// Errors of ingest that no retry mends: the message goes to the DLQ, never silently away.
-var (
-	// ErrNoProfile: the transaction names a customer without a profile. The API resolves
-	// every customer before queueing (C2); an unknown id never creates one here.
-	ErrNoProfile = errors.New("store: the transaction's customer has no profile")
-	// ErrWrongStore: the customer belongs to another store than the transaction.
-	ErrWrongStore = errors.New("store: the customer belongs to another store than the transaction")
-	// ErrOnceConflict: the once-key was applied before with different content.
-	ErrOnceConflict = errors.New("store: the transaction's key was applied before with different content")
-)
-
-// earliestTxn: nothing a business records happened before it.
-var earliestTxn = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TxnMarkers reads the once-markers of a batch of transactions (one BatchGetItem per 100
 // keys), with the legacy key of each: a legacy marker counts for a key only if the
