@@ -55,7 +55,7 @@ func newHandler() (*handler, *runs, *segQueue) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	now := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
 	r, q := &runs{byID: map[string]app.Run{}}, &segQueue{}
-	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	shanghai := time.FixedZone("CST", 8*3600)
 	return &handler{log: log, night: &app.Nightly{Log: log, Policies: policies{}, Runs: r, Queue: q, Segments: 3,
 		Zone: shanghai, Now: func() time.Time { return now }}}, r, q
 }
@@ -107,14 +107,20 @@ func TestASegmentThatFailsIsReportedAlone(t *testing.T) {
 	h, r, _ := newHandler()
 	r.byID["done-1"] = app.Run{ID: "done-1", Segments: 2, Status: app.RunDone, Policy: mustPolicy(t)}
 	asOf := time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC)
-	start, _ := json.Marshal(app.SegmentMsg{RunID: "run-api-1", Pass: 0, AsOf: &asOf})
-	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
+	start, err := json.Marshal(app.SegmentMsg{RunID: "run-api-1", Pass: 0, AsOf: &asOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
 		{MessageId: "late", Body: `{"runId":"done-1","pass":2,"segment":1}`},    // a late duplicate of a finished run
 		{MessageId: "unknown", Body: `{"runId":"nobody","pass":1,"segment":0}`}, // no such run
 		{MessageId: "bad", Body: `{"runId":`},
 		{MessageId: "outside", Body: `{"runId":"done-1","pass":1,"segment":2}`}, // the run has two segments
 		{MessageId: "start", Body: string(start)},
 	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := h.Handle(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)

@@ -281,6 +281,15 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 	return preds
 }
 
+func getRun(t *testing.T, table *store.Table, id string) app.Run {
+	t.Helper()
+	run, found, err := table.GetRun(context.Background(), id)
+	if err != nil || !found {
+		t.Fatalf("run %s: found=%v %v", id, found, err)
+	}
+	return run
+}
+
 func TestRedeliveredSegmentIsCountedOnce(t *testing.T) {
 	table := storetest.Table(t)
 	prefix := "rd" + storetest.Suffix() + "-"
@@ -295,7 +304,7 @@ func TestRedeliveredSegmentIsCountedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run, _, _ := table.GetRun(ctx, runID)
+	run := getRun(t, table, runID)
 	if run.Pass1Done != 1 || run.Status != app.RunPass1 {
 		t.Fatalf("after a redelivered segment: pass1Done=%d status=%s", run.Pass1Done, run.Status)
 	}
@@ -304,7 +313,7 @@ func TestRedeliveredSegmentIsCountedOnce(t *testing.T) {
 	if err := n.Segment(ctx, app.SegmentMsg{RunID: runID, Pass: 2, Segment: 1}); err != nil {
 		t.Fatal(err)
 	}
-	after, _, _ := table.GetRun(ctx, runID)
+	after := getRun(t, table, runID)
 	if after.Pass2Done != 2 || after.Summary.Customers != done.Summary.Customers {
 		t.Fatalf("pass2Done=%d customers %d→%d", after.Pass2Done, done.Summary.Customers, after.Summary.Customers)
 	}
@@ -338,8 +347,8 @@ func TestFailedFitKeepsThePreviousModelOrNoneAndSaysWhy(t *testing.T) {
 		none.CLV.Business.ModelVersion != "" || !strings.Contains(none.CLV.Business.Reason, "insufficient data") {
 		t.Fatalf("run without a model: status %s, clv %+v", none.Status, none.CLV)
 	}
-	if _, found, _ := table.CurrentModel(ctx, n.CLV.Namespace, app.ScopeBusiness); found {
-		t.Fatal("a model was stored from a failed fit")
+	if _, found, err := table.CurrentModel(ctx, n.CLV.Namespace, app.ScopeBusiness); err != nil || found {
+		t.Fatalf("a model was stored from a failed fit (%v)", err)
 	}
 	t.Logf("no model: %s", none.CLV.Business.Reason)
 

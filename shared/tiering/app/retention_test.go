@@ -74,19 +74,25 @@ func TestRetentionRuleFiresOnceForTierAAtRisk(t *testing.T) {
 
 	// The same run redelivered: the profile already holds the flag from this run.
 	st.CLV, st.RetentionRun = step.pred, run.ID
-	step, _ = n.modelStep(run, ms, st, next)
+	if step, err = n.modelStep(run, ms, st, next); err != nil {
+		t.Fatal(err)
+	}
 	if step.write != nil || step.due != nil || !step.flagged {
 		t.Fatalf("redelivery: %+v", step)
 	}
 	// The next night, still at risk: nothing new.
 	run2 := Run{ID: "night-2025-01-02", Day: "2025-01-02", AsOf: run.AsOf.Add(24 * time.Hour)}
-	step, _ = n.modelStep(run2, ms, st, next)
+	if step, err = n.modelStep(run2, ms, st, next); err != nil {
+		t.Fatal(err)
+	}
 	if !step.atRisk || step.flagged || step.due != nil {
 		t.Fatalf("next night: %+v", step)
 	}
 	// A tier B customer with the same history is not on the list.
 	st.Assignment.Tier, st.CLV, st.RetentionRun = model.TierB, nil, ""
-	step, _ = n.modelStep(run, ms, st, tiering.Assignment{Tier: model.TierB})
+	if step, err = n.modelStep(run, ms, st, tiering.Assignment{Tier: model.TierB}); err != nil {
+		t.Fatal(err)
+	}
 	if step.atRisk {
 		t.Fatal("tier B flagged for retention")
 	}
