@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tierflow/tierflow/shared/auth"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tierflow/tierflow/shared/auth"
 
 	"github.com/aws/aws-lambda-go/events"
 

@@ -2,10 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/tierflow/tierflow/shared/auth"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tierflow/tierflow/shared/auth"
 
 	"github.com/tierflow/tierflow/shared/tiering"
 )

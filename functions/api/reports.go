@@ -16,11 +16,12 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
+	tapp "github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 // reportDesk reads what reports are made of, for what acc resolved (store.Staff).
 type reportDesk interface {
-	Run(ctx context.Context, r access.Run) (store.Run, bool, error)
+	Run(ctx context.Context, r access.Run) (tapp.Run, bool, error)
 	AtRisk(ctx context.Context, st access.Store) ([]store.AtRiskRow, error)
 }
 
@@ -80,7 +81,7 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if !found || run.Status != store.RunDone || run.Summary == nil {
+	if !found || run.Status != tapp.RunDone || run.Summary == nil {
 		return events.APIGatewayV2HTTPResponse{}, access.NotFound("Finished re-tier run")
 	}
 	s := run.Summary

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/auth"
 
@@ -19,7 +18,15 @@ import (
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 	"github.com/tierflow/tierflow/shared/tiering"
+	tapp "github.com/tierflow/tierflow/shared/tiering/app"
 )
+
+// ingestInto is tiering's ingest over the table (create: give an unknown customer a
+// profile, as a tool building a base does).
+func ingestInto(table *store.Table, create bool) *tapp.Ingest {
+	return &tapp.Ingest{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Ledger: table,
+		Now: time.Now, CreateMissing: create}
+}
 
 // atRiskCustomer creates a profile through ingest and writes a tier and a prediction
 // the way the nightly run does (SaveAssessment with the clv extra).
@@ -27,18 +34,18 @@ func atRiskCustomer(t *testing.T, table *store.Table, id, st string, tier model.
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	_, err := table.ApplyTxnWith(ctx, store.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"}, at,
-		func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev }, store.ApplyOptions{CreateMissing: true})
+	_, err := ingestInto(table, true).Apply(ctx, tiering.DefaultPolicy(),
+		model.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	row, _, err := table.ReadProfileRow(ctx, id)
+	st0, _, err := table.ReadTierState(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &store.ProfileCLV{PAlive: pAlive, ExpectedPurchases: 1, ExpectedSpend: 1000, CLV: clv12m, Risk: clv.DefaultRiskPolicy.Band(pAlive),
+	p := &clv.ProfileCLV{PAlive: pAlive, ExpectedPurchases: 1, ExpectedSpend: 1000, CLV: clv12m, Risk: clv.DefaultRiskPolicy.Band(pAlive),
 		ModelVersion: "night-test", Explanation: fmt.Sprintf("P(alive)=%.2f", pAlive), At: "2025-03-01"}
-	err = table.SaveAssessment(ctx, row, tiering.Assignment{Tier: tier, Stage: model.StageActive}, "night-test", "", nil, store.Extras{CLV: p})
+	err = table.SaveAssessment(ctx, tapp.Assessment{State: st0, Next: tiering.Assignment{Tier: tier, Stage: model.StageActive}, RunID: "night-test", CLV: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,34 +127,28 @@ func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 
 // plantRun stores a finished run the way the retier function leaves it: the business
 // summary on the header and, unless legacy, each store's summary beside it.
-func plantRun(t *testing.T, table *store.Table, id string, legacy bool, total *store.RunSummary, stores map[string]*store.RunSummary) {
+func plantRun(t *testing.T, table *store.Table, id string, legacy bool, total *tapp.RunSummary, stores map[string]*tapp.RunSummary) {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
-	if err := table.CreateRun(ctx, store.Run{ID: id, AsOf: at, Day: "2025-03-01", Segments: 1, PolicyVersion: 1, Status: store.RunPass2, CreatedAt: at,
-		CLV: &store.RunCLV{Business: store.ScopeFit{Status: store.FitFitted, Customers: 30}, Stores: map[string]store.ScopeFit{
-			"sh-01": {Status: store.FitSkipped, Customers: 10}, "bj-01": {Status: store.FitSkipped, Customers: 20}}}}); err != nil {
+	if err := table.CreateRun(ctx, tapp.Run{ID: id, AsOf: at, Day: "2025-03-01", Segments: 1, PolicyVersion: 1, Status: tapp.RunPass2, CreatedAt: at,
+		CLV: &tapp.RunCLV{Business: tapp.ScopeFit{Status: tapp.FitFitted, Customers: 30}, Stores: map[string]tapp.ScopeFit{
+			"sh-01": {Status: tapp.FitSkipped, Customers: 10}, "bj-01": {Status: tapp.FitSkipped, Customers: 20}}}}); err != nil {
 		t.Fatal(err)
 	}
-	sav, err := attributevalue.Marshal(total)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := map[string]types.AttributeValue{"summary": sav}
 	if !legacy {
-		set["perStore"] = &types.AttributeValueMemberBOOL{Value: true}
 		if err := table.PutStoreSummaries(ctx, id, stores); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := table.AdvanceRun(ctx, id, store.RunPass2, store.RunDone, set); err != nil {
+	if err := table.AdvanceRun(ctx, id, tapp.RunPass2, tapp.RunDone, tapp.RunStep{Summary: total, PerStore: !legacy}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // storeSummary is a store's finished summary from its buyers' spends.
-func storeSummary(tier string, spends ...model.Money) *store.RunSummary {
-	s := store.NewRunSummary()
+func storeSummary(tier string, spends ...model.Money) *tapp.RunSummary {
+	s := tapp.NewRunSummary()
 	for _, m := range spends {
 		s.Customers++
 		s.Tiers[tier]++
@@ -168,12 +169,12 @@ func TestReportsAndRunsAnswerForTheCallersStores(t *testing.T) {
 	table := tableOf(t)
 	sh := storeSummary("A", 100000, 90000, 5000, 4000, 3000)   // top fifth: 1 of 5 → 1000.00
 	bj := storeSummary("C", 800, 700, 600, 500, 400, 300, 200) // top fifth: 2 of 7 → 15.00
-	total := store.NewRunSummary()
+	total := tapp.NewRunSummary()
 	total.Add(sh)
 	total.Add(bj)
 	total.FinishTop20([]model.Money{100000, 90000, 5000, 4000, 3000, 800, 700, 600, 500, 400, 300, 200})
 	run, legacy := "run-stores-"+storetest.Suffix(), "run-legacy-"+storetest.Suffix()
-	plantRun(t, table, run, false, total, map[string]*store.RunSummary{"sh-01": sh, "bj-01": bj})
+	plantRun(t, table, run, false, total, map[string]*tapp.RunSummary{"sh-01": sh, "bj-01": bj})
 	plantRun(t, table, legacy, true, total, nil)
 
 	type tierReport struct {

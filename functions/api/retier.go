@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/queue"
+	tapp "github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 func newRetierAPI(a *app, e *env.Reader) *retierAPI {
@@ -57,10 +56,8 @@ func (h *retierAPI) start(ctx context.Context, req events.APIGatewayV2HTTPReques
 		}
 		asOf = in.AsOf.In(h.zone)
 	}
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	id := "run-" + asOf.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
-	body, _ := json.Marshal(map[string]any{"runId": id, "pass": 0, "segment": 0, "asOf": asOf})
+	id := tapp.NewRunID(asOf)
+	body, _ := json.Marshal(tapp.SegmentMsg{RunID: id, Pass: 0, Segment: 0, AsOf: &asOf}) // strings, ints and a time: cannot fail
 	if _, err := h.runs.Send(ctx, []string{string(body)}); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}

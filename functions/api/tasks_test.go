@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/tierflow/tierflow/shared/auth"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tierflow/tierflow/shared/auth"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"

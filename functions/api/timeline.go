@@ -32,7 +32,7 @@ type touchItem struct {
 
 // txnItem is a transaction as the timeline shows it.
 type txnItem struct {
-	store.Txn
+	model.Txn
 	Kind string `json:"kind"` // "txn"
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/queue"
-	"github.com/tierflow/tierflow/shared/store"
 )
 
 // MaxTransactionsPerRequest bounds one POST: 500 purchases fit well inside API Gateway's
@@ -38,7 +37,7 @@ func newTransactionsAPI(a *app, e *env.Reader) *transactionsAPI {
 // txnDesk reads the once-markers of transactions of stores the caller covers
 // (store.Staff).
 type txnDesk interface {
-	TxnMarkers(ctx context.Context, sc access.Scope, keys []store.TxnKey) (map[store.TxnKey]store.TxnMarker, error)
+	TxnMarkers(ctx context.Context, sc access.Scope, keys []model.TxnKey) (map[model.TxnKey]model.TxnMarker, error)
 }
 
 type transactionsAPI struct {
@@ -116,7 +115,7 @@ var earliestTxn = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // pending is a transaction that passed validation, on its way to the queue.
 type pending struct {
 	i     int
-	txn   store.Txn
+	txn   model.Txn
 	who   access.TxnCustomer
 	field func(string) string
 }
@@ -206,7 +205,7 @@ func (h *transactionsAPI) resolve(ctx context.Context, p auth.Principal, scope a
 	if len(valid) == 0 {
 		return nil
 	}
-	keys := make([]store.TxnKey, len(valid))
+	keys := make([]model.TxnKey, len(valid))
 	for k, pd := range valid {
 		keys[k] = pd.txn.Key()
 	}
@@ -226,7 +225,7 @@ func (h *transactionsAPI) resolve(ctx context.Context, p auth.Principal, scope a
 	}
 	found := h.acc.TxnCustomers(ctx, p, who, req)
 	var queue []pending
-	first := map[store.TxnKey]store.Txn{} // within this request
+	first := map[model.TxnKey]model.Txn{} // within this request
 	for k, pd := range valid {
 		r, res := &results[pd.i], found[k]
 		switch {
@@ -246,7 +245,7 @@ func (h *transactionsAPI) resolve(ctx context.Context, p auth.Principal, scope a
 		m, known := markers[keys[k]]
 		if !known {
 			if prev, again := first[keys[k]]; again {
-				m, known = store.MarkerOf(prev), true // twice in this request
+				m, known = model.MarkerOf(prev), true // twice in this request
 			}
 		}
 		if known {
@@ -262,7 +261,7 @@ func (h *transactionsAPI) resolve(ctx context.Context, p auth.Principal, scope a
 
 // compare answers a transaction whose key is known: the same content is a duplicate
 // (nothing new will happen), other content a conflict naming each field that differs.
-func (h *transactionsAPI) compare(r *TxnResult, pd pending, m store.TxnMarker) {
+func (h *transactionsAPI) compare(r *TxnResult, pd pending, m model.TxnMarker) {
 	if pd.txn.CustomerID != "" && m.Same(pd.txn) {
 		r.Status, r.CustomerID = statusDuplicate, m.CustomerID
 		return
@@ -312,7 +311,7 @@ func splitBatch(req events.APIGatewayV2HTTPRequest) ([]json.RawMessage, string, 
 
 // validate checks one transaction and returns it with how it names its customer, or
 // every field at fault. Nothing is looked up or created here.
-func (h *transactionsAPI) validate(raw json.RawMessage, scope access.Scope, now time.Time, field func(string) string) (store.Txn, access.TxnCustomer, []httpx.FieldError) {
+func (h *transactionsAPI) validate(raw json.RawMessage, scope access.Scope, now time.Time, field func(string) string) (model.Txn, access.TxnCustomer, []httpx.FieldError) {
 	var errs []httpx.FieldError
 	bad := func(f, reason string) { errs = append(errs, httpx.FieldError{Field: field(f), Reason: reason}) }
 	var in txnIn
@@ -324,10 +323,10 @@ func (h *transactionsAPI) validate(raw json.RawMessage, scope access.Scope, now 
 		} else {
 			bad("", err.Error())
 		}
-		return store.Txn{}, access.TxnCustomer{}, errs
+		return model.Txn{}, access.TxnCustomer{}, errs
 	}
-	txn := store.Txn{Source: strings.TrimSpace(in.Source), ExternalID: strings.TrimSpace(in.ExternalID),
-		Store: strings.TrimSpace(in.Store), Currency: in.Currency, RefundOf: strings.TrimSpace(in.RefundOf), Once: store.OnceStore}
+	txn := model.Txn{Source: strings.TrimSpace(in.Source), ExternalID: strings.TrimSpace(in.ExternalID),
+		Store: strings.TrimSpace(in.Store), Currency: in.Currency, RefundOf: strings.TrimSpace(in.RefundOf), Once: model.OnceStore}
 	checkKeyPart := func(f, v string, required bool) {
 		switch {
 		case v == "" && required:
@@ -377,7 +376,7 @@ func (h *transactionsAPI) validate(raw json.RawMessage, scope access.Scope, now 
 	}
 	for i, it := range in.Items {
 		f := fmt.Sprintf("/items/%d", i)
-		out := store.TxnItem{SKU: strings.TrimSpace(it.SKU), Name: strings.TrimSpace(it.Name), Qty: it.Qty, EffectDays: it.EffectDays}
+		out := model.TxnItem{SKU: strings.TrimSpace(it.SKU), Name: strings.TrimSpace(it.Name), Qty: it.Qty, EffectDays: it.EffectDays}
 		if out.SKU == "" || len(out.SKU) > 64 {
 			bad(f+"/sku", "required, at most 64 characters")
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"github.com/tierflow/tierflow/shared/auth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/model"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,21 +97,21 @@ func serveReq(t *testing.T, a *app, envs map[string]string, routeKey, path, body
 
 var adminClaims = map[string]string{"sub": "admin-1", auth.ClaimRole: "admin", auth.ClaimStores: "*"}
 
-func receiveAll(t *testing.T, url string, want int) []store.Txn {
+func receiveAll(t *testing.T, url string, want int) []model.Txn {
 	t.Helper()
 	return receiveUntil(t, url, want, 20*time.Second)
 }
 
 // receiveFor collects whatever arrives on the queue within d (for "nothing was queued").
-func receiveFor(t *testing.T, url string, d time.Duration) []store.Txn {
+func receiveFor(t *testing.T, url string, d time.Duration) []model.Txn {
 	t.Helper()
 	return receiveUntil(t, url, 1<<30, d)
 }
 
-func receiveUntil(t *testing.T, url string, want int, wait time.Duration) []store.Txn {
+func receiveUntil(t *testing.T, url string, want int, wait time.Duration) []model.Txn {
 	t.Helper()
 	c := storetest.Emulators(t).SQSClient()
-	var got []store.Txn
+	var got []model.Txn
 	deadline := time.Now().Add(wait)
 	for len(got) < want && time.Now().Before(deadline) {
 		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
@@ -117,7 +119,7 @@ func receiveUntil(t *testing.T, url string, want int, wait time.Duration) []stor
 			t.Fatal(err)
 		}
 		for _, m := range out.Messages {
-			var txn store.Txn
+			var txn model.Txn
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &txn); err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +168,7 @@ func TestPostTransactionsRejectsOnlyTheBadItem(t *testing.T) {
 		if txn.ExternalID == "INV-3" && (txn.Amount != 10350 || txn.Items[0].EffectDays != 180) {
 			t.Fatalf("INV-3 queued as %+v", txn)
 		}
-		if txn.Once != store.OnceStore || txn.CustomerID == "" {
+		if txn.Once != model.OnceStore || txn.CustomerID == "" {
 			t.Fatalf("queued without its per-store once-key or its customer: %+v", txn)
 		}
 	}
@@ -259,9 +261,9 @@ func (g *txnRig) customer(st string) (id, phone string) {
 }
 
 // apply applies a transaction the way ingest does, as if it had been posted before.
-func (g *txnRig) apply(txn store.Txn) {
+func (g *txnRig) apply(txn model.Txn) {
 	g.t.Helper()
-	_, err := g.table.ApplyTxn(context.Background(), txn, testNow, func(_ *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment { return prev })
+	_, err := ingestInto(g.table, false).Apply(context.Background(), tiering.DefaultPolicy(), txn)
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -353,7 +355,7 @@ func TestOnceKeysArePerStoreAndAKnownKeyIsADuplicateOrAConflict(t *testing.T) {
 	bj, _ := g.customer("bj-01")
 	ext := "INV-" + storetest.Suffix()
 	at := time.Date(2025, 2, 28, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	g.apply(store.Txn{Source: "pos", ExternalID: ext, CustomerID: sh, Store: "sh-01", At: at, Amount: 10000, Currency: "CNY", Once: store.OnceStore})
+	g.apply(model.Txn{Source: "pos", ExternalID: ext, CustomerID: sh, Store: "sh-01", At: at, Amount: 10000, Currency: "CNY", Once: model.OnceStore})
 
 	code, out, body := g.post(staff("clinician", "bj-01"), txnBody(ext, "bj-01", fmt.Sprintf(`{"id":%q}`, bj), "100.00"))
 	if code != http.StatusAccepted || out.Results[0].Status != "accepted" {
@@ -388,7 +390,7 @@ func TestATransactionAppliedUnderTheOldKeyIsADuplicate(t *testing.T) {
 	sh, _ := g.customer("sh-01")
 	ext := "OLD-" + storetest.Suffix()
 	at := time.Date(2025, 2, 28, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	g.apply(store.Txn{Source: "pos", ExternalID: ext, CustomerID: sh, Store: "sh-01", At: at, Amount: 10000, Currency: "CNY"}) // no Once: the old key
+	g.apply(model.Txn{Source: "pos", ExternalID: ext, CustomerID: sh, Store: "sh-01", At: at, Amount: 10000, Currency: "CNY"}) // no Once: the old key
 	code, out, body := g.post(staff("clinician", "sh-01"), txnBody(ext, "sh-01", fmt.Sprintf(`{"id":%q}`, sh), "100.00"))
 	if code != http.StatusAccepted || out.Results[0].Status != "duplicate" {
 		t.Fatalf("re-posting a transaction applied under the old key: %d %s", code, body)

@@ -1,5 +1,6 @@
 // Command ingest applies queued transactions (SQS, partial batch responses): each one
-// counts once, updates the customer's aggregates and runs the instant tier rules.
+// counts once, updates the customer's aggregates and runs the instant tier rules
+// (shared/tiering/app.Ingest).
 package main
 
 import (
@@ -9,13 +10,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 func main() {
 	b := boot.Init(context.Background())
-	h := &handler{log: b.Log, table: b.Table, policies: b.Table, now: time.Now, zone: b.Zone}
+	// A purchase cancels win-back offers, an instant upgrade congratulates, a product with
+	// an effect duration gets its repurchase reminder.
 	planner, err := boot.Planner(b.Table, time.Now)
-	h.planner = planner
 	boot.Check(b.Log, "configuration", b.Env.Err(), err)
+	h := &handler{log: b.Log, ingest: &app.Ingest{Log: b.Log, Policies: b.Table, Ledger: b.Table, Planner: planner, Now: time.Now}}
 	lambda.Start(h.Handle)
 }

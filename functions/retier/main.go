@@ -1,5 +1,6 @@
 // Command retier re-tiers every customer: the nightly schedule (or POST /v1/retier)
-// starts a run, and the retier queue carries its scan segments through two passes.
+// starts a run, and the retier queue carries its scan segments through two passes
+// (shared/tiering/app.Nightly).
 package main
 
 import (
@@ -11,23 +12,30 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/queue"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 func main() {
 	b := boot.Init(context.Background())
 	e := b.Env
-	r := &Retier{Log: b.Log, Table: b.Table,
-		SQS: sqs.NewFromConfig(b.Cfg), QueueURL: e.Required("RETIER_QUEUE_URL"), Segments: e.Int("RETIER_SEGMENTS", 8),
+	n := &app.Nightly{Log: b.Log, Policies: b.Table, Runs: b.Table, Profiles: b.Table, Models: b.Table,
+		Queue: queue.New(sqs.NewFromConfig(b.Cfg), e.Required("RETIER_QUEUE_URL")), Segments: e.Int("RETIER_SEGMENTS", 8),
 		Zone: b.Zone, Now: time.Now,
-		CLV: CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200),
+		CLV: app.CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200),
 			Disabled: e.Optional("CLV_DISABLED", "") == "true"}}
 	var segErr error
-	if r.Segments < 1 {
-		segErr = fmt.Errorf("RETIER_SEGMENTS=%d: want at least 1", r.Segments)
+	if n.Segments < 1 {
+		segErr = fmt.Errorf("RETIER_SEGMENTS=%d: want at least 1", n.Segments)
 	}
 	// Tier and stage moves, and tier A customers the model newly sees at risk, get follow-up.
 	planner, err := boot.Planner(b.Table, time.Now)
-	r.Planner = planner
+	n.Planner = planner
+	n.Finished = func(ctx context.Context, sum *app.RunSummary, took time.Duration) {
+		logx.Count(ctx, "TierChanges", float64(sum.TierChanges)) // metrics (docs/operations.md)
+		logx.Duration(ctx, "NightlyRunDuration", took)
+	}
 	boot.Check(b.Log, "configuration", e.Err(), segErr, err)
-	lambda.Start(r.Handle)
+	lambda.Start((&handler{log: b.Log, night: n}).Handle)
 }

@@ -215,13 +215,12 @@ func splitBatches(txns []map[string]any) []span {
 // toAPI renders invoices as the API's transactions. Lines the API would refuse (zero
 // quantity, negative price: the file's manual adjustments) are left out of the item list;
 // the invoice total stays what the file says.
-func toAPI(batch []dataset.Txn, store string) []map[string]any {
+func toAPI(batch []model.Txn, store string) []map[string]any {
 	out := make([]map[string]any, 0, len(batch))
 	for _, t := range batch {
-		amt := t.Amount
 		kind := "purchase"
-		if t.Refund || amt < 0 {
-			kind, amt = "refund", -amt
+		if t.Refund {
+			kind = "refund"
 		}
 		var items []map[string]any
 		for _, it := range t.Items {
@@ -235,11 +234,11 @@ func toAPI(batch []dataset.Txn, store string) []map[string]any {
 			items = append(items, map[string]any{"sku": truncate(it.SKU, 64), "name": truncate(it.Name, 200), "qty": qty, "unitPrice": it.UnitPrice.String()})
 		}
 		tx := map[string]any{
-			"externalId": t.Invoice, "source": "online-retail", "type": kind,
+			"externalId": t.ExternalID, "source": "online-retail", "type": kind,
 			// The file's CustomerID is the shop's own customer number: it finds or creates
 			// the store's customer (C2), whatever tierflow id that is.
 			"customer": map[string]string{"ref": t.CustomerID}, "store": store,
-			"at": t.At.Format(time.RFC3339), "amount": model.Money(amt).String(), "currency": "GBP",
+			"at": t.At.Format(time.RFC3339), "amount": t.Amount.String(), "currency": "GBP",
 		}
 		if len(items) > 0 {
 			tx["items"] = items

@@ -265,7 +265,7 @@ func TestImportSyntheticTwiceCountsOnce(t *testing.T) {
 	}
 	var rows [][]string
 	for _, tx := range syn.Txns {
-		inv := "SYN-" + strings.TrimPrefix(tx.Invoice, "C")
+		inv := "SYN-" + strings.TrimPrefix(tx.ExternalID, "C")
 		if tx.Refund {
 			inv = "C" + inv
 		}
@@ -274,7 +274,7 @@ func TestImportSyntheticTwiceCountsOnce(t *testing.T) {
 			rows = append(rows, []string{inv, sku, name, fmt.Sprint(qty), when, price, num[tx.CustomerID], "United Kingdom"})
 		}
 		if tx.Refund { // the synthetic refund carries its amount, not its lines
-			row("REFUND", "Refund", -1, (-tx.Amount).String())
+			row("REFUND", "Refund", -1, tx.Amount.String())
 			continue
 		}
 		for _, it := range tx.Items {

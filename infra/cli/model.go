@@ -128,7 +128,7 @@ func readPurchases(path, format string) (map[string][]clv.Purchase, string, erro
 			fmt.Fprintf(os.Stderr, "tierflow model: %d rows rejected, first: %v\n", len(st.Rejected), st.Rejected[0])
 		}
 		for _, x := range txns {
-			out[x.CustomerID] = append(out[x.CustomerID], clv.Purchase{At: x.At, Amount: x.Amount})
+			out[x.CustomerID] = append(out[x.CustomerID], clv.Purchase{At: x.At, Amount: x.Net()})
 		}
 	default:
 		return nil, format, fmt.Errorf("-format %q is not cdnow, retail or auto", format)

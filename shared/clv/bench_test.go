@@ -30,7 +30,7 @@ func onlineRetail(b *testing.B) ([]Summary, Calibration) {
 	byCustomer := map[string][]Purchase{}
 	var last time.Time
 	for _, x := range txns {
-		byCustomer[x.CustomerID] = append(byCustomer[x.CustomerID], Purchase{At: x.At, Amount: x.Amount})
+		byCustomer[x.CustomerID] = append(byCustomer[x.CustomerID], Purchase{At: x.At, Amount: x.Net()})
 		if x.At.After(last) {
 			last = x.At
 		}

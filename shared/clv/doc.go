@@ -9,5 +9,7 @@
 // Summaries against a Calibration, fit a Model (maximum likelihood, optimised over the
 // logarithms of the parameters so they stay positive), keep it as JSON, and ask it for
 // Predictions. A fit that cannot be trusted returns ErrInsufficientData or
-// ErrNotConverged with the reason, so the caller keeps its previous model.
+// ErrNotConverged with the reason, so the caller keeps its previous model. Occasions is
+// the compact purchase-day record a profile keeps for it, ProfileCLV the prediction a
+// profile keeps.
 package clv

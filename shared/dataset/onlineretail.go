@@ -90,14 +90,16 @@ func (s *stackedCloser) Close() error {
 	return errors.Join(errs...)
 }
 
-// ReadOnlineRetail reads the UCI Online Retail CSV into one Txn per invoice, ordered by
-// time then invoice number. Money is exact: each line's Quantity×UnitPrice is summed in
-// millionths of a pound and the invoice total is rounded once to pence (half away from
-// zero), so the four rows priced at £0.001 do not accumulate float error. Invoices
-// starting with "C" are cancellations and become refunds with a negative amount. Rows
-// without a CustomerID are skipped and counted; rows that cannot be parsed are listed in
+// ReadOnlineRetail reads the UCI Online Retail CSV into one model.Txn per invoice (the
+// invoice number is its ExternalID), ordered by time then invoice number. Money is exact:
+// each line's Quantity×UnitPrice is summed in millionths of a pound and the invoice total
+// is rounded once to pence (half away from zero), so the four rows priced at £0.001 do
+// not accumulate float error. Invoices starting with "C" are cancellations and become
+// refunds (as does an invoice whose total is negative: in the published file only
+// cancellations are); Amount is the total's size, as everywhere. Rows without a
+// CustomerID are skipped and counted; rows that cannot be parsed are listed in
 // st.Rejected. The file's Country is the only place field it has, so it becomes Store.
-func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
+func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 	loc, err := londonTZ()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail: load Europe/London: %w", err)
@@ -120,7 +122,7 @@ func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
 	}
 
 	type acc struct {
-		txn   Txn
+		txn   model.Txn
 		micro int64 // exact total in millionths of the currency unit
 	}
 	byInvoice := make(map[string]int, 1<<15)
@@ -188,9 +190,9 @@ func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
 			inv := in(rec[0])
 			idx = len(accs)
 			byInvoice[inv] = idx
-			accs = append(accs, acc{txn: Txn{
+			accs = append(accs, acc{txn: model.Txn{
 				CustomerID: in(cust),
-				Invoice:    inv,
+				ExternalID: inv,
 				Store:      in(rec[7]),
 				At:         at,
 				Refund:     strings.HasPrefix(inv, "C"),
@@ -202,7 +204,7 @@ func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
 			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
 		a.micro += int64(qty) * price
-		a.txn.Items = append(a.txn.Items, Item{
+		a.txn.Items = append(a.txn.Items, model.TxnItem{
 			SKU:       in(rec[1]),
 			Name:      in(rec[2]),
 			Qty:       qty,
@@ -211,10 +213,14 @@ func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
 		st.Items++
 	}
 
-	txns = make([]Txn, len(accs))
+	txns = make([]model.Txn, len(accs))
 	for i := range accs {
 		t := accs[i].txn
-		t.Amount = model.Money(roundDiv(accs[i].micro, 10_000))
+		total := roundDiv(accs[i].micro, 10_000)
+		if total < 0 {
+			t.Refund, total = true, -total
+		}
+		t.Amount = model.Money(total)
 		if accs[i].micro%10_000 != 0 {
 			st.RoundedInvoice++
 		}
@@ -227,7 +233,7 @@ func ReadOnlineRetail(r io.Reader) (txns []Txn, st ReadStats, err error) {
 		if !txns[i].At.Equal(txns[j].At) {
 			return txns[i].At.Before(txns[j].At)
 		}
-		return txns[i].Invoice < txns[j].Invoice
+		return txns[i].ExternalID < txns[j].ExternalID
 	})
 	st.Invoices = len(txns)
 	st.Customers = len(customers)

@@ -50,7 +50,7 @@ type Customer struct {
 // Synthetic is a generated customer base and its transactions in time order.
 type Synthetic struct {
 	Customers []Customer
-	Txns      []Txn
+	Txns      []model.Txn
 }
 
 type product struct {
@@ -145,7 +145,7 @@ func lower(s string) string {
 
 // synthTxns draws purchase times as a renewal process whose mean gap depends on the
 // segment, so frequency, recency and spend vary together the way they do in real bases.
-func synthTxns(rng *rand.Rand, c *Customer, from, to time.Time) []Txn {
+func synthTxns(rng *rand.Rand, c *Customer, from, to time.Time) []model.Txn {
 	span := to.Sub(from)
 	at := func(frac float64) time.Time { return from.Add(time.Duration(frac * float64(span))) }
 	var (
@@ -174,14 +174,14 @@ func synthTxns(rng *rand.Rand, c *Customer, from, to time.Time) []Txn {
 	if err != nil {
 		loc = time.UTC
 	}
-	var txns []Txn
+	var txns []model.Txn
 	for t, n := start, 1; !t.After(stop) && t.Before(to); n++ {
 		day := t.In(loc)
 		when := time.Date(day.Year(), day.Month(), day.Day(), 10+rng.IntN(10), rng.IntN(60), 0, 0, loc)
 		if when.Before(from) || !when.Before(to) {
 			break
 		}
-		p := Txn{CustomerID: c.ID, Invoice: fmt.Sprintf("%s-%04d", c.ID, n), Store: c.Store, At: when}
+		p := model.Txn{CustomerID: c.ID, ExternalID: fmt.Sprintf("%s-%04d", c.ID, n), Store: c.Store, At: when}
 		for k := 1 + rng.IntN(maxItems); k > 0; k-- {
 			var pr product
 			if rng.Float64() < premium {
@@ -189,7 +189,7 @@ func synthTxns(rng *rand.Rand, c *Customer, from, to time.Time) []Txn {
 			} else {
 				pr = catalogue[rng.IntN(3)]
 			}
-			p.Items = append(p.Items, Item{SKU: pr.sku, Name: pr.name, Qty: 1, UnitPrice: pr.price, EffectDays: pr.effectDays})
+			p.Items = append(p.Items, model.TxnItem{SKU: pr.sku, Name: pr.name, Qty: 1, UnitPrice: pr.price, EffectDays: pr.effectDays})
 			p.Amount += pr.price
 		}
 		txns = append(txns, p)
@@ -200,7 +200,7 @@ func synthTxns(rng *rand.Rand, c *Customer, from, to time.Time) []Txn {
 				if rng.Float64() < 0.3 {
 					amount /= 2
 				}
-				txns = append(txns, Txn{CustomerID: c.ID, Invoice: "C" + p.Invoice, Store: c.Store, At: back, Amount: -amount, Refund: true})
+				txns = append(txns, model.Txn{CustomerID: c.ID, ExternalID: "C" + p.ExternalID, Store: c.Store, At: back, Amount: amount, Refund: true})
 			}
 		}
 		if meanGapDays == 0 {

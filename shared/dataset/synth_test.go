@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tierflow/tierflow/shared/model"
 )
 
 func synthSample() (SynthConfig, Synthetic) {
@@ -79,30 +81,30 @@ func TestSynthMixLooksLikeARealBase(t *testing.T) {
 	purchases := map[string]int{}
 	spend := map[string]int64{}
 	last := map[string]time.Time{}
-	invoices := map[string]Txn{}
+	invoices := map[string]model.Txn{}
 	var refunds int
 	for i, x := range d.Txns {
 		if i > 0 && x.At.Before(d.Txns[i-1].At) {
 			t.Fatal("transactions must be in time order")
 		}
 		if x.At.Before(cfg.From) || !x.At.Before(cfg.To) {
-			t.Fatalf("%s at %v is outside the configured period", x.Invoice, x.At)
+			t.Fatalf("%s at %v is outside the configured period", x.ExternalID, x.At)
 		}
 		if x.Refund {
 			refunds++
-			orig, ok := invoices[strings.TrimPrefix(x.Invoice, "C")]
-			if !ok || x.Amount >= 0 || -x.Amount > orig.Amount || !x.At.After(orig.At) {
-				t.Fatalf("refund %s must follow and not exceed its purchase %+v", x.Invoice, orig)
+			orig, ok := invoices[strings.TrimPrefix(x.ExternalID, "C")]
+			if !ok || x.Amount <= 0 || x.Amount > orig.Amount || !x.At.After(orig.At) {
+				t.Fatalf("refund %s must follow and not exceed its purchase %+v", x.ExternalID, orig)
 			}
 		} else {
 			if x.Amount <= 0 || len(x.Items) == 0 {
-				t.Fatalf("purchase %s has amount %v and %d items", x.Invoice, x.Amount, len(x.Items))
+				t.Fatalf("purchase %s has amount %v and %d items", x.ExternalID, x.Amount, len(x.Items))
 			}
 			purchases[x.CustomerID]++
-			invoices[x.Invoice] = x
+			invoices[x.ExternalID] = x
 			last[x.CustomerID] = x.At
 		}
-		spend[x.CustomerID] += int64(x.Amount)
+		spend[x.CustomerID] += int64(x.Net())
 	}
 	var leads, oneOff int
 	var top, total int64

@@ -3,12 +3,14 @@ package store
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 // Every key of the single table is built in this file; docs/data-model.md lists the items
@@ -217,5 +219,64 @@ func TouchKey(customerID, ref string) Key { return Key{CustomerPK(customerID), p
 // token itself is stored nowhere, only sent.
 func ConsentTokenKey(tokenHash string) Key { return Key{"CONSENT#" + tokenHash, "TOKEN"} }
 
-// tier-app: the builders of transactions.go, txnonce.go, runs.go, runstores.go,
-// clvmodels.go and policies.go follow.
+// --- tiering: transactions, runs, models, policies (tier-app) -----------------------
+
+// put sets the key attributes of an item.
+func (k Key) put(item map[string]types.AttributeValue) {
+	item[attrPK] = &types.AttributeValueMemberS{Value: k.PK}
+	item[attrSK] = &types.AttributeValueMemberS{Value: k.SK}
+}
+
+// customerIDOf is the customer id of a CUST#<id> partition key.
+func customerIDOf(pk string) string { return strings.TrimPrefix(pk, "CUST#") }
+
+// Sort-key prefixes the tiering items are queried by.
+const (
+	txnSKPrefix        = "TXN#"    // a customer's transactions (TxnSK)
+	tierSKPrefix       = "TIER#"   // a customer's tier history (TierSK)
+	storeTierPrefix    = "TIER#"   // a store's customers on GSI2, by tier (StoreCustomerSK)
+	runSegmentPrefix   = "SEG#"    // a run's segment results (RunSegmentKey)
+	runSamplePrefix    = "SAMPLE#" // a run's model samples (RunSampleKey)
+	runStorePartPrefix = "SSUM#"   // a running run's per-store shares (RunStorePartKey)
+	runStorePrefix     = "STORE#"  // a finished run's per-store summaries (RunStoreKey)
+	versionPrefix      = "V#"      // a policy's or a model's stored versions
+)
+
+// runSegmentOf is the segment number of a RunSegmentKey's sort key.
+func runSegmentOf(sk string) (int, bool) {
+	n, err := strconv.Atoi(strings.TrimPrefix(sk, runSegmentPrefix))
+	return n, err == nil && strings.HasPrefix(sk, runSegmentPrefix)
+}
+
+// runStoreOf is the store of a RunStoreKey's sort key.
+func runStoreOf(sk string) string { return strings.TrimPrefix(sk, runStorePrefix) }
+
+// runSampleSegmentOf is the segment number of a RunSampleKey's sort key.
+func runSampleSegmentOf(sk string) int {
+	n, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(sk, runSamplePrefix), "#", 2)[0])
+	return n
+}
+
+// LatestRunKey points at the last finished run, for reports.
+func LatestRunKey() Key { return Key{"RUN#latest", "LATEST"} }
+
+// RunSampleKey is one segment's customer-base model sample of one scope, next to the run.
+func RunSampleKey(id string, seg int, scope string) Key {
+	return Key{"RUN#" + id, fmt.Sprintf("%s%04d#%s", runSamplePrefix, seg, scope)}
+}
+
+// ModelPK is the partition of one scope's customer-base models: MODEL#<ns> for the
+// business, MODEL#<ns>#STORE#<store> for a store. ns is "clv" in production.
+func ModelPK(ns, scope string) string {
+	if scope == app.ScopeBusiness || scope == "" {
+		return "MODEL#" + ns
+	}
+	return "MODEL#" + ns + "#STORE#" + scope
+}
+
+// ModelVersionKey is one fitted version (V#<run id>); ModelCurrentKey holds a copy of the
+// live one.
+func ModelVersionKey(ns, scope, version string) Key {
+	return Key{ModelPK(ns, scope), versionPrefix + version}
+}
+func ModelCurrentKey(ns, scope string) Key { return Key{ModelPK(ns, scope), "CURRENT"} }

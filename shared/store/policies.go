@@ -114,7 +114,7 @@ func (t *Table) PolicyHistory(ctx context.Context) ([]PolicyVersion, error) {
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :v)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: PolicyCurrentKey(PolicyKindTiering).PK},
-			":v":  &types.AttributeValueMemberS{Value: "V#"},
+			":v":  &types.AttributeValueMemberS{Value: versionPrefix},
 		},
 		ScanIndexForward:       aws.Bool(false),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,

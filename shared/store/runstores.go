@@ -5,10 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,12 +16,8 @@ import (
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/model"
-	"github.com/tierflow/tierflow/shared/tiering"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
-
-// NoStore stands for "customers without a store" in a run's per-store keys: a name no
-// store can have (store ids are [A-Za-z0-9._:-]), counted in the business total only.
-const NoStore = "~"
 
 // spendChunk bounds the spends one SSUM item carries (≈ 3 bytes each, well inside 400 KB).
 const spendChunk = 60000
@@ -34,18 +28,18 @@ const partTTL = 7 * 24 * time.Hour
 // storePart is one segment's share of one store: its counts (chunk 0) and the net spend
 // of each of its customers with a purchase, sorted and delta-encoded.
 type storePart struct {
-	Store   string      `dynamodbav:"store"`
-	Seg     int         `dynamodbav:"seg"`
-	Chunk   int         `dynamodbav:"chunk"`
-	Chunks  int         `dynamodbav:"chunks,omitempty"` // chunk 0: how many chunks this attempt wrote
-	Summary *RunSummary `dynamodbav:"summary,omitempty"`
-	Spends  []byte      `dynamodbav:"spends,omitempty"`
+	Store   string          `dynamodbav:"store"`
+	Seg     int             `dynamodbav:"seg"`
+	Chunk   int             `dynamodbav:"chunk"`
+	Chunks  int             `dynamodbav:"chunks,omitempty"` // chunk 0: how many chunks this attempt wrote
+	Summary *app.RunSummary `dynamodbav:"summary,omitempty"`
+	Spends  []byte          `dynamodbav:"spends,omitempty"`
 }
 
 // PutStoreParts records a pass-2 segment's per-store counts and spends before the segment
 // is counted, so the finisher finds every store's share. A redelivered segment writes the
 // same keys again; chunk 0 says how many chunks belong to the attempt that wrote it last.
-func (t *Table) PutStoreParts(ctx context.Context, runID string, seg int, sums map[string]*RunSummary, spends map[string][]model.Money, now time.Time) error {
+func (t *Table) PutStoreParts(ctx context.Context, runID string, seg int, sums map[string]*app.RunSummary, spends map[string][]model.Money, now time.Time) error {
 	var reqs []types.WriteRequest
 	expires := strconv.FormatInt(now.Add(partTTL).Unix(), 10)
 	for st, sum := range sums {
@@ -61,8 +55,7 @@ func (t *Table) PutStoreParts(ctx context.Context, runID string, seg int, sums m
 			if err != nil {
 				return fmt.Errorf("marshal store share of run %s: %w", runID, err)
 			}
-			k := RunStorePartKey(runID, st, seg, c)
-			item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k.PK}, &types.AttributeValueMemberS{Value: k.SK}
+			RunStorePartKey(runID, st, seg, c).put(item)
 			item[attrTTL] = &types.AttributeValueMemberN{Value: expires}
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
@@ -72,8 +65,8 @@ func (t *Table) PutStoreParts(ctx context.Context, runID string, seg int, sums m
 
 // StoreParts merges every segment's share per store: the summed counts and every
 // customer's spend, for the exact top fifth.
-func (t *Table) StoreParts(ctx context.Context, runID string) (map[string]*RunSummary, map[string][]model.Money, error) {
-	items, err := t.queryPrefix(ctx, RunKey(runID).PK, "SSUM#")
+func (t *Table) StoreParts(ctx context.Context, runID string) (map[string]*app.RunSummary, map[string][]model.Money, error) {
+	items, err := t.queryPrefix(ctx, RunKey(runID).PK, runStorePartPrefix)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store shares of run %s: %w", runID, err)
 	}
@@ -89,14 +82,14 @@ func (t *Table) StoreParts(ctx context.Context, runID string) (map[string]*RunSu
 		}
 		parts = append(parts, p)
 	}
-	sums, spends := map[string]*RunSummary{}, map[string][]model.Money{}
+	sums, spends := map[string]*app.RunSummary{}, map[string][]model.Money{}
 	for _, p := range parts {
 		if p.Chunk >= chunks[p.Store+"#"+strconv.Itoa(p.Seg)] {
 			continue // left by an earlier attempt of the segment that wrote more chunks
 		}
 		if p.Summary != nil {
 			if sums[p.Store] == nil {
-				sums[p.Store] = NewRunSummary()
+				sums[p.Store] = app.NewRunSummary()
 			}
 			sums[p.Store].Add(p.Summary)
 		}
@@ -109,28 +102,27 @@ func (t *Table) StoreParts(ctx context.Context, runID string) (map[string]*RunSu
 	return sums, spends, nil
 }
 
-// PutStoreSummaries stores each store's finished summary (not NoStore's, which nobody
+// PutStoreSummaries stores each store's finished summary (not app.NoStore's, which nobody
 // but all-stores staff sees, in the business total).
-func (t *Table) PutStoreSummaries(ctx context.Context, runID string, sums map[string]*RunSummary) error {
+func (t *Table) PutStoreSummaries(ctx context.Context, runID string, sums map[string]*app.RunSummary) error {
 	var reqs []types.WriteRequest
 	for st, sum := range sums {
-		if st == NoStore {
+		if st == app.NoStore {
 			continue
 		}
 		item, err := attributevalue.MarshalMap(sum)
 		if err != nil {
 			return fmt.Errorf("marshal store summary of run %s: %w", runID, err)
 		}
-		k := RunStoreKey(runID, st)
-		item[attrPK], item[attrSK] = &types.AttributeValueMemberS{Value: k.PK}, &types.AttributeValueMemberS{Value: k.SK}
+		RunStoreKey(runID, st).put(item)
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
 	return t.batchWrite(ctx, reqs)
 }
 
 // StoreSummaries reads the finished summaries of stores (absent: no customer there).
-func (t *Table) StoreSummaries(ctx context.Context, runID string, stores []string) (map[string]*RunSummary, error) {
-	out := map[string]*RunSummary{}
+func (t *Table) StoreSummaries(ctx context.Context, runID string, stores []string) (map[string]*app.RunSummary, error) {
+	out := map[string]*app.RunSummary{}
 	var keys []map[string]types.AttributeValue
 	for _, st := range stores {
 		keys = append(keys, RunStoreKey(runID, st).av())
@@ -150,11 +142,11 @@ func (t *Table) StoreSummaries(ctx context.Context, runID string, stores []strin
 				if sk == nil {
 					continue
 				}
-				s := NewRunSummary()
+				s := app.NewRunSummary()
 				if err := attributevalue.UnmarshalMap(it, s); err != nil {
 					return nil, fmt.Errorf("decode store summary of run %s: %w", runID, err)
 				}
-				out[strings.TrimPrefix(sk.Value, "STORE#")] = s
+				out[runStoreOf(sk.Value)] = s
 			}
 			req = res.UnprocessedKeys
 			if len(req[t.Name].Keys) > 0 {
@@ -165,61 +157,6 @@ func (t *Table) StoreSummaries(ctx context.Context, runID string, stores []strin
 		}
 	}
 	return out, nil
-}
-
-// FinishTop20 sets a summary's top-fifth figures from its customers' spends, exactly,
-// then its shares.
-func (s *RunSummary) FinishTop20(spends []model.Money) {
-	s.Top20Revenue, s.Top20Customers, s.Top20Cut = tiering.Top20(spends)
-	s.Top20Method, s.Top20MaxError = "exact", 0
-	s.Finish()
-}
-
-// CombineStores is the summary of several stores from each one's finished summary. Counts
-// and revenue add up exactly. The top fifth of several stores together is not in their
-// summaries; the share given is that of each store's own top fifth (Σ top_i / Σ revenue_i),
-// a lower bound of the joint share. Whatever the stores' customers, the joint top K
-// (K = Σ k_i) differs from the union of the stores' tops only by customers traded across
-// stores' cuts, each worth between the lowest and highest cut, and at most min(K, n−K) of
-// them: Top20MaxError = min(K, n−K)·(max cut − min cut) / total revenue (0 when every
-// store's cut is the same, or for one store).
-func CombineStores(parts map[string]*RunSummary, stores []string) *RunSummary {
-	out := NewRunSummary()
-	out.Stores = slices.Clone(stores)
-	slices.Sort(out.Stores)
-	var withBuyers []*RunSummary
-	for _, st := range out.Stores {
-		p, ok := parts[st]
-		if !ok {
-			continue
-		}
-		out.Add(p)
-		if p.Top20Customers > 0 {
-			withBuyers = append(withBuyers, p)
-		}
-	}
-	out.Finish()
-	switch len(withBuyers) {
-	case 0:
-		out.Top20Method = "exact"
-	case 1:
-		out.Top20Cut, out.Top20Method = withBuyers[0].Top20Cut, "exact"
-	default:
-		out.Top20Method = "sum of each store's top 20 %"
-		lo, hi := withBuyers[0].Top20Cut, withBuyers[0].Top20Cut
-		for _, p := range withBuyers[1:] {
-			lo, hi = min(lo, p.Top20Cut), max(hi, p.Top20Cut)
-		}
-		n := 0
-		for _, v := range out.Tiers {
-			n += v
-		}
-		traded := min(out.Top20Customers, n-out.Top20Customers)
-		if out.TotalRevenue > 0 {
-			out.Top20MaxError = math.Min(1-out.Top20Share, float64(traded)*float64(hi-lo)/float64(out.TotalRevenue))
-		}
-	}
-	return out
 }
 
 // encodeSpends writes sorted amounts as zig-zag varint deltas: a few bytes a customer.
@@ -253,21 +190,21 @@ func decodeSpends(b []byte) ([]model.Money, error) {
 
 // Run answers a run for the scope the access layer resolved (C3): all-stores staff get
 // the run as it is, business totals included; anyone else gets the run's progress and the
-// summary of their stores only (CombineStores), and the customer-base model outcome of
+// summary of their stores only (app.CombineStores), and the customer-base model outcome of
 // their stores only. A run that kept no per-store summaries (from before they were kept)
 // is not found for them.
-func (s *Staff) Run(ctx context.Context, r access.Run) (Run, bool, error) {
+func (s *Staff) Run(ctx context.Context, r access.Run) (app.Run, bool, error) {
 	id := r.ID()
 	if id == "" {
 		latest, err := s.t.LatestRunID(ctx)
 		if err != nil || latest == "" {
-			return Run{}, false, err
+			return app.Run{}, false, err
 		}
 		id = latest
 	}
 	run, found, err := s.t.GetRun(ctx, id)
 	if err != nil || !found {
-		return Run{}, false, err
+		return app.Run{}, false, err
 	}
 	sc := r.Scope()
 	if sc.All() {
@@ -276,27 +213,27 @@ func (s *Staff) Run(ctx context.Context, r access.Run) (Run, bool, error) {
 	stores := sc.Stores()
 	run.Summary = nil
 	if run.CLV != nil {
-		c := &RunCLV{}
+		c := &app.RunCLV{}
 		for _, st := range stores {
 			if f, ok := run.CLV.Stores[st]; ok {
 				if c.Stores == nil {
-					c.Stores = map[string]ScopeFit{}
+					c.Stores = map[string]app.ScopeFit{}
 				}
 				c.Stores[st] = f
 			}
 		}
 		run.CLV = c
 	}
-	if run.Status != RunDone {
+	if run.Status != app.RunDone {
 		return run, true, nil
 	}
 	if !run.PerStore {
-		return Run{}, false, nil
+		return app.Run{}, false, nil
 	}
 	parts, err := s.t.StoreSummaries(ctx, id, stores)
 	if err != nil {
-		return Run{}, false, err
+		return app.Run{}, false, err
 	}
-	run.Summary = CombineStores(parts, stores)
+	run.Summary = app.CombineStores(parts, stores)
 	return run, true, nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 // TimelineKind says what happened in a timeline entry.
@@ -32,8 +34,8 @@ type TimelineEntry struct {
 	// millisecond: entries are in At order, those of one millisecond as stored.
 	At         time.Time
 	Touch      *TouchItem
-	Txn        *Txn
-	TierChange *TierChange
+	Txn        *model.Txn
+	TierChange *app.TierChange
 	Reminder   *followup.Reminder
 }
 
@@ -93,11 +95,11 @@ func timelineEntry(sk string, item map[string]types.AttributeValue) (TimelineEnt
 		err = attributevalue.UnmarshalMap(item, e.Touch)
 		e.At = e.Touch.Touch.At
 	case strings.HasPrefix(sk, prefixTxn):
-		e.Kind, e.Txn = TimelineTransaction, &Txn{}
+		e.Kind, e.Txn = TimelineTransaction, &model.Txn{}
 		err = attributevalue.UnmarshalMap(item, e.Txn)
 		e.At = e.Txn.At
 	case strings.HasPrefix(sk, prefixTier):
-		e.Kind, e.TierChange = TimelineTierChange, &TierChange{}
+		e.Kind, e.TierChange = TimelineTierChange, &app.TierChange{}
 		err = attributevalue.UnmarshalMap(item, e.TierChange)
 		e.At = e.TierChange.At
 	}

@@ -12,221 +12,114 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/tierflow/tierflow/shared/dataset"
+	"github.com/tierflow/tierflow/shared/clv"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
-
-// Txn is one purchase or refund as the API validated it and the ingest queue carries it.
-// Amount is always positive minor units; Refund says which way it counts.
-type Txn struct {
-	Source     string      `json:"source" dynamodbav:"source"`
-	ExternalID string      `json:"externalId" dynamodbav:"externalId"`
-	CustomerID string      `json:"customerId" dynamodbav:"customerId"`
-	Store      string      `json:"store,omitempty" dynamodbav:"store,omitempty"`
-	At         time.Time   `json:"at" dynamodbav:"at"`
-	Amount     model.Money `json:"amount" dynamodbav:"amount"`
-	Currency   string      `json:"currency" dynamodbav:"currency"`
-	Refund     bool        `json:"refund,omitempty" dynamodbav:"refund,omitempty"`
-	RefundOf   string      `json:"refundOf,omitempty" dynamodbav:"refundOf,omitempty"`
-	Items      []TxnItem   `json:"items,omitempty" dynamodbav:"items,omitempty"`
-	// Once is OnceStore when the once-key names the store; a message queued before that
-	// has none and is counted against the key it was posted under (LegacyTxnOnceKey).
-	Once string `json:"once,omitempty" dynamodbav:"-"`
-}
-
-// TxnItem is one line of a transaction.
-type TxnItem struct {
-	SKU        string      `json:"sku" dynamodbav:"sku"`
-	Name       string      `json:"name,omitempty" dynamodbav:"name,omitempty"`
-	Qty        int         `json:"qty" dynamodbav:"qty"`
-	UnitPrice  model.Money `json:"unitPrice" dynamodbav:"unitPrice"`
-	EffectDays int         `json:"effectDays,omitempty" dynamodbav:"effectDays,omitempty"`
-}
-
-// Dataset converts to the tier engine's transaction: refunds carry a negative amount.
-func (t Txn) Dataset() dataset.Txn {
-	amt := t.Amount
-	if t.Refund {
-		amt = -amt
-	}
-	items := make([]dataset.Item, len(t.Items))
-	for i, it := range t.Items {
-		items[i] = dataset.Item{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice, EffectDays: it.EffectDays}
-	}
-	return dataset.Txn{CustomerID: t.CustomerID, Invoice: t.ExternalID, Store: t.Store, At: t.At, Amount: amt, Refund: t.Refund, Items: items}
-}
-
-// Ref identifies the transaction across systems; follow-up triggers use it so that
-// planning the same transaction twice creates nothing twice.
-func (t Txn) Ref() string { return t.Source + "#" + t.ExternalID }
-
-// TierState is what the tier engine keeps on a profile.
-type TierState struct {
-	Aggregates tiering.Aggregates
-	Assignment tiering.Assignment
-	Occasions  *Occasions // purchase days for the customer-base model (clvmodels.go)
-}
-
-// Decide is the ingest rule run inside ApplyTxn's read-modify-write: given the state
-// after the transaction was folded in, it returns the assignment to store.
-type Decide func(agg *tiering.Aggregates, prev tiering.Assignment) tiering.Assignment
-
-// ApplyResult says what one ApplyTxn did.
-type ApplyResult struct {
-	Duplicate      bool // the transaction had been applied before: nothing changed
-	CreatedProfile bool // the customer had no profile; a minimal one was created
-	Prev, Next     tiering.Assignment
-	Attempts       int
-}
-
-// ErrTooManyConflicts: the profile kept changing under us; the caller retries later.
-var ErrTooManyConflicts = errors.New("profile changed concurrently too many times")
 
 // jsonTags makes attributevalue read the domain types' json tags, so an item attribute
 // carries the same names as the API (tiering.Assignment has no dynamodbav tags).
 func jsonTags(o *attributevalue.EncoderOptions)    { o.TagKey = "json" }
 func jsonTagsDec(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
 
-// MarshalAssignment / UnmarshalAssignment store an assignment under its JSON names.
-func MarshalAssignment(a tiering.Assignment) (types.AttributeValue, error) {
+// marshalAssignment / unmarshalAssignment store an assignment under its JSON names.
+func marshalAssignment(a tiering.Assignment) (types.AttributeValue, error) {
 	return attributevalue.MarshalWithOptions(a, jsonTags)
 }
-func UnmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
+func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 	return attributevalue.UnmarshalWithOptions(av, a, jsonTagsDec)
 }
 
-// tierItem is the part of the profile item that tiering reads.
-type tierItem struct {
-	Version    int64              `dynamodbav:"version"`
-	Store      string             `dynamodbav:"store"`
-	Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
-	Occasions  *Occasions         `dynamodbav:"occasions"`
-}
+// tierProjection is what tiering reads of a profile item.
+const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun"
 
-// readTierState reads the tier attributes of a profile; found=false if it does not exist.
-func (t *Table) readTierState(ctx context.Context, id string) (st TierState, version int64, store string, found bool, err error) {
-	k := CustomerKey(id)
+// ReadTierState reads a profile's tier state, strongly consistent (tiering/app.Ledger and
+// Profiles); found=false when the customer has no profile.
+func (t *Table) ReadTierState(ctx context.Context, id string) (app.TierState, bool, error) {
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                aws.String(t.Name),
-		Key:                      k.av(),
-		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("version, #s, aggregates, assignment, occasions"),
-		ExpressionAttributeNames: map[string]string{"#s": "store"},
+		TableName: aws.String(t.Name), Key: CustomerKey(id).av(), ConsistentRead: aws.Bool(true),
+		ProjectionExpression:     aws.String(tierProjection),
+		ExpressionAttributeNames: map[string]string{"#st": "store"},
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
 	})
 	if err != nil {
-		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
+		return app.TierState{}, false, fmt.Errorf("read profile %s: %w", id, err)
 	}
 	t.Units.addOne(false, out.ConsumedCapacity)
 	if out.Item == nil {
-		return st, 0, "", false, nil
+		return app.TierState{}, false, nil
 	}
-	var it tierItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return st, 0, "", false, fmt.Errorf("read profile %s: %w", id, err)
-	}
-	st.Aggregates = it.Aggregates
-	st.Occasions = it.Occasions
-	if av, ok := out.Item["assignment"]; ok {
-		if err := UnmarshalAssignment(av, &st.Assignment); err != nil {
-			return st, 0, "", false, fmt.Errorf("read profile %s assignment: %w", id, err)
-		}
-	}
-	return st, it.Version, it.Store, true, nil
+	st, err := decodeTierState(out.Item)
+	return st, err == nil, err
 }
 
-// ApplyOptions loosen ApplyTxn for tools and tests that build a base directly.
-type ApplyOptions struct {
-	// CreateMissing gives a customer without a profile a minimal one in the same
-	// transaction. Ingest never does: the API resolves every customer first (C2).
-	CreateMissing bool
+// decodeTierState reads the tier attributes of a profile item.
+func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) {
+	var raw struct {
+		PK         string             `dynamodbav:"PK"`
+		Version    int64              `dynamodbav:"version"`
+		Store      string             `dynamodbav:"store"`
+		Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
+		LastRun    string             `dynamodbav:"lastRun"`
+		PrevTier   string             `dynamodbav:"prevTier"`
+		Occasions  *clv.Occasions     `dynamodbav:"occasions"`
+		CLV        *clv.ProfileCLV    `dynamodbav:"clv"`
+		Retention  string             `dynamodbav:"retentionRun"`
+	}
+	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
+		return app.TierState{}, fmt.Errorf("decode profile: %w", err)
+	}
+	st := app.TierState{ID: customerIDOf(raw.PK), Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
+		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention}
+	if av, ok := it["assignment"]; ok {
+		if err := unmarshalAssignment(av, &st.Assignment); err != nil {
+			return app.TierState{}, fmt.Errorf("decode assignment of %s: %w", st.ID, err)
+		}
+	}
+	return st, nil
 }
 
-// ApplyTxn counts one transaction exactly once: a single TransactWriteItems puts the
-// once-marker (attribute_not_exists), the transaction item, and the profile's new
-// aggregates and assignment conditioned on the version that was read. The profile must
-// exist and belong to the transaction's store (or to none): otherwise ErrNoProfile or
-// ErrWrongStore, and nothing is written. A marker that exists with the same content is a
-// redelivery (Duplicate, nothing written); with other content it is ErrOnceConflict. A
-// version that moved means a concurrent writer, so the profile is read again and the
-// transaction re-applied.
-func (t *Table) ApplyTxn(ctx context.Context, txn Txn, now time.Time, decide Decide) (ApplyResult, error) {
-	return t.ApplyTxnWith(ctx, txn, now, decide, ApplyOptions{})
-}
-
-// ApplyTxnWith is ApplyTxn with options.
-func (t *Table) ApplyTxnWith(ctx context.Context, txn Txn, now time.Time, decide Decide, opts ApplyOptions) (ApplyResult, error) {
-	var res ApplyResult
-	if txn.At.Before(earliestTxn) {
-		return res, fmt.Errorf("apply transaction %s: time %s is before 2000", txn.Ref(), txn.At.Format(time.RFC3339))
+// ApplyTxn writes one transaction's outcome as ingest decided it (tiering/app.Ledger), in a
+// single TransactWriteItems: the once-marker (attribute_not_exists), the transaction item,
+// and the profile's new aggregates, occasions and assignment conditioned on the version
+// the decision was made on (or a new minimal profile, when w.Create). A marker that exists
+// comes back with the cancellation (taken, no extra read); a version that moved is
+// app.ErrConflict.
+func (t *Table) ApplyTxn(ctx context.Context, w app.TxnWrite) (model.TxnMarker, bool, error) {
+	items, err := t.applyItems(w)
+	if err != nil {
+		return model.TxnMarker{}, false, err
 	}
-	for attempt := 1; attempt <= 8; attempt++ {
-		res.Attempts = attempt
-		st, version, store, found, err := t.readTierState(ctx, txn.CustomerID)
-		if err != nil {
-			return res, err
-		}
-		// The same read that the update is conditioned on: the store the profile is
-		// changed in is the store it was checked against.
-		switch {
-		case !found && !opts.CreateMissing:
-			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrNoProfile)
-		case found && store != "" && store != txn.Store:
-			return res, fmt.Errorf("apply transaction %s to a customer of another store: %w", txn.Ref(), ErrWrongStore)
-		}
-		agg := st.Aggregates
-		// A profile from before purchase days were kept starts from the estimate.
-		occ := ProfileRow{Aggregates: st.Aggregates, Occasions: st.Occasions}.OccasionsOrEstimate()
-		dt := txn.Dataset()
-		agg.Apply(dt)
-		occ.Apply(dt.At, dt.Amount, dt.Refund)
-		next := decide(&agg, st.Assignment)
-		res.Prev, res.Next, res.CreatedProfile = st.Assignment, next, !found
-		if store == "" {
-			store = txn.Store
-		}
-
-		items, err := t.applyItems(txn, now, agg, occ, next, version, store, found)
-		if err != nil {
-			return res, err
-		}
-		out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems:          items,
-			ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-		})
-		if err == nil {
-			t.Units.add(true, out.ConsumedCapacity...)
-			return res, nil
-		}
-		t.Units.add(true) // a cancelled transaction still costs; the emulator does not report it
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) {
-			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
-		}
-		reasons := tce.CancellationReasons
-		if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			// The marker exists: it came back with the cancellation (no extra read).
-			var m TxnMarker
-			if err := attributevalue.UnmarshalMap(reasons[0].Item, &m); err != nil {
-				return res, fmt.Errorf("apply transaction %s: decode marker: %w", txn.Ref(), err)
-			}
-			m.Legacy = txn.Once != OnceStore
-			if !m.Legacy && !m.Same(txn) {
-				return res, fmt.Errorf("apply transaction %s: differs in %v: %w", txn.Ref(), m.Differences(txn), ErrOnceConflict)
-			}
-			res.Duplicate, res.Next, res.CreatedProfile = true, st.Assignment, false
-			return res, nil
-		}
-		if len(reasons) > 2 && aws.ToString(reasons[2].Code) == "ConditionalCheckFailed" {
-			continue // the profile moved on (or was just created): read again
-		}
-		if conflictOnly(reasons) {
-			continue // TransactionConflict with a concurrent writer
-		}
-		return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
+	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems:          items,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err == nil {
+		t.Units.add(true, out.ConsumedCapacity...)
+		return model.TxnMarker{}, false, nil
 	}
-	return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrTooManyConflicts)
+	t.Units.add(true) // a cancelled transaction still costs; the emulator does not report it
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return model.TxnMarker{}, false, err
+	}
+	reasons := tce.CancellationReasons
+	if len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+		var m model.TxnMarker
+		if err := attributevalue.UnmarshalMap(reasons[0].Item, &m); err != nil {
+			return model.TxnMarker{}, false, fmt.Errorf("decode marker: %w", err)
+		}
+		m.Legacy = w.Txn.Once != model.OnceStore // it was read under the key without the store
+		return m, true, nil
+	}
+	if len(reasons) > 2 && aws.ToString(reasons[2].Code) == "ConditionalCheckFailed" {
+		return model.TxnMarker{}, false, app.ErrConflict // the profile moved on (or was just created)
+	}
+	if conflictOnly(reasons) {
+		return model.TxnMarker{}, false, app.ErrConflict // TransactionConflict with a concurrent writer
+	}
+	return model.TxnMarker{}, false, err
 }
 
 func conflictOnly(rs []types.CancellationReason) bool {
@@ -244,12 +137,13 @@ func conflictOnly(rs []types.CancellationReason) bool {
 }
 
 // applyItems builds the three writes of ApplyTxn.
-func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ Occasions, next tiering.Assignment, version int64, store string, found bool) ([]types.TransactWriteItem, error) {
+func (t *Table) applyItems(w app.TxnWrite) ([]types.TransactWriteItem, error) {
+	txn, now, agg, occ, next, store := w.Txn, w.At, w.Aggregates, w.Occasions, w.Assignment, w.Store
 	once := TxnOnceKey(txn.Store, txn.Source, txn.ExternalID)
-	if txn.Once != OnceStore {
+	if txn.Once != model.OnceStore {
 		once = LegacyTxnOnceKey(txn.Source, txn.ExternalID)
 	}
-	m := MarkerOf(txn)
+	m := model.MarkerOf(txn)
 	m.AppliedAt = sortTime(now)
 	marker, err := attributevalue.MarshalMap(m)
 	if err != nil {
@@ -269,7 +163,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ O
 	if err != nil {
 		return nil, fmt.Errorf("marshal aggregates: %w", err)
 	}
-	asgAV, err := MarshalAssignment(next)
+	asgAV, err := marshalAssignment(next)
 	if err != nil {
 		return nil, fmt.Errorf("marshal assignment: %w", err)
 	}
@@ -283,7 +177,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ O
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: txnItem}},
 	}
-	if !found {
+	if w.Create {
 		prof := map[string]types.AttributeValue{
 			attrPK:       &types.AttributeValueMemberS{Value: CustomerPK(txn.CustomerID)},
 			attrSK:       &types.AttributeValueMemberS{Value: "PROFILE"},
@@ -308,7 +202,7 @@ func (t *Table) applyItems(txn Txn, now time.Time, agg tiering.Aggregates, occ O
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 		return items, nil
 	}
-	upd, err := tierUpdate(txn.CustomerID, agg, occAV, next, version, store)
+	upd, err := tierUpdate(txn.CustomerID, agg, occAV, next, w.Version, store)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +220,7 @@ func tierUpdate(id string, agg tiering.Aggregates, occ types.AttributeValue, nex
 	if err != nil {
 		return expression.Expression{}, fmt.Errorf("marshal aggregates: %w", err)
 	}
-	asgAV, err := MarshalAssignment(next)
+	asgAV, err := marshalAssignment(next)
 	if err != nil {
 		return expression.Expression{}, fmt.Errorf("marshal assignment: %w", err)
 	}
@@ -357,21 +251,15 @@ func setTierCopies(u expression.UpdateBuilder, id string, a tiering.Assignment, 
 	return u
 }
 
-// ReadTierState returns a customer's aggregates and assignment (found=false: no profile).
-func (t *Table) ReadTierState(ctx context.Context, id string) (TierState, bool, error) {
-	st, _, _, found, err := t.readTierState(ctx, id)
-	return st, found, err
-}
-
 // Transactions lists a customer's transactions, oldest first.
-func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, error) {
-	var out []Txn
+func (t *Table) Transactions(ctx context.Context, customerID string) ([]model.Txn, error) {
+	var out []model.Txn
 	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName:              aws.String(t.Name),
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :txn)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":  &types.AttributeValueMemberS{Value: CustomerPK(customerID)},
-			":txn": &types.AttributeValueMemberS{Value: "TXN#"},
+			":txn": &types.AttributeValueMemberS{Value: txnSKPrefix},
 		},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
@@ -381,7 +269,7 @@ func (t *Table) Transactions(ctx context.Context, customerID string) ([]Txn, err
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}
 		t.Units.addOne(false, page.ConsumedCapacity)
-		var txns []Txn
+		var txns []model.Txn
 		if err := attributevalue.UnmarshalListOfMaps(page.Items, &txns); err != nil {
 			return nil, fmt.Errorf("list transactions: %w", err)
 		}

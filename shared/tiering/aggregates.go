@@ -4,7 +4,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -42,15 +41,16 @@ type Aggregates struct {
 	Months        []MonthAgg `json:"months" dynamodbav:"months"`       // ascending, window only
 }
 
-// Apply folds one transaction in. Counting it once is the store's job (a conditional
-// write on the transaction id); Apply counts whatever it is given. A refund reverses spend
-// in the month it happened but does not undo the purchase count: the customer did come.
-func (a *Aggregates) Apply(t dataset.Txn) {
+// Apply folds one transaction in. Counting it once is ingest's job (a conditional write
+// on the transaction's once-key); Apply counts whatever it is given. A refund reverses
+// spend in the month it happened but does not undo the purchase count: the customer did
+// come.
+func (a *Aggregates) Apply(t model.Txn) {
 	if a.FirstSeen.IsZero() || t.At.Before(a.FirstSeen) {
 		a.FirstSeen = t.At
 	}
 	m := a.month(MonthOf(t.At))
-	m.Net += t.Amount
+	m.Net += t.Net()
 	if t.Refund {
 		m.Refunds++
 		return

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -12,15 +11,15 @@ var asOf = time.Date(2024, 6, 15, 2, 0, 0, 0, time.UTC)
 
 func daysAgo(n int) time.Time { return asOf.Add(-time.Duration(n) * 24 * time.Hour) }
 
-func buy(daysBack int, amount model.Money) dataset.Txn {
-	return dataset.Txn{At: daysAgo(daysBack), Amount: amount}
+func buy(daysBack int, amount model.Money) model.Txn {
+	return model.Txn{At: daysAgo(daysBack), Amount: amount}
 }
 
-func refund(daysBack int, amount model.Money) dataset.Txn {
-	return dataset.Txn{At: daysAgo(daysBack), Amount: -amount, Refund: true}
+func refund(daysBack int, amount model.Money) model.Txn {
+	return model.Txn{At: daysAgo(daysBack), Amount: amount, Refund: true}
 }
 
-func aggOf(txns ...dataset.Txn) *Aggregates {
+func aggOf(txns ...model.Txn) *Aggregates {
 	a := &Aggregates{}
 	for _, t := range txns {
 		a.Apply(t)
@@ -32,17 +31,17 @@ func TestAggregatesFollowTransactions(t *testing.T) {
 	p := DefaultPolicy()
 	tests := []struct {
 		name      string
-		txns      []dataset.Txn
+		txns      []model.Txn
 		frequency int
 		monetary  model.Money
 		recency   int
 	}{
-		{"a purchase counts once and adds its spend", []dataset.Txn{buy(3, 10_000)}, 1, 10_000, 3},
-		{"a refund reverses spend but not the visit", []dataset.Txn{buy(10, 10_000), refund(5, 10_000)}, 1, 0, 10},
-		{"a partial refund leaves the rest", []dataset.Txn{buy(10, 10_000), refund(5, 4_000)}, 1, 6_000, 10},
-		{"a late transaction lands in its own month", []dataset.Txn{buy(2, 100), buy(70, 200), buy(40, 300)}, 3, 600, 2},
-		{"purchases before the window do not count", []dataset.Txn{buy(500, 99_999), buy(1, 100)}, 1, 100, 1},
-		{"refunds alone leave negative spend and date the customer", []dataset.Txn{refund(20, 500)}, 0, -500, 20},
+		{"a purchase counts once and adds its spend", []model.Txn{buy(3, 10_000)}, 1, 10_000, 3},
+		{"a refund reverses spend but not the visit", []model.Txn{buy(10, 10_000), refund(5, 10_000)}, 1, 0, 10},
+		{"a partial refund leaves the rest", []model.Txn{buy(10, 10_000), refund(5, 4_000)}, 1, 6_000, 10},
+		{"a late transaction lands in its own month", []model.Txn{buy(2, 100), buy(70, 200), buy(40, 300)}, 3, 600, 2},
+		{"purchases before the window do not count", []model.Txn{buy(500, 99_999), buy(1, 100)}, 1, 100, 1},
+		{"refunds alone leave negative spend and date the customer", []model.Txn{refund(20, 500)}, 0, -500, 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,8 +85,8 @@ func TestCompactKeepsOnlyTheWindow(t *testing.T) {
 func TestWindowStartsAtTheSameMonthLastYear(t *testing.T) {
 	p := DefaultPolicy()
 	dec10 := time.Date(2011, 12, 10, 0, 0, 0, 0, time.UTC)
-	a := aggOf(dataset.Txn{At: time.Date(2010, 12, 1, 8, 26, 0, 0, time.UTC), Amount: 100},
-		dataset.Txn{At: time.Date(2010, 11, 30, 8, 0, 0, 0, time.UTC), Amount: 1})
+	a := aggOf(model.Txn{At: time.Date(2010, 12, 1, 8, 26, 0, 0, time.UTC), Amount: 100},
+		model.Txn{At: time.Date(2010, 11, 30, 8, 0, 0, 0, time.UTC), Amount: 1})
 	if m := a.Metrics(p, dec10); m.Frequency != 1 || m.Monetary != 100 {
 		t.Errorf("12-month window on 10 Dec 2011 must count 1 Dec 2010 but not November: %+v", m)
 	}
@@ -95,19 +94,19 @@ func TestWindowStartsAtTheSameMonthLastYear(t *testing.T) {
 
 func TestTrendComparesWholeMonths(t *testing.T) {
 	p := DefaultPolicy()
-	month := func(back int, amount model.Money) dataset.Txn {
-		return dataset.Txn{At: time.Date(2024, time.Month(6-back), 10, 12, 0, 0, 0, time.UTC), Amount: amount}
+	month := func(back int, amount model.Money) model.Txn {
+		return model.Txn{At: time.Date(2024, time.Month(6-back), 10, 12, 0, 0, 0, time.UTC), Amount: amount}
 	}
 	tests := []struct {
 		name string
-		txns []dataset.Txn
+		txns []model.Txn
 		want float64
 	}{
-		{"spend up from 1000 to 1180 is +18%", []dataset.Txn{month(5, 1000), month(2, 1180)}, 0.18},
-		{"spend halved is -50%", []dataset.Txn{month(4, 2000), month(1, 1000)}, -0.5},
-		{"spend from nothing reads as +100%", []dataset.Txn{month(1, 500)}, 1},
-		{"no spend in either period is flat", []dataset.Txn{month(8, 500)}, 0},
-		{"the month in progress does not move the trend", []dataset.Txn{month(4, 1000), month(1, 1000), month(0, 50_000)}, 0},
+		{"spend up from 1000 to 1180 is +18%", []model.Txn{month(5, 1000), month(2, 1180)}, 0.18},
+		{"spend halved is -50%", []model.Txn{month(4, 2000), month(1, 1000)}, -0.5},
+		{"spend from nothing reads as +100%", []model.Txn{month(1, 500)}, 1},
+		{"no spend in either period is flat", []model.Txn{month(8, 500)}, 0},
+		{"the month in progress does not move the trend", []model.Txn{month(4, 1000), month(1, 1000), month(0, 50_000)}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -153,8 +152,8 @@ func TestReasonExplainsTheTier(t *testing.T) {
 	p := absolutePolicy()
 	p.Version = 3
 	agg := aggOf(
-		dataset.Txn{At: time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC), Amount: 1_000_000},
-		dataset.Txn{At: time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), Amount: 1_180_000},
+		model.Txn{At: time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC), Amount: 1_000_000},
+		model.Txn{At: time.Date(2024, 4, 10, 0, 0, 0, 0, time.UTC), Amount: 1_180_000},
 		buy(14, 300_000), buy(10, 300_000), buy(6, 300_000), buy(2, 300_000))
 	a := night(t, p, agg, Assignment{}, 0)
 	want := "A (VIP): R=5 F=4 M=5 T=+18%, policy v3"

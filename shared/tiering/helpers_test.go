@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/tierflow/tierflow/shared/dataset"
+	"github.com/tierflow/tierflow/shared/model"
 )
 
 // baseOf folds transactions into one Customer per id, sorted by id, applying only those
 // before until (zero: all).
-func baseOf(txns []dataset.Txn, until time.Time) []Customer {
+func baseOf(txns []model.Txn, until time.Time) []Customer {
 	byID := map[string]*Aggregates{}
 	for _, t := range txns {
 		if !until.IsZero() && !t.At.Before(until) {

@@ -88,7 +88,7 @@ func TestMoreSpendNeverLowersATier(t *testing.T) {
 		a := *c.Agg
 		a.Months = append([]MonthAgg(nil), c.Agg.Months...)
 		for _, x := range amounts {
-			a.Apply(dataset.Txn{CustomerID: c.ID, At: today, Amount: model.Money(x)})
+			a.Apply(model.Txn{CustomerID: c.ID, At: today, Amount: model.Money(x)})
 		}
 		return Customer{ID: c.ID, Agg: &a}
 	}

@@ -11,13 +11,13 @@ import (
 
 var (
 	retailOnce  sync.Once
-	retailTxns  []dataset.Txn
+	retailTxns  []model.Txn
 	retailStats dataset.ReadStats
 	retailErr   error
 )
 
 // onlineRetail reads the UCI file once per test binary.
-func onlineRetail(tb testing.TB) ([]dataset.Txn, dataset.ReadStats) {
+func onlineRetail(tb testing.TB) ([]model.Txn, dataset.ReadStats) {
 	tb.Helper()
 	path := dataset.Require(tb, dataset.OnlineRetailFile)
 	retailOnce.Do(func() {

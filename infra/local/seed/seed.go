@@ -156,12 +156,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	for _, t := range syn.Txns {
 		cu := byCustomer[t.CustomerID]
 		in := txnIn{
-			ExternalID: t.Invoice, Source: "demo-pos", Type: "purchase",
+			ExternalID: t.ExternalID, Source: "demo-pos", Type: "purchase",
 			Customer: contact{Ref: cu.ID},
 			Store:    t.Store, At: t.At.Format(time.RFC3339), Amount: t.Amount.String(), Currency: "CNY",
 		}
-		if t.Refund || t.Amount < 0 {
-			in.Type, in.Amount = "refund", (-t.Amount).String()
+		if t.Refund {
+			in.Type = "refund"
 		} else {
 			for _, it := range t.Items {
 				in.Items = append(in.Items, itemIn{SKU: it.SKU, Name: it.Name, Qty: it.Qty, UnitPrice: it.UnitPrice.String(), EffectDays: it.EffectDays})
