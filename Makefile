@@ -26,7 +26,7 @@ help:
 	@echo "make build  build every function for AWS (arm64 bootstrap) into $(BUILD)/lambda"
 	@echo "make token ROLE=admin|clinician|agent STORE=<id>   mint a local staff token"
 	@echo "make invoke FN=<LogicalId> EVENT=events/<file>.json invoke a function in the local stack"
-	@echo "make import FILE=<csv>   bulk-import transactions into the running local stack"
+	@echo "make import FILE=<csv|xlsx> [ARGS=--dry-run]   import customers or transactions into the running local stack"
 	@echo "make rfm FILE=<csv> AS_OF=<date>   offline RFM-T tiers for a transactions file"
 	@echo "make model FILE=<file> CAL_END=<date>   fit BG/NBD + Gamma-Gamma offline"
 	@echo "make deploy  sam build && sam deploy --guided"
@@ -115,8 +115,12 @@ token:
 invoke: build-local
 	$(GO) run ./infra/local/cmd/tierflow-local invoke -fn $(FN) -event $(EVENT)
 
+# The CLI talks to a stack by URL and credential only; here the credential is a local
+# admin token (TIERFLOW_TOKEN wins when set) and the URL the stack of $TIERFLOW_PORT.
+# Flags through ARGS, e.g. make import FILE=会员.xlsx ARGS='--dry-run --store sh-01'.
 import:
-	$(GO) run ./infra/cli import -file $(FILE)
+	@TIERFLOW_TOKEN="$${TIERFLOW_TOKEN:-$$($(GO) run ./infra/local/cmd/tierflow-local token -role admin -stores '*')}" \
+	  $(GO) run ./infra/cli import -file '$(FILE)' $(ARGS)
 
 rfm:
 	$(GO) run ./infra/cli rfm -file $(FILE) -as-of $(AS_OF)
