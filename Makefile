@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 GO ?= go
 NODE_DIR := infra/local/node
+# Redocly CLI, which lints the published OpenAPI document in make test (infra/local/contract).
+LINT_DIR := infra/local/contract/lint
 BUILD := .build
 # Logical id => folder. template.yaml is the source of truth; a test checks this list
 # against it (every function has a folder and a build target).
@@ -35,8 +37,13 @@ help:
 
 # ---------------------------------------------------------------- install
 # Everything a fresh machine with Go, Node 20 and Java 17 needs, from the lock files.
-deps: $(NODE_DIR)/node_modules/.installed $(UI_DIR)/node_modules/.installed
+deps: $(NODE_DIR)/node_modules/.installed $(UI_DIR)/node_modules/.installed $(LINT_DIR)/node_modules/.installed
 	@$(GO) mod download
+
+$(LINT_DIR)/node_modules/.installed: $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "node not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	cd $(LINT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@command -v node >/dev/null || { echo "node not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
