@@ -253,22 +253,8 @@ func (h *customerImport) create(ctx context.Context, req events.APIGatewayV2HTTP
 	lead := customer.Lead{Name: want.Name, Phone: want.Phone, Email: want.Email, Birthday: want.Birthday,
 		Submission: customer.Submission{At: now, Channel: "import"}}
 	id, err := h.desk.CreateCustomer(ctx, st, lead, ref)
-	var taken *store.ContactTakenError
-	if errors.As(err, &taken) {
-		// A customer of a store the caller may not see: the same 409 as a staff edit,
-		// written to that customer's log and counted against the caller.
-		if aerr := h.acc.RecordAttempt(ctx, p, taken.Owner, auditContactConflict, []string{taken.Field}, request(req)); aerr != nil {
-			h.log.ErrorContext(ctx, "audit entry not written", "action", auditContactConflict, "err", aerr)
-		}
-		if ok, wait, lerr := h.limits.Allow(ctx, contactConflicts, p.Sub, now); lerr != nil {
-			return CustomerImported{}, lerr
-		} else if !ok {
-			return CustomerImported{}, httpx.TooManyRequests(wait)
-		}
-		return CustomerImported{}, conflict(taken.Field, "belongs to another customer")
-	}
 	if err != nil {
-		return CustomerImported{}, err
+		return CustomerImported{}, h.taken(ctx, req, p, err, now)
 	}
 	cu, err := h.acc.Customer(ctx, p, id, access.EditCustomer)
 	if err != nil {
@@ -341,6 +327,13 @@ func (h *customerImport) merge(ctx context.Context, req events.APIGatewayV2HTTPR
 	if dry {
 		return out, nil
 	}
+	if slices.Contains(edit.Changed, "phone") || slices.Contains(edit.Changed, "email") {
+		if spent, wait, err := h.limits.Exhausted(ctx, contactConflicts, cu.Caller().Sub, now); err != nil {
+			return CustomerImported{}, err
+		} else if spent {
+			return CustomerImported{}, httpx.TooManyRequests(wait)
+		}
+	}
 	// The number first: it leaves the profile's version alone, so the edit read with the
 	// grant still applies after it.
 	if attach {
@@ -359,14 +352,35 @@ func (h *customerImport) merge(ctx context.Context, req events.APIGatewayV2HTTPR
 		switch {
 		case errors.Is(err, store.ErrVersionConflict):
 			return CustomerImported{}, httpx.Conflict("The customer changed meanwhile; post the row again.")
-		case errors.Is(err, store.ErrContactTaken):
-			return CustomerImported{}, httpx.Conflict("The phone or e-mail belongs to another customer.")
 		case err != nil:
-			return CustomerImported{}, err
+			return CustomerImported{}, h.taken(ctx, req, cu.Caller(), err, now)
 		}
 	}
 	h.record(ctx, req, cu, out.Changed)
 	return out, nil
+}
+
+// taken answers a phone or e-mail that is someone else's — a customer of a store the
+// caller may not see, or one taken meanwhile — like a staff edit: the same 409 without
+// saying whose, written to that customer's log and counted against the caller. Other
+// errors pass through.
+func (h *customerImport) taken(ctx context.Context, req events.APIGatewayV2HTTPRequest, p auth.Principal, err error, now time.Time) error {
+	var taken *store.ContactTakenError
+	if !errors.As(err, &taken) {
+		if errors.Is(err, store.ErrContactTaken) {
+			return httpx.Conflict("The phone or e-mail belongs to another customer.").Wrap(err)
+		}
+		return err
+	}
+	if aerr := h.acc.RecordAttempt(ctx, p, taken.Owner, auditContactConflict, []string{taken.Field}, request(req)); aerr != nil {
+		h.log.ErrorContext(ctx, "audit entry not written", "action", auditContactConflict, "err", aerr)
+	}
+	if ok, wait, lerr := h.limits.Allow(ctx, contactConflicts, p.Sub, now); lerr != nil {
+		return lerr
+	} else if !ok {
+		return httpx.TooManyRequests(wait)
+	}
+	return conflict(taken.Field, "belongs to another customer")
 }
 
 func (h *customerImport) record(ctx context.Context, req events.APIGatewayV2HTTPRequest, cu access.Customer, fields []string) {

@@ -79,22 +79,22 @@ func isTerminal(f *os.File) bool {
 
 // importOptions say what to import where, and how to read what the file leaves out.
 type importOptions struct {
-	File, API          string
-	Cred               credential
-	Mapping            string // a mapping file or a built-in's name; "" recognises the headers
-	Kind               kind
-	Store, Currency    string
-	Source, Region     string
-	Zone               *time.Location
-	Encoding, Sheet    string
-	Rejects            string
-	DryRun             bool
-	Out                io.Writer // the summary (nil: silent)
-	Progress           bool      // draw rows/s and ETA on Out
-	HTTP               *http.Client
-	Now                func() time.Time
-	OnCustomer         func(ref, id string) // which tierflow customer each number became
-	customersPerWorker int
+	File, API       string
+	Cred            credential
+	Mapping         string // a mapping file or a built-in's name; "" recognises the headers
+	Kind            kind
+	Store, Currency string
+	Source, Region  string
+	Zone            *time.Location
+	Encoding, Sheet string
+	Rejects         string
+	DryRun          bool
+	Out             io.Writer // the summary (nil: silent)
+	Progress        bool      // draw rows/s and ETA on Out
+	HTTP            *http.Client
+	Now             func() time.Time
+	OnCustomer      func(ref, id string) // which tierflow customer each number became
+	Workers         int                  // customers posted at once (default 8)
 }
 
 // importSummary is what one import did: the file's counts, then the API's answers.
@@ -109,8 +109,11 @@ type importSummary struct {
 	Created   int // customers the import created (or would create)
 	Merged    int // existing customers who gained a field or their number
 	Unchanged int // existing customers the file had nothing new for
-	Invoices  int // transactions posted (an invoice's rows are one)
-	Refunds   int // of which refunds
+	// Customers a transactions file names by one number, phone or e-mail and says nothing
+	// else about: their first transaction finds or creates them (not posted on their own).
+	ByTransaction int
+	Invoices      int // transactions posted (an invoice's rows are one)
+	Refunds       int // of which refunds
 	// The transactions API's answers.
 	Accepted, Duplicates, Conflicts, TxnRejected, Failed int
 	Requests                                             int
@@ -185,18 +188,39 @@ func importFile(ctx context.Context, o importOptions) (importSummary, error) {
 	if api.http == nil {
 		api.http = &http.Client{Timeout: 60 * time.Second}
 	}
-	prog := newProgress(out, o.Progress, p.Rows-len(p.Rejects)-p.WalkIns)
 	start := time.Now()
-	if err := postCustomers(ctx, api, p, o, &sum, prog); err != nil {
+	// A customers file counts its rows; a transactions file its customers, then its rows.
+	unit, total := "rows", 0
+	for _, c := range p.Customers {
+		total += len(c.Rows)
+	}
+	if k == kindTransactions {
+		unit, total = "customers", 0
+		for _, c := range p.Customers {
+			if o.DryRun || !c.nameOnly() {
+				total++
+			}
+		}
+	}
+	prog := newProgress(out, o.Progress, unit, total)
+	err = postCustomers(ctx, api, p, o, &sum, prog)
+	prog.finish()
+	if err != nil {
 		return sum, err
 	}
-	if !o.DryRun {
-		if err := postTransactions(ctx, api, p, &sum, prog); err != nil {
+	if !o.DryRun && k == kindTransactions {
+		rows := 0
+		for _, inv := range p.Invoices {
+			rows += len(inv.Rows)
+		}
+		prog = newProgress(out, o.Progress, "rows", rows)
+		err = postTransactions(ctx, api, p, &sum, prog, o.OnCustomer)
+		prog.finish()
+		if err != nil {
 			return sum, err
 		}
 	}
 	sum.Elapsed = time.Since(start)
-	prog.done()
 	rejectedRows := map[int]bool{}
 	for _, r := range p.Rejects {
 		rejectedRows[r.Row] = true
@@ -242,8 +266,12 @@ func wouldBe(dry bool) string {
 // report prints what happened (or would happen).
 func report(out io.Writer, s importSummary, dry bool) {
 	verb := map[bool]string{true: "would be ", false: ""}[dry]
-	fmt.Fprintf(out, "customers: %d — %screated %d, %smerged into existing %d, unchanged %d\n",
+	fmt.Fprintf(out, "customers: %d — %screated %d, %smerged into existing %d, unchanged %d",
 		s.Customers, verb, s.Created, verb, s.Merged, s.Unchanged)
+	if s.ByTransaction > 0 {
+		fmt.Fprintf(out, "; named only by their number, phone or e-mail: %d (found, or created with their first transaction)", s.ByTransaction)
+	}
+	fmt.Fprintln(out)
 	if s.Kind == kindTransactions {
 		if dry {
 			fmt.Fprintf(out, "transactions: %d (%d refunds) would be posted; any imported before is answered \"already known\" and counts once\n", s.Invoices, s.Refunds)
@@ -334,40 +362,41 @@ func defuse(v string) string {
 	return v
 }
 
-// progress draws rows done, rows/s and the time left on a terminal.
+// progress draws what is done of one phase, its rate and the time left on a terminal.
 type progress struct {
-	w       io.Writer
-	on      bool
-	total   int
-	done_   int
-	start   time.Time
-	lastDrw time.Time
+	w     io.Writer
+	on    bool
+	unit  string // "rows", "customers"
+	total int
+	done  int
+	start time.Time
+	drawn time.Time
 }
 
-func newProgress(w io.Writer, on bool, total int) *progress {
-	return &progress{w: w, on: on, total: total, start: time.Now()}
+func newProgress(w io.Writer, on bool, unit string, total int) *progress {
+	return &progress{w: w, on: on, unit: unit, total: total, start: time.Now()}
 }
 
-func (p *progress) add(rows int) {
-	p.done_ += rows
-	if !p.on || time.Since(p.lastDrw) < 200*time.Millisecond && p.done_ < p.total {
+func (p *progress) add(n int) {
+	p.done += n
+	if !p.on || time.Since(p.drawn) < 200*time.Millisecond && p.done < p.total {
 		return
 	}
-	p.lastDrw = time.Now()
-	el := time.Since(p.start).Seconds()
-	rate := float64(p.done_) / max(el, 0.001)
-	eta := "—"
-	if rate > 0 && p.done_ < p.total {
-		eta = (time.Duration(float64(p.total-p.done_)/rate) * time.Second).Round(time.Second).String()
+	p.drawn = time.Now()
+	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 0.001)
+	eta := "0s"
+	if rate > 0 && p.done < p.total {
+		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
 	}
 	const width = 30
-	filled := width * p.done_ / max(p.total, 1)
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d rows  %.0f rows/s  ETA %s   ", strings.Repeat("=", min(filled, width)),
-		strings.Repeat(" ", max(width-filled, 0)), p.done_, p.total, rate, eta)
+	filled := min(width*p.done/max(p.total, 1), width)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s  %.0f %s/s  ETA %s   ", strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
+		p.done, p.total, p.unit, rate, p.unit, eta)
 }
 
-func (p *progress) done() {
-	if p.on {
+// finish ends the phase's line.
+func (p *progress) finish() {
+	if p.on && p.total > 0 {
 		fmt.Fprintln(p.w)
 	}
 }

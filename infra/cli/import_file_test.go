@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -338,8 +339,8 @@ func TestImportChineseShopFileTwiceThenItsCustomerList(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := importInto(t, sale, token, nil)
-	if s.Encoding != "UTF-8 with BOM" || s.Unchanged != 1 || s.Created != 0 || s.Accepted != 1 {
-		t.Errorf("sale by number %+v: want 陈二 unchanged and one transaction accepted", s)
+	if s.Encoding != "UTF-8 with BOM" || s.ByTransaction != 1 || s.Created != 0 || s.Accepted != 1 {
+		t.Errorf("sale by number %+v: want 陈二 found by the transaction's number and one transaction accepted", s)
 	}
 	waitIngest(t)
 	c, _ := customerByPhone(t, token, "+8613200132009")
@@ -420,4 +421,33 @@ func captureStderr(t *testing.T, f func()) string {
 		t.Fatal(err)
 	}
 	return string(<-done)
+}
+
+// On a terminal the import draws what is done, the rate and the time left.
+func TestProgressShowsRateAndTimeLeft(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, true, "rows", 1000)
+	p.start = time.Now().Add(-2 * time.Second)
+	p.add(250)
+	p.finish()
+	out := b.String()
+	for _, want := range []string{"\r[", "250/1000 rows", "rows/s", "ETA "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("progress %q lacks %q", out, want)
+		}
+	}
+	m := regexp.MustCompile(`ETA (\d+)s`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no ETA in %q", out)
+	}
+	if secs, err := strconv.Atoi(m[1]); err != nil || secs < 5 || secs > 7 {
+		t.Errorf("250 of 1000 rows in 2 s leaves about 6 s: %q", out)
+	}
+	var off bytes.Buffer
+	q := newProgress(&off, false, "rows", 10)
+	q.add(10)
+	q.finish()
+	if off.Len() != 0 {
+		t.Errorf("not a terminal: progress wrote %q", off.String())
+	}
 }

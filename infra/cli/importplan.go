@@ -298,6 +298,19 @@ func (p *plan) customerOf(row []string, n int, store, region string, now time.Ti
 	return c, true
 }
 
+// nameOnly reports whether the file says nothing about the customer beyond the one
+// number, phone or e-mail that names them: a transaction naming them finds or creates
+// them exactly as POST /v1/customers would, so they need no request of their own.
+func (c *custRow) nameOnly() bool {
+	ways := 0
+	for _, v := range []string{c.Ref, c.Phone, c.Email} {
+		if v != "" {
+			ways++
+		}
+	}
+	return ways == 1 && c.Name == "" && c.Bday == "" && len(c.Tags) == 0
+}
+
 // mergeCustomer keeps one record per customer of the file: later rows fill what earlier
 // ones left empty.
 func mergeCustomer(by map[string]*custRow, list *[]*custRow, c *custRow) *custRow {

@@ -162,6 +162,7 @@ func seedWorld(t *testing.T) *world {
 		{"shB", "sh-01", "CT-B", "Contract B", "+8613900000302", ""},
 		{"bjA", "bj-01", "CT-C", "Contract Bj", "+8613900000303", "ct.bj@example.com"},
 		{"erasee", "sh-01", "CT-E", "", "+8613900000304", ""},
+		{"refOnly", "sh-01", "CT-R", "Number Only", "", ""},
 	} {
 		var out struct {
 			ID string `json:"id"`
@@ -359,6 +360,7 @@ func cases(w *world) []reqCase {
 		reqCase{name: "a row without a number, phone or e-mail", actor: clinSH, method: "POST", path: "/v1/customers", body: `{"store":"sh-01","name":"Nobody"}`, want: 400},
 		reqCase{name: "an agent importing", actor: agentSH, method: "POST", path: "/v1/customers", body: `{"store":"sh-01","ref":"CT-N3"}`, want: 403},
 		reqCase{name: "a row whose phone is a customer of another store", actor: admin, method: "POST", path: "/v1/customers", body: `{"store":"sh-01","ref":"CT-N4","phone":"{bjA.phone}"}`, want: 409},
+		reqCase{name: "a known number whose row brings a hidden customer's phone", actor: clinSH, method: "POST", path: "/v1/customers", body: `{"store":"sh-01","ref":"CT-R","phone":"{bjA.phone}"}`, want: 409},
 		reqCase{name: "a customer row in plain text", actor: clinSH, method: "POST", path: "/v1/customers", contentType: text, body: "CT-N5", want: 415, refused: true},
 		reqCase{name: "import without a token", actor: none, method: "POST", path: "/v1/customers", body: `{"store":"sh-01","ref":"CT-N6"}`, want: 401},
 	)
