@@ -170,17 +170,19 @@ func postCustomers(ctx context.Context, api *apiClient, p *plan, o importOptions
 	for _, c := range p.Customers {
 		mu.Lock()
 		stop := firstErr != nil
+		byTxn := p.Kind == kindTransactions && !o.DryRun && c.nameOnly()
+		if byTxn {
+			// Their first transaction finds or creates them: one request fewer each
+			// (Online Retail's 4,372 customers are all named by number only).
+			sum.ByTransaction++
+		}
 		mu.Unlock()
 		if stop || ctx.Err() != nil {
 			break
 		}
-		if p.Kind == kindTransactions && !o.DryRun && c.nameOnly() {
-			// Their first transaction finds or creates them: one request fewer each
-			// (Online Retail's 4,372 customers are all named by number only).
-			sum.ByTransaction++
-			continue
+		if !byTxn {
+			jobs <- c
 		}
-		jobs <- c
 	}
 	close(jobs)
 	wg.Wait()
