@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 GO ?= go
 NODE_DIR := infra/local/node
+# Redocly CLI, which lints the published OpenAPI document in make test (infra/local/contract).
+LINT_DIR := infra/local/contract/lint
 BUILD := .build
 # Logical id => folder. template.yaml is the source of truth; a test checks this list
 # against it (every function has a folder and a build target).
@@ -26,7 +28,7 @@ help:
 	@echo "make build  build every function for AWS (arm64 bootstrap) into $(BUILD)/lambda"
 	@echo "make token ROLE=admin|clinician|agent STORE=<id>   mint a local staff token"
 	@echo "make invoke FN=<LogicalId> EVENT=events/<file>.json invoke a function in the local stack"
-	@echo "make import FILE=<csv>   bulk-import transactions into the running local stack"
+	@echo "make import FILE=<csv|xlsx> [ARGS=--dry-run]   import customers or transactions into the running local stack"
 	@echo "make rfm FILE=<csv> AS_OF=<date>   offline RFM-T tiers for a transactions file"
 	@echo "make model FILE=<file> CAL_END=<date>   fit BG/NBD + Gamma-Gamma offline"
 	@echo "make deploy  sam build --build-in-source && sam deploy --guided"
@@ -35,8 +37,13 @@ help:
 
 # ---------------------------------------------------------------- install
 # Everything a fresh machine with Go, Node 20 and Java 17 needs, from the lock files.
-deps: $(NODE_DIR)/node_modules/.installed $(UI_DIR)/node_modules/.installed
+deps: $(NODE_DIR)/node_modules/.installed $(UI_DIR)/node_modules/.installed $(LINT_DIR)/node_modules/.installed
 	@$(GO) mod download
+
+$(LINT_DIR)/node_modules/.installed: $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@command -v node >/dev/null || { echo "node not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
+	cd $(LINT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@command -v node >/dev/null || { echo "node not found: install Node.js 20 (apt-get install nodejs npm)"; exit 1; }
@@ -115,8 +122,12 @@ token:
 invoke: build-local
 	$(GO) run ./infra/local/cmd/tierflow-local invoke -fn $(FN) -event $(EVENT)
 
+# The CLI talks to a stack by URL and credential only; here the credential is a local
+# admin token (TIERFLOW_TOKEN wins when set) and the URL the stack of $TIERFLOW_PORT.
+# Flags through ARGS, e.g. make import FILE=会员.xlsx ARGS='--dry-run --store sh-01'.
 import:
-	$(GO) run ./infra/cli import -file $(FILE)
+	@TIERFLOW_TOKEN="$${TIERFLOW_TOKEN:-$$($(GO) run ./infra/local/cmd/tierflow-local token -role admin -stores '*')}" \
+	  $(GO) run ./infra/cli import -file '$(FILE)' $(ARGS)
 
 rfm:
 	$(GO) run ./infra/cli rfm -file $(FILE) -as-of $(AS_OF)

@@ -10,6 +10,7 @@ import (
 // request names through a.acc and works on it through a.desk (app.go).
 func routes(r *httpx.Router, a *app, e *env.Reader) {
 	customers := newCustomers(a, e)
+	imports := newCustomerImport(a, e)
 	staff := newStaffFollowup(a, e)
 	txns := newTransactionsAPI(a, e)
 	policy := &policyAPI{a}
@@ -17,6 +18,7 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	reports := &reportsAPI{app: a, desk: a.desk}
 
 	r.Handle("GET /v1/customers", customers.list)
+	r.Handle("POST /v1/customers", imports.post)
 	r.Handle("GET /v1/customers/{id}", customers.get)
 	r.Handle("PATCH /v1/customers/{id}", customers.patch)
 	r.Handle("DELETE /v1/customers/{id}", customers.erase)

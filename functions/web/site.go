@@ -63,12 +63,15 @@ type asset struct {
 	ctype     string
 	etag      string
 	immutable bool
+	csp       string // this answer's Content-Security-Policy, when not the app's
 }
 
 // site is the app bundle, read and compressed once at cold start.
 type site struct {
 	files map[string]*asset // by path below /app/, e.g. "assets/app-5KQ2XJ3M.js"
 	index *asset
+	// The published contract (contract.go): GET /v1/openapi.json and GET /docs.
+	openapi, docs *asset
 }
 
 // ErrNotBuilt is returned for a binary built without the app bundle.
@@ -120,6 +123,21 @@ func newSite(fsys fs.FS) (*site, error) {
 			return nil, fmt.Errorf("index.html loads %s/%s, which the bundle does not contain: rebuild with make web", Prefix, m[1])
 		}
 	}
+	c, err := loadContract(openapiYAML)
+	if err != nil {
+		return nil, err
+	}
+	if s.openapi, err = newAsset("openapi.json", c.json); err != nil {
+		return nil, err
+	}
+	page, err := c.renderDocs()
+	if err != nil {
+		return nil, err
+	}
+	if s.docs, err = newAsset("docs.html", page); err != nil {
+		return nil, err
+	}
+	s.docs.csp = docsCSP()
 	return s, nil
 }
 
@@ -153,7 +171,8 @@ func compressible(ctype string) bool {
 		mt == "image/svg+xml" || mt == "application/manifest+json"
 }
 
-// serve answers GET /app and GET /app/{proxy+}: a file of the bundle, or index.html for
+// serve answers GET /v1/openapi.json and GET /docs (the contract), and GET /app and
+// GET /app/{proxy+}: a file of the bundle, or index.html for
 // any other path (the app's own routes, e.g. /app/customers/c1), so a reload or a shared
 // link opens the right page. A missing file under assets/ is a 404, never the index.
 func (s *site) serve(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -164,6 +183,12 @@ func (s *site) serve(_ context.Context, req events.APIGatewayV2HTTPRequest) (eve
 	p := req.RawPath
 	if p == "" {
 		p = req.RequestContext.HTTP.Path
+	}
+	switch p {
+	case OpenAPIPath:
+		return s.file(s.openapi, req.Headers), nil
+	case DocsPath:
+		return s.file(s.docs, req.Headers), nil
 	}
 	if p == Prefix {
 		resp := s.plain(http.StatusPermanentRedirect, "")
@@ -187,6 +212,9 @@ func (s *site) serve(_ context.Context, req events.APIGatewayV2HTTPRequest) (eve
 
 func (s *site) file(a *asset, reqHeaders map[string]string) events.APIGatewayV2HTTPResponse {
 	h := headers()
+	if a.csp != "" {
+		h["Content-Security-Policy"] = a.csp
+	}
 	h["Content-Type"] = a.ctype
 	h["ETag"] = a.etag
 	h["Cache-Control"] = cacheRevalidate

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
+	"encoding/csv"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,240 +12,393 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/tierflow/tierflow/infra/local/devjwt"
-	"github.com/tierflow/tierflow/infra/local/emulators"
-	"github.com/tierflow/tierflow/infra/local/samtemplate"
-	"github.com/tierflow/tierflow/shared/dataset"
-	"github.com/tierflow/tierflow/shared/model"
 )
 
 func init() {
-	register("import", "post the UCI Online Retail file to /v1/transactions in batches of 500 (re-runnable: each invoice counts once)", runImport)
+	register("import", "import the business's own customers or transactions (CSV in UTF-8 or GB18030, .xlsx) through the API; re-runnable", runImport)
 }
 
-// importBatch is the API's per-request limit.
-const importBatch = 500
-
-// importBodyLimit keeps one request well under the API's 4 MiB body limit: a batch of
-// long invoices (the file has some with hundreds of lines) is split before it gets there.
-const importBodyLimit = 3 << 20
+// defaultPort is the local stack's port when TIERFLOW_PORT is unset (make run).
+const defaultPort = "3000"
 
 func runImport(args []string) error {
-	fs := flag.NewFlagSet("import", flag.ExitOnError)
-	file := fs.String("file", "", "online_retail.csv or .csv.gz")
-	api := fs.String("api", "http://127.0.0.1:3000", "base URL of the API")
-	token := fs.String("token", os.Getenv("TIERFLOW_TOKEN"), "staff token (default $TIERFLOW_TOKEN, else minted with the local stack's key)")
-	rejects := fs.String("rejects", "import-rejects.jsonl", "where rejected invoices and rows go, one JSON line each")
-	store := fs.String("store", "uk-online", "store the invoices belong to")
-	_ = fs.Parse(args)
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	file := fs.String("file", "", "the file: .csv (UTF-8, UTF-8 with BOM, GB18030), .csv.gz or .xlsx")
+	url := fs.String("url", "", "base URL of the API (default http://127.0.0.1:$TIERFLOW_PORT, the stack of make run)")
+	token := fs.String("token", os.Getenv("TIERFLOW_TOKEN"), "staff access token, sent as a bearer token (default $TIERFLOW_TOKEN)")
+	mapFile := fs.String("mapping", "", "mapping file (YAML or JSON) naming what each column means, or a built-in: online-retail")
+	kindFlag := fs.String("kind", "", "customers or transactions (default: decided by the columns)")
+	store := fs.String("store", "", "store of rows without a store column")
+	currency := fs.String("currency", "", "currency of amounts that name none (default CNY)")
+	source := fs.String("source", "", "the system the transactions come from: with the invoice number, what makes a transaction count once (default import)")
+	tz := fs.String("tz", "Asia/Shanghai", "time zone of dates written without one (the business's)")
+	region := fs.String("region", "CN", "region of phone numbers written without a country code")
+	encoding := fs.String("encoding", "", "force the CSV's encoding: utf-8 or gb18030 (default: detected)")
+	sheetName := fs.String("sheet", "", "the .xlsx sheet to read (default: the active one)")
+	rejects := fs.String("rejects", "", "where rejected rows go, as CSV naming row and column (default <file>.rejects.csv)")
+	dry := fs.Bool("dry-run", false, "validate the whole file and say what would happen, without writing anything")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if *file == "" {
-		return fmt.Errorf("-file is required")
+		return errors.New("-file is required")
+	}
+	base := *url
+	if base == "" {
+		port := os.Getenv("TIERFLOW_PORT")
+		if port == "" {
+			port = defaultPort
+		}
+		base = "http://127.0.0.1:" + port
 	}
 	if *token == "" {
-		t, err := mintLocalToken(*api)
-		if err != nil {
-			return fmt.Errorf("no -token or TIERFLOW_TOKEN, and minting a local one failed: %w", err)
-		}
-		*token = t
+		return errors.New("no credential: pass -token or set TIERFLOW_TOKEN (make import mints a local one with tierflow-local token)")
+	}
+	zone, err := time.LoadLocation(*tz)
+	if err != nil {
+		return fmt.Errorf("-tz: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	_, err := importFile(ctx, importOptions{File: *file, API: *api, Token: *token, Rejects: *rejects, Store: *store, Out: os.Stderr})
+	out := os.Stderr
+	_, err = importFile(ctx, importOptions{File: *file, API: base, Cred: bearer(*token), Mapping: *mapFile,
+		Kind: kind(*kindFlag), Store: *store, Currency: *currency, Source: *source, Zone: zone, Region: *region,
+		Encoding: *encoding, Sheet: *sheetName, Rejects: *rejects, DryRun: *dry, Out: out, Progress: isTerminal(out)})
 	return err
 }
 
-// importOptions says what to import where; Out gets the progress bar and the summary
-// (nil: silent).
+// isTerminal reports whether f is a terminal: progress is drawn there, not in logs.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// importOptions say what to import where, and how to read what the file leaves out.
 type importOptions struct {
-	File, API, Token, Rejects, Store string
-	Out                              io.Writer
-	HTTP                             *http.Client
-	// OnCustomer, when set, hears which tierflow customer each of the file's customer
-	// numbers became (or already was).
-	OnCustomer func(number, id string)
+	File, API       string
+	Cred            credential
+	Mapping         string // a mapping file or a built-in's name; "" recognises the headers
+	Kind            kind
+	Store, Currency string
+	Source, Region  string
+	Zone            *time.Location
+	Encoding, Sheet string
+	Rejects         string
+	DryRun          bool
+	Out             io.Writer // the summary (nil: silent)
+	Progress        bool      // draw rows/s and ETA on Out
+	HTTP            *http.Client
+	Now             func() time.Time
+	OnCustomer      func(ref, id string) // which tierflow customer each number became
+	Workers         int                  // customers posted at once (default 8)
 }
 
 // importSummary is what one import did: the file's counts, then the API's answers.
 type importSummary struct {
-	Rows       int // data rows read
-	NoCustomer int // rows skipped: no CustomerID
-	Unreadable int // rows that could not be parsed (in the rejects file)
-	Invoices   int // invoices posted (one transaction each)
-	Refunds    int // of which cancellations, posted as refunds
-	Customers  int // distinct customers among them
-	Accepted   int // queued for ingest
-	Duplicates int // known already (a re-import): nothing new happens
-	Conflicts  int // known already with other content (in the rejects file)
-	Rejected   int // refused by the API's validation (in the rejects file)
-	Failed     int // could not be queued; re-run the import
-	Requests   int
-	Elapsed    time.Duration
+	Kind      kind
+	Encoding  string
+	Mapping   string
+	Rows      int // data rows read
+	WalkIns   int // rows skipped: a sale to no customer in particular
+	Rejected  int // rows rejected, by the file's checks or the API (in the rejects file)
+	Customers int // distinct customers the file names (of rows not rejected)
+	Created   int // customers the import created (or would create)
+	Merged    int // existing customers who gained a field or their number
+	Unchanged int // existing customers the file had nothing new for
+	// Customers a transactions file names by one number, phone or e-mail and says nothing
+	// else about: their first transaction finds or creates them (not posted on their own).
+	ByTransaction int
+	Invoices      int // transactions posted (an invoice's rows are one)
+	Refunds       int // of which refunds
+	// The transactions API's answers.
+	Accepted, Duplicates, Conflicts, TxnRejected, Failed int
+	Requests                                             int
+	Elapsed                                              time.Duration
+	RejectsFile                                          string
+	ByReason                                             map[string]int
 }
 
-// importFile reads the file, posts its invoices in batches and writes the rejects file.
-// An invoice the API refuses is listed with the API's reasons; the rest still go in.
+// errRejected makes the command exit non-zero when any row was rejected.
+var errRejected = errors.New("rows were rejected")
+
+// importFile reads, validates and plans the whole file, then posts its customers
+// (POST /v1/customers) and its transactions (POST /v1/transactions), and writes the
+// rejects file. A dry run asks the API what would happen to each customer and posts no
+// transaction.
 func importFile(ctx context.Context, o importOptions) (importSummary, error) {
 	var sum importSummary
 	out := o.Out
 	if out == nil {
 		out = io.Discard
 	}
-	if o.Store == "" {
-		o.Store = "uk-online"
+	if o.Zone == nil {
+		o.Zone = time.UTC
 	}
-	client := o.HTTP
-	if client == nil {
-		client = &http.Client{Timeout: 60 * time.Second}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	rc, err := dataset.OpenOnlineRetail(o.File)
+	if o.Rejects == "" {
+		o.Rejects = strings.TrimSuffix(strings.TrimSuffix(o.File, ".gz"), filepath.Ext(strings.TrimSuffix(o.File, ".gz"))) + ".rejects.csv"
+	}
+	sum.RejectsFile = o.Rejects
+	s, err := readSheet(o.File, o.Encoding, o.Sheet)
 	if err != nil {
 		return sum, err
 	}
-	txns, st, err := dataset.ReadOnlineRetail(rc)
-	rc.Close()
-	if err != nil {
-		return sum, fmt.Errorf("import %s: %w", o.File, err)
+	sum.Encoding = s.Encoding
+	m, ok := builtIn(o.Mapping, s.Header)
+	if !ok && o.Mapping != "" {
+		if m, err = loadMapping(o.Mapping); err != nil {
+			return sum, err
+		}
+	} else if !ok {
+		m = mapping{name: "headers"}
 	}
-	sum.Rows, sum.NoCustomer, sum.Unreadable = st.Rows, st.NoCustomer, len(st.Rejected)
-	sum.Invoices, sum.Refunds, sum.Customers = st.Invoices, st.Refunds, st.Customers
-
-	rf, err := os.Create(o.Rejects)
-	if err != nil {
-		return sum, fmt.Errorf("rejects file: %w", err)
-	}
-	defer rf.Close()
-	rw := bufio.NewWriter(rf)
-	enc := json.NewEncoder(rw)
-	for _, r := range st.Rejected {
-		if err := enc.Encode(map[string]any{"line": r.Line, "reason": r.Reason}); err != nil {
-			return sum, fmt.Errorf("rejects file: %w", err)
+	sum.Mapping = m.name
+	if m.TimeZone != "" { // the file's own clock (Online Retail's is London's)
+		if o.Zone, err = time.LoadLocation(m.TimeZone); err != nil {
+			return sum, fmt.Errorf("mapping %s: timeZone: %w", m.name, err)
 		}
 	}
+	cols, err := m.bind(s.Header)
+	if err != nil {
+		return sum, err
+	}
+	k, err := cols.kindOf(firstKind(o.Kind, m.Kind))
+	if err != nil {
+		return sum, err
+	}
+	sum.Kind = k
+	p, err := planImport(s, m, cols, k, planOptions{Store: o.Store, Currency: o.Currency, Source: o.Source,
+		Region: o.Region, Zone: o.Zone, Now: o.Now()})
+	if err != nil {
+		return sum, err
+	}
+	sum.Rows, sum.WalkIns, sum.Invoices, sum.Refunds = p.Rows, p.WalkIns, len(p.Invoices), p.Refunds
+	fmt.Fprintf(out, "%s: %d rows (%s, %s), read as %s: %s\n", filepath.Base(o.File), p.Rows, s.Encoding, m.name, k, cols.describe())
+	if len(cols.ignored) > 0 {
+		fmt.Fprintf(out, "columns not imported: %s\n", strings.Join(cols.ignored, ", "))
+	}
 
+	api := &apiClient{base: strings.TrimRight(o.API, "/"), cred: o.Cred, http: o.HTTP}
+	if api.http == nil {
+		api.http = &http.Client{Timeout: 60 * time.Second}
+	}
 	start := time.Now()
-	rendered := toAPI(txns, o.Store)
-	for _, b := range splitBatches(rendered) {
-		if err := ctx.Err(); err != nil {
-			return sum, fmt.Errorf("import stopped after %d of %d invoices: %w", b.from, len(txns), err)
+	// A customers file counts its rows; a transactions file its customers, then its rows.
+	unit, total := "rows", 0
+	for _, c := range p.Customers {
+		total += len(c.Rows)
+	}
+	if k == kindTransactions {
+		unit, total = "customers", 0
+		for _, c := range p.Customers {
+			if o.DryRun || !c.nameOnly() {
+				total++
+			}
 		}
-		batch := rendered[b.from:b.to]
-		body, err := json.Marshal(map[string]any{"transactions": batch})
+	}
+	prog := newProgress(out, o.Progress, unit, total)
+	err = postCustomers(ctx, api, p, o, &sum, prog)
+	prog.finish()
+	if err != nil {
+		return sum, err
+	}
+	if !o.DryRun && k == kindTransactions {
+		rows := 0
+		for _, inv := range p.Invoices {
+			rows += len(inv.Rows)
+		}
+		prog = newProgress(out, o.Progress, "rows", rows)
+		err = postTransactions(ctx, api, p, &sum, prog, o.OnCustomer)
+		prog.finish()
 		if err != nil {
-			return sum, fmt.Errorf("encode batch at invoice %d: %w", b.from, err)
+			return sum, err
 		}
-		res, err := postBatch(ctx, client, o.API, o.Token, body, len(batch))
-		sum.Requests++
-		if err != nil {
-			return sum, fmt.Errorf("batch at invoice %d: %w", b.from, err)
-		}
-		sum.Accepted += res.Accepted
-		sum.Duplicates += res.Duplicates
-		sum.Conflicts += res.Conflicts
-		sum.Rejected += res.Rejected
-		sum.Failed += res.Failed
-		for _, r := range res.Results {
-			if r.Index < 0 || r.Index >= len(batch) {
-				continue
-			}
-			if r.Status == "accepted" || r.Status == "duplicate" {
-				if c, ok := batch[r.Index]["customer"].(map[string]string); ok && o.OnCustomer != nil && r.CustomerID != "" {
-					o.OnCustomer(c["ref"], r.CustomerID)
-				}
-				continue
-			}
-			for k := range r.Errors { // "/transactions/324/amount" means nothing outside its request
-				if rest, ok := strings.CutPrefix(r.Errors[k].Field, "/transactions/"); ok {
-					if _, field, ok := strings.Cut(rest, "/"); ok {
-						r.Errors[k].Field = "/" + field
-					}
-				}
-			}
-			if err := enc.Encode(map[string]any{"invoice": batch[r.Index]["externalId"], "status": r.Status, "errors": r.Errors}); err != nil {
-				return sum, fmt.Errorf("rejects file: %w", err)
-			}
-		}
-		progress(out, b.to, len(txns), start)
 	}
 	sum.Elapsed = time.Since(start)
-	if err := rw.Flush(); err != nil {
-		return sum, fmt.Errorf("rejects file: %w", err)
+	rejectedRows := map[int]bool{}
+	for _, r := range p.Rejects {
+		rejectedRows[r.Row] = true
 	}
-	fmt.Fprintln(out)
-	fmt.Fprintf(out, "rows %d (no customer %d, unreadable %d) → invoices %d (refunds %d), customers %d\n",
-		sum.Rows, sum.NoCustomer, sum.Unreadable, sum.Invoices, sum.Refunds, sum.Customers)
-	secs := max(sum.Elapsed.Seconds(), 0.001)
-	fmt.Fprintf(out, "posted in %d requests: accepted %d, already known %d, conflicting %d, rejected %d, failed %d in %s (%.0f rows/s, %.0f invoices/s); rejections in %s\n",
-		sum.Requests, sum.Accepted, sum.Duplicates, sum.Conflicts, sum.Rejected, sum.Failed, sum.Elapsed.Round(time.Millisecond),
-		float64(sum.Rows)/secs, float64(sum.Invoices)/secs, o.Rejects)
-	fmt.Fprintln(out, "accepted invoices are applied by the ingest queue; an invoice posted again is answered \"already known\" and counts once.")
-	if sum.Failed > 0 {
-		return sum, fmt.Errorf("%d invoices could not be queued: run the import again", sum.Failed)
+	sum.Rejected = len(rejectedRows)
+	used := 0
+	for _, c := range p.Customers {
+		if !c.rejected {
+			used++
+		}
+	}
+	sum.Customers = used
+	sum.ByReason = byReason(p.Rejects)
+	if err := writeRejects(o.Rejects, p.Rejects); err != nil {
+		return sum, err
+	}
+	report(out, sum, o.DryRun)
+	switch {
+	case sum.Failed > 0:
+		return sum, fmt.Errorf("%d transactions could not be queued: run the import again (what was taken counts once)", sum.Failed)
+	case sum.Rejected > 0:
+		return sum, fmt.Errorf("%d of %d rows %s rejected (%s): %w", sum.Rejected, sum.Rows, wouldBe(o.DryRun), o.Rejects, errRejected)
 	}
 	return sum, nil
 }
 
-// span is one request's share of the rendered invoices, [from, to).
-type span struct{ from, to int }
-
-// splitBatches cuts the invoices into requests of at most importBatch invoices and
-// importBodyLimit bytes of JSON.
-func splitBatches(txns []map[string]any) []span {
-	var out []span
-	from, size := 0, 0
-	for i, t := range txns {
-		b, _ := json.Marshal(t) // plain strings, ints and maps: cannot fail
-		n := len(b) + 1
-		if i > from && (i-from == importBatch || size+n > importBodyLimit) {
-			out = append(out, span{from, i})
-			from, size = i, 0
+func firstKind(ks ...kind) kind {
+	for _, k := range ks {
+		if k != "" {
+			return k
 		}
-		size += n
 	}
-	if from < len(txns) {
-		out = append(out, span{from, len(txns)})
+	return ""
+}
+
+func wouldBe(dry bool) string {
+	if dry {
+		return "would be"
+	}
+	return "were"
+}
+
+// report prints what happened (or would happen).
+func report(out io.Writer, s importSummary, dry bool) {
+	verb := map[bool]string{true: "would be ", false: ""}[dry]
+	fmt.Fprintf(out, "customers: %d — %screated %d, %smerged into existing %d, unchanged %d",
+		s.Customers, verb, s.Created, verb, s.Merged, s.Unchanged)
+	if s.ByTransaction > 0 {
+		fmt.Fprintf(out, "; named only by their number, phone or e-mail: %d (found, or created with their first transaction)", s.ByTransaction)
+	}
+	fmt.Fprintln(out)
+	if s.Kind == kindTransactions {
+		if dry {
+			fmt.Fprintf(out, "transactions: %d (%d refunds) would be posted; any imported before is answered \"already known\" and counts once\n", s.Invoices, s.Refunds)
+		} else {
+			secs := max(s.Elapsed.Seconds(), 0.001)
+			fmt.Fprintf(out, "transactions: %d (%d refunds) in %d requests: accepted %d, already known %d, conflicting %d, rejected %d, failed %d (%.0f rows/s, %.0f transactions/s posted)\n",
+				s.Invoices, s.Refunds, s.Requests, s.Accepted, s.Duplicates, s.Conflicts, s.TxnRejected, s.Failed,
+				float64(s.Rows)/secs, float64(s.Invoices)/secs)
+			fmt.Fprintln(out, "accepted transactions are applied by the ingest queue within seconds; a transaction posted again counts once.")
+		}
+	}
+	if s.WalkIns > 0 {
+		fmt.Fprintf(out, "rows without a customer (walk-in sales, skipped): %d\n", s.WalkIns)
+	}
+	if s.Rejected == 0 {
+		fmt.Fprintf(out, "rejected rows: none\n")
+		return
+	}
+	fmt.Fprintf(out, "rejected rows: %d, in %s\n", s.Rejected, s.RejectsFile)
+	reasons := make([]string, 0, len(s.ByReason))
+	for r := range s.ByReason {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if s.ByReason[reasons[i]] != s.ByReason[reasons[j]] {
+			return s.ByReason[reasons[i]] > s.ByReason[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	for _, r := range reasons {
+		fmt.Fprintf(out, "  %6d  %s\n", s.ByReason[r], r)
+	}
+}
+
+// byReason counts rejects by column and reason: "金额: the amount is not an amount".
+func byReason(rs []reject) map[string]int {
+	out := map[string]int{}
+	seen := map[int]bool{}
+	for _, r := range rs {
+		if seen[r.Row] {
+			continue
+		}
+		seen[r.Row] = true
+		reason := r.Reason
+		if i := strings.Index(reason, " ("); i > 0 {
+			reason = reason[:i] // the value is in the file, not in the tally
+		}
+		if r.Column != "" {
+			reason = r.Column + ": " + reason
+		}
+		out[reason]++
 	}
 	return out
 }
 
-// toAPI renders invoices as the API's transactions. Lines the API would refuse (zero
-// quantity, negative price: the file's manual adjustments) are left out of the item list;
-// the invoice total stays what the file says.
-func toAPI(batch []model.Txn, store string) []map[string]any {
-	out := make([]map[string]any, 0, len(batch))
-	for _, t := range batch {
-		kind := "purchase"
-		if t.Refund {
-			kind = "refund"
-		}
-		var items []map[string]any
-		for _, it := range t.Items {
-			qty := it.Qty
-			if qty < 0 {
-				qty = -qty
-			}
-			if qty < 1 || qty > 100000 || it.UnitPrice < 0 || it.SKU == "" || len(items) >= 200 {
-				continue
-			}
-			items = append(items, map[string]any{"sku": truncate(it.SKU, 64), "name": truncate(it.Name, 200), "qty": qty, "unitPrice": it.UnitPrice.String()})
-		}
-		tx := map[string]any{
-			"externalId": t.ExternalID, "source": "online-retail", "type": kind,
-			// The file's CustomerID is the shop's own customer number: it finds or creates
-			// the store's customer (C2), whatever tierflow id that is.
-			"customer": map[string]string{"ref": t.CustomerID}, "store": store,
-			"at": t.At.Format(time.RFC3339), "amount": t.Amount.String(), "currency": "GBP",
-		}
-		if len(items) > 0 {
-			tx["items"] = items
-		}
-		out = append(out, tx)
+// writeRejects writes the rejected rows as CSV (UTF-8 with a BOM, so that Excel shows
+// Chinese headers and values as they were), ordered by row.
+func writeRejects(path string, rs []reject) error {
+	sorted := append([]reject(nil), rs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Row < sorted[j].Row })
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("rejects file: %w", err)
 	}
-	return out
+	w := bufio.NewWriter(f)
+	w.WriteString("\ufeff")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"row", "column", "value", "reason"})
+	for _, r := range sorted {
+		cw.Write([]string{fmt.Sprint(r.Row), r.Column, defuse(r.Value), r.Reason})
+	}
+	cw.Flush()
+	err = errors.Join(cw.Error(), w.Flush(), f.Close())
+	if err != nil {
+		return fmt.Errorf("rejects file: %w", err)
+	}
+	return nil
+}
+
+// defuse keeps a value that looks like a formula from running when the rejects file is
+// opened in a spreadsheet.
+func defuse(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		if _, _, err := parseAmount(v); err != nil {
+			return "'" + v
+		}
+	}
+	return v
+}
+
+// progress draws what is done of one phase, its rate and the time left on a terminal.
+type progress struct {
+	w     io.Writer
+	on    bool
+	unit  string // "rows", "customers"
+	total int
+	done  int
+	start time.Time
+	drawn time.Time
+}
+
+func newProgress(w io.Writer, on bool, unit string, total int) *progress {
+	return &progress{w: w, on: on, unit: unit, total: total, start: time.Now()}
+}
+
+func (p *progress) add(n int) {
+	p.done += n
+	if !p.on || time.Since(p.drawn) < 200*time.Millisecond && p.done < p.total {
+		return
+	}
+	p.drawn = time.Now()
+	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 0.001)
+	eta := "0s"
+	if rate > 0 && p.done < p.total {
+		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+	}
+	const width = 30
+	filled := min(width*p.done/max(p.total, 1), width)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s  %.0f %s/s  ETA %s   ", strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
+		p.done, p.total, p.unit, rate, p.unit, eta)
+}
+
+// finish ends the phase's line.
+func (p *progress) finish() {
+	if p.on && p.total > 0 {
+		fmt.Fprintln(p.w)
+	}
 }
 
 // truncate cuts s to at most n bytes without splitting a character.
@@ -257,130 +410,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-type importResult struct {
-	Accepted   int         `json:"accepted"`
-	Duplicates int         `json:"duplicates"`
-	Conflicts  int         `json:"conflicts"`
-	Rejected   int         `json:"rejected"`
-	Failed     int         `json:"failed"`
-	Results    []txnResult `json:"results"`
-}
-
-type txnResult struct {
-	Index      int          `json:"index"`
-	Status     string       `json:"status"`
-	CustomerID string       `json:"customerId,omitempty"`
-	Errors     []fieldError `json:"errors,omitempty"`
-}
-
-type fieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
-
-// postBatch posts one batch of n invoices. A 422 (400 before) means every invoice was refused: its
-// problem document lists the fields at fault as /transactions/<index>/…, which become
-// per-invoice results like a 202's. Network errors and 5xx are retried with back-off:
-// an invoice posted twice still counts once.
-func postBatch(ctx context.Context, c *http.Client, api, token string, body []byte, n int) (importResult, error) {
-	var res importResult
-	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(api, "/")+"/v1/transactions", bytes.NewReader(body))
-		if err != nil {
-			return res, fmt.Errorf("build request: %w", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := c.Do(req)
-		var b []byte
-		if err == nil {
-			b, err = io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-			resp.Body.Close()
-		}
-		retry := err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-		if retry && attempt < 5 && ctx.Err() == nil {
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Duration(attempt) * time.Second): // back off before retrying
-			}
-			continue
-		}
-		if err != nil {
-			return res, fmt.Errorf("POST /v1/transactions: %w", err)
-		}
-		switch resp.StatusCode {
-		case http.StatusAccepted:
-			if err := json.Unmarshal(b, &res); err != nil {
-				return res, fmt.Errorf("decode 202 answer: %w", err)
-			}
-			return res, nil
-		case http.StatusUnprocessableEntity, http.StatusBadRequest:
-			return refusedBatch(b, n), nil
-		}
-		return res, fmt.Errorf("POST /v1/transactions: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-}
-
-// refusedBatch turns a 422 (or 400) problem document into n rejected results, each with the
-// reasons whose field points into it; reasons about the whole request go to every one.
-func refusedBatch(problem []byte, n int) importResult {
-	var p struct {
-		Detail string       `json:"detail"`
-		Errors []fieldError `json:"errors"`
-	}
-	_ = json.Unmarshal(problem, &p) // an unreadable problem still refuses every invoice
-	res := importResult{Rejected: n, Results: make([]txnResult, n)}
-	for i := range res.Results {
-		res.Results[i] = txnResult{Index: i, Status: "rejected"}
-	}
-	var general []fieldError
-	for _, e := range p.Errors {
-		rest, ok := strings.CutPrefix(e.Field, "/transactions/")
-		idx, tail, _ := strings.Cut(rest, "/")
-		i, err := strconv.Atoi(idx)
-		if !ok || err != nil || i < 0 || i >= n {
-			general = append(general, e)
-			continue
-		}
-		res.Results[i].Errors = append(res.Results[i].Errors, fieldError{Field: "/" + tail, Reason: e.Reason})
-	}
-	if len(p.Errors) == 0 && p.Detail != "" {
-		general = append(general, fieldError{Reason: p.Detail})
-	}
-	for i := range res.Results {
-		res.Results[i].Errors = append(res.Results[i].Errors, general...)
-	}
-	return res
-}
-
-func progress(w io.Writer, done, total int, start time.Time) {
-	const width = 40
-	filled := width * done / max(total, 1)
-	rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
-	fmt.Fprintf(w, "\r[%s%s] %d/%d invoices %.0f/s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), done, total, rate)
-}
-
-// mintLocalToken signs an admin token with the local stack's key, as
-// `tierflow-local token` does.
-func mintLocalToken(api string) (string, error) {
-	root, err := emulators.FindRoot()
-	if err != nil {
-		return "", err
-	}
-	port := 3000
-	if i := strings.LastIndex(api, ":"); i > 0 {
-		fmt.Sscanf(api[i+1:], "%d", &port)
-	}
-	issuer := devjwt.IssuerURL(port)
-	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"), map[string]string{"JwtIssuer": issuer})
-	if err != nil {
-		return "", err
-	}
-	iss, err := devjwt.Open(filepath.Join(root, ".local", "jwt"), issuer, tpl.Params["JwtAudience"])
-	if err != nil {
-		return "", err
-	}
-	return iss.Mint("admin", []string{"*"}, "importer", 2*time.Hour)
 }

@@ -27,7 +27,8 @@ type Action string
 const (
 	ReadCustomer     Action = "read a customer"
 	ListCustomers    Action = "list customers"
-	EditCustomer     Action = "edit a customer" // which fields: customer.ApplyPatch's table
+	EditCustomer     Action = "edit a customer"           // which fields: customer.ApplyPatch's table
+	CreateCustomers  Action = "create or merge customers" // POST /v1/customers: the business's own list
 	RecordEvent      Action = "record a customer event"
 	ExportCustomer   Action = "export a customer"
 	EraseCustomer    Action = "erase a customer"
@@ -61,6 +62,7 @@ var rules = map[Action]rule{
 	ReadCustomer:     {roles: everyone},
 	ListCustomers:    {roles: everyone},
 	EditCustomer:     {roles: everyone},
+	CreateCustomers:  {roles: managers}, // an import, like posting transactions: not front-line agents
 	RecordEvent:      {roles: everyone},
 	ExportCustomer:   {roles: adminsOnly},
 	EraseCustomer:    {roles: adminsOnly},

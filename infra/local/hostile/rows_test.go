@@ -297,6 +297,40 @@ func rows() []row {
 		{Name: "a 5,000-character search is refused naming q",
 			Class: api4, Route: "GET /v1/customers", Actor: agentSH, Req: get("/v1/customers?q=${long}"), Want: badRequest("q")},
 
+		// POST /v1/customers (an import's customer list): the same walls as PATCH.
+		{Name: "an agent may not import customers",
+			Class: api5, Route: "POST /v1/customers", Actor: agentSH,
+			Req: post("/v1/customers", `{"store":"sh-01","ref":"HX-C1","name":"Mallory","phone":"+8613900000999"}`), Want: forbidden},
+		{Name: "a sh-01 clinician cannot create a customer in bj-01",
+			Class: api1, Route: "POST /v1/customers", Actor: clinicianSH,
+			Req: post("/v1/customers", `{"store":"bj-01","ref":"HX-C2","name":"Mallory","phone":"+8613900000998"}`), Want: badRequest("store")},
+		{Name: "a sh-01 clinician importing a bj-01 customer's phone is refused without naming them, and logged on that customer",
+			Class: api1, Route: "POST /v1/customers", Actor: clinicianSH,
+			Req:  post("/v1/customers", `{"store":"sh-01","ref":"HX-C3","name":"Mallory","phone":"${bjA.phone}"}`),
+			Want: expect{Status: []int{409}, Problem: true, Fields: []string{"phone"}, NoLeak: []string{"${bjA}", "Hostile Bj A"}}, Audit: []string{"bjA"}},
+		{Name: "a sh-01 clinician's dry run with a bj-01 customer's phone says nothing about them",
+			Class: api1, Route: "POST /v1/customers", Actor: clinicianSH,
+			Req:  post("/v1/customers?dryRun=true", `{"store":"sh-01","ref":"HX-C4","phone":"${bjA.phone}"}`),
+			Want: expect{Status: []int{200}, Body: `{"status":"created","dryRun":true}`}},
+		{Name: "an import never overwrites a stored name, nor reaches a customer of another store by number",
+			Class: api1, Route: "POST /v1/customers", Actor: adminSH,
+			Req: post("/v1/customers", `{"store":"sh-01","name":"Mallory","phone":"${shA.phone}"}`),
+			Want: expect{Status: []int{200}, Check: func(_ *world, r response) error {
+				if !strings.Contains(string(r.Body), `"status":"unchanged"`) || !strings.Contains(string(r.Body), `"kept":["name"]`) {
+					return fmt.Errorf("want unchanged with the name kept, got %s", r.Body)
+				}
+				return nil
+			}}},
+		{Name: "mass assignment: an imported customer's tier and id are not the file's to say",
+			Class: api3, Route: "POST /v1/customers", Actor: adminAll,
+			Req: post("/v1/customers", `{"store":"sh-01","ref":"HX-C5","tier":"A","id":"chosen"}`), Want: badRequest("tier")},
+		{Name: "a 5,000-character customer number is refused naming ref",
+			Class: api4, Route: "POST /v1/customers", Actor: adminAll,
+			Req: post("/v1/customers", `{"store":"sh-01","ref":"${long}"}`), Want: badRequest("ref")},
+		{Name: "a customer with nothing to find them by again is refused",
+			Class: api4, Route: "POST /v1/customers", Actor: adminAll,
+			Req: post("/v1/customers", `{"store":"sh-01","name":"Nobody"}`), Want: badRequest("ref")},
+
 		{Name: "an agent of sh-01 patching a bj-01 customer gets the 404 of an unknown id",
 			Class: api1, Route: "PATCH /v1/customers/{id}", Actor: agentSH, Req: patchBJ, Want: notFoundAs(patchBJ, "${bjA}")},
 		{Name: "a clinician of sh-01 writing a bj-01 customer's medical section gets the 404 of an unknown id",
@@ -633,6 +667,12 @@ func rows() []row {
 			Class: api10, Route: "GET /app/{proxy+}", Needs: "GET /app/{proxy+}", Actor: anonymous,
 			Req:  get("/app/assets/%2e%2e/%2e%2e/%2e%2e/go.mod"),
 			Want: expect{Status: []int{200, 400, 403, 404}, NoLeak: []string{"AWSTemplateFormatVersion", "module github.com/tierflow"}}},
+		{Name: "the published contract holds no token, key or customer",
+			Class: api2, Route: "GET /v1/openapi.json", Actor: forged, Req: get("/v1/openapi.json"),
+			Want: expect{Status: []int{200}, NoLeak: []string{"${adminKey}", inboundKey, "${bjA}", "${bjA.phone}", "Hostile Bj A"}}},
+		{Name: "the contract's page reflects nothing of the request into its markup",
+			Class: api10, Route: "GET /docs", Actor: anonymous, Req: get("/docs?q=%3Cscript%3Ealert(1)%3C/script%3E"),
+			Want: expect{Status: []int{200}, NoLeak: []string{"<script>alert(1)</script>", "${adminKey}", "${bjA}"}}},
 		{Name: "the web app page holds no token or key",
 			Class: api2, Route: "GET /app", Needs: "GET /app", Actor: forged, Req: get("/app"),
 			Want: expect{Status: []int{200, 301, 302, 308}, NoLeak: []string{"${adminKey}", inboundKey}}},
@@ -732,6 +772,7 @@ func probeRequest(method, path string) request {
 	bodies := map[string]string{
 		"PATCH /v1/customers/{id}":       `{"name":"Mallory"}`,
 		"POST /v1/customers/{id}/events": `{"id":"probe-1","type":"complaint"}`,
+		"POST /v1/customers":             `{"store":"bj-01","ref":"PROBE-C1","name":"Mallory","phone":"+8613900000997"}`,
 		"POST /v1/transactions":          `{"transactions":[{"externalId":"PROBE-1","source":"pos-hostile","store":"bj-01","customer":{"id":"${bjA}"},"at":"${recent}","amount":"9999.00","currency":"CNY"}]}`,
 		"PUT /v1/policy":                 "${policy.next}",
 		"POST /v1/tasks/{id}/complete":   `{"outcome":"reached"}`,

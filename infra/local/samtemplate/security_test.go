@@ -221,55 +221,25 @@ func TestTemplateSecurity(t *testing.T) {
 				}
 			}
 		}
-		// Set by the Lambda service or the local runtime, never by the template.
-		provided := map[string]string{
-			"AWS_LAMBDA_FUNCTION_NAME": "Lambda",
-			"SMS_OUTBOX_PATH":          "the local runtime (SMS_PROVIDER=outbox)",
-			"TIERFLOW_LOCAL_KEY":       "the local runtime (stands in for KMS)",
-			"TIERFLOW_DATA_DIR":        "benchmarks and validation tests",
-			secrets.LocalRuntimeEnv:    "the local runtime",
-		}
-		read := regexp.MustCompile(`(?:\.(?:Required|Optional|Int|List|Location)|os\.Getenv|os\.LookupEnv)\("([A-Z][A-Z0-9_]+)"`)
-		root := tp.Root
-		n := 0
-		for _, top := range []string{"functions", "shared"} {
-			err := filepath.WalkDir(filepath.Join(root, top), func(p string, d os.DirEntry, err error) error {
-				if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-					return err
-				}
-				src, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				rel, _ := filepath.Rel(root, p)
-				for _, m := range read.FindAllStringSubmatch(string(src), -1) {
-					n++
-					v := m[1]
-					if _, ok := provided[v]; ok {
-						continue
-					}
-					fns := declaredBy[v]
-					if strings.HasPrefix(rel, "functions"+string(filepath.Separator)) {
-						dir := "functions/" + strings.Split(filepath.ToSlash(rel), "/")[1]
-						own := false
-						for _, f := range tp.Functions {
-							own = own || (f.Dir == dir && slices.Contains(fns, f.LogicalID))
-						}
-						if !own {
-							t.Errorf("%s reads %s, which the template does not declare for the function in %s", rel, v, dir)
-						}
-					} else if len(fns) == 0 {
-						t.Errorf("%s reads %s, which no function in the template declares", rel, v)
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
+		reads := codeEnvReads(t, tp.Root)
+		for _, r := range reads {
+			v, rel := r.Var, r.File
+			if _, ok := provided[v]; ok {
+				continue
 			}
-		}
-		if n == 0 {
-			t.Fatal("found no environment reads: the pattern is broken")
+			fns := declaredBy[v]
+			if strings.HasPrefix(rel, "functions"+string(filepath.Separator)) {
+				dir := "functions/" + strings.Split(filepath.ToSlash(rel), "/")[1]
+				own := false
+				for _, f := range tp.Functions {
+					own = own || (f.Dir == dir && slices.Contains(fns, f.LogicalID))
+				}
+				if !own {
+					t.Errorf("%s reads %s, which the template does not declare for the function in %s", rel, v, dir)
+				}
+			} else if len(fns) == 0 {
+				t.Errorf("%s reads %s, which no function in the template declares", rel, v)
+			}
 		}
 	})
 
