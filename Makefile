@@ -90,18 +90,28 @@ run: deps build-local
 	$(GO) run ./infra/local/cmd/tierflow-local run -seed -quiet
 
 # ---------------------------------------------------------------- test
-test: deps browser build-local
+# One set of emulators for the whole run: `tierflow-local test` starts DynamoDB Local,
+# fauxqs and aws-ses-v2-local, creates the template's table and queues as prototypes,
+# runs go test with their endpoints in the environment (each test binary copies the
+# prototypes under its own names: shared/store/storetest), and stops them at the end,
+# on failure and on Ctrl-C. It also says in one line which public data sets were missing.
+# One package: go run ./infra/local/cmd/tierflow-local test -- go test ./shared/store
+LAUNCHER := $(BUILD)/tierflow-local
+launcher:
+	@$(GO) build -o $(LAUNCHER) ./infra/local/cmd/tierflow-local
+
+test: deps browser build-local launcher
 	cd $(UI_DIR) && npm test --silent
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(LAUNCHER) test -- $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@cat $(BUILD)/webapp-figures.txt 2>/dev/null || true
 
 # Every page of the staff app at desktop and phone size, into docs/screenshots/.
 screenshots: deps browser build-local
 	TIERFLOW_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestStaffApp -v ./infra/local/webtest
 
-test-unit:
-	$(GO) test -short -count=1 ./shared/...
+test-unit: launcher
+	$(LAUNCHER) test -- $(GO) test -short -count=1 ./shared/...
 
 bench: deps build-local
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./... | tee $(BUILD)/bench.txt
