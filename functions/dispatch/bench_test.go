@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
@@ -30,8 +32,10 @@ func BenchmarkDispatchThroughput(b *testing.B) {
 		now := local(2040, 1, 1, 10, 0).AddDate(0, 0, day)
 		r := newRig(b, now)
 		var rs []followup.Reminder
+		var addrs []string
 		for i := range perRound {
 			addr := fmt.Sprintf("bench-%s-%d@example.com", storetest.Suffix(), i)
+			addrs = append(addrs, addr)
 			p := r.customer(customer.LeadForm{Name: "Bench", Email: addr})
 			rs = append(rs, followup.Reminder{
 				ID: "rem_bench_" + storetest.Suffix(), CustomerID: p.ID, Store: p.Store, Trigger: followup.TriggerSurveyDue, TriggerRef: "bench",
@@ -52,27 +56,39 @@ func BenchmarkDispatchThroughput(b *testing.B) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		done := 0
+		var firstErr error
+		// The workers are not the benchmark's goroutine: they stop on the first error and
+		// the benchmark fails after Wait.
 		for range workers {
 			wg.Go(func() {
 				for time.Now().Before(deadline) {
 					mu.Lock()
-					finished := done >= res.Enqueued
+					finished := done >= res.Enqueued || firstErr != nil
 					mu.Unlock()
 					if finished {
 						return
 					}
-					msgs := r.receive(0)
-					if len(msgs) == 0 {
+					msgs, err := r.tryReceive(0)
+					if err == nil && len(msgs) == 0 {
 						continue
 					}
-					resp := r.dispatch(msgs)
+					var resp events.SQSEventResponse
+					if err == nil {
+						resp, err = r.tryDispatch(msgs)
+					}
 					mu.Lock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
 					done += len(msgs) - len(resp.BatchItemFailures)
 					mu.Unlock()
 				}
 			})
 		}
 		wg.Wait()
+		if firstErr != nil {
+			b.Fatal(firstErr)
+		}
 		elapsed += time.Since(start)
 		u := r.table.Units.Snapshot().Sub(before)
 		units += u.Total()
@@ -83,6 +99,19 @@ func BenchmarkDispatchThroughput(b *testing.B) {
 			got, err := r.f.Get(ctx, x.ID)
 			if err != nil || got.Status != followup.StatusSent {
 				b.Fatalf("%s: %s %v", x.ID, got.Status, err)
+			}
+		}
+		// The figure counts messages sent once: every reminder is exactly one email in
+		// the SES emulator's outbox (a duplicate would inflate messages per second).
+		perAddr := map[string]int{}
+		for _, m := range r.mails() {
+			for _, to := range m.Destination.To {
+				perAddr[to]++
+			}
+		}
+		for _, a := range addrs {
+			if n := perAddr[a]; n != 1 {
+				b.Fatalf("%s received %d emails, want exactly 1", a, n)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,15 @@ func (r *rig) sweep(at time.Time) app.SweepResult {
 // receive takes what is on the queue (waiting for at least want messages).
 func (r *rig) receive(want int) []events.SQSMessage {
 	r.t.Helper()
+	msgs, err := r.tryReceive(want)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return msgs
+}
+
+// tryReceive is receive for goroutines other than the test's, which must not call Fatal.
+func (r *rig) tryReceive(want int) ([]events.SQSMessage, error) {
 	var msgs []events.SQSMessage
 	deadline := time.Now().Add(10 * time.Second)
 	for len(msgs) < want || want == 0 {
@@ -141,7 +151,7 @@ func (r *rig) receive(want int) []events.SQSMessage {
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			r.t.Fatal(err)
+			return msgs, fmt.Errorf("receive: %w", err)
 		}
 		for _, m := range out.Messages {
 			msgs = append(msgs, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: m.Attributes})
@@ -151,17 +161,26 @@ func (r *rig) receive(want int) []events.SQSMessage {
 		}
 	}
 	if len(msgs) < want {
-		r.t.Fatalf("queue: got %d messages, want %d", len(msgs), want)
+		return msgs, fmt.Errorf("queue: got %d messages, want %d", len(msgs), want)
 	}
-	return msgs
+	return msgs, nil
 }
 
 // dispatch runs the handler like the event source mapping: failures stay on the queue.
 func (r *rig) dispatch(msgs []events.SQSMessage) events.SQSEventResponse {
 	r.t.Helper()
-	resp, err := r.handler.Handle(context.Background(), events.SQSEvent{Records: msgs})
+	resp, err := r.tryDispatch(msgs)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	return resp
+}
+
+// tryDispatch is dispatch for goroutines other than the test's.
+func (r *rig) tryDispatch(msgs []events.SQSMessage) (events.SQSEventResponse, error) {
+	resp, err := r.handler.Handle(context.Background(), events.SQSEvent{Records: msgs})
+	if err != nil {
+		return resp, fmt.Errorf("handle: %w", err)
 	}
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
@@ -169,10 +188,12 @@ func (r *rig) dispatch(msgs []events.SQSMessage) events.SQSEventResponse {
 	}
 	for _, m := range msgs {
 		if !failed[m.MessageId] && m.ReceiptHandle != "" {
-			_, _ = r.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: aws.String(m.ReceiptHandle)})
+			if _, err := r.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: aws.String(m.ReceiptHandle)}); err != nil {
+				return resp, fmt.Errorf("delete a handled message: %w", err)
+			}
 		}
 	}
-	return resp
+	return resp, nil
 }
 
 type sesMail struct {
@@ -203,6 +224,18 @@ func (m sesMail) header(name string) string {
 // mailTo lists the SES emulator's stored mail to one address.
 func (r *rig) mailTo(addr string) []sesMail {
 	r.t.Helper()
+	var out []sesMail
+	for _, m := range r.mails() {
+		if slices.ContainsFunc(m.Destination.To, func(to string) bool { return strings.EqualFold(to, addr) }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// mails lists all the mail the SES emulator stored.
+func (r *rig) mails() []sesMail {
+	r.t.Helper()
 	resp, err := http.Get(r.ses + "/store")
 	if err != nil {
 		r.t.Fatal(err)
@@ -214,15 +247,7 @@ func (r *rig) mailTo(addr string) []sesMail {
 	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
 		r.t.Fatal(err)
 	}
-	var out []sesMail
-	for _, m := range store.Emails {
-		for _, to := range m.Destination.To {
-			if strings.EqualFold(to, addr) {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
+	return store.Emails
 }
 
 // setTier plays the tiering job, which owns the profile's tier attribute.

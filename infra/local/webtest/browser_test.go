@@ -88,7 +88,9 @@ func tab(t *testing.T, s screen, acceptLanguage string) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
 	t.Cleanup(cancelTimeout)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	listened := make(chan struct{})
 	go func() {
+		defer close(listened)
 		for ev, err := range exceptions {
 			if err != nil {
 				return
@@ -96,6 +98,11 @@ func tab(t *testing.T, s screen, acceptLanguage string) context.Context {
 			t.Errorf("uncaught exception in the page: %s", describeException(ev))
 		}
 	}()
+	// The listener reports through t, which panics once the test has ended: stop it first.
+	t.Cleanup(func() {
+		cancelTimeout()
+		<-listened
+	})
 	var vp []chromedp.EmulateViewportOption
 	if s.phone {
 		vp = append(vp, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
