@@ -2,6 +2,7 @@ package followup
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -106,7 +107,10 @@ func TestStateMachine(t *testing.T) {
 	}{
 		{"a claimed message cannot be claimed again", func() (Reminder, error) { return claimed.Claim(now, lease) }, "", true},
 		{"a sent message cannot be claimed", func() (Reminder, error) {
-			s, _ := claimed.MarkSent(now, "p1")
+			s, err := claimed.MarkSent(now, "p1")
+			if err != nil {
+				return s, fmt.Errorf("the setup, not the rule: %w", err) // a zero reminder would pass for the wrong reason
+			}
 			return s.Claim(now.Add(time.Hour), lease)
 		}, "", true},
 		{"a claim inside its lease cannot be taken over", func() (Reminder, error) { return claimed.Reclaim(now.Add(9*time.Minute), lease) }, "", true},
@@ -116,7 +120,10 @@ func TestStateMachine(t *testing.T) {
 		{"a message being sent cannot be cancelled", func() (Reminder, error) { return claimed.Cancel() }, "", true},
 		{"a pending message can be cancelled", func() (Reminder, error) { return pending.Cancel() }, StatusCancelled, false},
 		{"a sent message cannot fail", func() (Reminder, error) {
-			s, _ := claimed.MarkSent(now, "p1")
+			s, err := claimed.MarkSent(now, "p1")
+			if err != nil {
+				return s, fmt.Errorf("the setup, not the rule: %w", err)
+			}
 			return s.Fail("late")
 		}, "", true},
 	}
@@ -137,15 +144,18 @@ func TestStateMachine(t *testing.T) {
 			}
 		})
 	}
-	if d, _ := claimed.Defer(now.Add(time.Hour)); d.Attempts != 0 {
-		t.Errorf("deferral counted as attempt: %d", d.Attempts)
+	if d, err := claimed.Defer(now.Add(time.Hour)); err != nil || d.Attempts != 0 {
+		t.Errorf("deferral counted as attempt: %d (err %v)", d.Attempts, err)
 	}
 }
 
 func TestTasks(t *testing.T) {
 	p := defaultPolicy(t)
 	now := sh("2025-03-03 10:00")
-	plan, _ := PlanTrigger(p, Trigger{Kind: TriggerNewLead, Grade: model.LeadHot, CustomerID: "c1", Ref: "l1", At: now}, view("c1"), now)
+	plan, err := PlanTrigger(p, Trigger{Kind: TriggerNewLead, Grade: model.LeadHot, CustomerID: "c1", Ref: "l1", At: now}, view("c1"), now)
+	if err != nil || len(plan.Reminders) == 0 {
+		t.Fatalf("plan a hot lead: %+v %v", plan, err)
+	}
 	task := plan.Reminders[0]
 	if task.Overdue(now.Add(29 * time.Minute)) {
 		t.Error("a hot-lead task is overdue before 30 minutes")
@@ -163,12 +173,12 @@ func TestTasks(t *testing.T) {
 	if esc.Task.Role != model.RoleClinician || esc.Task.EscalationOf != task.ID || !esc.Task.DeadlineAt.Equal(now.Add(31*time.Minute+24*time.Hour)) {
 		t.Errorf("escalation task = %+v", esc.Task)
 	}
-	_, esc2, ok, _ := esc.Escalate(p, shanghai, esc.Task.DeadlineAt)
-	if !ok || esc2.Task.Role != model.RoleAdmin {
+	_, esc2, ok, err := esc.Escalate(p, shanghai, esc.Task.DeadlineAt)
+	if err != nil || !ok || esc2.Task.Role != model.RoleAdmin {
 		t.Errorf("an overdue manager escalation goes to the admin, got %+v", esc2.Task)
 	}
-	if _, _, ok, _ := esc2.Escalate(p, shanghai, esc2.Task.DeadlineAt); ok {
-		t.Error("the escalation chain did not stop at the admin")
+	if _, _, ok, err := esc2.Escalate(p, shanghai, esc2.Task.DeadlineAt); err != nil || ok {
+		t.Errorf("the escalation chain did not stop at the admin (err %v)", err)
 	}
 
 	done, err := task.Complete("agent-1", OutcomeNoAnswer, now.Add(10*time.Minute))
