@@ -286,8 +286,8 @@ func TestBirthdayEmailOnceAtLocalHourWithUnsubscribeHeaders(t *testing.T) {
 		if _, err := r.planner.Handle(ctx, tr); err != nil {
 			t.Fatal(err)
 		}
-		if res, _ := r.planner.Handle(ctx, tr); len(res.Created) != 0 {
-			t.Fatalf("re-planning the birthday created %d more reminders", len(res.Created))
+		if res, err := r.planner.Handle(ctx, tr); err != nil || len(res.Created) != 0 {
+			t.Fatalf("re-planning the birthday created %d more reminders (err %v)", len(res.Created), err)
 		}
 	}
 
@@ -388,7 +388,10 @@ func TestQuietHoursDeferToMorning(t *testing.T) {
 	if n := len(r.mailTo(addr)); n != 0 {
 		t.Fatalf("%d mails at 21:05, want none in quiet hours", n)
 	}
-	got, _ := r.f.Get(ctx, id)
+	got, err := r.f.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Status != followup.StatusDeferred || !got.DueAt.Equal(local(2032, 5, 6, 9, 0)) {
 		t.Fatalf("after 21:05: %s due %v, want deferred to 09:00", got.Status, got.DueAt.In(shanghai))
 	}
@@ -397,7 +400,9 @@ func TestQuietHoursDeferToMorning(t *testing.T) {
 	}
 	r.sweep(local(2032, 5, 6, 9, 0))
 	r.dispatch(r.receive(1))
-	got, _ = r.f.Get(ctx, id)
+	if got, err = r.f.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(r.mailTo(addr)); n != 1 || got.Status != followup.StatusSent || !got.SentAt.Equal(local(2032, 5, 6, 9, 0)) {
 		t.Fatalf("morning: %d mails, %s at %v (%s)", n, got.Status, got.SentAt.In(shanghai), got.LastError)
 	}
@@ -426,7 +431,10 @@ func TestMissingTemplateVariableFailsToDLQNotEmpty(t *testing.T) {
 	if resp := r.dispatch([]events.SQSMessage{again}); len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("redelivery: %d failures, want it failed again (on to the DLQ)", len(resp.BatchItemFailures))
 	}
-	got, _ := r.f.Get(ctx, res.Created[0].ID)
+	got, err := r.f.Get(ctx, res.Created[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Status != followup.StatusFailed || !strings.Contains(got.LastError, "TierName") {
 		t.Fatalf("reminder: %s %q, want failed naming the variable", got.Status, got.LastError)
 	}

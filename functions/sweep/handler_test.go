@@ -26,7 +26,10 @@ func TestOverdueTaskEscalatesOnce(t *testing.T) {
 	now := time.Date(2034, 6, 1, 2, 0, 0, 0, time.UTC) // 10:00 Shanghai
 	clock := func() time.Time { return now }
 	f := store.NewFollowup(tbl, store.FollowupOptions{SQS: storetest.Emulators(t).SQSClient(), QueueURL: storetest.Queue(t, "dispatch"), Now: clock})
-	policy, _ := followup.DefaultPolicy()
+	policy, err := followup.DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := "st-" + storetest.Suffix()
 	mgr, admin := "mgr-"+storetest.Suffix(), "adm-"+storetest.Suffix()
 	if err := f.RegisterStaff(ctx, st, model.RoleClinician, mgr); err != nil {
@@ -92,7 +95,10 @@ func TestFirstSweepOfTheDayPlansBirthdays(t *testing.T) {
 	now := time.Date(2035, 8, 10, 1, 0, 0, 0, time.UTC) // 09:00 Shanghai
 	clock := func() time.Time { return now }
 	f := store.NewFollowup(tbl, store.FollowupOptions{SQS: storetest.Emulators(t).SQSClient(), QueueURL: storetest.Queue(t, "dispatch"), Now: clock})
-	policy, _ := followup.DefaultPolicy()
+	policy, err := followup.DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
 	zone := followup.Location("Asia/Shanghai", "")
 	l, err := customer.Rules{DefaultRegion: "CN", DefaultStore: "sh-01"}.Validate(customer.LeadForm{Name: "Wu Hua", Email: "wh-" + storetest.Suffix() + "@example.com", Birthday: "1988-08-13"}, customer.Submission{At: now, IP: "203.0.113.3", Channel: "form"})
 	if err != nil {
@@ -109,10 +115,13 @@ func TestFirstSweepOfTheDayPlansBirthdays(t *testing.T) {
 		t.Fatalf("first sweep: %+v %v", first, err)
 	}
 	now = now.Add(5 * time.Minute)
-	if again, _ := s.Handle(ctx, nil); again.Calendar != 0 {
-		t.Fatalf("second sweep of the day planned %d more", again.Calendar)
+	if again, err := s.Handle(ctx, nil); err != nil || again.Calendar != 0 {
+		t.Fatalf("second sweep of the day planned %d more (err %v)", again.Calendar, err)
 	}
-	open, _ := f.OpenForCustomer(ctx, p.ID)
+	open, err := f.OpenForCustomer(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var greeting *followup.Reminder
 	for i, r := range open {
 		if r.Template == "birthday.greeting" {
