@@ -31,6 +31,9 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		}
 		u := table.Units.Snapshot().Sub(before)
+		if ru := u.Total() / float64(b.N); ru != 7 {
+			b.Fatalf("%.2f RU per new transaction: the README and docs/scale.md say 7 (1 read + 6 transactional writes)", ru)
+		}
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
 		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
 		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
@@ -44,6 +47,9 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		}
 		u := table.Units.Snapshot().Sub(before)
+		if u.Write != 0 {
+			b.Fatalf("redelivered duplicates wrote %.0f units: a transaction is applied once", u.Write)
+		}
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
 		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
 		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")

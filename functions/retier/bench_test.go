@@ -17,7 +17,7 @@ func BenchmarkNightlyRun(b *testing.B) {
 		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
 			table := storetest.Table(b)
 			prefix := "bn" + storetest.Suffix() + "-"
-			seed(b, table, n, prefix)
+			_, buyers := seed(b, table, n, prefix)
 			asOf := time.Date(2025, 1, 1, 2, 0, 0, 0, shanghai)
 			r := newRetier(b, table, 4, asOf)
 			b.ResetTimer()
@@ -29,8 +29,23 @@ func BenchmarkNightlyRun(b *testing.B) {
 					t0 := time.Now()
 					run := drain(b, r, start(b, r, fmt.Sprintf(`{"action":"nightly","runId":"b%d-%d-%s","asOf":%q}`, i, night, storetest.Suffix(), asOf.Format(time.RFC3339))))
 					took := time.Since(t0).Seconds()
-					*dst += table.Units.Snapshot().Sub(before).Total()
+					u := table.Units.Snapshot().Sub(before)
+					*dst += u.Total()
 					customers = run.Summary.Customers
+					// The figures are of a night that writes every customer and of one that
+					// writes none: check that each night is that night.
+					switch s := run.Summary; {
+					case night == 0 && s.Changed < len(buyers):
+						// Customers of an earlier sub-benchmark may be current already.
+						b.Fatalf("first night wrote %d customers, fewer than the %d buyers seeded for it", s.Changed, len(buyers))
+					case night == 1 && (s.Changed != 0 || s.TierChanges != 0):
+						b.Fatalf("the same night again changed %d profiles, %d tiers; it must write none", s.Changed, s.TierChanges)
+					case night == 1 && u.Write >= float64(s.Customers):
+						// The run's own items (run, segment and store summaries, the model's
+						// sample and fits) are written every night; a write per customer would
+						// be at least one unit each.
+						b.Fatalf("the same night again wrote %.0f units for %d customers: customers were written", u.Write, s.Customers)
+					}
 					if night == 0 {
 						changedSec += took
 					} else {
