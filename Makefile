@@ -129,8 +129,8 @@ screenshots: deps browser build-local
 test-unit: launcher
 	$(LAUNCHER) test -- $(GO) test -short -count=1 ./shared/...
 
-bench: deps build-local
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./... | tee $(BUILD)/bench.txt
+bench: deps build-local launcher
+	set -o pipefail; $(LAUNCHER) test -- $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./... | tee $(BUILD)/bench.txt
 
 # ---------------------------------------------------------------- operator tools
 ROLE ?= admin
