@@ -53,7 +53,10 @@ func (g *custRig) call(role, stores, method, path, body string, query map[string
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
 			"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: stores}}}
-	resp, _ := g.r.Serve(context.Background(), req)
+	resp, err := g.r.Serve(context.Background(), req)
+	if err != nil {
+		g.t.Fatalf("%s %s: Serve returned %v; an API answer is a response, never a Lambda error", method, path, err)
+	}
 	return resp
 }
 
@@ -84,7 +87,10 @@ func TestTheSensitiveSectionIsForCliniciansAndAdminsOnly(t *testing.T) {
 	if r := g.call("clinician", "sh-01", "PATCH", path, `{"allergies":"penicillin","tags":["implant"]}`, nil); r.StatusCode != 200 {
 		t.Fatalf("clinician PATCH: %d %s", r.StatusCode, r.Body)
 	}
-	env, found, _ := g.tbl.GetSensitive(context.Background(), p.ID)
+	env, found, err := g.tbl.GetSensitive(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !found || bytes.Contains(env.Ciphertext, []byte("penicillin")) {
 		t.Fatal("the section is not stored sealed")
 	}
@@ -108,8 +114,7 @@ func TestTheSensitiveSectionIsForCliniciansAndAdminsOnly(t *testing.T) {
 	// Reads and changes are audited, with who, role, IP and fields.
 	au := g.call("admin", "*", "GET", "/v1/audit", "", map[string]string{"customer": p.ID})
 	var log struct{ Items []store.AuditEntry }
-	_ = json.Unmarshal([]byte(au.Body), &log)
-	if au.StatusCode != 200 || len(log.Items) != 3 {
+	if err := json.Unmarshal([]byte(au.Body), &log); err != nil || au.StatusCode != 200 || len(log.Items) != 3 {
 		t.Fatalf("audit: %d %s", au.StatusCode, au.Body)
 	}
 	for _, e := range log.Items {
@@ -249,7 +254,10 @@ func (g *custRig) callAs(sub, role, stores, method, path, body string, query map
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
 			"sub": sub, auth.ClaimRole: role, auth.ClaimStores: stores}}}
-	resp, _ := g.r.Serve(context.Background(), req)
+	resp, err := g.r.Serve(context.Background(), req)
+	if err != nil {
+		g.t.Fatalf("%s %s: Serve returned %v; an API answer is a response, never a Lambda error", method, path, err)
+	}
 	return resp
 }
 
@@ -358,7 +366,10 @@ func TestAContactOfAnotherCustomerTellsNothingMoreAndIsRateLimited(t *testing.T)
 	if r := g.callAs(agent, "agent", "sh-01", "PATCH", path, `{"name":"Renamed"}`, nil); r.StatusCode != 200 {
 		t.Fatalf("an edit that is no contact change after the limit: %d %s", r.StatusCode, r.Body)
 	}
-	after, _, _ := g.tbl.GetProfile(context.Background(), mine.ID)
+	after, _, err := g.tbl.GetProfile(context.Background(), mine.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if after.Phone != mine.Phone {
 		t.Fatalf("the customer's phone changed to %s", after.Phone)
 	}
@@ -371,8 +382,8 @@ func TestAStoreAdminCannotMoveACustomerIntoAnotherStore(t *testing.T) {
 	if r := g.call("admin", "sh-01", "PATCH", "/v1/customers/"+p.ID, `{"store":"bj-01"}`, nil); r.StatusCode != 400 || !strings.Contains(r.Body, `"store"`) {
 		t.Fatalf("%d %s", r.StatusCode, r.Body)
 	}
-	if after, _, _ := g.tbl.GetProfile(context.Background(), p.ID); after.Store != "sh-01" {
-		t.Fatalf("moved to %q", after.Store)
+	if after, _, err := g.tbl.GetProfile(context.Background(), p.ID); err != nil || after.Store != "sh-01" {
+		t.Fatalf("moved to %q (err %v)", after.Store, err)
 	}
 	if r := g.call("admin", "*", "PATCH", "/v1/customers/"+p.ID, `{"store":"bj-01"}`, nil); r.StatusCode != 200 {
 		t.Fatalf("an all-stores admin: %d %s", r.StatusCode, r.Body)

@@ -125,7 +125,10 @@ func typeCheck(t *testing.T, planted map[string]string) (*token.FileSet, []*ast.
 		}
 	}
 	fset := token.NewFileSet()
-	names, _ := filepath.Glob("*.go")
+	names, err := filepath.Glob("*.go")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("the package's files: %v %v", names, err)
+	}
 	var files []*ast.File
 	for _, n := range names {
 		if strings.HasSuffix(n, "_test.go") {

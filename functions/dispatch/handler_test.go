@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,15 @@ func (r *rig) sweep(at time.Time) app.SweepResult {
 // receive takes what is on the queue (waiting for at least want messages).
 func (r *rig) receive(want int) []events.SQSMessage {
 	r.t.Helper()
+	msgs, err := r.tryReceive(want)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return msgs
+}
+
+// tryReceive is receive for goroutines other than the test's, which must not call Fatal.
+func (r *rig) tryReceive(want int) ([]events.SQSMessage, error) {
 	var msgs []events.SQSMessage
 	deadline := time.Now().Add(10 * time.Second)
 	for len(msgs) < want || want == 0 {
@@ -149,7 +159,7 @@ func (r *rig) receive(want int) []events.SQSMessage {
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
-			r.t.Fatal(err)
+			return msgs, fmt.Errorf("receive: %w", err)
 		}
 		for _, m := range out.Messages {
 			msgs = append(msgs, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: m.Attributes})
@@ -159,17 +169,26 @@ func (r *rig) receive(want int) []events.SQSMessage {
 		}
 	}
 	if len(msgs) < want {
-		r.t.Fatalf("queue: got %d messages, want %d", len(msgs), want)
+		return msgs, fmt.Errorf("queue: got %d messages, want %d", len(msgs), want)
 	}
-	return msgs
+	return msgs, nil
 }
 
 // dispatch runs the handler like the event source mapping: failures stay on the queue.
 func (r *rig) dispatch(msgs []events.SQSMessage) events.SQSEventResponse {
 	r.t.Helper()
-	resp, err := r.handler.Handle(context.Background(), events.SQSEvent{Records: msgs})
+	resp, err := r.tryDispatch(msgs)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	return resp
+}
+
+// tryDispatch is dispatch for goroutines other than the test's.
+func (r *rig) tryDispatch(msgs []events.SQSMessage) (events.SQSEventResponse, error) {
+	resp, err := r.handler.Handle(context.Background(), events.SQSEvent{Records: msgs})
+	if err != nil {
+		return resp, fmt.Errorf("handle: %w", err)
 	}
 	failed := map[string]bool{}
 	for _, f := range resp.BatchItemFailures {
@@ -177,10 +196,12 @@ func (r *rig) dispatch(msgs []events.SQSMessage) events.SQSEventResponse {
 	}
 	for _, m := range msgs {
 		if !failed[m.MessageId] && m.ReceiptHandle != "" {
-			_, _ = r.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: aws.String(m.ReceiptHandle)})
+			if _, err := r.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: aws.String(m.ReceiptHandle)}); err != nil {
+				return resp, fmt.Errorf("delete a handled message: %w", err)
+			}
 		}
 	}
-	return resp
+	return resp, nil
 }
 
 type sesMail struct {
@@ -211,6 +232,18 @@ func (m sesMail) header(name string) string {
 // mailTo lists the SES emulator's stored mail to one address.
 func (r *rig) mailTo(addr string) []sesMail {
 	r.t.Helper()
+	var out []sesMail
+	for _, m := range r.mails() {
+		if slices.ContainsFunc(m.Destination.To, func(to string) bool { return strings.EqualFold(to, addr) }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// mails lists all the mail the SES emulator stored.
+func (r *rig) mails() []sesMail {
+	r.t.Helper()
 	resp, err := http.Get(r.ses + "/store")
 	if err != nil {
 		r.t.Fatal(err)
@@ -222,15 +255,7 @@ func (r *rig) mailTo(addr string) []sesMail {
 	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
 		r.t.Fatal(err)
 	}
-	var out []sesMail
-	for _, m := range store.Emails {
-		for _, to := range m.Destination.To {
-			if strings.EqualFold(to, addr) {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
+	return store.Emails
 }
 
 // setTier plays the tiering job, which owns the profile's tier attribute.
@@ -269,8 +294,8 @@ func TestBirthdayEmailOnceAtLocalHourWithUnsubscribeHeaders(t *testing.T) {
 		if _, err := r.planner.Handle(ctx, tr); err != nil {
 			t.Fatal(err)
 		}
-		if res, _ := r.planner.Handle(ctx, tr); len(res.Created) != 0 {
-			t.Fatalf("re-planning the birthday created %d more reminders", len(res.Created))
+		if res, err := r.planner.Handle(ctx, tr); err != nil || len(res.Created) != 0 {
+			t.Fatalf("re-planning the birthday created %d more reminders (err %v)", len(res.Created), err)
 		}
 	}
 
@@ -371,7 +396,10 @@ func TestQuietHoursDeferToMorning(t *testing.T) {
 	if n := len(r.mailTo(addr)); n != 0 {
 		t.Fatalf("%d mails at 21:05, want none in quiet hours", n)
 	}
-	got, _ := r.f.Get(ctx, id)
+	got, err := r.f.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Status != followup.StatusDeferred || !got.DueAt.Equal(local(2032, 5, 6, 9, 0)) {
 		t.Fatalf("after 21:05: %s due %v, want deferred to 09:00", got.Status, got.DueAt.In(shanghai))
 	}
@@ -380,7 +408,9 @@ func TestQuietHoursDeferToMorning(t *testing.T) {
 	}
 	r.sweep(local(2032, 5, 6, 9, 0))
 	r.dispatch(r.receive(1))
-	got, _ = r.f.Get(ctx, id)
+	if got, err = r.f.Get(ctx, id); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(r.mailTo(addr)); n != 1 || got.Status != followup.StatusSent || !got.SentAt.Equal(local(2032, 5, 6, 9, 0)) {
 		t.Fatalf("morning: %d mails, %s at %v (%s)", n, got.Status, got.SentAt.In(shanghai), got.LastError)
 	}
@@ -409,7 +439,10 @@ func TestMissingTemplateVariableFailsToDLQNotEmpty(t *testing.T) {
 	if resp := r.dispatch([]events.SQSMessage{again}); len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("redelivery: %d failures, want it failed again (on to the DLQ)", len(resp.BatchItemFailures))
 	}
-	got, _ := r.f.Get(ctx, res.Created[0].ID)
+	got, err := r.f.Get(ctx, res.Created[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Status != followup.StatusFailed || !strings.Contains(got.LastError, "TierName") {
 		t.Fatalf("reminder: %s %q, want failed naming the variable", got.Status, got.LastError)
 	}

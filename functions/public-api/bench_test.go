@@ -41,7 +41,10 @@ func BenchmarkKnownPersonLeadRequestUnits(b *testing.B) {
 					b.Fatalf("first lead: %d %s", r.StatusCode, r.Body)
 				}
 				if tc.callDone {
-					open, _ := f.OpenForCustomer(ctx, g.customerOf(e164))
+					open, err := f.OpenForCustomer(ctx, g.customerOf(e164))
+					if err != nil {
+						b.Fatal(err)
+					}
 					for _, r := range open {
 						if done, err := r.Complete("agent-1", followup.OutcomeReached, leadClock); err == nil {
 							if _, err := f.Update(ctx, done); err != nil {

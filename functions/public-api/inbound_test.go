@@ -73,7 +73,10 @@ func emotionScore(t *testing.T, tbl *store.Table, customerID string) (string, bo
 
 func (g *inboundRig) do(method, path, contentType, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
 	g.t.Helper()
-	u, _ := url.Parse(path)
+	u, err := url.Parse(path)
+	if err != nil {
+		g.t.Fatal(err)
+	}
 	q := map[string]string{}
 	for k, v := range u.Query() {
 		q[k] = v[0]
@@ -137,13 +140,19 @@ func TestStopReplyStopsMarketingOnEveryChannel(t *testing.T) {
 	if resp := g.sms(e164, " 退订！", testSMSSecret); resp.StatusCode != 200 || !strings.Contains(resp.Body, `"optedOut":true`) {
 		t.Fatalf("STOP reply: %d %s", resp.StatusCode, resp.Body)
 	}
-	open, _ := g.in.reminders.OpenForCustomer(ctx, p.ID)
+	open, err := g.in.reminders.OpenForCustomer(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range open {
 		if r.Category == model.CategoryMarketing {
 			t.Fatalf("marketing reminder %s still %s after STOP", r.Template, r.Status)
 		}
 	}
-	v, _ := g.in.contacts.ContactView(ctx, p.ID)
+	v, err := g.in.contacts.ContactView(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ch := range []model.Channel{model.ChannelSMS, model.ChannelEmail} {
 		if v.Permits(model.CategoryMarketing, ch) != followup.SkipOptedOut {
 			t.Fatalf("marketing %s still permitted after STOP", ch)
@@ -172,14 +181,14 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	if page.StatusCode != 200 || !strings.Contains(page.Body, `<form method="post"`) || !strings.Contains(page.Headers["Content-Type"], "text/html") {
 		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
 	}
-	if v, _ := g.in.contacts.ContactView(ctx, p.ID); v.MarketingOptOut {
-		t.Fatal("a GET opted the customer out")
+	if v, err := g.in.contacts.ContactView(ctx, p.ID); err != nil || v.MarketingOptOut {
+		t.Fatalf("a GET opted the customer out (err %v)", err)
 	}
 	if resp := g.do("POST", "/v1/unsubscribe?t="+tok, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", nil); resp.StatusCode != 200 {
 		t.Fatalf("one-click: %d %s", resp.StatusCode, resp.Body)
 	}
-	if v, _ := g.in.contacts.ContactView(ctx, p.ID); !v.MarketingOptOut {
-		t.Fatal("one-click POST did not opt out")
+	if v, err := g.in.contacts.ContactView(ctx, p.ID); err != nil || !v.MarketingOptOut {
+		t.Fatalf("one-click POST did not opt out (err %v)", err)
 	}
 	if resp := g.do("POST", "/v1/unsubscribe?t=nosuchtoken", "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", nil); resp.StatusCode != 404 || !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
 		t.Fatalf("unknown token: %d %v", resp.StatusCode, resp.Headers)
@@ -235,7 +244,10 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
-	tok, _ := g.in.contacts.UnsubscribeToken(ctx, p.ID)
+	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := "/v1/feedback?t=" + tok + "&r=" + g.sentSurvey(p.ID, g.now.Add(-time.Hour))
 	if resp := g.do("POST", path, "application/json", `{"csat":9}`, nil); resp.StatusCode != 400 || !strings.Contains(resp.Body, `"csat"`) {
 		t.Fatalf("out of range: %d %s", resp.StatusCode, resp.Body)
@@ -247,7 +259,10 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	if again := g.do("POST", path, "application/json", `{"csat":2}`, nil); !strings.Contains(again.Body, `"recorded":false`) {
 		t.Fatalf("double submit: %s", again.Body)
 	}
-	open, _ := g.in.reminders.OpenForCustomer(ctx, p.ID)
+	open, err := g.in.reminders.OpenForCustomer(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	managers := 0
 	for _, r := range open {
 		if r.IsTask() && r.Task.Role == model.RoleClinician && r.Trigger == followup.TriggerComplaint {
@@ -274,7 +289,10 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
 	other, _ := g.customer(true)
-	tok, _ := g.in.contacts.UnsubscribeToken(ctx, p.ID)
+	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	othersSurvey := g.sentSurvey(other.ID, g.now.Add(-time.Hour))
 	old := g.sentSurvey(p.ID, g.now.Add(-followup.SurveyAnswerWindow-time.Hour))
 	plan, err := g.in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerSurveyDue, CustomerID: p.ID, Ref: "unsent-" + storetest.Suffix(), At: g.now})
@@ -314,8 +332,12 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	invented := g.do("GET", "/v1/feedback?t="+tok+"&r=rem_invented1", "", "", nil)
 	sameBody := func(a, b string) bool { // apart from the request id in "instance"
 		var x, y map[string]any
-		_ = json.Unmarshal([]byte(a), &x)
-		_ = json.Unmarshal([]byte(b), &y)
+		if err := json.Unmarshal([]byte(a), &x); err != nil {
+			t.Fatalf("not JSON: %s: %v", a, err)
+		}
+		if err := json.Unmarshal([]byte(b), &y); err != nil {
+			t.Fatalf("not JSON: %s: %v", b, err)
+		}
 		delete(x, "instance")
 		delete(y, "instance")
 		return len(x) > 0 && fmt.Sprint(x) == fmt.Sprint(y)
@@ -386,19 +408,28 @@ func TestTheConsentLinkShowsTheWordingAndRecordsOnce(t *testing.T) {
 		return strings.TrimPrefix(link, "https://t.example")
 	}
 	path := mint()
-	before, _, _ := g.tbl.GetProfile(ctx, p.ID)
+	before, _, err := g.tbl.GetProfile(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	page := g.do("GET", path, "", "", nil)
-	wording, _ := customer.Wording("2025-01", model.CategoryService, model.ChannelSMS, "zh-CN")
+	wording, ok := customer.Wording("2025-01", model.CategoryService, model.ChannelSMS, "zh-CN")
+	if !ok || wording == "" {
+		t.Fatal("no zh-CN wording for version 2025-01: the page check below would pass on any page")
+	}
 	if page.StatusCode != 200 || !strings.Contains(page.Body, wording) || !strings.Contains(page.Body, "2025-01") || !strings.Contains(page.Body, `<form method="post"`) {
 		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
 	}
-	if got, _, _ := g.tbl.GetProfile(ctx, p.ID); len(got.Consents) != len(before.Consents) {
-		t.Fatalf("the page recorded something: %+v", got.Consents)
+	if got, _, err := g.tbl.GetProfile(ctx, p.ID); err != nil || len(got.Consents) != len(before.Consents) {
+		t.Fatalf("the page recorded something: %+v (err %v)", got.Consents, err)
 	}
 	if resp := g.do("POST", path, "application/x-www-form-urlencoded", "confirm=yes", nil); resp.StatusCode != 200 || !strings.Contains(resp.Body, "Confirmed") {
 		t.Fatalf("confirm: %d %s", resp.StatusCode, resp.Body)
 	}
-	got, _, _ := g.tbl.GetProfile(ctx, p.ID)
+	got, _, err := g.tbl.GetProfile(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, ok := got.Consents.Effective(model.CategoryService, model.ChannelSMS)
 	if !ok || !c.Granted || c.Source != "double-opt-in" || c.TextVersion != "2025-01" || !c.At.Equal(g.now) {
 		t.Fatalf("recorded: %+v", c)
@@ -416,7 +447,7 @@ func TestTheConsentLinkShowsTheWordingAndRecordsOnce(t *testing.T) {
 	if resp := g.do("GET", "/v1/consent/confirm?t=nosuchtoken", "", "", nil); resp.StatusCode != 404 {
 		t.Errorf("unknown token: %d, want 404", resp.StatusCode)
 	}
-	if again, _, _ := g.tbl.GetProfile(ctx, p.ID); len(again.Consents) != len(got.Consents) {
-		t.Fatal("a used or expired link recorded the consent again")
+	if again, _, err := g.tbl.GetProfile(ctx, p.ID); err != nil || len(again.Consents) != len(got.Consents) {
+		t.Fatalf("a used or expired link recorded the consent again (err %v)", err)
 	}
 }

@@ -125,10 +125,13 @@ func TestFirstSweepOfTheDayPlansBirthdays(t *testing.T) {
 		t.Fatalf("first sweep: %+v %v", first, err)
 	}
 	now = now.Add(5 * time.Minute)
-	if again, _ := s.Handle(ctx, nil); again.Calendar != 0 {
-		t.Fatalf("second sweep of the day planned %d more", again.Calendar)
+	if again, err := s.Handle(ctx, nil); err != nil || again.Calendar != 0 {
+		t.Fatalf("second sweep of the day planned %d more (err %v)", again.Calendar, err)
 	}
-	open, _ := store.NewReminders(tbl).OpenForCustomer(ctx, p.ID)
+	open, err := store.NewReminders(tbl).OpenForCustomer(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var greeting *followup.Reminder
 	for i, r := range open {
 		if r.Template == "birthday.greeting" {

@@ -198,7 +198,7 @@ func TestTheBarePrefixRedirectsToTheApp(t *testing.T) {
 	}
 	req := events.APIGatewayV2HTTPRequest{RawPath: "/app/"}
 	req.RequestContext.HTTP.Method = "POST"
-	if resp, _ := s.serve(t.Context(), req); resp.StatusCode != 405 {
-		t.Fatalf("POST /app/: %d, want 405", resp.StatusCode)
+	if resp, err := s.serve(t.Context(), req); err != nil || resp.StatusCode != 405 {
+		t.Fatalf("POST /app/: %d %v, want 405", resp.StatusCode, err)
 	}
 }

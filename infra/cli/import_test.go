@@ -118,7 +118,10 @@ func getJSON(t testing.TB, path, token string, v any) {
 		t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read the body: %v", path, err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
 	}
@@ -516,7 +519,10 @@ func startRetier(t testing.TB, token, asOf string) string {
 		t.Fatalf("POST /v1/retier: %v", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST /v1/retier: read the body: %v", err)
+	}
 	var out struct {
 		RunID string `json:"runId"`
 	}
@@ -581,8 +587,12 @@ func BenchmarkImportOnlineRetailFull(b *testing.B) {
 			b.ReportMetric(retier.Seconds(), "s-retier")
 		}
 		var s1, s2 map[string]any
-		_ = json.Unmarshal(runs[0], &s1)
-		_ = json.Unmarshal(runs[1], &s2)
+		if err := json.Unmarshal(runs[0], &s1); err != nil {
+			b.Fatalf("first run summary %s: %v", runs[0], err)
+		}
+		if err := json.Unmarshal(runs[1], &s2); err != nil {
+			b.Fatalf("second run summary %s: %v", runs[1], err)
+		}
 		for _, k := range []string{"customers", "tiers", "revenue", "totalRevenue", "top20Revenue", "top20Share"} {
 			if fmt.Sprint(s1[k]) != fmt.Sprint(s2[k]) {
 				b.Errorf("importing twice changed %s: %v → %v", k, s1[k], s2[k])

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -59,10 +60,15 @@ func TestRFMWritesOneRowPerCustomer(t *testing.T) {
 func TestRFMRejectsABadPolicy(t *testing.T) {
 	dir := t.TempDir()
 	pol := filepath.Join(dir, "p.json")
-	os.WriteFile(pol, []byte(`{"version": 0}`), 0o600)
+	if err := os.WriteFile(pol, []byte(`{"version": 0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	in := filepath.Join(dir, "tx.csv")
-	os.WriteFile(in, []byte(`"InvoiceNo","StockCode","Description","Quantity","InvoiceDate","UnitPrice","CustomerID","Country"`+"\n"), 0o600)
-	if err := runRFM([]string{"-file", in, "-policy", pol}); err == nil {
-		t.Fatal("an invalid policy must stop the run")
+	if err := os.WriteFile(in, []byte(`"InvoiceNo","StockCode","Description","Quantity","InvoiceDate","UnitPrice","CustomerID","Country"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The error must be the policy's: a missing input file would stop the run too.
+	if err := runRFM([]string{"-file", in, "-policy", pol}); err == nil || !strings.Contains(err.Error(), "policy "+pol) {
+		t.Fatalf("err = %v: an invalid policy must stop the run, naming the field", err)
 	}
 }

@@ -64,8 +64,12 @@ func TestAbsentAndNotYoursAnswerTheSame(t *testing.T) {
 func TestMalformedIDsAreRefusedBeforeAnyRead(t *testing.T) {
 	f := newFake()
 	l := f.layer()
-	_, _ = l.Customer(context.Background(), allAdmin, strings.Repeat("x", 5000), access.ReadCustomer)
-	_, _ = l.Task(context.Background(), allAdmin, strings.Repeat("x", 65), access.WorkTasks)
+	if _, err := l.Customer(context.Background(), allAdmin, strings.Repeat("x", 5000), access.ReadCustomer); err == nil {
+		t.Error("a 5,000-character customer id was accepted")
+	}
+	if _, err := l.Task(context.Background(), allAdmin, strings.Repeat("x", 65), access.WorkTasks); err == nil {
+		t.Error("a 65-character task id was accepted")
+	}
 	if f.reads != 0 {
 		t.Fatalf("%d reads for ids no item can have", f.reads)
 	}
@@ -132,11 +136,11 @@ func TestStoresAndScopes(t *testing.T) {
 	if err != nil || sc.All() || !sc.Has("sh-01") || sc.Has("bj-01") || sc.Has("") {
 		t.Fatalf("a clinician's scope: %+v %v", sc, err)
 	}
-	if sc, _ := l.Scope(allAdmin, "", access.ReadReports); !sc.All() {
-		t.Fatal("an all-stores admin reads the business")
+	if sc, err := l.Scope(allAdmin, "", access.ReadReports); err != nil || !sc.All() {
+		t.Fatalf("an all-stores admin reads the business: %+v %v", sc, err)
 	}
-	if sc, _ := l.Scope(allAdmin, "bj-01", access.ReadReports); sc.All() || !sc.Has("bj-01") || sc.Has("sh-01") {
-		t.Fatalf("an all-stores admin asking for one store: %+v", sc)
+	if sc, err := l.Scope(allAdmin, "bj-01", access.ReadReports); err != nil || sc.All() || !sc.Has("bj-01") || sc.Has("sh-01") {
+		t.Fatalf("an all-stores admin asking for one store: %+v %v", sc, err)
 	}
 	if _, err := l.Run(shClinician, strings.Repeat("r", 200), "", access.ReadRuns); httpx.StatusOf(err) != 404 {
 		t.Fatalf("a malformed run id: %v", err)

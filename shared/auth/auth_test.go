@@ -127,7 +127,11 @@ func TestRequireRole(t *testing.T) {
 }
 
 func TestAgentStoreCapFollowsMaxAgentStores(t *testing.T) {
-	t.Cleanup(func() { _ = auth.SetMaxAgentStores(auth.DefaultMaxAgentStores) })
+	t.Cleanup(func() {
+		if err := auth.SetMaxAgentStores(auth.DefaultMaxAgentStores); err != nil {
+			t.Errorf("restore the default cap: %v", err)
+		}
+	})
 	claims := map[string]string{"sub": "u1", auth.ClaimRole: "agent", auth.ClaimStores: "a b"}
 	if err := auth.SetMaxAgentStores(1); err != nil {
 		t.Fatal(err)

@@ -149,7 +149,10 @@ func TestCDNOWHoldout(t *testing.T) {
 	rows[7].label = "7+"
 	var totalActual, totalExpected float64
 	for _, c := range cs {
-		s, ok, _ := cdnowCal.Summarize(c.Purchases)
+		s, ok, err := cdnowCal.Summarize(c.Purchases)
+		if err != nil {
+			t.Fatalf("customer %v: %v", c.ID, err)
+		}
 		if !ok {
 			continue
 		}

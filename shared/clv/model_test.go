@@ -170,7 +170,10 @@ func TestFitRecoversTheParametersItSimulated(t *testing.T) {
 	// Likelihood-ratio check: the true parameters must lie inside the fit's 99.5%
 	// confidence region (χ² with 4 degrees of freedom: 14.9), and the fit must be at least
 	// as likely as the truth, or it is not the maximum.
-	llTrue, _ := trueBG.LogLikelihood(ss)
+	llTrue, err := trueBG.LogLikelihood(ss)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d := 2 * (m.Purchases.Fit.LogLik - llTrue); d < 0 || d > 14.9 {
 		t.Errorf("2·(LL fit − LL true) = %.2f, want within [0, 14.9]; fit %+v", d, m.Purchases)
 	}
@@ -195,7 +198,10 @@ func TestFitRecoversTheParametersItSimulated(t *testing.T) {
 		for _, k := range []float64{0.98, 1.02} {
 			nb := m.Purchases
 			*f(&nb) *= k
-			ll, _ := nb.LogLikelihood(ss)
+			ll, err := nb.LogLikelihood(ss)
+			if err != nil {
+				t.Fatalf("parameter %d × %v: %v", i, k, err)
+			}
 			if ll >= best {
 				t.Errorf("parameter %d × %v gives LL %v ≥ the fit's %v", i, k, ll, best)
 			}
@@ -364,7 +370,10 @@ func TestModelRoundTripsThroughJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Summary{X: 3, Tx: 10, T: 30, MeanSpend: 2500}
-	p1, _ := m.Predict(s, DefaultOutlook)
+	p1, err := m.Predict(s, DefaultOutlook)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p2, err := back.Predict(s, DefaultOutlook)
 	if m.Spend == nil {
 		t.Fatalf("spend model did not fit: %s", m.SpendError)

@@ -13,7 +13,13 @@ import (
 )
 
 var (
-	shanghai, _ = time.LoadLocation("Asia/Shanghai")
+	shanghai = func() *time.Location {
+		l, err := time.LoadLocation("Asia/Shanghai")
+		if err != nil {
+			panic(err) // no zone database: every opening-hours rule below would be wrong
+		}
+		return l
+	}()
 	// A Tuesday, 10:00 in Shanghai: inside default opening hours.
 	morning = time.Date(2025, 3, 4, 10, 0, 0, 0, shanghai)
 	rules   = customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01", "bj-01"}, DefaultStore: "sh-01"}

@@ -70,13 +70,16 @@ func TestAKnownPersonsFormProposesButChangesNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := json.Marshal(base)
+			before, err := json.Marshal(base)
+			if err != nil {
+				t.Fatal(err)
+			}
 			l := mustLead(t, tc.second, later)
 			k, err := base.Receive(l)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after, _ := json.Marshal(base); !bytes.Equal(before, after) {
+			if after, err := json.Marshal(base); err != nil || !bytes.Equal(before, after) {
 				t.Fatalf("the profile changed:\n%s\n%s", before, after)
 			}
 			got := k.Proposal
@@ -265,7 +268,10 @@ func TestErasureLeavesNoPersonalData(t *testing.T) {
 	erasedAt := morning.Add(time.Hour)
 	e := p.Erase(erasedAt)
 
-	out, _ := json.Marshal(e)
+	out, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, planted := range []string{"王芳", "13800138000", "wang@example.com", "1990-05-01", "尽快", "玻尿酸", "filler", "ABCDEFGH", "c0", "203.0.113.9"} {
 		if strings.Contains(string(out), planted) {
 			t.Errorf("erased profile still holds %q: %s", planted, out)

@@ -2,6 +2,7 @@ package followup
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,7 +122,10 @@ func TestStateMachine(t *testing.T) {
 	}{
 		{"a claimed message cannot be claimed again", func() (Reminder, error) { return claimed.Claim(now, lease) }, "", true},
 		{"a sent message cannot be claimed", func() (Reminder, error) {
-			s, _ := claimed.MarkSent(now, "p1")
+			s, err := claimed.MarkSent(now, "p1")
+			if err != nil {
+				return s, fmt.Errorf("the setup, not the rule: %w", err) // a zero reminder would pass for the wrong reason
+			}
 			return s.Claim(now.Add(time.Hour), lease)
 		}, "", true},
 		{"a claim inside its lease cannot be taken over", func() (Reminder, error) { return claimed.Reclaim(now.Add(9*time.Minute), lease) }, "", true},
@@ -131,7 +135,10 @@ func TestStateMachine(t *testing.T) {
 		{"a message being sent cannot be cancelled", func() (Reminder, error) { return claimed.Cancel() }, "", true},
 		{"a pending message can be cancelled", func() (Reminder, error) { return pending.Cancel() }, StatusCancelled, false},
 		{"a sent message cannot fail", func() (Reminder, error) {
-			s, _ := claimed.MarkSent(now, "p1")
+			s, err := claimed.MarkSent(now, "p1")
+			if err != nil {
+				return s, fmt.Errorf("the setup, not the rule: %w", err)
+			}
 			return s.Fail(ReasonRejected, "late")
 		}, "", true},
 	}
@@ -152,21 +159,28 @@ func TestStateMachine(t *testing.T) {
 			}
 		})
 	}
-	if d, _ := claimed.Defer(now.Add(time.Hour), ReasonQuietHours); d.Attempts != 0 || d.Reason != ReasonQuietHours || d.Deferrals != 1 {
-		t.Errorf("deferral counted as attempt or lost its reason: %+v", d)
+	if d, err := claimed.Defer(now.Add(time.Hour), ReasonQuietHours); err != nil || d.Attempts != 0 || d.Reason != ReasonQuietHours || d.Deferrals != 1 {
+		t.Errorf("deferral counted as attempt or lost its reason: %+v (err %v)", d, err)
 	}
-	if d, _ := claimed.Defer(now.Add(time.Hour), ReasonQuietHours); true {
-		d, _ = d.Claim(now.Add(time.Hour), lease)
-		if s, _ := d.MarkSent(now.Add(time.Hour), "p1"); s.Reason != ReasonNone || s.Account().Disposition != DispositionSent {
-			t.Errorf("a sent message keeps a reason: %+v", s.Account())
-		}
+	d, err := claimed.Defer(now.Add(time.Hour), ReasonQuietHours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = d.Claim(now.Add(time.Hour), lease); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := d.MarkSent(now.Add(time.Hour), "p1"); err != nil || s.Reason != ReasonNone || s.Account().Disposition != DispositionSent {
+		t.Errorf("a sent message keeps a reason: %+v (err %v)", s.Account(), err)
 	}
 }
 
 func TestTasks(t *testing.T) {
 	p := defaultPolicy(t)
 	now := sh("2025-03-03 10:00")
-	plan, _ := PlanTrigger(p, Trigger{Kind: TriggerNewLead, Grade: model.LeadHot, CustomerID: "c1", Ref: "l1", At: now}, view("c1"), now)
+	plan, err := PlanTrigger(p, Trigger{Kind: TriggerNewLead, Grade: model.LeadHot, CustomerID: "c1", Ref: "l1", At: now}, view("c1"), now)
+	if err != nil || len(plan.Reminders) == 0 {
+		t.Fatalf("plan a hot lead: %+v %v", plan, err)
+	}
 	task := plan.Reminders[0]
 	if task.Overdue(now.Add(29 * time.Minute)) {
 		t.Error("a hot-lead task is overdue before 30 minutes")
@@ -184,12 +198,12 @@ func TestTasks(t *testing.T) {
 	if esc.Task.Role != model.RoleClinician || esc.Task.EscalationOf != task.ID || !esc.Task.DeadlineAt.Equal(now.Add(31*time.Minute+24*time.Hour)) {
 		t.Errorf("escalation task = %+v", esc.Task)
 	}
-	_, esc2, ok, _ := esc.Escalate(p, shanghai, esc.Task.DeadlineAt)
-	if !ok || esc2.Task.Role != model.RoleAdmin {
+	_, esc2, ok, err := esc.Escalate(p, shanghai, esc.Task.DeadlineAt)
+	if err != nil || !ok || esc2.Task.Role != model.RoleAdmin {
 		t.Errorf("an overdue manager escalation goes to the admin, got %+v", esc2.Task)
 	}
-	if _, _, ok, _ := esc2.Escalate(p, shanghai, esc2.Task.DeadlineAt); ok {
-		t.Error("the escalation chain did not stop at the admin")
+	if _, _, ok, err := esc2.Escalate(p, shanghai, esc2.Task.DeadlineAt); err != nil || ok {
+		t.Errorf("the escalation chain did not stop at the admin (err %v)", err)
 	}
 
 	done, err := task.Complete("agent-1", OutcomeNoAnswer, now.Add(10*time.Minute))

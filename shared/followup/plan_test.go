@@ -17,6 +17,16 @@ func sh(s string) time.Time {
 	return t
 }
 
+// mustPlan is PlanTrigger for a test whose setup must plan.
+func mustPlan(t *testing.T, p Policy, trig Trigger, v CustomerView, now time.Time) Plan {
+	t.Helper()
+	plan, err := PlanTrigger(p, trig, v, now)
+	if err != nil {
+		t.Fatalf("plan %s: %v", trig.Kind, err)
+	}
+	return plan
+}
+
 func view(id string) CustomerView {
 	at := sh("2025-01-01 00:00")
 	return CustomerView{
@@ -235,8 +245,8 @@ func TestPlanConsentAndMatching(t *testing.T) {
 func TestReplanningTheSameOccurrenceYieldsTheSameIDs(t *testing.T) {
 	p := defaultPolicy(t)
 	trig := Trigger{Kind: TriggerServiceDone, CustomerID: "c1", Ref: "svc-42", At: sh("2025-03-03 14:00")}
-	a, _ := PlanTrigger(p, trig, view("c1"), sh("2025-03-03 14:00"))
-	b, _ := PlanTrigger(p, trig, view("c1"), sh("2025-03-03 14:07"))
+	a := mustPlan(t, p, trig, view("c1"), sh("2025-03-03 14:00"))
+	b := mustPlan(t, p, trig, view("c1"), sh("2025-03-03 14:07"))
 	if len(a.Reminders) == 0 || len(a.Reminders) != len(b.Reminders) {
 		t.Fatalf("plans differ in size: %d vs %d", len(a.Reminders), len(b.Reminders))
 	}
@@ -246,7 +256,7 @@ func TestReplanningTheSameOccurrenceYieldsTheSameIDs(t *testing.T) {
 		}
 	}
 	trig.Ref = "svc-43"
-	c, _ := PlanTrigger(p, trig, view("c1"), sh("2025-03-03 14:00"))
+	c := mustPlan(t, p, trig, view("c1"), sh("2025-03-03 14:00"))
 	if c.Reminders[0].ID == a.Reminders[0].ID {
 		t.Errorf("a different service occurrence reused reminder id %s", c.Reminders[0].ID)
 	}
@@ -256,8 +266,8 @@ func TestCancellation(t *testing.T) {
 	p := defaultPolicy(t)
 	now := sh("2025-03-03 12:00")
 	v := view("c1")
-	dormant, _ := PlanTrigger(p, Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant, CustomerID: "c1", Ref: "st1", At: now}, v, now)
-	checkin, _ := PlanTrigger(p, Trigger{Kind: TriggerServiceDone, CustomerID: "c1", Ref: "svc", At: now}, v, now)
+	dormant := mustPlan(t, p, Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant, CustomerID: "c1", Ref: "st1", At: now}, v, now)
+	checkin := mustPlan(t, p, Trigger{Kind: TriggerServiceDone, CustomerID: "c1", Ref: "svc", At: now}, v, now)
 	offer := byRule(dormant)["dormant_care_offer"]
 	service := byRule(checkin)["service_checkin_7d"]
 	sending := offer
@@ -295,13 +305,13 @@ func TestARedeliveredDowngradeDoesNotCancelItsOwnRetentionCall(t *testing.T) {
 	p := defaultPolicy(t)
 	now := sh("2025-03-03 12:00")
 	trig := Trigger{Kind: TriggerTierChanged, FromTier: model.TierA, ToTier: model.TierB, CustomerID: "c1", Ref: "night-1", At: now}
-	plan, _ := PlanTrigger(p, trig, view("c1"), now)
+	plan := mustPlan(t, p, trig, view("c1"), now)
 	call := byRule(plan)["tier_down_retention"]
 	if plan.Cancel.Matches(call) {
 		t.Fatal("the same downgrade occurrence cancelled the retention call it planned")
 	}
 	trig.Ref, trig.FromTier, trig.ToTier = "night-2", model.TierB, model.TierA
-	up, _ := PlanTrigger(p, trig, view("c1"), now)
+	up := mustPlan(t, p, trig, view("c1"), now)
 	if !up.Cancel.Matches(call) {
 		t.Error("a later upgrade should cancel the pending retention call")
 	}

@@ -274,7 +274,9 @@ func TestRouter(t *testing.T) {
 				return
 			}
 			var got result
-			_ = json.Unmarshal([]byte(resp.Body), &got)
+			if err := json.Unmarshal([]byte(resp.Body), &got); err != nil {
+				t.Fatalf("body %q: %v", resp.Body, err)
+			}
 			if got.H != tc.handler || got.Params["id"] != tc.id {
 				t.Errorf("got %+v, want handler %s id %s", got, tc.handler, tc.id)
 			}
@@ -284,7 +286,10 @@ func TestRouter(t *testing.T) {
 
 func TestAFailingHandlerIsA500LoggedWithoutPersonalData(t *testing.T) {
 	var log bytes.Buffer
-	resp, _ := newRouter(&log).Serve(context.Background(), req("GET", "/v1/boom", "", ""))
+	resp, err := newRouter(&log).Serve(context.Background(), req("GET", "/v1/boom", "", ""))
+	if err != nil {
+		t.Fatalf("Serve returned %v: a handler's failure is a response, never a Lambda error", err)
+	}
 	p := problem(t, resp)
 	if p.Status != 500 || strings.Contains(resp.Body, "boom") {
 		t.Errorf("want a generic 500, got %s", resp.Body)
@@ -304,7 +309,10 @@ func TestFunctionsSetNoCORSHeaders(t *testing.T) {
 	post := req("POST", "/v1/leads", "application/json", "{}")
 	post.Headers["origin"] = "https://www.example.com"
 	for _, r := range []events.APIGatewayV2HTTPRequest{post, req("OPTIONS", "/v1/leads", "", "")} {
-		resp, _ := newRouter(nil).Serve(context.Background(), r)
+		resp, err := newRouter(nil).Serve(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for k := range resp.Headers {
 			if strings.HasPrefix(strings.ToLower(k), "access-control-") {
 				t.Errorf("%s %s: the function set %s", r.RequestContext.HTTP.Method, r.RawPath, k)
@@ -333,8 +341,8 @@ func TestAMalformedRouteIsReportedNotPanicked(t *testing.T) {
 	if r.Err() == nil {
 		t.Fatal("a route key without a method must be reported")
 	}
-	resp, _ := r.Serve(context.Background(), req("GET", "/", "", ""))
-	if resp.StatusCode != 500 {
+	resp, err := r.Serve(context.Background(), req("GET", "/", "", ""))
+	if err != nil || resp.StatusCode != 500 {
 		t.Errorf("a misconfigured router must answer 500, got %d", resp.StatusCode)
 	}
 }

@@ -91,8 +91,10 @@ func TestTheSamePersonHashesTheSameSoLinesCorrelate(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	get := func(i int) string {
 		var m map[string]any
-		_ = json.Unmarshal([]byte(lines[i]), &m)
-		s, _ := m["phone"].(string)
+		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
+			t.Fatalf("log line %d is not JSON: %v", i, err)
+		}
+		s, _ := m["phone"].(string) // absent or not a string: "" fails the checks below
 		return s
 	}
 	if get(0) != get(1) || get(0) == "" {

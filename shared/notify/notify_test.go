@@ -55,11 +55,11 @@ func TestOutboxOneLinePerKeyAndLookup(t *testing.T) {
 	if keys["rem_1"] != 1 || keys["rem_2"] != 1 {
 		t.Fatalf("lines per key: %v", keys)
 	}
-	if st, id, _ := NewOutbox(path).Lookup(context.Background(), "rem_2"); st != app.LookupSent || id == "" {
-		t.Fatalf("lookup of a sent key: %v %q", st, id)
+	if st, id, err := NewOutbox(path).Lookup(context.Background(), "rem_2"); err != nil || st != app.LookupSent || id == "" {
+		t.Fatalf("lookup of a sent key: %v %q %v", st, id, err)
 	}
-	if st, _, _ := a.Lookup(context.Background(), "rem_9"); st != app.LookupNotFound {
-		t.Fatalf("lookup of an unknown key: %v", st)
+	if st, _, err := a.Lookup(context.Background(), "rem_9"); err != nil || st != app.LookupNotFound {
+		t.Fatalf("lookup of an unknown key: %v %v", st, err)
 	}
 	if _, err := a.Send(context.Background(), app.Outgoing{IdempotencyKey: "rem_3"}); !errors.Is(err, app.ErrPermanent) {
 		t.Fatalf("no number: %v, want permanent", err)
@@ -112,13 +112,16 @@ func TestWebhookSignsAndMapsStatuses(t *testing.T) {
 			t.Fatalf("%d: permanent=%v, want %v", c.status, errors.Is(err, app.ErrPermanent), c.permanent)
 		}
 	}
-	if st, id, _ := w.Lookup(context.Background(), "known"); st != app.LookupSent || id != "p-9" {
-		t.Fatalf("lookup known: %v %q", st, id)
+	if st, id, err := w.Lookup(context.Background(), "known"); err != nil || st != app.LookupSent || id != "p-9" {
+		t.Fatalf("lookup known: %v %q %v", st, id, err)
 	}
-	if st, _, _ := w.Lookup(context.Background(), "other"); st != app.LookupNotFound {
-		t.Fatalf("lookup unknown: %v", st)
+	if st, _, err := w.Lookup(context.Background(), "other"); err != nil || st != app.LookupNotFound {
+		t.Fatalf("lookup unknown: %v %v", st, err)
 	}
-	bad, _ := NewWebhook(srv.URL, "another-secret-value-x", srv.Client())
+	bad, err := NewWebhook(srv.URL, "another-secret-value-x", srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := bad.Send(context.Background(), msg("rem_x")); !errors.Is(err, app.ErrPermanent) {
 		t.Fatalf("wrong secret: %v, want the receiver's 401 as permanent", err)
 	}

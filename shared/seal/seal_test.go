@@ -57,7 +57,10 @@ func TestRoundTrip(t *testing.T) {
 	if got != secret {
 		t.Errorf("opened %+v, want %+v", got, secret)
 	}
-	e2, _ := s.SealJSON(ctx, secret, "cust-1")
+	e2, err := s.SealJSON(ctx, secret, "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if bytes.Equal(e.WrappedKey, e2.WrappedKey) || bytes.Equal(e.Ciphertext, e2.Ciphertext) {
 		t.Error("two seals share a data key or ciphertext; each item must get its own key")
 	}
@@ -106,7 +109,10 @@ func TestTheWrongKeyFails(t *testing.T) {
 	}
 	// Claiming the right key id does not help without the right key.
 	other := localSealer(t, newKey(t))
-	forged, _ := other.Seal(ctx, []byte("x"), "cust-1")
+	forged, err := other.Seal(ctx, []byte("x"), "cust-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged.KeyID = e.KeyID
 	if _, err := localSealer(t, key).Open(ctx, forged, "cust-1"); !errors.Is(err, seal.ErrTampered) {
 		t.Errorf("forged key id: %v, want ErrTampered", err)
@@ -167,13 +173,19 @@ func (f *fakeKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, _ ...func(*
 }
 
 func localID(l *seal.Local) string {
-	_, _, id, _ := l.NewDataKey(context.Background(), "")
+	_, _, id, err := l.NewDataKey(context.Background(), "")
+	if err != nil {
+		panic(err) // the fake's own key: the test cannot go on without it
+	}
 	return id
 }
 
 func TestKMSWrapper(t *testing.T) {
 	ctx := context.Background()
-	inner, _ := seal.NewLocal(newKey(t))
+	inner, err := seal.NewLocal(newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
 	fake := &fakeKMS{inner: inner, keyID: "arn:aws:kms:ap-east-1:111122223333:key/abc"}
 	s := seal.Sealer{Wrapper: seal.KMS{Client: fake, KeyID: fake.keyID}}
 
@@ -200,7 +212,10 @@ func TestKMSWrapper(t *testing.T) {
 func BenchmarkSealOpen(b *testing.B) {
 	ctx := context.Background()
 	key := make([]byte, 32)
-	l, _ := seal.NewLocal(key)
+	l, err := seal.NewLocal(key)
+	if err != nil {
+		b.Fatal(err)
+	}
 	s := seal.Sealer{Wrapper: l}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -65,16 +65,22 @@ func TestADoubleOptInRecordsTheConsentOnceWithItsWordingVersion(t *testing.T) {
 	if d := req.ExpiresAt.Sub(now); d < 71*time.Hour || d > 72*time.Hour {
 		t.Errorf("the link expires in %v, want 72 h", d)
 	}
-	if got, _, _ := tbl.GetProfile(ctx, p.ID); got.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) {
+	pending, v0, err := tbl.GetProfile(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) {
 		t.Fatal("the consent was granted before the person confirmed it")
 	}
-	_, v0, _ := tbl.GetProfile(ctx, p.ID)
 
 	at := now.Add(2 * time.Hour)
 	if _, err := cs.Confirm(ctx, tok, at, "203.0.113.77"); err != nil {
 		t.Fatal(err)
 	}
-	got, v1, _ := tbl.GetProfile(ctx, p.ID)
+	got, v1, err := tbl.GetProfile(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, ok := got.Consents.Effective(model.CategoryMarketing, model.ChannelSMS)
 	if !ok || !c.Granted || c.Source != "double-opt-in" || c.TextVersion != "2025-01" || !c.At.Equal(at) || c.IP != "203.0.113.77" {
 		t.Fatalf("recorded consent: %+v", c)
@@ -86,8 +92,8 @@ func TestADoubleOptInRecordsTheConsentOnceWithItsWordingVersion(t *testing.T) {
 	if _, err := cs.Confirm(ctx, tok, at.Add(time.Minute), "203.0.113.77"); !errors.Is(err, store.ErrLinkUsed) {
 		t.Fatalf("second use: %v, want ErrLinkUsed", err)
 	}
-	if again, _, _ := tbl.GetProfile(ctx, p.ID); len(again.Consents) != n {
-		t.Fatal("a used link recorded the consent again")
+	if again, _, err := tbl.GetProfile(ctx, p.ID); err != nil || len(again.Consents) != n {
+		t.Fatalf("a used link recorded the consent again (err %v)", err)
 	}
 
 	late, err := cs.Issue(ctx, rem)
@@ -122,7 +128,10 @@ func TestAnErasedPersonCannotBeOptedIn(t *testing.T) {
 	if _, err := cs.Issue(ctx, rem); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("issuing after erasure: %v, want app.ErrNotFound", err)
 	}
-	touches, _ := tbl.Touches(ctx, p.ID)
+	touches, err := tbl.Touches(ctx, p.ID)
+	if err != nil || len(touches) == 0 {
+		t.Fatalf("touches after erasure: %d, %v", len(touches), err)
+	}
 	for _, tc := range touches {
 		if tc.Proposed != nil || len(tc.PendingConsents) > 0 {
 			t.Fatalf("erasure left what a form proposed on a touch: %+v", tc)

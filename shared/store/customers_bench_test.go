@@ -33,6 +33,9 @@ func BenchmarkLeadRequestUnits(b *testing.B) {
 			}
 		}
 		u := tbl.Units.Snapshot().Sub(before)
+		if ru := u.Total() / float64(b.N); ru != 6 {
+			b.Fatalf("%.2f RU per new lead: the README and docs/leads.md say 6", ru)
+		}
 		b.ReportMetric(u.Read/float64(b.N), "RRU/lead")
 		b.ReportMetric(u.Write/float64(b.N), "WRU/lead")
 		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/lead")
@@ -54,6 +57,11 @@ func BenchmarkLeadRequestUnits(b *testing.B) {
 			}
 		}
 		u := tbl.Units.Snapshot().Sub(before)
+		// The property behind the figure: a known person's form writes its touch (1 unit)
+		// and never rewrites the profile.
+		if u.Write/float64(b.N) != 1 || u.Total()/float64(b.N) != 3 {
+			b.Fatalf("%.2f RU (%.2f written) per known person's lead: the README and docs/leads.md say 3, one of them the touch", u.Total()/float64(b.N), u.Write/float64(b.N))
+		}
 		b.ReportMetric(u.Read/float64(b.N), "RRU/lead")
 		b.ReportMetric(u.Write/float64(b.N), "WRU/lead")
 		b.ReportMetric(float64(u.Calls)/float64(b.N), "calls/lead")

@@ -55,15 +55,24 @@ func TestFollowupReminderContract(t *testing.T) {
 	}
 
 	// Claim wins once; a second writer holding the same version loses.
-	claimed, _ := got.Claim(due, followup.Offset{Dur: time.Minute})
+	claimed, err := got.Claim(due, followup.Offset{Dur: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if claimed, err = f.Update(ctx, claimed); err != nil || claimed.Version != 2 {
 		t.Fatalf("claim: version %d, err %v", claimed.Version, err)
 	}
-	stale, _ := got.Claim(due, followup.Offset{Dur: time.Minute})
+	stale, err := got.Claim(due, followup.Offset{Dur: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.Update(ctx, stale); !errors.Is(err, app.ErrConflict) {
 		t.Fatalf("stale claim: %v, want ErrConflict", err)
 	}
-	sent, _ := claimed.MarkSent(due, "p-1")
+	sent, err := claimed.MarkSent(due, "p-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.Update(ctx, sent); err != nil {
 		t.Fatalf("mark sent: %v", err)
 	}
@@ -92,8 +101,8 @@ func TestFollowupReminderContract(t *testing.T) {
 	if len(shards) < 2 {
 		t.Fatalf("12 ids landed on %d shard(s); the test needs the merge", len(shards))
 	}
-	if l, _ := f.DueBefore(ctx, due.Add(5*time.Minute+30*time.Second), 3); len(l) != 3 || !l[0].SweepAt.Equal(due) {
-		t.Fatalf("limit and bound: %d items", len(l))
+	if l, err := f.DueBefore(ctx, due.Add(5*time.Minute+30*time.Second), 3); err != nil || len(l) != 3 || !l[0].SweepAt.Equal(due) {
+		t.Fatalf("limit and bound: %d items, %v", len(l), err)
 	}
 
 	open, err := f.OpenForCustomer(ctx, cust)
@@ -117,8 +126,8 @@ func TestFollowupCountersAndStaff(t *testing.T) {
 	if ok, v, err := f.Add(ctx, key, 1, 2, exp); err != nil || ok || v != 2 {
 		t.Fatalf("over the cap: ok=%v v=%d err=%v, want refused at 2", ok, v, err)
 	}
-	if ok, v, _ := f.Add(ctx, key, -1, -1, time.Time{}); !ok || v != 1 {
-		t.Fatalf("release: ok=%v v=%d", ok, v)
+	if ok, v, err := f.Add(ctx, key, -1, -1, time.Time{}); err != nil || !ok || v != 1 {
+		t.Fatalf("release: ok=%v v=%d err=%v", ok, v, err)
 	}
 
 	st := "st-" + storetest.Suffix()
@@ -128,7 +137,9 @@ func TestFollowupCountersAndStaff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_ = dir.Register(ctx, st, model.RoleClinician, "m")
+	if err := dir.Register(ctx, st, model.RoleClinician, "m"); err != nil {
+		t.Fatal(err)
+	}
 	if m, err := dir.Members(ctx, st, model.RoleAgent); err != nil || !slices.Equal(m, []string{"a", "b", "c"}) {
 		t.Fatalf("agents: %v %v", m, err)
 	}
@@ -170,7 +181,9 @@ func TestFollowupContactView(t *testing.T) {
 	if err := f.MarkBadContact(ctx, p.ID, model.ChannelEmail); err != nil {
 		t.Fatal(err)
 	}
-	v, _ = f.ContactView(ctx, p.ID)
+	if v, err = f.ContactView(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !v.MarketingOptOut || !slices.Equal(v.BadChannels, []model.Channel{model.ChannelEmail}) {
 		t.Fatalf("after opt-out and bounce: %+v", v)
 	}

@@ -26,8 +26,8 @@ func TestRateLimitRefusesTheHitOverTheLimitUntilTheWindowEnds(t *testing.T) {
 	if err != nil || ok || retry != 45*time.Second {
 		t.Fatalf("4th hit: ok=%v retry=%v err=%v; want refused for 45s", ok, retry, err)
 	}
-	if ok, _, _ := tbl.Allow(ctx, rl, subject, now.Add(time.Minute)); !ok {
-		t.Fatal("the next window is still refused")
+	if ok, _, err := tbl.Allow(ctx, rl, subject, now.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("the next window is still refused (err %v)", err)
 	}
 }
 
@@ -54,7 +54,9 @@ func TestIdempotencyKeyReplaysTheStoredResponse(t *testing.T) {
 	}
 	// A failed attempt releases its key so the retry runs.
 	key2 := storetest.Suffix()
-	_, _ = tbl.BeginIdempotent(ctx, "test", key2, "fp", now)
+	if r, err := tbl.BeginIdempotent(ctx, "test", key2, "fp", now); err != nil || r != nil {
+		t.Fatalf("first claim of a new key: %v %v", r, err)
+	}
 	if err := tbl.AbandonIdempotent(ctx, "test", key2); err != nil {
 		t.Fatal(err)
 	}

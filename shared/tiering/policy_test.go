@@ -47,7 +47,10 @@ func TestPolicyRoundTripsThroughJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-parse: %v", err)
 	}
-	b2, _ := json.Marshal(q)
+	b2, err := json.Marshal(q)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if string(b) != string(b2) {
 		t.Errorf("round trip changed the policy:\n%s\n%s", b, b2)
 	}

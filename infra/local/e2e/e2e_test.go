@@ -61,10 +61,16 @@ func call(t *testing.T, method, path, token string, body any) response {
 	case url.Values:
 		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	default:
-		js, _ := json.Marshal(b)
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatalf("%s %s: body: %v", method, path, err)
+		}
 		rd = bytes.NewReader(js)
 	}
-	req, _ := http.NewRequest(method, st.URL+path, rd)
+	req, err := http.NewRequest(method, st.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Content-Type", ctype)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -75,7 +81,10 @@ func call(t *testing.T, method, path, token string, body any) response {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the body: %v", method, path, err)
+	}
 	return response{resp.StatusCode, resp.Header, b}
 }
 
@@ -288,7 +297,10 @@ func TestAReTierRunFinishesWithASummary(t *testing.T) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("run: %s", last)
-			logs, _ := os.ReadFile(st.LogDir + "/RetierFunction.log")
+			logs, err := os.ReadFile(st.LogDir + "/RetierFunction.log")
+			if err != nil {
+				t.Logf("retier log: %v", err)
+			}
 			for _, l := range bytes.Split(logs, []byte("\n")) {
 				if bytes.Contains(l, []byte(`"level":"ERROR"`)) || bytes.Contains(l, []byte(`"level":"WARN"`)) {
 					t.Logf("retier: %s", l)
@@ -349,7 +361,10 @@ func TestAStopReplyOptsTheCustomerOutOfMarketing(t *testing.T) {
 		if sig == "" {
 			sig = notify.Sign([]byte(e2eInboundKey), ts, body)
 		}
-		req, _ := http.NewRequest("POST", st.URL+"/v1/sms/inbound", bytes.NewReader(body))
+		req, err := http.NewRequest("POST", st.URL+"/v1/sms/inbound", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Tierflow-Timestamp", ts)
 		req.Header.Set("X-Tierflow-Signature", sig)

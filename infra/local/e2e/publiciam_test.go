@@ -44,7 +44,10 @@ func TestThePublicDoorStaysWithinItsKeyPrefixes(t *testing.T) {
 	noServerError("known person by form", call(t, "POST", "/v1/leads", "", url.Values{"name": {"IAM Probe"}, "phone": {national}, "store": {"sh-01"}}))
 
 	replay := func() response {
-		req, _ := http.NewRequest("POST", st.URL+"/v1/leads", strings.NewReader(`{"name":"IAM Replay","email":"replay-`+email+`","store":"sh-01"}`))
+		req, err := http.NewRequest("POST", st.URL+"/v1/leads", strings.NewReader(`{"name":"IAM Replay","email":"replay-`+email+`","store":"sh-01"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "iam-"+e164)
 		resp, err := http.DefaultClient.Do(req)

@@ -14,35 +14,30 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/esm"
 	"github.com/tierflow/tierflow/infra/local/lambdart"
 	"github.com/tierflow/tierflow/infra/local/lambdart/lambdarttest"
+	"github.com/tierflow/tierflow/shared/store/storetest"
 )
 
-var emu *emulators.Emulators
+var emu *storetest.Endpoints
 
-// TestMain starts the real emulators once; a failure to start fails the run.
+// TestMain runs against the emulators `make test` started (see storetest); without
+// them it fails with one line saying how to start them.
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	state, _ := os.MkdirTemp("", "tierflow-esm-")
 	var err error
-	emu, err = emulators.Start(ctx, emulators.Options{StateDir: state})
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start emulators:", err)
+	if emu, err = storetest.FromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "esm:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	emu.Stop()
-	os.RemoveAll(state)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 // queue creates a work queue whose failures move to a DLQ after maxReceive receives.
 func queue(t *testing.T, c *sqs.Client, name string, maxReceive int) (url, dlqURL string) {
 	t.Helper()
 	ctx := context.Background()
+	name += "-" + storetest.Suffix() // the emulators outlive this binary
 	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +46,10 @@ func queue(t *testing.T, c *sqs.Client, name string, maxReceive int) (url, dlqUR
 	if err != nil {
 		t.Fatal(err)
 	}
-	redrive, _ := json.Marshal(map[string]string{"deadLetterTargetArn": attrs.Attributes["QueueArn"], "maxReceiveCount": fmt.Sprint(maxReceive)})
+	redrive, err := json.Marshal(map[string]string{"deadLetterTargetArn": attrs.Attributes["QueueArn"], "maxReceiveCount": fmt.Sprint(maxReceive)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{
 		"VisibilityTimeout": "2", // seconds: failed messages come back quickly
 		"RedrivePolicy":     string(redrive),
@@ -72,7 +70,10 @@ type recorder struct {
 
 func (r *recorder) invoke(ctx context.Context, fn string, payload []byte) ([]byte, error) {
 	var ev events.SQSEvent
-	_ = json.Unmarshal(payload, &ev)
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		// Not the test's goroutine: no t.Fatal. The batch fails, and so do the counts.
+		return nil, fmt.Errorf("the poller sent no SQS event: %w", err)
+	}
 	r.mu.Lock()
 	for _, m := range ev.Records {
 		r.seen[m.Body]++

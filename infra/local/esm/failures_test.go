@@ -29,7 +29,10 @@ func TestFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, _ := failures(c.m, batch, []byte(c.out), c.err)
+			got, err := failures(c.m, batch, []byte(c.out), c.err)
+			if (err != nil) != (len(c.want) > 0) {
+				t.Errorf("err = %v with %d failed messages: want an error exactly when some failed", err, len(c.want))
+			}
 			if len(got) != len(c.want) {
 				t.Fatalf("failed = %v, want %v", got, c.want)
 			}

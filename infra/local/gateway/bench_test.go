@@ -33,7 +33,10 @@ func BenchmarkStaffRouteRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req, _ := http.NewRequest("GET", f.srv.URL+"/v1/customers/c-1", nil)
+	req, err := http.NewRequest("GET", f.srv.URL+"/v1/customers/c-1", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	b.ReportAllocs()
 	for b.Loop() {

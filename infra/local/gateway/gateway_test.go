@@ -118,7 +118,10 @@ func (f *fixture) do(t testing.TB, method, path string, body io.Reader, hdr map[
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read the body: %v", method, path, err)
+	}
 	return resp, b
 }
 
@@ -198,10 +201,17 @@ func TestJWTAuthorizer(t *testing.T) {
 		}
 		return tok
 	}
-	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	otherKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	forged := jwt.NewWithClaims(jwt.SigningMethodES256, claims(func(jwt.MapClaims) {}))
 	forged.Header["kid"] = mustHeaderKid(t, good) // the right kid, the wrong key
-	forgedTok, _ := forged.SignedString(otherKey)
+	// An empty token would be refused for the wrong reason.
+	forgedTok, err := forged.SignedString(otherKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	rejected := map[string]string{
 		"no token":             "",
@@ -287,7 +297,10 @@ func TestJWTAuthorizer(t *testing.T) {
 	}
 	// A literal segment beats a path parameter, as in API Gateway.
 	_, body = f.do(t, "GET", "/v1/customers/export", nil, map[string]string{"Authorization": "Bearer " + good})
-	_ = json.Unmarshal(body, &ev)
+	ev = events.APIGatewayV2HTTPRequest{}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatalf("not an event: %s: %v", body, err)
+	}
 	if ev.RouteKey != "GET /v1/customers/export" {
 		t.Fatalf("routeKey = %q", ev.RouteKey)
 	}
@@ -440,8 +453,11 @@ func TestAdminDoor(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, _ := io.ReadAll(resp.Body)
+			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%d %s, want %d", resp.StatusCode, body, tc.status)
 			}

@@ -14,6 +14,9 @@ func BenchmarkColdStart(b *testing.B) {
 		if _, err := p.Invoke(ctx, []byte(`{"action":"echo"}`)); err != nil {
 			b.Fatal(err)
 		}
+		if st := p.Stats(); st.ColdStarts != 1 {
+			b.Fatalf("stats %+v: the figure is one cold start per invocation", st)
+		}
 		p.Stop()
 	}
 }
@@ -32,6 +35,9 @@ func BenchmarkWarmInvoke(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	if st := p.Stats(); st.ColdStarts != 1 {
+		b.Fatalf("stats %+v: a warm figure must come from one process started once", st)
+	}
 }
 
 // BenchmarkWarmInvokeParallel measures throughput with a pool of four processes.
@@ -40,9 +46,11 @@ func BenchmarkWarmInvokeParallel(b *testing.B) {
 	p, _ := newPool(b, nil)
 	payload := []byte(`{"action":"echo"}`)
 	b.RunParallel(func(pb *testing.PB) {
+		// RunParallel's goroutines are not the benchmark's: Error and stop, never Fatal.
 		for pb.Next() {
 			if _, err := p.Invoke(ctx, payload); err != nil {
-				b.Fatal(err)
+				b.Error(err)
+				return
 			}
 		}
 	})

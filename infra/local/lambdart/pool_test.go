@@ -179,7 +179,9 @@ func pid(t *testing.T, p *lambdart.Pool) string {
 		t.Fatal(err)
 	}
 	var env map[string]string
-	_ = json.Unmarshal(out, &env)
+	if err := json.Unmarshal(out, &env); err != nil || env["pid"] == "" {
+		t.Fatalf("env answer %s: %v", out, err) // "" == "" would pass a check that the process changed
+	}
 	return env["pid"]
 }
 

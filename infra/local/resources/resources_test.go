@@ -208,8 +208,9 @@ func toInt(v any) int {
 	case float64:
 		return int(v)
 	case string:
-		n, _ := strconv.Atoi(v)
-		return n
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
 	}
 	return -1
 }

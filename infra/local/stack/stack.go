@@ -215,6 +215,9 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if s.Emulators, err = emulators.Start(ctx, emulators.Options{
 		NodeDir: filepath.Join(opts.Root, "infra", "local", "node"), JavaDir: filepath.Join(opts.Root, "infra", "local", "java"),
 		StateDir: opts.StateDir, LogDir: s.LogDir,
+		// The compiled DynamoDB Local launcher is kept in the checkout's .local whatever the
+		// state folder: test stacks on a temporary one need not compile it again each time.
+		CacheDir: filepath.Join(opts.Root, ".local", "cache"),
 	}); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tierflow/tierflow/infra/local/gateway"
+	"github.com/tierflow/tierflow/infra/local/proctree"
 	"github.com/tierflow/tierflow/infra/local/stack"
 )
 
@@ -33,7 +34,10 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 	}()
 
 	get := func(path, token string) (int, string) {
-		req, _ := http.NewRequest("GET", st.URL+path, nil)
+		req, err := http.NewRequest("GET", st.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -42,7 +46,10 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: read the body: %v", path, err)
+		}
 		return resp.StatusCode, string(b)
 	}
 	// The health route is answered by the function, which asks DynamoDB, SQS and SES
@@ -80,7 +87,10 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 		t.Errorf("admin key file mode: %v %v, want 0600", fi.Mode(), err)
 	}
 	post := func(path, key string) int {
-		req, _ := http.NewRequest("POST", st.URL+path, strings.NewReader(`{"action":"sweep"}`))
+		req, err := http.NewRequest("POST", st.URL+path, strings.NewReader(`{"action":"sweep"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if key != "" {
 			req.Header.Set(gateway.KeyHeader, key)
 		}
@@ -99,6 +109,18 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 	}
 
 	ports := []string{st.URL, st.Emulators.DynamoDB, st.Emulators.SQS, st.Emulators.SES}
+	// Every process the stack started, by id: the emulators and the functions' processes.
+	procs, err := proctree.Descendants(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	comms := map[string]int{}
+	for _, p := range procs {
+		comms[p.Comm]++
+	}
+	if comms["java"] < 1 || comms["node"] < 2 || comms["bootstrap"] < 1 {
+		t.Fatalf("the stack's processes are %+v: want DynamoDB Local (java), two node emulators and function processes (bootstrap)", procs)
+	}
 	if err := st.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +131,9 @@ func TestStackRoundTripAndCleanStop(t *testing.T) {
 			c.Close()
 			t.Errorf("%s still listening after Stop", addr)
 		}
+	}
+	for _, p := range proctree.StillRunning(procs) {
+		t.Errorf("%s (pid %d) still runs after Stop", p.Comm, p.PID)
 	}
 }
 

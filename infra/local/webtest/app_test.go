@@ -40,12 +40,14 @@ func token(t *testing.T, role, sub string, stores ...string) string {
 
 func apiGet(t *testing.T, path, tok string, v any) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, st.URL+path, nil)
+	req, err := http.NewRequest(http.MethodGet, st.URL+path, nil)
+	must(t, err)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	must(t, err)
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	must(t, err)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
 	}
@@ -104,7 +106,10 @@ func TestStaffApp(t *testing.T) {
 func waitReport(tok string) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		req, _ := http.NewRequest(http.MethodGet, st.URL+"/v1/reports/tiers", nil)
+		req, err := http.NewRequest(http.MethodGet, st.URL+"/v1/reports/tiers", nil)
+		if err != nil {
+			return err
+		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
@@ -317,8 +322,11 @@ func testAgentOnPhone(t *testing.T) {
 	}
 	deadlines := eval[[]string](t, ctx, `[...document.querySelectorAll('.task-list > [data-test=task]')].map((el) => el.dataset.deadline)`)
 	for i := 1; i < len(deadlines); i++ {
-		a, _ := time.Parse(time.RFC3339Nano, deadlines[i-1])
-		b, _ := time.Parse(time.RFC3339Nano, deadlines[i])
+		// Unparsed deadlines would be equal zero times, and in order.
+		a, err := time.Parse(time.RFC3339Nano, deadlines[i-1])
+		must(t, err)
+		b, err := time.Parse(time.RFC3339Nano, deadlines[i])
+		must(t, err)
 		if b.Before(a) {
 			t.Errorf("calls are not in deadline order: %s before %s", deadlines[i-1], deadlines[i])
 		}
@@ -414,7 +422,8 @@ func waitFile(t *testing.T, dir, ext string) []byte {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		matches, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
+		matches, err := filepath.Glob(filepath.Join(dir, "*"+ext))
+		must(t, err)
 		if len(matches) == 1 {
 			b, err := os.ReadFile(matches[0])
 			must(t, err)
@@ -423,8 +432,8 @@ func waitFile(t *testing.T, dir, ext string) []byte {
 			}
 		}
 		if time.Now().After(deadline) {
-			entries, _ := os.ReadDir(dir)
-			t.Fatalf("no %s file downloaded into %s (have %v)", ext, dir, entries)
+			entries, err := os.ReadDir(dir)
+			t.Fatalf("no %s file downloaded into %s (have %v, %v)", ext, dir, entries, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling the download folder
 	}

@@ -88,7 +88,9 @@ func tab(t *testing.T, s screen, acceptLanguage string) context.Context {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
 	t.Cleanup(cancelTimeout)
 	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	listened := make(chan struct{})
 	go func() {
+		defer close(listened)
 		for ev, err := range exceptions {
 			if err != nil {
 				return
@@ -96,6 +98,11 @@ func tab(t *testing.T, s screen, acceptLanguage string) context.Context {
 			t.Errorf("uncaught exception in the page: %s", describeException(ev))
 		}
 	}()
+	// The listener reports through t, which panics once the test has ended: stop it first.
+	t.Cleanup(func() {
+		cancelTimeout()
+		<-listened
+	})
 	var vp []chromedp.EmulateViewportOption
 	if s.phone {
 		vp = append(vp, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
@@ -194,7 +201,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		return
 	}
 	// Let the charts finish drawing and the late parts (run, customer cards) arrive.
-	_ = chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond))
+	must(t, chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond)))
 	// A phone shows what fits its screen; a desktop page is taken whole.
 	capture := chromedp.FullScreenshot(100)
 	if strings.HasSuffix(name, "-phone") {
@@ -236,7 +243,7 @@ func measure(t *testing.T, ctx context.Context, identifier, mark string) paint {
 		if time.Now().After(deadline) {
 			t.Fatalf("the page never set its %s mark", mark)
 		}
-		_ = chromedp.Do(ctx, chromedp.Sleep(20*time.Millisecond)) // polling the page's own timeline
+		must(t, chromedp.Do(ctx, chromedp.Sleep(20*time.Millisecond))) // polling the page's own timeline
 	}
 	return eval[paint](t, ctx, js)
 }
@@ -252,12 +259,22 @@ func record(t *testing.T, format string, args ...any) {
 
 func writeFigures(t *testing.T) {
 	root, err := emulators.FindRoot()
-	if err != nil || len(figures) == 0 {
+	if err != nil {
+		t.Errorf("figures: %v", err)
+		return
+	}
+	if len(figures) == 0 {
 		return
 	}
 	out := "staff app, first meaningful paint (headless Chromium, local stack, demo data):\n  " + strings.Join(figures, "\n  ") + "\n"
-	_ = os.MkdirAll(filepath.Join(root, ".build"), 0o755)
-	_ = os.WriteFile(filepath.Join(root, ".build", "webapp-figures.txt"), []byte(out), 0o644)
+	// make test prints this file after the run: a figure that cannot be written is said.
+	if err := os.MkdirAll(filepath.Join(root, ".build"), 0o755); err != nil {
+		t.Errorf("figures: %v", err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(root, ".build", "webapp-figures.txt"), []byte(out), 0o644); err != nil {
+		t.Errorf("figures: %v", err)
+	}
 }
 
 func mustJSON(t *testing.T, b []byte, v any) {

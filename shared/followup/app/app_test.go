@@ -33,11 +33,38 @@ type links struct{}
 func (links) Unsubscribe(id string) string  { return "https://t.example/u/" + id }
 func (links) Survey(rid, cid string) string { return "https://t.example/s/" + rid }
 
-var shanghai, _ = time.LoadLocation("Asia/Shanghai")
+var shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err) // no zone database: every local-time rule below would be wrong
+	}
+	return l
+}()
 
 func sh(s string) time.Time {
-	t, _ := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, shanghai)
+	if err != nil {
+		panic(err) // a typo in a test's time
+	}
 	return t
+}
+
+// sweepNow runs the sweeper once, as the schedule does.
+func (r *rig) sweepNow(t *testing.T) {
+	t.Helper()
+	if _, err := r.sweeper.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// get reads one reminder or task.
+func (r *rig) get(t *testing.T, id string) followup.Reminder {
+	t.Helper()
+	got, err := r.store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return got
 }
 
 type rig struct {
@@ -189,7 +216,7 @@ func TestOneMessagePerReminderUnderFaults(t *testing.T) {
 				}
 			}
 			ctx := context.Background()
-			r.sweeper.Run(ctx)
+			r.sweepNow(t)
 			ids := r.store.Drain()
 			if tc.redeliver {
 				ids = append(ids, ids...)
@@ -200,7 +227,7 @@ func TestOneMessagePerReminderUnderFaults(t *testing.T) {
 				}
 			}
 			r.runUntil(t, sh("2025-03-03 14:00"))
-			got, _ := r.store.Get(ctx, ack.ID)
+			got := r.get(t, ack.ID)
 			if n := len(r.outbox.Deliveries()); n != tc.wantSent {
 				t.Errorf("deliveries = %d, want %d", n, tc.wantSent)
 			}
@@ -208,7 +235,10 @@ func TestOneMessagePerReminderUnderFaults(t *testing.T) {
 				t.Errorf("status = %s (%s), want %s", got.Status, got.LastError, tc.wantStatus)
 			}
 			if tc.fault == memstore.Permanent {
-				v, _ := r.store.ContactView(ctx, "c1")
+				v, err := r.store.ContactView(ctx, "c1")
+				if err != nil {
+					t.Fatal(err)
+				}
 				if v.Permits(model.CategoryService, model.ChannelSMS) != followup.SkipBadContact {
 					t.Error("a permanent failure did not mark the number bad")
 				}
@@ -222,19 +252,29 @@ func TestConcurrentDispatchersSendOnce(t *testing.T) {
 	r.store.PutCustomer(customer("c1"))
 	r.plan(t, followup.Trigger{Kind: followup.TriggerComplaint, Ref: "cx1"})
 	ctx := context.Background()
-	r.sweeper.Run(ctx)
+	r.sweepNow(t)
 	ids := r.store.Drain()
+	if len(ids) == 0 {
+		t.Fatal("the sweep queued nothing")
+	}
 	var wg sync.WaitGroup
+	errs := make(chan error, 8*len(ids))
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for _, id := range ids {
-				r.disp.Handle(ctx, id)
+				if _, err := r.disp.Handle(ctx, id); err != nil {
+					errs <- err // not the test's goroutine: reported after Wait
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a worker's dispatch failed: %v", err)
+	}
 	if n := len(r.outbox.Deliveries()); n != 1 {
 		t.Errorf("8 workers on the same queue message sent %d messages, want 1", n)
 	}
@@ -309,7 +349,7 @@ func TestAMissingTemplateVariableFailsTheReminderVisibly(t *testing.T) {
 	r.store.PutCustomer(v)
 	res := r.plan(t, followup.Trigger{Kind: followup.TriggerComplaint, Ref: "cx"})
 	ctx := context.Background()
-	r.sweeper.Run(ctx)
+	r.sweepNow(t)
 	var sawErr error
 	for _, id := range r.store.Drain() {
 		if _, err := r.disp.Handle(ctx, id); err != nil {
@@ -320,7 +360,7 @@ func TestAMissingTemplateVariableFailsTheReminderVisibly(t *testing.T) {
 		t.Fatalf("dispatch error = %v, want undeliverable: missing variable", sawErr)
 	}
 	for _, c := range res.Created {
-		if got, _ := r.store.Get(ctx, c.ID); c.RuleID == "complaint_ack" && got.Status != followup.StatusFailed {
+		if got := r.get(t, c.ID); c.RuleID == "complaint_ack" && got.Status != followup.StatusFailed {
 			t.Errorf("reminder status = %s, want failed", got.Status)
 		}
 	}
@@ -356,14 +396,14 @@ func TestStaffTasks(t *testing.T) {
 		if len(alerts) != 1 || alerts[0].StaffID != "manager-1" || alerts[0].Role != model.RoleClinician {
 			t.Fatalf("alerts = %+v, want one to manager-1", alerts)
 		}
-		esc, _ := r.store.Get(ctx, alerts[0].TaskID)
+		esc := r.get(t, alerts[0].TaskID)
 		if esc.Task.EscalationOf == "" || esc.Status != followup.StatusOpen {
 			t.Errorf("escalation task = %+v", esc.Task)
 		}
 		if _, err := r.tasks.Complete(ctx, esc.ID, "manager-1", followup.OutcomeReached); err != nil {
 			t.Fatal(err)
 		}
-		orig, _ := r.store.Get(ctx, esc.Task.EscalationOf)
+		orig := r.get(t, esc.Task.EscalationOf)
 		if orig.Status != followup.StatusDone {
 			t.Errorf("the escalated original stayed %s after the manager completed it", orig.Status)
 		}
@@ -393,7 +433,9 @@ func TestStaffTasks(t *testing.T) {
 		r := newRig(t, sh("2025-03-03 10:00"))
 		r.store.PutCustomer(customer("c1"))
 		id := r.plan(t, followup.Trigger{Kind: followup.TriggerNewLead, Grade: model.LeadWarm, Ref: "l1"}).Created[0].ID
-		r.tasks.Complete(ctx, id, "agent-1", followup.OutcomeBooked)
+		if _, err := r.tasks.Complete(ctx, id, "agent-1", followup.OutcomeBooked); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := r.tasks.Complete(ctx, id, "agent-2", followup.OutcomeReached); !errors.Is(err, followup.ErrTransition) {
 			t.Errorf("second completion err = %v", err)
 		}
@@ -403,7 +445,9 @@ func TestStaffTasks(t *testing.T) {
 		r.store.PutCustomer(customer("c1"))
 		low := feedback.CSAT(2)
 		for i := 0; i < 2; i++ {
-			r.planner.SurveyAnswered(ctx, "c1", "resp-1", r.clock.Now(), feedback.Response{CSAT: &low})
+			if _, err := r.planner.SurveyAnswered(ctx, "c1", "resp-1", r.clock.Now(), feedback.Response{CSAT: &low}); err != nil {
+				t.Fatalf("answer %d: %v", i+1, err)
+			}
 		}
 		n := 0
 		for _, rem := range r.store.All() {
@@ -418,8 +462,17 @@ func TestStaffTasks(t *testing.T) {
 }
 
 func TestEveryMessageRuleHasATemplateOnItsChannel(t *testing.T) {
-	p, _ := followup.DefaultPolicy()
-	cat, _ := message.Default()
+	p, err := followup.DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := message.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rules) == 0 {
+		t.Fatal("the default policy has no rules: nothing to check")
+	}
 	for _, rule := range p.Rules {
 		if !rule.IsTask() && !cat.Has(rule.Template, string(rule.Channel)) {
 			t.Errorf("rule %s: template %s missing on %s", rule.ID, rule.Template, rule.Channel)

@@ -35,6 +35,9 @@ func BenchmarkIngest(b *testing.B) {
 			}
 		}
 		u := table.Units.Snapshot().Sub(before)
+		if ru := u.Total() / float64(b.N); ru != 7 {
+			b.Fatalf("%.2f RU per new transaction: the README and docs/scale.md say 7 (1 read + 6 transactional writes)", ru)
+		}
 		b.ReportMetric(u.Total()/float64(b.N), "RU/txn")
 		b.ReportMetric(u.Read/float64(b.N), "RRU/txn")
 		b.ReportMetric(u.Write/float64(b.N), "WRU/txn")
@@ -66,7 +69,7 @@ func BenchmarkNightlyRun(b *testing.B) {
 		b.Run(fmt.Sprintf("customers=%d", n), func(b *testing.B) {
 			table := storetest.Table(b)
 			prefix := "bn" + storetest.Suffix() + "-"
-			seed(b, table, n, prefix)
+			_, buyers := seed(b, table, n, prefix)
 			asOf := time.Date(2025, 1, 1, 2, 0, 0, 0, shanghai)
 			night := newNightly(b, table, 4, asOf)
 			b.ResetTimer()
@@ -79,8 +82,23 @@ func BenchmarkNightlyRun(b *testing.B) {
 					run := drain(b, night, start(b, night, app.StartRequest{Action: "nightly",
 						RunID: fmt.Sprintf("b%d-%d-%s", i, k, storetest.Suffix()), AsOf: &asOf}))
 					took := time.Since(t0).Seconds()
-					*dst += table.Units.Snapshot().Sub(before).Total()
+					u := table.Units.Snapshot().Sub(before)
+					*dst += u.Total()
 					customers = run.Summary.Customers
+					// The figures are of a night that writes every customer and of one that
+					// writes none: check that each night is that night.
+					switch s := run.Summary; {
+					case k == 0 && s.Changed < len(buyers):
+						// Customers of an earlier sub-benchmark may be current already.
+						b.Fatalf("first night wrote %d customers, fewer than the %d buyers seeded for it", s.Changed, len(buyers))
+					case k == 1 && (s.Changed != 0 || s.TierChanges != 0):
+						b.Fatalf("the same night again changed %d profiles, %d tiers; it must write none", s.Changed, s.TierChanges)
+					case k == 1 && u.Write >= float64(s.Customers):
+						// The run's own items (run, segment and store summaries, the model's
+						// sample and fits) are written every night; a write per customer would
+						// be at least one unit each.
+						b.Fatalf("the same night again wrote %.0f units for %d customers: customers were written", u.Write, s.Customers)
+					}
 					if k == 0 {
 						changedSec += took
 					} else {

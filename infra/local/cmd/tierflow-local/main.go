@@ -5,6 +5,7 @@
 //	tierflow-local run                                  start everything; Ctrl-C stops it
 //	tierflow-local token -role admin -stores s1          print a staff token for the local API
 //	tierflow-local invoke -fn SweepFunction -event events/sweep.json
+//	tierflow-local test -- go test ./shared/store           run tests against fresh emulators
 package main
 
 import (
@@ -28,6 +29,8 @@ func main() {
 		err = token(os.Args[2:])
 	case "invoke":
 		err = invoke(ctx, os.Args[2:])
+	case "test":
+		err = test(ctx, os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		usage()
 		return
@@ -56,5 +59,7 @@ func usage() {
   token    print a staff JWT the local API accepts (-role admin|clinician|agent -stores s1,s2)
   invoke   invoke a function with an event file (-fn LogicalId -event events/x.json),
            or fire one of its schedules (-fn LogicalId -schedule Nightly)
+  test     -- <command>: run a command (go test ...) against emulators started for it, stop
+           them when it ends; without a command, print their variables and wait for Ctrl-C
 `)
 }
