@@ -280,7 +280,10 @@ func sameProblem(t *testing.T, a, b events.APIGatewayV2HTTPResponse) bool {
 			t.Fatalf("not a problem: %d %s", r.StatusCode, r.Body)
 		}
 		p.Instance = ""
-		out, _ := json.Marshal(p)
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return fmt.Sprint(r.StatusCode, r.Headers["Content-Type"], string(out))
 	}
 	return strip(a) == strip(b)
