@@ -108,7 +108,10 @@ func (w *world) send(t *testing.T, c reqCase) (*http.Request, *http.Response, []
 		t.Fatal(err)
 	}
 	// The request as the validator reads it, with its body again.
-	again, _ := http.NewRequest(c.method, st.URL+w.fill(c.path), strings.NewReader(body))
+	again, err := http.NewRequest(c.method, st.URL+w.fill(c.path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	again.Header = req.Header.Clone()
 	return again, resp, b
 }
