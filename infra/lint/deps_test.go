@@ -60,6 +60,10 @@ func deps(t *testing.T, dir, pattern string) []listedDep {
 		}
 		all = append(all, d)
 	}
+	// The package itself comes last, after what it imports (at least the standard library).
+	if len(all) < 10 || all[len(all)-1].ImportPath != lint.Module+strings.TrimPrefix(pattern, ".") {
+		t.Fatalf("go list -deps %s named %d packages, not ending with the package itself", pattern, len(all))
+	}
 	return all
 }
 
