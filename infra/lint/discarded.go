@@ -25,10 +25,11 @@ func isError(t types.Type) bool {
 	return types.Implements(t, errorType.Underlying().(*types.Interface))
 }
 
-// DiscardedErrors lists, as "file:line: …" relative to root, every error result a _test.go file of pkg
-// assigns to the blank identifier: `x, _ := f()`, `_ = f()`, `_, _ = w.Write(b)`,
-// `var _, _ = f()`. A discarded bool or value (`v, _ := m[k]`, `a, b, _ := strings.Cut`)
-// is fine; so is `for _, x := range`.
+// DiscardedErrors lists, as "file:line: …" relative to root, every error result a
+// _test.go file of pkg assigns to the blank identifier: `x, _ := f()`, `_ = f()`,
+// `_, _ = w.Write(b)`, `var _, _ = f()`. A discarded bool or value (`v, _ := m[k]`,
+// `a, b, _ := strings.Cut`) is fine; so is `for _, x := range`. A call whose results are
+// not assigned at all (`w.Write(b)`, `defer f.Close()`) is not this check's business.
 func DiscardedErrors(pkg *Package, root string) []string {
 	var out []string
 	for _, f := range pkg.Files {
