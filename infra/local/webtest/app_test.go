@@ -218,7 +218,7 @@ func testManagerOverview(t *testing.T) {
 	if eval[int](t, ctx, `document.querySelectorAll('[data-test=pareto-unavailable]').length`) != 1 {
 		t.Error("the report has no paretoCurve, and the Pareto chart does not say it is not available yet")
 	}
-	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(want.RunID), chromedp.WithPollingTimeout(10*time.Second))))
+	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(t, want.RunID), chromedp.WithPollingTimeout(10*time.Second))))
 	if took := text(t, ctx, `[data-test=run-took]`); !regexp.MustCompile(`^\d+(\.\d)? s$|min`).MatchString(took) {
 		t.Errorf("run duration shown as %q", took)
 	}
@@ -439,8 +439,12 @@ func waitFile(t *testing.T, dir, ext string) []byte {
 	}
 }
 
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
+func jsString(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(b)
 }
 
