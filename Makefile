@@ -77,6 +77,8 @@ build: web
 	  echo "build $$id (functions/$$dir) -> $(BUILD)/lambda/$$id/bootstrap"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/lambda/$$id/bootstrap ./functions/$$dir || exit 1; \
 	done
+	@# Each bootstrap's size against its budget (issue #13, infra/build); fails above its limit.
+	@$(GO) run ./infra/build/sizes -dir $(BUILD)/lambda $(FUNCTIONS)
 
 # The same binaries for this machine's architecture, run by the local runtime.
 build-local: web
