@@ -47,7 +47,7 @@ var Functions = []Function{
 	{Dir: "ingest", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "retier", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "sweep", Budget: 12 * MiB, Links: []string{ddb}},
-	{Dir: "dispatch", Budget: 12 * MiB, Ceiling: 21_350_000, Links: []string{ses, sms, ddb}},
+	{Dir: "dispatch", Budget: 12 * MiB, Links: []string{ses, sms, ddb}},
 	{Dir: "web", Budget: 12 * MiB},
 }
 
