@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	customers = flag.Int("customers", 300, "synthetic base for the nights (make cost: 5000)")
+	customers = flag.Int("customers", 200, "synthetic base for the nights (make test: 200, make cost: 5000)")
 	out       = flag.String("json", "", "write the report here (make cost prints it)")
 )
 
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 // them; the document has exactly the shape.
 func TestCostReport(t *testing.T) {
 	table := storetest.Table(t)
-	r, err := cost.Run(context.Background(), table, cost.Options{Customers: *customers, Samples: 20, Prefix: "cost" + storetest.Suffix()})
+	r, err := cost.Run(context.Background(), table, cost.Options{Customers: *customers, Samples: 10, Prefix: "cost" + storetest.Suffix()})
 	if err != nil {
 		t.Fatal(err)
 	}
