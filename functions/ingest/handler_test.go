@@ -64,6 +64,8 @@ func (l *ledger) CountTxn(_ context.Context, w app.TxnWrite) error {
 
 func (l *ledger) RecordTxn(context.Context, model.Txn, app.TxnRecord) error { return nil }
 
+func (l *ledger) PutReferral(context.Context, app.ReferralEntry) error { return nil }
+
 func newHandler(polErr error) (*handler, *ledger) {
 	l := &ledger{states: map[string]app.TierState{"c1": {ID: "c1", Store: "sh-01", Version: 1}}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

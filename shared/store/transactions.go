@@ -32,7 +32,7 @@ func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 }
 
 // tierProjection is what tiering reads of a profile item.
-const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied"
+const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral"
 
 // ReadTierState reads a profile's tier state, strongly consistent (tiering/app.Ledger and
 // Profiles); found=false when the customer has no profile.
@@ -77,12 +77,15 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 		CLV        *clv.ProfileCLV    `dynamodbav:"clv"`
 		Retention  string             `dynamodbav:"retentionRun"`
 		Applied    []string           `dynamodbav:"applied"`
+		ReferredBy string             `dynamodbav:"referredBy"`
+		Referral   *app.ReferralState `dynamodbav:"referral"`
 	}
 	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 		return app.TierState{}, fmt.Errorf("decode profile: %w", err)
 	}
 	st := app.TierState{ID: customerIDOf(raw.PK), Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
-		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention, Applied: raw.Applied}
+		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention, Applied: raw.Applied,
+		ReferredBy: raw.ReferredBy, Referral: raw.Referral}
 	if av, ok := it["assignment"]; ok {
 		if err := unmarshalAssignment(av, &st.Assignment); err != nil {
 			return app.TierState{}, fmt.Errorf("decode assignment of %s: %w", st.ID, err)
@@ -244,6 +247,11 @@ func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
 		if len(w.Applied) > 0 {
 			prof[attrApplied] = appliedAV(w.Applied)
 		}
+		if w.Referral != nil {
+			if prof[attrReferral], err = attributevalue.Marshal(w.Referral); err != nil {
+				return nil, nil, fmt.Errorf("marshal referral: %w", err)
+			}
+		}
 		if next.Tier != model.TierNone {
 			prof["tier"] = &types.AttributeValueMemberS{Value: string(next.Tier)}
 		}
@@ -255,7 +263,13 @@ func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
 		return &types.Put{TableName: aws.String(t.Name), Item: prof,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}, nil, nil
 	}
-	upd, err := tierUpdate(txn.CustomerID, aggAV, occAV, asgAV, next, w.Version, store, w.Applied)
+	var refAV types.AttributeValue
+	if w.Referral != nil {
+		if refAV, err = attributevalue.Marshal(w.Referral); err != nil {
+			return nil, nil, fmt.Errorf("marshal referral: %w", err)
+		}
+	}
+	upd, err := tierUpdate(txn.CustomerID, aggAV, occAV, asgAV, refAV, next, w.Version, store, w.Applied)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,8 +280,11 @@ func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
 	}, nil
 }
 
-// attrApplied holds a profile's app.TierState.Applied.
-const attrApplied = "applied"
+// attrApplied holds a profile's app.TierState.Applied; attrReferral its Referral.
+const (
+	attrApplied  = "applied"
+	attrReferral = "referral"
+)
 
 func appliedAV(refs []string) types.AttributeValue {
 	l := make([]types.AttributeValue, len(refs))
@@ -278,13 +295,16 @@ func appliedAV(refs []string) types.AttributeValue {
 }
 
 // tierUpdate sets the tier attributes of an existing profile, conditioned on version.
-func tierUpdate(id string, aggAV, occ, asgAV types.AttributeValue, next tiering.Assignment, version int64, store string, applied []string) (expression.Expression, error) {
+func tierUpdate(id string, aggAV, occ, asgAV, refAV types.AttributeValue, next tiering.Assignment, version int64, store string, applied []string) (expression.Expression, error) {
 	u := expression.Set(expression.Name("aggregates"), expression.Value(aggAV)).
 		Set(expression.Name("assignment"), expression.Value(asgAV)).
 		Set(expression.Name("version"), expression.Value(version+1)).
 		Set(expression.Name("occasions"), expression.Value(occ))
 	if len(applied) > 0 {
 		u = u.Set(expression.Name(attrApplied), expression.Value(appliedAV(applied)))
+	}
+	if refAV != nil {
+		u = u.Set(expression.Name(attrReferral), expression.Value(refAV))
 	}
 	u = setTierCopies(u, id, next, store)
 	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
@@ -44,7 +45,8 @@ type Ingest struct {
 	Log      *slog.Logger
 	Policies Policies
 	Ledger   Ledger
-	Planner  Planner // nil: transactions are applied and nothing is planned
+	Planner  Planner          // nil: transactions are applied and nothing is planned
+	Events   events.Publisher // instant tier moves (MoveEvents); nil: none are published
 	Now      func() time.Time
 	// CreateMissing gives a customer without a profile a minimal one in the same write.
 	// Ingest never does (the API resolves every customer first, C2); tools and tests that
@@ -91,6 +93,9 @@ func (in *Ingest) Apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 	in.Log.InfoContext(ctx, "ingest: transaction", "source", txn.Source, "refund", txn.Refund,
 		"duplicate", res.Duplicate, "createdProfile", res.CreatedProfile, "attempts", res.Attempts,
 		"tier", string(res.Next.Tier), "upgraded", upgraded && !res.Duplicate)
+	if !res.Duplicate && !res.Recovered {
+		publish(ctx, in.Log, in.Events, MoveEvents(ingestMove(txn, res), txn.Store, res.Next.Reason))
+	}
 	if in.Planner == nil {
 		return res, nil
 	}
@@ -147,6 +152,9 @@ func (in *Ingest) apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 			// Counted by an apply that stopped before recording it: record it now. The
 			// stage it was made in is not known any more: plan its purchase again.
 			res.Prev, res.Next, res.Recovered, res.PlanPurchase = p.Assignment, p.Assignment, true, !txn.Refund
+			if err := in.ledgerLine(ctx, pol, p, p.Referral, p.Version); err != nil {
+				return res, err
+			}
 			return res, in.record(ctx, txn, res)
 		}
 		w := TxnWrite{Txn: txn, Version: p.Version, Store: p.Store, Create: !found, At: now,
@@ -157,6 +165,15 @@ func (in *Ingest) apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 		w.Aggregates.Apply(txn)
 		w.Occasions.Apply(txn.At, txn.Net(), txn.Refund)
 		w.Assignment = tiering.AtIngest(pol, &w.Aggregates, p.Assignment, txn.At)
+		if p.ReferredBy != "" {
+			r := ReferralState{}
+			if p.Referral != nil {
+				r = *p.Referral
+			}
+			r.Spend += txn.Net()
+			r.Reward, _ = pol.ReferralRule().Reward(r.Spend)
+			w.Referral = &r
+		}
 		res.Prev, res.Next, res.CreatedProfile = p.Assignment, w.Assignment, !found
 		res.PlanPurchase = !txn.Refund && WinBackStage(p.Assignment.Stage)
 
@@ -178,6 +195,10 @@ func (in *Ingest) apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 			continue // the profile moved on (or was just created): read again
 		case err != nil:
 			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
+		}
+		p.Store = w.Store
+		if err := in.ledgerLine(ctx, pol, p, w.Referral, w.Version+1); err != nil {
+			return res, err
 		}
 		return res, in.record(ctx, txn, res)
 	}
@@ -217,6 +238,23 @@ func (in *Ingest) judge(ctx context.Context, txn model.Txn, prior model.TxnMarke
 	return nil
 }
 
+// ledgerLine writes a referred customer's line of the referral ledger from their
+// referral state at version (the profile's, which counted the spend exactly once): after
+// the count and before the record, so a redelivery that finds the transaction counted
+// writes it again, and a later version's line is never replaced by an earlier one.
+func (in *Ingest) ledgerLine(ctx context.Context, pol *tiering.Policy, p TierState, r *ReferralState, version int64) error {
+	if p.ReferredBy == "" || r == nil {
+		return nil
+	}
+	_, rate := pol.ReferralRule().Reward(r.Spend)
+	e := ReferralEntry{Store: p.Store, ReferrerID: p.ReferredBy, RefereeID: p.ID, Spend: r.Spend, Reward: r.Reward,
+		RateBps: rate, Version: version}
+	if err := in.Ledger.PutReferral(ctx, e); err != nil {
+		return fmt.Errorf("referral ledger of %s: %w", p.ID, err)
+	}
+	return nil
+}
+
 // record puts the transaction item, the last step of an apply.
 func (in *Ingest) record(ctx context.Context, txn model.Txn, res Applied) error {
 	if err := in.Ledger.RecordTxn(ctx, txn, TxnRecord{PlanPurchase: res.PlanPurchase}); err != nil {
@@ -251,8 +289,14 @@ func ingestTriggers(txn model.Txn, res Applied) []followup.Trigger {
 		}
 	}
 	if !res.Duplicate && !res.Recovered {
-		out = append(out, MoveTriggers(Move{CustomerID: txn.CustomerID, At: txn.At, TxnRef: ref,
-			FromTier: res.Prev.Tier, ToTier: res.Next.Tier, FromStage: res.Prev.Stage, ToStage: res.Next.Stage})...)
+		out = append(out, MoveTriggers(ingestMove(txn, res))...)
 	}
 	return out
+}
+
+// ingestMove is the move an applied transaction made (an instant upgrade; a lead's first
+// purchase, which MoveTriggers does not count as a move).
+func ingestMove(txn model.Txn, res Applied) Move {
+	return Move{CustomerID: txn.CustomerID, At: txn.At, TxnRef: txn.Ref(),
+		FromTier: res.Prev.Tier, ToTier: res.Next.Tier, FromStage: res.Prev.Stage, ToStage: res.Next.Stage}
 }

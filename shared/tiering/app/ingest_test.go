@@ -20,6 +20,7 @@ type memLedger struct {
 	states     map[string]TierState
 	markers    map[model.TxnKey]model.TxnMarker
 	recorded   map[model.TxnKey]TxnRecord
+	lines      map[string]ReferralEntry // by referee
 	moveFirst  int
 	crashAfter string
 	writes     int // profile writes
@@ -28,7 +29,7 @@ type memLedger struct {
 var errCrash = errors.New("crashed")
 
 func newLedger(states ...TierState) *memLedger {
-	l := &memLedger{states: map[string]TierState{}, markers: map[model.TxnKey]model.TxnMarker{}, recorded: map[model.TxnKey]TxnRecord{}}
+	l := &memLedger{states: map[string]TierState{}, markers: map[model.TxnKey]model.TxnMarker{}, recorded: map[model.TxnKey]TxnRecord{}, lines: map[string]ReferralEntry{}}
 	for _, s := range states {
 		l.states[s.ID] = s
 	}
@@ -94,9 +95,17 @@ func (l *memLedger) CountTxn(_ context.Context, w TxnWrite) error {
 	}
 	occ := w.Occasions
 	l.states[w.Txn.CustomerID] = TierState{ID: w.Txn.CustomerID, Version: w.Version + 1, Store: w.Store,
-		Aggregates: w.Aggregates, Assignment: w.Assignment, Occasions: &occ, Applied: w.Applied}
+		Aggregates: w.Aggregates, Assignment: w.Assignment, Occasions: &occ, Applied: w.Applied,
+		ReferredBy: cur.ReferredBy, Referral: w.Referral}
 	l.writes++
 	return l.crash("count")
+}
+
+func (l *memLedger) PutReferral(_ context.Context, e ReferralEntry) error {
+	if cur, ok := l.lines[e.RefereeID]; !ok || cur.Version < e.Version {
+		l.lines[e.RefereeID] = e
+	}
+	return l.crash("referral")
 }
 
 func (l *memLedger) RecordTxn(_ context.Context, txn model.Txn, rec TxnRecord) error {
@@ -241,5 +250,51 @@ func TestOnlyAPurchaseInAWinBackStagePlansItsPurchase(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A referred customer's purchases earn the referrer the policy's share of their actual
+// spend, exactly once however often a message is delivered or an apply crashes, and a
+// refund takes its share back.
+func TestTheReferralLedgerCountsTheRefereesSpendOnce(t *testing.T) {
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC)
+	txn := func(ext string, amount model.Money, refund bool) model.Txn {
+		return model.Txn{Source: "pos", ExternalID: ext, CustomerID: "c1", Store: "sh-01", At: at, Amount: amount,
+			Currency: "CNY", Refund: refund, Once: model.OnceStore}
+	}
+	l := newLedger(TierState{ID: "c1", Store: "sh-01", Version: 1, ReferredBy: "r9"})
+	in := &Ingest{Log: discard(), Ledger: l, Now: func() time.Time { return at }}
+	pol := tiering.DefaultPolicy()
+	deliver := func(x model.Txn, crashAfter string) {
+		t.Helper()
+		l.crashAfter = crashAfter
+		if _, err := in.Apply(context.Background(), pol, x); err != nil && !errors.Is(err, errCrash) {
+			t.Fatal(err)
+		}
+	}
+	deliver(txn("INV-1", 800_000, false), "")
+	deliver(txn("INV-1", 800_000, false), "") // redelivered
+	deliver(txn("INV-2", 600_000, false), "count")
+	deliver(txn("INV-2", 600_000, false), "") // completes the crashed apply
+	deliver(txn("INV-3", 600_000, true), "referral")
+	deliver(txn("INV-3", 600_000, true), "")
+	got := l.lines["c1"]
+	// ¥8,000 + ¥6,000 − ¥6,000 = ¥8,000 spent: 5 % of it.
+	if got.ReferrerID != "r9" || got.Store != "sh-01" || got.Spend != 800_000 || got.Reward != 40_000 || got.RateBps != 500 {
+		t.Fatalf("ledger line %+v, want r9's ¥8,000 earning ¥400 at 500 bps", got)
+	}
+}
+
+// A customer nobody referred writes no ledger line.
+func TestAnUnreferredCustomerWritesNoLedgerLine(t *testing.T) {
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC)
+	l := newLedger(TierState{ID: "c1", Store: "sh-01", Version: 1})
+	in := &Ingest{Log: discard(), Ledger: l, Now: func() time.Time { return at }}
+	buy := model.Txn{Source: "pos", ExternalID: "INV-1", CustomerID: "c1", Store: "sh-01", At: at, Amount: 1000, Currency: "CNY", Once: model.OnceStore}
+	if _, err := in.Apply(context.Background(), tiering.DefaultPolicy(), buy); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.lines) != 0 {
+		t.Fatalf("ledger lines %v for a customer nobody referred", l.lines)
 	}
 }

@@ -51,6 +51,9 @@ type Ledger interface {
 	CountTxn(ctx context.Context, w TxnWrite) error
 	// RecordTxn puts the transaction item (a put of the same item again writes the same).
 	RecordTxn(ctx context.Context, txn model.Txn, rec TxnRecord) error
+	// PutReferral writes a referee's ledger line unless the ledger holds a later
+	// version's (an older or the same one again writes nothing new).
+	PutReferral(ctx context.Context, e ReferralEntry) error
 }
 
 // TxnRecord is what the transaction item keeps beyond the transaction itself.

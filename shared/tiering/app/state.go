@@ -24,6 +24,10 @@ type TierState struct {
 	CLV        *clv.ProfileCLV // the last prediction written
 	// RetentionRun is the run that last flagged retentionDue (the retention rule's edge).
 	RetentionRun string
+	// ReferredBy is the referrer's customer id ("" for a customer nobody referred);
+	// Referral what the referee's spend has earned them so far.
+	ReferredBy string
+	Referral   *ReferralState
 	// Applied are the AppliedRefs of the last transactions counted (at most
 	// AppliedKept): a redelivery after a crash between counting and recording finds
 	// its transaction counted already.
@@ -103,12 +107,30 @@ type TierChange struct {
 	RunID         string      `dynamodbav:"runId" json:"runId"`
 }
 
+// ReferralState is a referred customer's lifetime net spend and the reward it has earned
+// their referrer (tiering.Referral.Reward), kept on the profile in the same write as the
+// aggregates: counted exactly once with the spend.
+type ReferralState struct {
+	Spend  model.Money `dynamodbav:"spend" json:"spend"`
+	Reward model.Money `dynamodbav:"reward" json:"reward"`
+}
+
+// ReferralEntry is one referee's line of a store's referral ledger, as of the profile
+// version that wrote it (a later version always wins).
+type ReferralEntry struct {
+	Store, ReferrerID, RefereeID string
+	Spend, Reward                model.Money
+	RateBps                      int
+	Version                      int64
+}
+
 // TxnWrite is one transaction applied to one profile as ingest decided it: the profile's
 // new tier state (only while the profile is still at Version; a new minimal profile when
 // Create) with Applied, the refs of the last transactions counted, this one's included.
 // Store.ApplyTxn (tools) writes it with the marker and the item in one transaction.
 type TxnWrite struct {
 	Applied    []string
+	Referral   *ReferralState // a referred customer's, with this transaction counted
 	Txn        model.Txn
 	Aggregates tiering.Aggregates
 	Occasions  clv.Occasions

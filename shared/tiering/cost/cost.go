@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering/app"
@@ -78,4 +79,62 @@ func MeasureIngest(ctx context.Context, table *store.Table, st, suffix string) (
 	}
 	out.New, out.Duplicate = mid.Sub(before), table.Units.Snapshot().Sub(mid)
 	return out, nil
+}
+
+// Referred is what MeasureReferredIngest measured: the units of a referred customer's
+// purchase (the ledger line included) and the store's ledger afterwards.
+type Referred struct {
+	Purchase   store.Units
+	ReferrerID string
+	RefereeID  string
+	Ledger     []store.ReferralRow
+}
+
+// MeasureReferredIngest creates a referrer and a customer they referred (through their
+// referral code, as the lead form does) in store st, applies two purchases of ¥8,000 and
+// ¥6,000 and the refund of the second, each delivered twice, and measures the second
+// purchase's first delivery.
+func MeasureReferredIngest(ctx context.Context, table *store.Table, st, suffix string) (Referred, error) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	planner, err := boot.Planner(table, clock)
+	if err != nil {
+		return Referred{}, err
+	}
+	in := &app.Ingest{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Ledger: table,
+		Planner: planner, Now: clock}
+	pol, err := in.Policy(ctx)
+	if err != nil {
+		return Referred{}, err
+	}
+	referrer, _, err := table.ResolveOrCreate(ctx, customer.Lead{Email: "referrer-" + suffix + "@example.com", Store: st},
+		customer.Grading{}, now)
+	if err != nil {
+		return Referred{}, fmt.Errorf("create referrer: %w", err)
+	}
+	referee, _, err := table.ResolveOrCreate(ctx, customer.Lead{Email: "referee-" + suffix + "@example.com", Store: st,
+		ReferralCode: referrer.ReferralCode}, customer.Grading{}, now)
+	if err != nil {
+		return Referred{}, fmt.Errorf("create referee: %w", err)
+	}
+	out := Referred{ReferrerID: referrer.ID, RefereeID: referee.ID}
+	at := time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC)
+	txn := func(ext string, amount model.Money, refund bool) model.Txn {
+		return model.Txn{Source: "pos", ExternalID: ext + "-" + suffix, CustomerID: referee.ID, Store: st, At: at,
+			Amount: amount, Currency: "CNY", Refund: refund, Once: model.OnceStore}
+	}
+	for i, x := range []model.Txn{txn("REF-1", 800_000, false), txn("REF-2", 600_000, false), txn("REF-3", 600_000, true)} {
+		x.At = x.At.AddDate(0, 0, 7*i)
+		for delivery := 0; delivery < 2; delivery++ {
+			before := table.Units.Snapshot()
+			if _, err := in.Apply(ctx, pol, x); err != nil {
+				return out, fmt.Errorf("apply %s: %w", x.Ref(), err)
+			}
+			if i == 1 && delivery == 0 {
+				out.Purchase = table.Units.Snapshot().Sub(before)
+			}
+		}
+	}
+	out.Ledger, err = table.Referrals(ctx, st)
+	return out, err
 }
