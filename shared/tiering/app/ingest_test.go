@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
@@ -296,5 +297,28 @@ func TestAnUnreferredCustomerWritesNoLedgerLine(t *testing.T) {
 	}
 	if len(l.lines) != 0 {
 		t.Fatalf("ledger lines %v for a customer nobody referred", l.lines)
+	}
+}
+
+// An instant upgrade at ingest is published once: its redelivery publishes nothing.
+func TestAnInstantUpgradeIsPublishedOnce(t *testing.T) {
+	at := time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC)
+	pol := tiering.DefaultPolicy()
+	if len(pol.InstantUpgrades) == 0 {
+		t.Skip("the default policy has no instant rule")
+	}
+	l := newLedger(TierState{ID: "c1", Store: "sh-01", Version: 1, Assignment: tiering.Assignment{Tier: model.TierC, Stage: model.StageActive}})
+	pub := &events.Memory{}
+	in := &Ingest{Log: discard(), Ledger: l, Events: pub, Now: func() time.Time { return at }}
+	big := model.Txn{Source: "pos", ExternalID: "INV-1", CustomerID: "c1", Store: "sh-01", At: at,
+		Amount: model.Money(pol.InstantUpgrades[0].WindowSpendOver) + 100, Currency: "CNY", Once: model.OnceStore}
+	for i := 0; i < 2; i++ {
+		if _, err := in.Apply(context.Background(), pol, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := pub.Events()
+	if len(got) != 1 || got[0].Type != events.TierChanged || got[0].Store != "sh-01" {
+		t.Fatalf("published %+v, want one tier.changed", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -132,5 +133,29 @@ func TestTheNightPlansMovesOncePerRun(t *testing.T) {
 				t.Fatalf("planned %v (fails %d), want %v", got, sum.FollowupPlanFails, tc.want)
 			}
 		})
+	}
+}
+
+// A move goes out as events with ids derived from the customer and what decided it, so
+// a redelivered segment or message publishes the same ids; a first tier is no event.
+func TestAMoveIsPublishedWithTheIDsOfWhatDecidedIt(t *testing.T) {
+	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	night := Move{CustomerID: "c1", At: at, FromTier: model.TierA, ToTier: model.TierB,
+		FromStage: model.StageActive, ToStage: model.StageDormant, RunID: "night-2025-03-01"}
+	evs := MoveEvents(night, "sh-01", "B (Regular)")
+	if len(evs) != 2 || evs[0].Type != events.TierChanged || evs[1].Type != events.StageChanged {
+		t.Fatalf("events %+v, want tier.changed and stage.changed", evs)
+	}
+	again := MoveEvents(night, "sh-01", "B (Regular)")
+	if evs[0].ID != again[0].ID || evs[1].ID != again[1].ID || evs[0].ID == evs[1].ID {
+		t.Fatalf("ids %s %s then %s %s: want the same per move, distinct per type", evs[0].ID, evs[1].ID, again[0].ID, again[1].ID)
+	}
+	d, ok := evs[0].Detail.(MoveDetail)
+	if !ok || d.CustomerID != "c1" || d.From != "A" || d.To != "B" || d.RunID != night.RunID || evs[0].Store != "sh-01" {
+		t.Fatalf("tier.changed %+v", evs[0])
+	}
+	first := Move{CustomerID: "c1", At: at, ToTier: model.TierB, FromStage: model.StageLead, ToStage: model.StageNew, TxnRef: "pos#1"}
+	if evs := MoveEvents(first, "sh-01", ""); len(evs) != 0 {
+		t.Fatalf("a first tier and a lead's first purchase published %+v", evs)
 	}
 }

@@ -39,10 +39,15 @@ func TestNightStaysInItsRequestUnitBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("run summary: %.1f RRU + %.1f WRU of %.1f + %.1f measured", got.Summary.Read, got.Summary.Write, got.NoNewData.Read, got.NoNewData.Write)
 	t.Logf("%d customers; no new data: %.3f RRU + %.3f WRU per customer, %.2f %% written; one day of sales: %.2f %% written, %.2f RRU + %.2f WRU per written customer",
 		got.Customers, got.PerUnchanged.Read, got.PerUnchanged.Write, 100*got.NoNewDataShare, 100*got.OneDayOfSalesShare, got.PerChanged.Read, got.PerChanged.Write)
 	if got.NoNewDataShare > cost.NightNoNewDataMaxShare {
 		t.Errorf("a night with no new data wrote %.2f %% of customers, budget %.0f %%", 100*got.NoNewDataShare, 100*cost.NightNoNewDataMaxShare)
+	}
+	// The run says what it cost (lastRun in reports): most of what was measured, never more.
+	if got.Summary.Read <= 0.5*got.NoNewData.Read || got.Summary.Read > got.NoNewData.Read || got.Summary.Write > got.NoNewData.Write {
+		t.Errorf("the run's summary says %.1f RRU + %.1f WRU; measured %.1f + %.1f", got.Summary.Read, got.Summary.Write, got.NoNewData.Read, got.NoNewData.Write)
 	}
 	if got.PerUnchanged.Read > cost.NightUnchangedMeasuredRRU {
 		t.Errorf("a night with no new data read %.2f RRU per customer; it was %.1f (budget %.1f)", got.PerUnchanged.Read, cost.NightUnchangedMeasuredRRU, cost.NightUnchangedMaxRRU)

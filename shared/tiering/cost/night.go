@@ -48,6 +48,9 @@ type Night struct {
 	// customers' share, over the customers written).
 	PerUnchanged store.Units
 	PerChanged   store.Units
+	// Summary is what the quiet night's run summary says it consumed (rru, wru): its
+	// segments' units, without the run's own header and finishing items.
+	Summary store.Units
 }
 
 // MeasureNight seeds n synthetic customers (dataset.Synth, two years of purchases up to
@@ -80,6 +83,7 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 		return out, fmt.Errorf("night with no new data: %w", err)
 	}
 	out.Customers, out.NoNewData = run.Summary.Customers, u
+	out.Summary = store.Units{Read: run.Summary.ReadUnits, Write: run.Summary.WriteUnits}
 	out.NoNewDataShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
 	c := float64(run.Summary.Customers)
 	out.PerUnchanged = store.Units{Read: u.Read / c, Write: u.Write / c}
@@ -187,7 +191,8 @@ func newNightly(table *store.Table, now time.Time, zone *time.Location, prefix s
 	}
 	return &app.Nightly{Log: discardLog(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &memQueue{},
 		Planner: planner, Segments: 4, Zone: zone, Now: func() time.Time { return now },
-		CLV: app.CLVConfig{Namespace: "clv-" + prefix}}, nil
+		CLV:   app.CLVConfig{Namespace: "clv-" + prefix},
+		Units: func() (float64, float64) { u := table.Units.Snapshot(); return u.Read, u.Write }}, nil
 }
 
 // memQueue is the retier queue in memory, first in first out.
