@@ -326,6 +326,15 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 		if p.LastRun == run.ID {
 			from = p.PrevTier
 		}
+		if p.LastRun == run.ID && from != next.Tier && !p.Assignment.Changed(next) {
+			// This run's answer is on the profile: its history entry may not be, if the
+			// delivery that wrote the profile stopped before it.
+			c := TierChange{At: run.AsOf, From: from, To: next.Tier, Stage: next.Stage,
+				Reason: p.Assignment.Reason, PolicyVersion: p.Assignment.PolicyVersion, RunID: run.ID}
+			if err := n.Profiles.RecordTierChange(ctx, p.ID, c); err != nil {
+				return err
+			}
+		}
 		if p.Assignment.Changed(next) || step.write != nil {
 			a := Assessment{State: p, Next: next, RunID: run.ID, From: from, CLV: step.write, RetentionDue: step.due}
 			if next.Tier != p.Assignment.Tier {

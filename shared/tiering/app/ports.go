@@ -70,9 +70,12 @@ type Profiles interface {
 	ScanTierStates(ctx context.Context, segment, total int, fn func(TierState) error) error
 	// ReadTierState re-reads one profile, strongly consistent, after a conflict.
 	ReadTierState(ctx context.Context, id string) (p TierState, found bool, err error)
-	// SaveAssessment writes a, with its history entry in the same transaction when the
-	// tier changed. ErrConflict: the profile moved on (or is gone).
+	// SaveAssessment writes a, then its history entry when the tier changed.
+	// ErrConflict: the profile moved on (or is gone), and nothing was written.
 	SaveAssessment(ctx context.Context, a Assessment) error
+	// RecordTierChange puts a history entry again (the same key writes the same): a
+	// redelivered segment whose profile holds this run's answer already.
+	RecordTierChange(ctx context.Context, id string, c TierChange) error
 }
 
 // Runs keeps a run's header, its segments' results and its per-store shares.

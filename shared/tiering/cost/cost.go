@@ -138,3 +138,42 @@ func MeasureReferredIngest(ctx context.Context, table *store.Table, st, suffix s
 	out.Ledger, err = table.Referrals(ctx, st)
 	return out, err
 }
+
+// MeasureTierMove measures the night's write for one customer whose tier moved: the
+// profile's update (assignment, tier, stage, the store index's sort key) and the tier
+// history item, without the follow-up the move plans and without the scan's share
+// (Night.PerUnchanged).
+func MeasureTierMove(ctx context.Context, table *store.Table, st, suffix string) (store.Units, error) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	in := &app.Ingest{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Ledger: table,
+		Now: func() time.Time { return now }}
+	pol, err := in.Policy(ctx)
+	if err != nil {
+		return store.Units{}, err
+	}
+	id, err := table.CreateByRef(ctx, access.Ref{Store: st, Number: "MOVE-" + suffix}, now)
+	if err != nil {
+		return store.Units{}, fmt.Errorf("create customer: %w", err)
+	}
+	buy := model.Txn{Source: "pos", ExternalID: "MOVE-" + suffix, CustomerID: id, Store: st,
+		At: time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC), Amount: 128_000, Currency: "CNY", Once: model.OnceStore}
+	if _, err := in.Apply(ctx, pol, buy); err != nil {
+		return store.Units{}, err
+	}
+	p, _, err := table.ReadTierState(ctx, id)
+	if err != nil {
+		return store.Units{}, err
+	}
+	asOf := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	next := p.Assignment // the move measured: to A, as a night would write it
+	next.Tier, next.Computed, next.Stage, next.AssessedOn = model.TierA, model.TierA, model.StageActive, asOf.Format(time.DateOnly)
+	next.Reason = fmt.Sprintf("A (%s): R=5 F=5 M=5 T=+, policy v%d", pol.Name(model.TierA), pol.Version)
+	a := app.Assessment{State: p, Next: next, RunID: "move-" + suffix, From: p.Assignment.Tier,
+		Change: &app.TierChange{At: asOf, From: p.Assignment.Tier, To: next.Tier, Stage: next.Stage,
+			Reason: next.Reason, PolicyVersion: next.PolicyVersion, RunID: "move-" + suffix}}
+	before := table.Units.Snapshot()
+	if err := table.SaveAssessment(ctx, a); err != nil {
+		return store.Units{}, err
+	}
+	return table.Units.Snapshot().Sub(before), nil
+}

@@ -78,3 +78,18 @@ func TestAReferredCustomersSpendEarnsTheReferrerOnce(t *testing.T) {
 		t.Errorf("a referred customer's purchase cost %.1f RRU + %.1f WRU, want at most %.0f + %.0f", got.Purchase.Read, got.Purchase.Write, cost.IngestNewMaxRRU, cost.IngestNewMaxWRU+1)
 	}
 }
+
+// A customer whose tier moved costs the night one profile update and one history item,
+// written one after the other (a transaction would bill both twice); with the scan's
+// share of the customer (TestNightStaysInItsRequestUnitBudget) that is issue #13's
+// "changed customer".
+func TestATierMoveWritesTheProfileAndItsHistoryOnce(t *testing.T) {
+	got, err := cost.MeasureTierMove(context.Background(), storetest.Table(t), "sh-01", storetest.Suffix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("tier move: %.1f RRU + %.1f WRU in %d calls", got.Read, got.Write, got.Calls)
+	if got.Read != 0 || got.Write > cost.NightTierMoveMaxWRU {
+		t.Errorf("a tier move wrote %.1f WRU and read %.1f RRU, want at most %.0f WRU and no read", got.Write, got.Read, cost.NightTierMoveMaxWRU)
+	}
+}

@@ -24,6 +24,11 @@ const (
 	NightUnchangedMaxWRU   = 0.0  // idem
 	NightNoNewDataMaxShare = 0.02 // customers written on a night with no new data
 	NightChangedMaxRU      = 4.0  // per customer whose tier or stage moved, history item included
+	// NightTierMoveMaxWRU is the write side of a tier move (MeasureTierMove): the profile
+	// (1 WRU), its store-index entry, which moves with the tier in its key (the old one
+	// deleted, the new one put: 2), and the history item (1). In one transaction, as
+	// before issue #13, the same writes cost 6.
+	NightTierMoveMaxWRU = 4.0
 	// NightUnchangedMeasuredRRU is what a customer costs on a quiet night today (two
 	// parallel scans of the whole table, eventually consistent; 1.4–1.6 measured on 300–600
 	// synthetic customers, the run's own items included): above the budget until
