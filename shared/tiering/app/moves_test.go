@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
-	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
