@@ -152,10 +152,26 @@ type Sources map[string]SourceCount
 // characters), so it cannot be part of a source or campaign.
 const sourceSep = "\x1f"
 
+// MaxSources bounds the source/campaign pairs a summary keeps (a campaign name is free
+// text, and the summary lives in one item): past it, new pairs are counted together as
+// source "(other)", so every total still adds up.
+const MaxSources = 300
+
+// OtherSource is the row the pairs past MaxSources are counted in.
+const OtherSource = "(other)"
+
+// key is k, or the overflow row when k is new and the summary is full.
+func (s Sources) key(k string) string {
+	if _, ok := s[k]; !ok && len(s) >= MaxSources {
+		return OtherSource + sourceSep
+	}
+	return k
+}
+
 // Count adds one profile. A profile with no source (imported, or walked in) is counted
 // under source "" and shown as "(none)".
 func (s Sources) Count(source, campaign string, hasHistory bool, spend model.Money) {
-	k := source + sourceSep + campaign
+	k := s.key(source + sourceSep + campaign)
 	c := s[k]
 	c.Leads++
 	if hasHistory {
@@ -168,6 +184,7 @@ func (s Sources) Count(source, campaign string, hasHistory bool, spend model.Mon
 // Add merges another scope's or segment's counts.
 func (s Sources) Add(o Sources) {
 	for k, v := range o {
+		k = s.key(k)
 		c := s[k]
 		c.Leads += v.Leads
 		c.Customers += v.Customers

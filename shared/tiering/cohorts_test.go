@@ -100,3 +100,21 @@ func TestSourcesCountLeadsCustomersAndRevenuePerCampaign(t *testing.T) {
 		t.Fatalf("rows %s, want %s", got, want)
 	}
 }
+
+func TestSourcesPastTheBoundAreCountedTogetherAndTotalsStillAddUp(t *testing.T) {
+	s := Sources{}
+	for i := 0; i < MaxSources+50; i++ {
+		s.Count("ads", fmt.Sprint("campaign-", i), true, 100)
+	}
+	if len(s) != MaxSources+1 {
+		t.Fatalf("%d pairs kept, want %d and one (other)", len(s), MaxSources)
+	}
+	leads, rev := 0, model.Money(0)
+	for _, c := range s {
+		leads += c.Leads
+		rev += c.Revenue
+	}
+	if leads != MaxSources+50 || rev != 100*model.Money(MaxSources+50) || s[OtherSource+sourceSep].Leads != 50 {
+		t.Fatalf("leads %d revenue %d other %+v", leads, rev, s[OtherSource+sourceSep])
+	}
+}

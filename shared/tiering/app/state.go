@@ -22,6 +22,8 @@ type TierState struct {
 	CLV        *clv.ProfileCLV // the last prediction written
 	// RetentionRun is the run that last flagged retentionDue (the retention rule's edge).
 	RetentionRun string
+	// Source and Campaign are the acquisition touch's UTM ("" when none): the sources report.
+	Source, Campaign string
 }
 
 // OccasionsOrEstimate is the purchase-occasion record as best known: the stored one, or,

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/auth"
+	"github.com/tierflow/tierflow/shared/customer"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/store/storetest"
+	"github.com/tierflow/tierflow/shared/tiering"
+	tapp "github.com/tierflow/tierflow/shared/tiering/app"
+)
+
+// nightAsOf is the synthetic base's "tonight".
+var nightAsOf = time.Date(2024, 12, 10, 23, 0, 0, 0, time.UTC)
+
+// seededStore is what a test store was given: every buyer's net spend in the policy
+// window (the report's revenue measure), leads, and sources.
+type seededStore struct {
+	id        string
+	customers int
+	leads     int
+	spends    []model.Money
+	bySource  map[string]int // "source|campaign" → profiles
+	cohortN   int            // buyers whose first purchase is in the window
+}
+
+// seedStore creates n customers of a store through the lead path (so each has a first
+// touch with a UTM source), and gives all but every tenth one purchases through ingest.
+// Spends are deterministic and skewed (a few large buyers), all inside the window.
+func seedStore(t *testing.T, table *store.Table, st string, n int) seededStore {
+	t.Helper()
+	ctx := context.Background()
+	s := seededStore{id: st, customers: n, bySource: map[string]int{}}
+	utms := []customer.UTM{{Source: "wechat", Campaign: "spring"}, {Source: "baidu"}, {}}
+	ing := &tapp.Ingest{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Ledger: table, Now: func() time.Time { return nightAsOf }}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 8)
+	for i := 0; i < n; i++ {
+		utm := utms[i%3]
+		s.bySource[utm.Source+"|"+utm.Campaign]++
+		buys := i%10 != 0
+		var spend model.Money
+		var txns []model.Txn
+		if buys {
+			visits := 1 + i%3
+			for v := 0; v < visits; v++ {
+				amt := model.Money(1000 + (i*7919)%5000)
+				if i%17 == 0 {
+					amt *= 40 // a big spender
+				}
+				at := time.Date(2024, time.Month(3+(i%5)+2*v), 1+i%27, 10, 0, 0, 0, time.UTC)
+				txns = append(txns, model.Txn{Source: "test", ExternalID: fmt.Sprintf("%s-%d-%d", st, i, v), Store: st, At: at, Amount: amt, Currency: "CNY"})
+				spend += amt
+			}
+			s.spends = append(s.spends, spend)
+			s.cohortN++
+		} else {
+			s.leads++
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			id, err := table.CreateByContact(ctx, customer.Lead{Email: fmt.Sprintf("c%d-%s@example.com", i, st), Store: st, UTM: utm,
+				Submission: customer.Submission{At: nightAsOf.AddDate(-1, 0, 0), Channel: "form"}}, customer.Grading{}, nightAsOf)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for _, tx := range txns {
+				tx.CustomerID = id
+				if _, err := ing.Apply(ctx, tiering.DefaultPolicy(), tx); err != nil {
+					errs <- err
+					return
+				}
+			}
+			mu.Lock()
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// segQueue is the retier queue as the test plays it: first in, first out.
+type segQueue struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (q *segQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.bodies = append(q.bodies, bodies...)
+	return slices.Repeat([]bool{true}, len(bodies)), nil
+}
+
+// runNight runs a whole nightly run over the table as the retier function does, and
+// returns the finished run.
+func runNight(t *testing.T, table *store.Table, id string) tapp.Run {
+	t.Helper()
+	ctx := context.Background()
+	q := &segQueue{}
+	n := &tapp.Nightly{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Runs: table, Profiles: table, Models: table,
+		Queue: q, Segments: 2, Zone: time.UTC, Now: func() time.Time { return nightAsOf }, CLV: tapp.CLVConfig{Disabled: true}}
+	if _, err := n.Start(ctx, tapp.StartRequest{Action: "nightly", RunID: id, AsOf: &nightAsOf}); err != nil {
+		t.Fatal(err)
+	}
+	for len(q.bodies) > 0 {
+		body := q.bodies[0]
+		q.bodies = q.bodies[1:]
+		var msg tapp.SegmentMsg
+		if err := json.Unmarshal([]byte(body), &msg); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Segment(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, _, err := table.GetRun(ctx, id)
+	if err != nil || run.Status != tapp.RunDone {
+		t.Fatalf("run %s: %+v %v", id, run, err)
+	}
+	return run
+}
+
+// exactShare is the share of revenue of the ⌈share·n⌉ largest spends, recomputed here.
+func exactShare(spends []model.Money, share float64) float64 {
+	s := slices.Clone(spends)
+	slices.Sort(s)
+	slices.Reverse(s)
+	k := int(math.Ceil(share*float64(len(s)) - 1e-9))
+	var top, total model.Money
+	for i, v := range s {
+		total += v
+		if i < k {
+			top += v
+		}
+	}
+	return float64(top) / float64(total)
+}
+
+type tiersReport struct {
+	Top20    float64 `json:"top20RevenueShare"`
+	Curve    []tiering.ParetoPoint
+	Pareto   []struct{ CustomerShare, RevenueShare float64 } `json:"paretoCurve"`
+	Method   string                                          `json:"paretoMethod"`
+	MaxError float64                                         `json:"paretoMaxError"`
+	LastRun  struct {
+		ID              string   `json:"id"`
+		Customers       int      `json:"customers"`
+		Changed         int      `json:"changed"`
+		DurationSeconds *float64 `json:"durationSeconds"`
+		FinishedAt      *string  `json:"finishedAt"`
+	} `json:"lastRun"`
+	Tiers []TierRow `json:"tiers"`
+}
+
+func (r tiersReport) at(share float64) float64 {
+	for _, p := range r.Pareto {
+		if p.CustomerShare >= share-1e-12 {
+			return p.RevenueShare
+		}
+	}
+	return -1
+}
+
+// The manager's overview and its charts, from one real nightly run over a seeded base:
+// the Pareto curve's 20 % point is the exact top-fifth share of the seeded spends, the
+// migration matrix sums to the customers with a tier, the funnel to every customer, the
+// sources and cohorts count what was seeded — per store, and merged for two stores
+// within the stated error. A store's staff see nothing of another store.
+func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
+	table := tableOf(t)
+	a := testAppOn(t, table, func() time.Time { return nightAsOf.Add(time.Hour) })
+	sfx := storetest.Suffix()
+	sh := seedStore(t, table, "sh-"+sfx, 150)
+	bj := seedStore(t, table, "bj-"+sfx, 40)
+	run := runNight(t, table, "night-reports-"+sfx)
+
+	get := func(claims map[string]string, name string, q map[string]string) (int, []byte) {
+		q2 := map[string]string{"run": run.ID}
+		for k, v := range q {
+			q2[k] = v
+		}
+		resp := serveReq(t, a, map[string]string{}, "GET /v1/reports/{name}", "/v1/reports/"+name, "", claims, q2)
+		return resp.StatusCode, []byte(resp.Body)
+	}
+	shMgr, bjMgr := staff("clinician", sh.id), staff("clinician", bj.id)
+	both := map[string]string{"sub": "clin-both", auth.ClaimRole: "clinician", auth.ClaimStores: sh.id + " " + bj.id}
+
+	for _, st := range []seededStore{sh, bj} {
+		before := table.Units.Snapshot()
+		code, body := get(staff("clinician", st.id), "tiers", nil)
+		ru := table.Units.Snapshot().Sub(before)
+		var r tiersReport
+		if err := json.Unmarshal(body, &r); err != nil || code != 200 {
+			t.Fatalf("%s tiers: %d %s", st.id, code, body)
+		}
+		want := exactShare(st.spends, 0.2)
+		if r.Top20 != want || r.at(0.2) != want || r.Method != "exact" {
+			t.Fatalf("%s: top-20 %% %.6f, curve at 20 %% %.6f (%s); the seeded spends give %.6f", st.id, r.Top20, r.at(0.2), r.Method, want)
+		}
+		if len(r.Pareto) != min(100, len(st.spends)) || r.Pareto[len(r.Pareto)-1].CustomerShare != 1 || math.Abs(r.Pareto[len(r.Pareto)-1].RevenueShare-1) > 1e-9 {
+			t.Fatalf("%s: %d points ending at %+v", st.id, len(r.Pareto), r.Pareto[len(r.Pareto)-1])
+		}
+		if got, want := r.at(0.5), exactShare(st.spends, 0.5); got != want {
+			t.Fatalf("%s: curve at 50 %% %.6f, want %.6f", st.id, got, want)
+		}
+		if r.LastRun.ID != run.ID || r.LastRun.Customers != st.customers || r.LastRun.Changed < len(st.spends) ||
+			r.LastRun.DurationSeconds == nil || r.LastRun.FinishedAt == nil {
+			t.Fatalf("%s: last run %+v", st.id, r.LastRun)
+		}
+		t.Logf("%s: %d buyers, top-20 %% share %.1f%%, tiers view %.1f RRU in %d calls", st.id, len(st.spends), 100*want, ru.Read, ru.Calls)
+
+		var mig struct {
+			RunID     string         `json:"runId"`
+			Customers int            `json:"customers"`
+			Matrix    []MigrationRow `json:"matrix"`
+		}
+		code, body = get(staff("clinician", st.id), "migration", nil)
+		if err := json.Unmarshal(body, &mig); err != nil || code != 200 {
+			t.Fatalf("%s migration: %d %s", st.id, code, body)
+		}
+		sum := 0
+		for _, c := range mig.Matrix {
+			sum += c.Customers
+		}
+		if len(mig.Matrix) != 12 || sum != len(st.spends) || mig.Customers != sum || mig.RunID != run.ID {
+			t.Fatalf("%s: the matrix sums to %d over %d cells, want every buyer (%d): %s", st.id, sum, len(mig.Matrix), len(st.spends), body)
+		}
+
+		var fun struct {
+			Stages []tiering.FunnelRow `json:"stages"`
+		}
+		code, body = get(staff("clinician", st.id), "funnel", nil)
+		if err := json.Unmarshal(body, &fun); err != nil || code != 200 || len(fun.Stages) != 6 {
+			t.Fatalf("%s funnel: %d %s", st.id, code, body)
+		}
+		total := 0
+		for _, s := range fun.Stages {
+			total += s.Customers
+		}
+		if fun.Stages[0].Stage != "lead" || fun.Stages[0].Customers != st.leads || total != st.customers {
+			t.Fatalf("%s: funnel %+v, want %d leads of %d customers", st.id, fun.Stages, st.leads, st.customers)
+		}
+
+		var src struct {
+			Rows []tiering.SourceRow `json:"rows"`
+		}
+		code, body = get(staff("clinician", st.id), "sources", nil)
+		if err := json.Unmarshal(body, &src); err != nil || code != 200 {
+			t.Fatalf("%s sources: %d %s", st.id, code, body)
+		}
+		got := map[string]int{}
+		for _, r := range src.Rows {
+			s := r.Source
+			if s == "(none)" {
+				s = ""
+			}
+			got[s+"|"+r.Campaign] = r.Leads
+		}
+		if fmt.Sprint(got) != fmt.Sprint(st.bySource) {
+			t.Fatalf("%s: sources %v, seeded %v", st.id, got, st.bySource)
+		}
+
+		var coh struct {
+			Cohorts []tiering.CohortRow `json:"cohorts"`
+		}
+		code, body = get(staff("clinician", st.id), "cohorts", nil)
+		if err := json.Unmarshal(body, &coh); err != nil || code != 200 {
+			t.Fatalf("%s cohorts: %d %s", st.id, code, body)
+		}
+		n, retained := 0, 0
+		for _, c := range coh.Cohorts {
+			n += c.Customers
+			for _, r := range c.Retained {
+				retained += r.Customers
+			}
+		}
+		if n != st.cohortN || retained == 0 {
+			t.Fatalf("%s: cohorts hold %d customers (%d returns), seeded %d buyers in the window", st.id, n, retained, st.cohortN)
+		}
+	}
+
+	// Two stores together: a merged curve, a lower bound within its stated error.
+	code, body := get(both, "tiers", nil)
+	var r tiersReport
+	if err := json.Unmarshal(body, &r); err != nil || code != 200 {
+		t.Fatalf("both stores: %d %s", code, body)
+	}
+	all := append(slices.Clone(sh.spends), bj.spends...)
+	for _, share := range []float64{0.1, 0.2, 0.5} {
+		exact := exactShare(all, share)
+		if got := r.at(share); r.Method == "exact" || got > exact+1e-9 || exact-got > r.MaxError+1e-9 {
+			t.Fatalf("two stores at %.0f %%: %.5f (%s, error %.5f), exact %.5f", 100*share, got, r.Method, r.MaxError, exact)
+		}
+	}
+	// Another store's figures are not found; bad input is named.
+	for _, name := range []string{"tiers", "migration", "cohorts", "funnel", "sources"} {
+		if code, body := get(bjMgr, name, map[string]string{"store": sh.id}); code != 404 {
+			t.Fatalf("bj's clinician asking for sh's %s: %d %s", name, code, body)
+		}
+		if code, _ := get(shMgr, name, map[string]string{"month": "2024-01"}); code != 400 {
+			t.Fatalf("%s with an unknown parameter: %d", name, code)
+		}
+	}
+}
