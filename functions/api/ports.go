@@ -13,6 +13,8 @@ import (
 type policyStore interface {
 	CurrentPolicy(ctx context.Context) (*tiering.Policy, bool, error)
 	PolicyHistory(ctx context.Context) ([]store.PolicyVersion, error)
+	PolicyAt(ctx context.Context, version int) (store.PolicyVersion, bool, error)
+	PolicyVersions(ctx context.Context) ([]store.PolicyVersion, error)
 	PutPolicy(ctx context.Context, p *tiering.Policy, expected int, by string, now time.Time) (int, error)
 }
 

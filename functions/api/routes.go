@@ -35,6 +35,7 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 
 	r.Handle("GET /v1/policy", policy.get)
 	r.Handle("PUT /v1/policy", policy.put)
+	r.Handle("GET /v1/policy/versions", policy.versions)
 
 	r.Handle("POST /v1/retier", retier.start)
 	r.Handle("GET /v1/retier/{id}", retier.get)
