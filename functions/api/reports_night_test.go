@@ -7,10 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/customer"
@@ -190,7 +194,7 @@ func (r tiersReport) at(share float64) float64 {
 // within the stated error. A store's staff see nothing of another store.
 func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 	table := tableOf(t)
-	a := testAppOn(t, table, func() time.Time { return nightAsOf.Add(time.Hour) })
+	a := testAppOn(t, table, func() time.Time { return nightAsOf.Add(30 * time.Minute) })
 	sfx := storetest.Suffix()
 	sh := seedStore(t, table, "sh-"+sfx, 150)
 	bj := seedStore(t, table, "bj-"+sfx, 40)
@@ -321,6 +325,111 @@ func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 		}
 		if code, _ := get(shMgr, name, map[string]string{"month": "2024-01"}); code != 400 {
 			t.Fatalf("%s with an unknown parameter: %d", name, code)
+		}
+	}
+
+	testPolicyPreview(t, a, table, sh, bj)
+}
+
+// testPolicyPreview: the preview over the base the night just assessed. The policy in
+// force changes nobody; a stricter one moves customers down only and plans follow-up;
+// the matrix always sums to the customers of the caller's scope; a sample (bounds
+// lowered to force one) is scaled to the scope's size with a stated margin.
+func testPolicyPreview(t *testing.T, a *app, table *store.Table, sh, bj seededStore) {
+	cur, _, err := table.CurrentPolicy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stricter := cur.Clone()
+	stricter.Tiers.AMin, stricter.Tiers.BMin = stricter.Tiers.AMin+1, stricter.Tiers.BMin+2
+	stricter.InstantUpgrades = nil
+	doc := func(p *tiering.Policy) string {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	post := func(h *previewAPI, claims map[string]string, body string, q map[string]string) (int, PreviewResponse, string) {
+		resp := serveReq(t, a, map[string]string{}, "POST /v1/policy/preview", "/v1/policy/preview", body, claims, q)
+		if h != nil { // the same request straight to a preview with other bounds
+			req := events.APIGatewayV2HTTPRequest{RouteKey: "POST /v1/policy/preview", RawPath: "/v1/policy/preview", Body: body,
+				Headers: map[string]string{"content-type": "application/json"}, QueryStringParameters: q}
+			req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+			var err error
+			if resp, err = h.preview(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out PreviewResponse
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, out, resp.Body
+	}
+	matrixSum := func(r PreviewResponse) (sum int) {
+		for _, c := range r.Matrix {
+			sum += c.Customers
+		}
+		return sum
+	}
+	shAdmin := staff("admin", sh.id)
+
+	before := table.Units.Snapshot()
+	start := time.Now()
+	code, r, body := post(nil, shAdmin, doc(cur), nil)
+	took, ru := time.Since(start), table.Units.Snapshot().Sub(before)
+	if code != 200 || r.Method != "exact" || r.Customers != sh.customers || matrixSum(r) != sh.customers || r.Changed != 0 || r.Error != 0 {
+		t.Fatalf("preview of the policy in force for %s: %d %s", sh.id, code, body)
+	}
+	t.Logf("preview, exact over %d profiles read: %v, %.1f RRU, %.1f WRU", r.SampleSize, took.Round(time.Millisecond), ru.Read, ru.Write)
+	if ru.Write != 0 {
+		t.Fatalf("a preview wrote %.1f WRU", ru.Write)
+	}
+
+	code, r, body = post(nil, shAdmin, doc(stricter), nil)
+	if code != 200 || r.Changed == 0 || matrixSum(r) != sh.customers || r.FollowUp.Calls30d+r.FollowUp.Messages30d == 0 {
+		t.Fatalf("a stricter policy: %d %s", code, body)
+	}
+	for _, c := range r.Matrix {
+		if c.Customers > 0 && c.From != "none" && c.To != "none" && c.To < c.From {
+			t.Fatalf("a stricter policy moves %d up %s → %s", c.Customers, c.From, c.To)
+		}
+	}
+	t.Logf("stricter policy on %s: %d of %d change, %d messages and %d calls in 30 days", sh.id, r.Changed, r.Customers, r.FollowUp.Messages30d, r.FollowUp.Calls30d)
+
+	// A sample: bounds lowered so this small base is "large".
+	small := newPreviewAPI(a)
+	small.limits = store.PreviewLimits{ExactUpTo: 10, Sample: 60, PerSegment: 20, Parallel: 2, RandomOrder: rand.Perm}
+	code, r, body = post(small, shAdmin, doc(stricter), nil)
+	if code != 200 || r.Method != "sample" || r.Customers != sh.customers || matrixSum(r) != sh.customers || r.SampleSize < 60 || r.Error <= 0 {
+		t.Fatalf("a sampled preview: %d %s", code, body)
+	}
+	t.Logf("sampled preview: %d profiles read, changed %d ± %.0f (95 %%)", r.SampleSize, r.Changed, r.Error)
+
+	// Admins only; another store's admin sees nothing of sh; bad input is named.
+	if code, _, _ := post(nil, staff("clinician", sh.id), doc(cur), nil); code != 403 {
+		t.Fatalf("a clinician previewing: %d", code)
+	}
+	if code, _, _ := post(nil, staff("admin", bj.id), doc(cur), map[string]string{"store": sh.id}); code != 404 {
+		t.Fatalf("bj's admin previewing sh: %d", code)
+	}
+	bad := cur.Clone()
+	bad.Tiers.BMin = 99
+	for name, tc := range map[string]struct {
+		body string
+		q    map[string]string
+		want int
+	}{
+		"an invalid threshold": {doc(bad), nil, 400},
+		"not a policy":         {`[1,2]`, nil, 400},
+		"an unknown parameter": {doc(cur), map[string]string{"dryRun": "1"}, 400},
+	} {
+		if code, _, body := post(nil, shAdmin, tc.body, tc.q); code != tc.want || !strings.Contains(body, "problem") && !strings.Contains(body, "invalid") {
+			t.Fatalf("%s: %d %s", name, code, body)
 		}
 	}
 }

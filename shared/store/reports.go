@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/tiering"
+	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
 // Read methods behind the reports of issue #12 that are not a run's summary (runs.go,
@@ -96,4 +99,113 @@ func decodePolicyVersion(it map[string]types.AttributeValue, withDoc bool) (Poli
 		v.By = s.Value
 	}
 	return v, nil
+}
+
+// PreviewLimits bound what a policy preview reads.
+type PreviewLimits struct {
+	ExactUpTo   int // read every profile when the base has at most this many
+	Sample      int // otherwise read whole random scan segments until this many
+	PerSegment  int // profiles per scan segment when sampling (the segment count is base/PerSegment)
+	Parallel    int // segments read at once
+	RandomOrder func(n int) []int
+}
+
+// PreviewRead is what a preview read: the profiles (every one, or the sample), whether
+// that is the whole base, and the size of the base and of the caller's scope as the
+// latest run counted them (what a sample is scaled to).
+type PreviewRead struct {
+	States         []app.TierState
+	Exact          bool
+	BaseCustomers  int // profiles in the business at the latest run (0: no run yet)
+	ScopeCustomers int // of them in the caller's scope
+	Segments, Read int // scan segments the base was divided in, and read
+}
+
+// PreviewBase reads profiles for a policy preview (read only; access pattern 11's scan,
+// bounded): the whole base when the latest run counted at most ExactUpTo customers (or
+// there is no run yet), else whole scan segments in a random order until Sample
+// profiles — each segment is a hash-random part of the table, so the profiles read are a
+// random sample of the base. Every profile is read, whatever the scope: the cut points of
+// a quantile policy are over the whole base, as at night.
+func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLimits) (PreviewRead, error) {
+	out := PreviewRead{Exact: true, Segments: max(1, lim.Parallel)}
+	latest, err := s.t.LatestRunID(ctx)
+	if err != nil {
+		return out, err
+	}
+	var run app.Run
+	if latest != "" {
+		if run, _, err = s.t.GetRun(ctx, latest); err != nil {
+			return out, err
+		}
+	}
+	if run.Summary != nil {
+		out.BaseCustomers = run.Summary.Customers
+	}
+	order := make([]int, 0)
+	if out.BaseCustomers > lim.ExactUpTo {
+		out.Exact = false
+		out.Segments = max(2, out.BaseCustomers/max(1, lim.PerSegment))
+		order = lim.RandomOrder(out.Segments)
+		if sc.All() {
+			out.ScopeCustomers = run.Summary.Customers
+		} else if run.PerStore {
+			sums, err := s.t.StoreSummaries(ctx, latest, sc.Stores())
+			if err != nil {
+				return out, err
+			}
+			for _, sum := range sums {
+				out.ScopeCustomers += sum.Customers
+			}
+		}
+	} else {
+		for i := 0; i < out.Segments; i++ {
+			order = append(order, i)
+		}
+	}
+	var mu sync.Mutex
+	for start := 0; start < len(order); start += max(1, lim.Parallel) {
+		if !out.Exact && len(out.States) >= lim.Sample {
+			break
+		}
+		batch := order[start:min(start+max(1, lim.Parallel), len(order))]
+		errs := make(chan error, len(batch))
+		var wg sync.WaitGroup
+		for _, seg := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var got []app.TierState
+				err := s.t.ScanTierStates(ctx, seg, out.Segments, func(st app.TierState) error {
+					got = append(got, st)
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				out.States = append(out.States, got...)
+				out.Read++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			return out, fmt.Errorf("preview: %w", err)
+		}
+	}
+	if out.Read == out.Segments {
+		out.Exact = true
+	}
+	if out.Exact {
+		out.ScopeCustomers = 0
+		for _, st := range out.States {
+			if sc.Has(st.Store) {
+				out.ScopeCustomers++
+			}
+		}
+	}
+	return out, nil
 }
