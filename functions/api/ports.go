@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -22,4 +23,11 @@ type policyStore interface {
 type limiter interface {
 	Allow(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
 	Exhausted(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
+}
+
+// referralDesk reads the referral reward ledger the write path keeps at ingest, for the
+// scope the access layer resolved (store.Staff; store.ErrNoReferralLedger when the table
+// keeps none).
+type referralDesk interface {
+	Referrals(ctx context.Context, sc access.Scope) ([]store.ReferralRow, error)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -346,8 +347,21 @@ func parseLossCursor(c string) (*store.AtRiskRow, error) {
 	return &store.AtRiskRow{ID: id, ExpectedLoss: model.Money(n)}, nil
 }
 
-// runUnits is what the run recorded it consumed, nil when it did not (runs before the
-// nightly run counted its request units).
+// runUnits is what the run recorded it consumed (the summary's "rru" and "wru", which
+// the nightly run's segments add up), nil when it did not (runs before it counted). The
+// summary is read through its JSON names so the report follows the write path's fields
+// without sharing their Go declaration.
 func runUnits(run tapp.Run) *RequestUnits {
-	return nil
+	if run.Summary == nil {
+		return nil
+	}
+	b, err := json.Marshal(run.Summary)
+	if err != nil {
+		return nil
+	}
+	var u RequestUnits
+	if json.Unmarshal(b, &u) != nil || u.RRU+u.WRU == 0 {
+		return nil
+	}
+	return &u
 }

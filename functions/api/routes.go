@@ -17,6 +17,7 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	retier := newRetierAPI(a, e)
 	reports := &reportsAPI{app: a, desk: a.desk}
 	preview := newPreviewAPI(a)
+	referrals := newReferralsAPI(a)
 
 	r.Handle("GET /v1/customers", customers.list)
 	r.Handle("POST /v1/customers", imports.post)
@@ -42,4 +43,5 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	r.Handle("POST /v1/retier", retier.start)
 	r.Handle("GET /v1/retier/{id}", retier.get)
 	r.Handle("GET /v1/reports/{name}", reports.get)
+	r.Handle("GET /v1/referrals", referrals.list)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
@@ -208,4 +210,55 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 		}
 	}
 	return out, nil
+}
+
+// ReferralRow is one referee's line of the referral reward ledger the nightly write path
+// keeps at ingest (night's Table.Referrals, shared/store/referrals.go): the referee's
+// actual net spend and the reward it earned the referrer, at the referrer's rate in basis
+// points (500–1500, tiered by the policy).
+type ReferralRow struct {
+	Store, ReferrerID, RefereeID string
+	Spend, Reward                model.Money
+	RateBps                      int
+}
+
+// ErrNoReferralLedger: the table keeps no referral reward ledger (a deployment from
+// before the write path kept one).
+var ErrNoReferralLedger = errors.New("store: no referral reward ledger")
+
+// referralLedger is the ledger read the write path adds to the table (Table.Referrals,
+// referrals.go): one store's rows, or every store's with "".
+type referralLedger interface {
+	Referrals(ctx context.Context, store string) ([]ReferralRow, error)
+}
+
+// Referrals reads the referral reward ledger for the scope the access layer resolved:
+// every store's for all-stores staff, each of their stores' otherwise; a row of a store
+// outside the scope is dropped, whatever the ledger answered.
+func (s *Staff) Referrals(ctx context.Context, sc access.Scope) ([]ReferralRow, error) {
+	l, ok := any(s.t).(referralLedger)
+	if !ok {
+		return nil, ErrNoReferralLedger
+	}
+	return referralsIn(ctx, l, sc)
+}
+
+func referralsIn(ctx context.Context, l referralLedger, sc access.Scope) ([]ReferralRow, error) {
+	var rows []ReferralRow
+	asks := []string{""}
+	if !sc.All() {
+		asks = sc.Stores()
+	}
+	for _, st := range asks {
+		got, err := l.Referrals(ctx, st)
+		if err != nil {
+			return nil, fmt.Errorf("referral ledger: %w", err)
+		}
+		for _, r := range got {
+			if sc.Has(r.Store) {
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows, nil
 }
