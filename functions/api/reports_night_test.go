@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,10 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 	"github.com/tierflow/tierflow/shared/tiering"
@@ -42,7 +45,7 @@ type seededStore struct {
 // seedStore creates n customers of a store through the lead path (so each has a first
 // touch with a UTM source), and gives all but every tenth one purchases through ingest.
 // Spends are deterministic and skewed (a few large buyers), all inside the window.
-func seedStore(t *testing.T, table *store.Table, st string, n int) seededStore {
+func seedStore(t testing.TB, table *store.Table, st string, n int) seededStore {
 	t.Helper()
 	ctx := context.Background()
 	s := seededStore{id: st, customers: n, bySource: map[string]int{}}
@@ -119,7 +122,7 @@ func (q *segQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
 
 // runNight runs a whole nightly run over the table as the retier function does, and
 // returns the finished run.
-func runNight(t *testing.T, table *store.Table, id string) tapp.Run {
+func runNight(t testing.TB, table *store.Table, id string) tapp.Run {
 	t.Helper()
 	ctx := context.Background()
 	q := &segQueue{}
@@ -234,6 +237,9 @@ func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 			t.Fatalf("%s: last run %+v", st.id, r.LastRun)
 		}
 		t.Logf("%s: %d buyers, top-20 %% share %.1f%%, tiers view %.1f RRU in %d calls", st.id, len(st.spends), 100*want, ru.Read, ru.Calls)
+		if ru.Write != 0 || ru.Calls > 4 {
+			t.Fatalf("%s tiers view: %.1f RRU %.1f WRU in %d calls; a view reads the run's aggregates only", st.id, ru.Read, ru.Write, ru.Calls)
+		}
 
 		var mig struct {
 			RunID     string         `json:"runId"`
@@ -304,6 +310,17 @@ func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 			t.Fatalf("%s: cohorts hold %d customers (%d returns), seeded %d buyers in the window", st.id, n, retained, st.cohortN)
 		}
 	}
+
+	// The business view: the run header and the policy, whatever the base's size.
+	before := table.Units.Snapshot()
+	if code, body := get(adminClaims, "tiers", nil); code != 200 {
+		t.Fatalf("the business: %d %s", code, body)
+	}
+	ru := table.Units.Snapshot().Sub(before)
+	if ru.Write != 0 || ru.Calls > 3 {
+		t.Fatalf("the business tiers view: %.1f RRU %.1f WRU in %d calls", ru.Read, ru.Write, ru.Calls)
+	}
+	t.Logf("business tiers view: %.1f RRU in %d calls", ru.Read, ru.Calls)
 
 	// Two stores together: a merged curve, a lower bound within its stated error.
 	code, body := get(both, "tiers", nil)
@@ -432,4 +449,71 @@ func testPolicyPreview(t *testing.T, a *app, table *store.Table, sh, bj seededSt
 			t.Fatalf("%s: %d %s", name, code, body)
 		}
 	}
+}
+
+// BenchmarkPolicyPreview measures an exact preview over a seeded base of 2,000 customers
+// (go test -run - -bench PolicyPreview ./functions/api under tierflow-local test): time
+// and request units per preview, and per profile read — the figures docs/tiering.md
+// scales to a sampled preview of 1 M customers.
+func BenchmarkPolicyPreview(b *testing.B) {
+	table := storetest.Table(b)
+	sfx := storetest.Suffix()
+	st := seedStore(b, table, "pv-"+sfx, 2000)
+	runNight(b, table, "night-preview-"+sfx)
+	a := testAppOnTB(b, table, func() time.Time { return nightAsOf.Add(30 * time.Minute) })
+	pol, _, err := table.CurrentPolicy(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol.Tiers.AMin++
+	doc, err := json.Marshal(pol)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newPreviewAPI(a)
+	req := events.APIGatewayV2HTTPRequest{RouteKey: "POST /v1/policy/preview", RawPath: "/v1/policy/preview", Body: string(doc),
+		Headers: map[string]string{"content-type": "application/json"}, QueryStringParameters: map[string]string{"store": st.id}}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: adminClaims}}
+	before := table.Units.Snapshot()
+	var read int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := h.preview(context.Background(), req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%v %d %s", err, resp.StatusCode, resp.Body)
+		}
+		var r PreviewResponse
+		if err := json.Unmarshal([]byte(resp.Body), &r); err != nil || r.Customers != st.customers || r.Method != "exact" {
+			b.Fatalf("preview: %s", resp.Body)
+		}
+		read = r.SampleSize
+	}
+	ru := table.Units.Snapshot().Sub(before)
+	b.ReportMetric(ru.Read/float64(b.N), "RRU/preview")
+	b.ReportMetric(ru.Write/float64(b.N), "WRU/preview")
+	b.ReportMetric(float64(read), "profiles/preview")
+	b.ReportMetric(ru.Read/float64(b.N)/float64(read), "RRU/profile")
+	if ru.Write != 0 {
+		b.Fatalf("a preview wrote %.1f WRU", ru.Write)
+	}
+}
+
+// testAppOnTB is testAppOn for a benchmark.
+func testAppOnTB(tb testing.TB, table *store.Table, now func() time.Time) *app {
+	tb.Helper()
+	key := make([]byte, 32)
+	if _, err := crand.Read(key); err != nil {
+		tb.Fatal(err)
+	}
+	local, err := seal.NewLocal(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := wire(slog.New(slog.NewTextHandler(io.Discard, nil)), aws.Config{}, table, storetest.Emulators(tb).SQSClient(),
+		&seal.Sealer{Wrapper: local}, now, time.UTC)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }
