@@ -457,9 +457,12 @@ func testPolicyPreview(t *testing.T, a *app, table *store.Table, sh, bj seededSt
 // scales to a sampled preview of 1 M customers.
 func BenchmarkPolicyPreview(b *testing.B) {
 	table := storetest.Table(b)
-	sfx := storetest.Suffix()
-	st := seedStore(b, table, "pv-"+sfx, 2000)
-	runNight(b, table, "night-preview-"+sfx)
+	previewBench.once.Do(func() { // the base once, not again for each round of b.N
+		sfx := storetest.Suffix()
+		previewBench.st = seedStore(b, table, "pv-"+sfx, 2000)
+		runNight(b, table, "night-preview-"+sfx)
+	})
+	st := previewBench.st
 	a := testAppOnTB(b, table, func() time.Time { return nightAsOf.Add(30 * time.Minute) })
 	pol, _, err := table.CurrentPolicy(context.Background())
 	if err != nil {
@@ -497,6 +500,12 @@ func BenchmarkPolicyPreview(b *testing.B) {
 	if ru.Write != 0 {
 		b.Fatalf("a preview wrote %.1f WRU", ru.Write)
 	}
+}
+
+// previewBench is BenchmarkPolicyPreview's base, seeded once per test binary.
+var previewBench struct {
+	once sync.Once
+	st   seededStore
 }
 
 // testAppOnTB is testAppOn for a benchmark.

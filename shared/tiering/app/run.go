@@ -111,8 +111,8 @@ type RunSummary struct {
 	// several stores with ParetoMaxError), cohort retention and acquisition sources.
 	Pareto         []tiering.ParetoPoint `dynamodbav:"pareto,omitempty" json:"pareto,omitempty"`
 	ParetoMaxError float64               `dynamodbav:"paretoMaxError,omitempty" json:"paretoMaxError,omitempty"`
-	Cohorts        tiering.Cohorts       `dynamodbav:"cohorts,omitempty" json:"cohorts,omitempty"`
-	Sources        tiering.Sources       `dynamodbav:"sources,omitempty" json:"sources,omitempty"`
+	Cohorts        tiering.Cohorts       `dynamodbav:"cohorts,omitempty" json:"-"` // served by the cohorts report
+	Sources        tiering.Sources       `dynamodbav:"sources,omitempty" json:"-"` // served by the sources report
 }
 
 // NewRunSummary returns an empty summary with its maps made.
