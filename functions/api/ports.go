@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -13,6 +14,8 @@ import (
 type policyStore interface {
 	CurrentPolicy(ctx context.Context) (*tiering.Policy, bool, error)
 	PolicyHistory(ctx context.Context) ([]store.PolicyVersion, error)
+	PolicyAt(ctx context.Context, version int) (store.PolicyVersion, bool, error)
+	PolicyVersions(ctx context.Context) ([]store.PolicyVersion, error)
 	PutPolicy(ctx context.Context, p *tiering.Policy, expected int, by string, now time.Time) (int, error)
 }
 
@@ -20,4 +23,11 @@ type policyStore interface {
 type limiter interface {
 	Allow(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
 	Exhausted(ctx context.Context, rl store.RateLimit, subject string, now time.Time) (bool, time.Duration, error)
+}
+
+// referralDesk reads the referral reward ledger the write path keeps at ingest, for the
+// scope the access layer resolved (store.Staff; store.ErrNoReferralLedger when the table
+// keeps none).
+type referralDesk interface {
+	Referrals(ctx context.Context, sc access.Scope) ([]store.ReferralRow, error)
 }

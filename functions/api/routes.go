@@ -16,6 +16,8 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	policy := &policyAPI{a}
 	retier := newRetierAPI(a, e)
 	reports := &reportsAPI{app: a, desk: a.desk}
+	preview := newPreviewAPI(a)
+	referrals := newReferralsAPI(a)
 
 	r.Handle("GET /v1/customers", customers.list)
 	r.Handle("POST /v1/customers", imports.post)
@@ -35,8 +37,11 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 
 	r.Handle("GET /v1/policy", policy.get)
 	r.Handle("PUT /v1/policy", policy.put)
+	r.Handle("GET /v1/policy/versions", policy.versions)
+	r.Handle("POST /v1/policy/preview", preview.preview)
 
 	r.Handle("POST /v1/retier", retier.start)
 	r.Handle("GET /v1/retier/{id}", retier.get)
 	r.Handle("GET /v1/reports/{name}", reports.get)
+	r.Handle("GET /v1/referrals", referrals.list)
 }
