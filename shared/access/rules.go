@@ -77,9 +77,30 @@ var rules = map[Action]rule{
 	ChangePolicy:     {roles: adminsOnly, allStores: true},
 }
 
+// keyRules is function-level authorization for machines: the permission an API key
+// needs for an action. An action that is not listed is refused to every key, whatever it
+// carries (the policy, runs, reports, exports, erasure and the audit log are for staff).
+var keyRules = map[Action]string{
+	PostTransactions: "transactions:write",
+	CreateCustomers:  "leads:write",
+	ReadCustomer:     "customers:read",
+	ListCustomers:    "customers:read",
+	RecordEvent:      "events:write",
+}
+
 // Require answers 403 unless p may do a: the role first, then, for what every store
-// shares, that p covers every store.
+// shares, that p covers every store. A machine's key is checked against keyRules instead.
 func Require(p auth.Principal, a Action) error {
+	if p.IsKey() {
+		perm, ok := keyRules[a]
+		if !ok {
+			return httpx.Forbidden("This action is not open to API keys.")
+		}
+		if !p.Can(perm) {
+			return httpx.Forbidden("This API key lacks the permission " + perm + ".")
+		}
+		return nil
+	}
 	r, ok := rules[a]
 	if !ok {
 		return httpx.Forbidden("This action is not open to staff.")
