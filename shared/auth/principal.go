@@ -67,7 +67,9 @@ type KeyGrant struct {
 func (p Principal) IsKey() bool { return p.Key != nil }
 
 // Can reports whether a key caller carries permission perm (never true for staff).
-func (p Principal) Can(perm string) bool { return p.Key != nil && slices.Contains(p.Key.Permissions, perm) }
+func (p Principal) Can(perm string) bool {
+	return p.Key != nil && slices.Contains(p.Key.Permissions, perm)
+}
 
 // AuditRole is what the audit log records as the caller's role: "key" for a machine.
 func (p Principal) AuditRole() string {
