@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tierflow/tierflow/shared/access"
+	"github.com/tierflow/tierflow/shared/apikey"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -17,6 +18,16 @@ type policyStore interface {
 	PolicyAt(ctx context.Context, version int) (store.PolicyVersion, bool, error)
 	PolicyVersions(ctx context.Context) ([]store.PolicyVersion, error)
 	PutPolicy(ctx context.Context, p *tiering.Policy, expected int, by string, now time.Time) (int, error)
+}
+
+// keyStore is the business's API keys (store.Table); who may manage which is
+// access.ManageAPIKeys and access.MayManageKey.
+type keyStore interface {
+	APIKeys(ctx context.Context) ([]apikey.Key, error)
+	APIKey(ctx context.Context, id string) (apikey.Key, error)
+	CreateAPIKey(ctx context.Context, k apikey.Key, s apikey.Secret) error
+	RotateAPIKey(ctx context.Context, id string, s apikey.Secret, now time.Time) (apikey.Key, error)
+	RevokeAPIKey(ctx context.Context, id string) error
 }
 
 // limiter counts what a staff member may do only so often (store.Allow).
