@@ -10,7 +10,8 @@ BUILD := .build
 # Logical id => folder. template.yaml is the source of truth; a test checks this list
 # against it (every function has a folder and a build target).
 FUNCTIONS := PublicApiFunction:public-api ApiFunction:api IngestFunction:ingest \
-             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web
+             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web \
+             DeliveryFunction:delivery
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 12m
 # The staff web app: sources in UI_DIR, bundled by esbuild into UI_DIST, which the web

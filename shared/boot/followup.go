@@ -1,9 +1,12 @@
 package boot
 
 import (
+	"errors"
+
 	"fmt"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/store"
@@ -51,4 +54,12 @@ func Planner(t *store.Table, now func() time.Time) (*app.Planner, error) {
 		return nil, err
 	}
 	return f.Planner(), nil
+}
+
+// Replies is what a customer's reply or unsubscribe does (STOP / TD / 退订, any other
+// SMS, the unsubscribe link), the same for the public API's signed webhook and the
+// delivery function's two-way SMS topic, publishing consent.changed through pub.
+func (f Followup) Replies(pub events.Publisher) *app.Replies {
+	return &app.Replies{Contacts: f.Contacts, Planner: f.Planner(), Events: pub, Now: f.Now,
+		Unknown: func(err error) bool { return errors.Is(err, store.ErrNotFound) }}
 }
