@@ -13,7 +13,6 @@ import (
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
-	"github.com/tierflow/tierflow/shared/links"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/notify"
@@ -39,12 +38,11 @@ func wire(log *slog.Logger, t *store.Table, sender app.Sender, catalog *message.
 	if err != nil {
 		return nil, err
 	}
-	lk := links.New(baseURL, f.Contacts, store.NewConsents(t, now))
-	return &Dispatch{Log: log, Dispatcher: &app.Dispatcher{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts,
-		Counters: f.Counters, Sender: sender, Catalog: catalog, Links: lk, Consent: lk, Now: now,
-		// Every recorded outcome is a metric: messages by disposition and reason code.
-		Observe: func(ctx context.Context, r followup.Reminder, _ app.Result) {
+	d := f.Dispatcher(t, sender, catalog, baseURL)
+	d.Observe = // Every recorded outcome is a metric: messages by disposition and reason code.
+		func(ctx context.Context, r followup.Reminder, _ app.Result) {
 			a := r.Account()
 			logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
-		}}}, nil
+		}
+	return &Dispatch{Log: log, Dispatcher: d}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/links"
+	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
@@ -62,4 +64,14 @@ func Planner(t *store.Table, now func() time.Time) (*app.Planner, error) {
 func (f Followup) Replies(pub events.Publisher) *app.Replies {
 	return &app.Replies{Contacts: f.Contacts, Planner: f.Planner(), Events: pub, Now: f.Now,
 		Unknown: func(err error) bool { return errors.Is(err, store.ErrNotFound) }}
+}
+
+// Dispatcher is the dispatcher over f as the dispatch function runs it: the contact view
+// read eventually consistent (half a read unit; docs/followup.md, "Request units"), the
+// store's one-write claim and one-item cap counters, links under baseURL.
+func (f Followup) Dispatcher(t *store.Table, sender app.Sender, catalog *message.Catalog, baseURL string) *app.Dispatcher {
+	f.Contacts.EventualReads = true
+	lk := links.New(baseURL, f.Contacts, store.NewConsents(t, f.Now))
+	return &app.Dispatcher{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts,
+		Counters: f.Counters, Sender: sender, Catalog: catalog, Links: lk, Consent: lk, Now: f.Now}
 }

@@ -28,6 +28,10 @@ import (
 // lookup item, by which links and replies name a customer without personal data.
 type Contacts struct {
 	t *Table
+	// EventualReads makes ContactView an eventually consistent read (half the read units):
+	// dispatch sets it, since a change is visible within about a second and a message is
+	// sent seconds to hours after it was planned (docs/followup.md, "Request units").
+	EventualReads bool
 
 	mu     sync.Mutex
 	tokens map[string]string // customer id → unsubscribe token, filled by ContactView
@@ -40,7 +44,13 @@ func NewContacts(t *Table) *Contacts { return &Contacts{t: t, tokens: map[string
 // customer has an unsubscribe token, and keeps it for Token, so every link rendered
 // afterwards works.
 func (c *Contacts) ContactView(ctx context.Context, customerID string) (followup.CustomerView, error) {
-	_, _, raw, err := c.t.getProfileItem(ctx, customerID)
+	var raw map[string]types.AttributeValue
+	var err error
+	if c.EventualReads {
+		raw, err = c.eventualProfile(ctx, customerID)
+	} else {
+		_, _, raw, err = c.t.getProfileItem(ctx, customerID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return followup.CustomerView{}, app.ErrNotFound
 	}
@@ -321,4 +331,21 @@ func Deliverability(raw map[string]types.AttributeValue) (map[string]string, err
 		return nil, err
 	}
 	return map[string]string{"email": v.Deliverability(model.ChannelEmail), "sms": v.Deliverability(model.ChannelSMS)}, nil
+}
+
+func (c *Contacts) eventualProfile(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
+	if id == "" {
+		return nil, ErrNotFound
+	}
+	out, err := c.t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(id).av(), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get profile %s: %w", id, err)
+	}
+	c.t.Units.addOne(false, out.ConsumedCapacity)
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	return out.Item, nil
 }

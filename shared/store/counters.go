@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/followup"
 )
 
 // Counters are atomic counters (app.Counters): frequency-cap windows, round-robin
@@ -158,4 +161,55 @@ func (c *Tallies) Read(ctx context.Context, periods []string, stores []string, a
 		}
 	}
 	return rows, nil
+}
+
+// ReserveCap implements app.CapReserver: the customer's cap item of the ISO week (key
+// w.Week) counts the week in `n` and each local day in `d<date>`, so one conditional
+// UpdateItem checks and takes both slots (delta -1 gives them back; limits < 0: none).
+func (c *Counters) ReserveCap(ctx context.Context, w followup.CapWindows, delta, perDay, perWeek int64, expires time.Time) (bool, bool, int64, int64, error) {
+	dayAttr := "d" + w.Day[strings.LastIndexByte(w.Day, '#')+1:]
+	n, d := expression.Name("n"), expression.Name(dayAttr)
+	ub := expression.Add(n, expression.Value(delta)).Add(d, expression.Value(delta)).
+		Set(expression.Name("type"), expression.Value(typeCounter)).
+		Set(expression.Name(attrTTL), expression.Value(expires.Unix()))
+	b := expression.NewBuilder().WithUpdate(ub)
+	if perDay >= 0 && perWeek >= 0 {
+		b = b.WithCondition(expression.And(
+			expression.Or(expression.AttributeNotExists(n), n.LessThanEqual(expression.Value(perWeek-delta))),
+			expression.Or(expression.AttributeNotExists(d), d.LessThanEqual(expression.Value(perDay-delta)))))
+	}
+	ex, err := b.Build()
+	if err != nil {
+		return false, false, 0, 0, fmt.Errorf("cap %s: %w", w.Week, err)
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.t.Name), Key: CounterKey(w.Week).av(),
+		UpdateExpression: ex.Update(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ReturnValues:                        types.ReturnValueUpdatedNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	}
+	if perDay >= 0 && perWeek >= 0 {
+		in.ConditionExpression = ex.Condition()
+	}
+	out, err := c.t.db.UpdateItem(ctx, in)
+	if err != nil {
+		c.t.Units.add(true)
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			weekN, dayN := attrInt(ccf.Item, "n"), attrInt(ccf.Item, dayAttr)
+			return false, weekN+delta > perWeek && dayN+delta <= perDay, dayN, weekN, nil
+		}
+		return false, false, 0, 0, fmt.Errorf("cap %s: %w", w.Week, err)
+	}
+	c.t.Units.addOne(true, out.ConsumedCapacity)
+	return true, false, attrInt(out.Attributes, dayAttr), attrInt(out.Attributes, "n"), nil
+}
+
+func attrInt(item map[string]types.AttributeValue, name string) int64 {
+	if n, ok := item[name].(*types.AttributeValueMemberN); ok {
+		v, _ := strconv.ParseInt(n.Value, 10, 64)
+		return v
+	}
+	return 0
 }
