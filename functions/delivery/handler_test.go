@@ -171,7 +171,7 @@ func TestAComplaintClosesTheAddressAndIsCountedOnce(t *testing.T) {
 	if got := r.reminder(rem.ID).Status; got != followup.StatusDelivered {
 		t.Errorf("reminder %s, want delivered", got)
 	}
-	rows, err := store.NewTallies(r.table, "msg").Read(context.Background(), []string{"2026-03-02"}, []string{"sh-01"}, false)
+	rows, err := store.NewTallies(r.table, "msg").ReadStores(context.Background(), []string{"2026-03-02"}, []string{"sh-01"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

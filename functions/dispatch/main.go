@@ -39,10 +39,18 @@ func wire(log *slog.Logger, t *store.Table, sender app.Sender, catalog *message.
 		return nil, err
 	}
 	d := f.Dispatcher(t, sender, catalog, baseURL)
+	tallies, zone := f.MessageTallies(), followup.Location(f.Policy.DefaultTimeZone, "Asia/Shanghai")
 	d.Observe = // Every recorded outcome is a metric: messages by disposition and reason code.
 		func(ctx context.Context, r followup.Reminder, _ app.Result) {
 			a := r.Account()
 			logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
+			// A message not sent is counted per reason and day for the message report; a
+			// sent one is counted by the delivery events (outside the dispatch budget).
+			if a.Disposition == followup.DispositionSuppressed {
+				if err := tallies.Add(ctx, r.Store, now().In(zone).Format(time.DateOnly), map[string]int64{app.NotSentTally(a.Reason): 1}); err != nil {
+					log.WarnContext(ctx, "counting a message not sent", "reminder", r.ID, "err", err.Error())
+				}
+			}
 		}
 	return &Dispatch{Log: log, Dispatcher: d}, nil
 }

@@ -349,3 +349,12 @@ func (c *Contacts) eventualProfile(ctx context.Context, id string) (map[string]t
 	}
 	return out.Item, nil
 }
+
+// StoreOf is the customer's store ("" when the profile has none or is gone).
+func (c *Contacts) StoreOf(ctx context.Context, customerID string) (string, error) {
+	var st string
+	if _, err := c.t.profileAttr(ctx, customerID, "store", &st); err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	return st, nil
+}

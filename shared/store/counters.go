@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/followup"
 )
 
@@ -128,9 +129,14 @@ type TallyRow struct {
 	Counts map[string]int64
 }
 
-// Read returns the counts of each period for the stores listed (all stores when all).
-// One Query per period: bound the number of periods at the caller.
-func (c *Tallies) Read(ctx context.Context, periods []string, stores []string, all bool) ([]TallyRow, error) {
+// Read returns the counts of each period for the stores sc grants (shared/access).
+func (c *Tallies) Read(ctx context.Context, periods []string, sc access.Scope) ([]TallyRow, error) {
+	return c.ReadStores(ctx, periods, sc.Stores(), sc.All())
+}
+
+// ReadStores returns the counts of each period for the stores listed (all stores when
+// all). One Query per period: bound the number of periods at the caller.
+func (c *Tallies) ReadStores(ctx context.Context, periods []string, stores []string, all bool) ([]TallyRow, error) {
 	var rows []TallyRow
 	for _, period := range periods {
 		pk := TallyKey(c.report, period, "").PK

@@ -35,6 +35,14 @@ func MessageTally(ch model.Channel, cat model.Category, metric string) string {
 	return "msg|" + string(ch) + "|" + string(cat) + "|" + metric
 }
 
+// NotSentTally is the tally attribute of messages not sent for reason (message report).
+func NotSentTally(reason followup.Reason) string {
+	if reason == followup.ReasonNone {
+		reason = "unknown"
+	}
+	return "notSent|" + string(reason)
+}
+
 // Deliveries records what the providers report after a message was sent: the reminder's
 // outcome (sent, delivered, failed: bounced) by the reminder id each message carries,
 // and the channel's closure after a permanent bounce or a complaint.
@@ -144,6 +152,9 @@ func (d *Deliveries) count(ctx context.Context, dv followup.Delivery, res Delive
 		return nil
 	}
 	counts := map[string]int64{}
+	if dv.Kind == followup.DeliverySent {
+		counts[MessageTally(r.Channel, r.Category, "sent")]++ // the provider's Send report, once per message
+	}
 	if res.Changed && (r.Status == followup.StatusDelivered) {
 		counts[MessageTally(r.Channel, r.Category, "delivered")]++
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/model"
 )
 
 // ReplyContacts is what a customer's reply needs of the store: who a number belongs to
@@ -29,6 +30,11 @@ type Replies struct {
 	Now      func() time.Time
 	// Unknown reports whether err means "no such customer" for the adapter's errors.
 	Unknown func(error) bool
+	// Tallies count opt-outs in the message report (per store and day in Zone); nil
+	// counts nothing. Store tells a customer's store for it.
+	Tallies Tallies
+	Zone    *time.Location
+	Store   func(ctx context.Context, customerID string) (string, error)
 }
 
 // ReplyResult says what a reply did.
@@ -69,7 +75,28 @@ func (r *Replies) OptOut(ctx context.Context, customerID, source string) error {
 	if _, err := r.Planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerOptOut, CustomerID: customerID, Ref: source + ":" + now.UTC().Format(time.RFC3339), At: now}); err != nil {
 		return err
 	}
-	return publish(ctx, r.Events, ConsentEvent(customerID, "", "marketing", "*", false, source, now))
+	store := ""
+	if r.Store != nil {
+		st, err := r.Store(ctx, customerID)
+		if err != nil {
+			return fmt.Errorf("opt-out of %s: %w", customerID, err)
+		}
+		store = st
+	}
+	if r.Tallies != nil {
+		ch := model.ChannelEmail
+		if source == "sms" {
+			ch = model.ChannelSMS
+		}
+		zone := r.Zone
+		if zone == nil {
+			zone = time.UTC
+		}
+		if err := r.Tallies.Add(ctx, store, now.In(zone).Format(time.DateOnly), map[string]int64{MessageTally(ch, model.CategoryMarketing, "optOuts"): 1}); err != nil {
+			return fmt.Errorf("opt-out of %s: counting: %w", customerID, err)
+		}
+	}
+	return publish(ctx, r.Events, ConsentEvent(customerID, store, "marketing", "*", false, source, now))
 }
 
 // ConsentEvent is consent.changed for one decision: channel "*" is every channel.

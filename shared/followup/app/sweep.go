@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 )
 
@@ -21,6 +22,12 @@ type Sweeper struct {
 	Queue     Queue
 	Alerts    Alerts
 	Now       func() time.Time
+	// Tallies count escalations in the follow-up report (per staff member whose task it
+	// was, store and month in Zone); nil counts nothing.
+	Tallies Tallies
+	Zone    *time.Location
+	// Events publishes task.overdue for every task the sweep escalates; nil publishes nothing.
+	Events    events.Publisher
 	BatchSize int // unused: one DueBefore query per run (kept for callers that set it)
 	MaxPerRun int // bound on one invocation's work; 0 means 20000
 }
@@ -106,6 +113,13 @@ func (s *Sweeper) escalate(ctx context.Context, r followup.Reminder, now time.Ti
 			return nil
 		}
 		return fmt.Errorf("sweep: marking %s escalated: %w", r.ID, err)
+	}
+	if err := countTask(ctx, s.Tallies, s.Zone, r, now, map[string]int64{TaskTally(r.Task.Assignee, "escalated"): 1}); err != nil {
+		return err
+	}
+	if err := publish(ctx, s.Events, events.Event{ID: events.Key(events.TaskOverdue, r.ID, fmt.Sprint(r.Task.Level)), Type: events.TaskOverdue, Time: now, Store: r.Store,
+		Detail: map[string]any{"taskId": r.ID, "customerId": r.CustomerID, "assignee": r.Task.Assignee, "role": r.Task.Role, "level": r.Task.Level, "deadlineAt": r.Task.DeadlineAt}}); err != nil {
+		return err
 	}
 	if !ok {
 		res.Exhausted++
