@@ -145,9 +145,11 @@ bench: deps build-local launcher
 
 # issue #13: every budgeted operation against DynamoDB Local (ReturnConsumedCapacity), the
 # nightly write shares of a synthetic base, and the bill of a night for 1 M and 10 M
-# customers, as one JSON document on standard output (infra/local/cost; progress on stderr).
+# customers, as one JSON document on standard output (infra/local/cost; everything else,
+# npm included, on stderr).
 COST_CUSTOMERS ?= 5000
-cost: deps launcher
+cost: launcher
+	@$(MAKE) --no-print-directory deps >&2
 	@mkdir -p $(BUILD)
 	@$(LAUNCHER) test -- $(GO) test -count=1 -timeout 60m -run '^TestCostReport$$' ./infra/local/cost \
 	  -args -customers $(COST_CUSTOMERS) -json $(CURDIR)/$(BUILD)/cost.json >&2

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -24,8 +23,8 @@ import (
 // public-api), for this one call that every function makes (issue #13).
 type SSM struct {
 	Cfg aws.Config
-	// Endpoint overrides https://ssm.<region>.amazonaws.com (tests; AWS_ENDPOINT_URL_SSM
-	// or the configuration's BaseEndpoint otherwise).
+	// Endpoint overrides https://ssm.<region>.amazonaws.com (tests; the configuration's
+	// BaseEndpoint, AWS_ENDPOINT_URL, otherwise).
 	Endpoint string
 	Now      func() time.Time
 }
@@ -37,8 +36,6 @@ func (s *SSM) endpoint() string {
 	switch {
 	case s.Endpoint != "":
 		return s.Endpoint
-	case os.Getenv("AWS_ENDPOINT_URL_SSM") != "":
-		return os.Getenv("AWS_ENDPOINT_URL_SSM")
 	case s.Cfg.BaseEndpoint != nil:
 		return *s.Cfg.BaseEndpoint
 	}
