@@ -19,7 +19,7 @@ import (
 
 func main() {
 	b := boot.Init(context.Background())
-	h, err := wire(b.Log, b.Table, events.Nop{}, time.Now, b.Zone)
+	h, err := wire(b.Log, b.Table, boot.Events(b), time.Now, b.Zone)
 	boot.Check(b.Log, "configuration", b.Env.Err(), err)
 	lambda.Start(h.Handle)
 }

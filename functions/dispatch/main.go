@@ -27,6 +27,7 @@ func main() {
 	catalog, cerr := message.Default()
 	d, err := wire(b.Log, b.Table, sender, catalog, e.Required("PUBLIC_BASE_URL"), time.Now)
 	boot.Check(b.Log, "configuration", e.Err(), serr, cerr, err)
+	publisher = boot.Events(b)
 	lambda.Start(d.Handle)
 }
 
@@ -63,7 +64,7 @@ func wire(log *slog.Logger, t *store.Table, sender app.Sender, catalog *message.
 }
 
 // publisher carries message.sent / message.failed out (EventBridge: no request units);
-// events.Nop until shared/boot wires the bus.
+// main sets it from boot.Events (events.Nop in tests and without EVENT_BUS_NAME).
 var publisher events.Publisher = events.Nop{}
 
 func publishMessage(ctx context.Context, log *slog.Logger, ev events.Event) {

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
-	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/tiering/app"
@@ -23,7 +22,7 @@ func main() {
 	e := b.Env
 	n := &app.Nightly{Log: b.Log, Policies: b.Table, Runs: b.Table, Profiles: b.Table, Models: b.Table,
 		Queue: queue.New(sqs.NewFromConfig(b.Cfg), e.Required("RETIER_QUEUE_URL")), Segments: e.Int("RETIER_SEGMENTS", 8),
-		Zone: b.Zone, Now: time.Now, Units: tableUnits(b), Events: events.Nop{}, // the EventBridge adapter: keys, in shared/boot
+		Zone: b.Zone, Now: time.Now, Units: tableUnits(b), Events: boot.Events(b),
 		CLV: app.CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200),
 			Disabled: e.Optional("CLV_DISABLED", "") == "true"}}
 	var segErr error

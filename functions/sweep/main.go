@@ -23,6 +23,7 @@ func main() {
 	e := b.Env
 	s, err := wire(b.Log, b.Table, queue.New(sqs.NewFromConfig(b.Cfg), e.Required("DISPATCH_QUEUE_URL")), b.Zone, e.Int("CALENDAR_SEGMENTS", 4), time.Now)
 	boot.Check(b.Log, "configuration", e.Err(), err)
+	s.Sweeper.Events = boot.Events(b) // task.overdue out (EventBridge, or Nop without EVENT_BUS_NAME)
 	lambda.Start(s.Handle)
 }
 
