@@ -427,6 +427,16 @@ func testPolicyPreview(t *testing.T, a *app, table *store.Table, sh, bj seededSt
 	}
 	t.Logf("sampled preview: %d profiles read, changed %d ± %.0f (95 %%)", r.SampleSize, r.Changed, r.Error)
 
+	// The time budget: past it no segment is started, and what was read is the sample.
+	tick := nightAsOf
+	slow := newPreviewAPI(a)
+	slow.limits = store.PreviewLimits{ExactUpTo: 1 << 30, Sample: 1 << 30, PerSegment: 20, Parallel: 1, Budget: time.Second,
+		Now: func() time.Time { tick = tick.Add(time.Second); return tick }} // every segment "takes" a second
+	code, r, body = post(slow, shAdmin, doc(stricter), nil)
+	if code != 200 || r.Method != "sample" || r.Customers != sh.customers || matrixSum(r) != sh.customers || r.SampleSize == 0 {
+		t.Fatalf("a preview past its time budget: %d %s", code, body)
+	}
+
 	// Admins only; another store's admin sees nothing of sh; bad input is named.
 	if code, _, _ := post(nil, staff("clinician", sh.id), doc(cur), nil); code != 403 {
 		t.Fatalf("a clinician previewing: %d", code)
