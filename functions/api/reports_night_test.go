@@ -226,7 +226,7 @@ func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 		if r.Top20 != want || r.at(0.2) != want || r.Method != "exact" {
 			t.Fatalf("%s: top-20 %% %.6f, curve at 20 %% %.6f (%s); the seeded spends give %.6f", st.id, r.Top20, r.at(0.2), r.Method, want)
 		}
-		if len(r.Pareto) != min(100, len(st.spends)) || r.Pareto[len(r.Pareto)-1].CustomerShare != 1 || math.Abs(r.Pareto[len(r.Pareto)-1].RevenueShare-1) > 1e-9 {
+		if len(r.Pareto) != 100 || r.Pareto[19].CustomerShare != 0.2 || r.Pareto[19].RevenueShare != r.Top20 || r.Pareto[len(r.Pareto)-1].CustomerShare != 1 || math.Abs(r.Pareto[len(r.Pareto)-1].RevenueShare-1) > 1e-9 {
 			t.Fatalf("%s: %d points ending at %+v", st.id, len(r.Pareto), r.Pareto[len(r.Pareto)-1])
 		}
 		if got, want := r.at(0.5), exactShare(st.spends, 0.5); got != want {

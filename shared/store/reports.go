@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/access"
-	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
@@ -219,16 +218,6 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 		}
 	}
 	return out, nil
-}
-
-// ReferralRow is one referee's line of the referral reward ledger the nightly write path
-// keeps at ingest (night's Table.Referrals, shared/store/referrals.go): the referee's
-// actual net spend and the reward it earned the referrer, at the referrer's rate in basis
-// points (500–1500, tiered by the policy).
-type ReferralRow struct {
-	Store, ReferrerID, RefereeID string
-	Spend, Reward                model.Money
-	RateBps                      int
 }
 
 // ErrNoReferralLedger: the table keeps no referral reward ledger (a deployment from
