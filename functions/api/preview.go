@@ -27,6 +27,7 @@ const (
 	previewSample     = 20000
 	previewPerSegment = 1000
 	previewParallel   = 4
+	previewBudget     = 15 * time.Second // of the api function's 29 s: then the segments read are the sample
 	previewHorizon    = 30 * 24 * time.Hour
 )
 
@@ -47,7 +48,7 @@ type previewAPI struct {
 func newPreviewAPI(a *app) *previewAPI {
 	p, err := followup.DefaultPolicy()
 	return &previewAPI{app: a, desk: a.desk, cadence: p, cadenceErr: err, limits: store.PreviewLimits{ExactUpTo: previewExactUpTo,
-		Sample: previewSample, PerSegment: previewPerSegment, Parallel: previewParallel, RandomOrder: rand.Perm}}
+		Sample: previewSample, PerSegment: previewPerSegment, Parallel: previewParallel, Budget: previewBudget, RandomOrder: rand.Perm}}
 }
 
 // PreviewResponse is what a proposed policy would do to the caller's customers.

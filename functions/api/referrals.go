@@ -26,7 +26,8 @@ type referralsAPI struct {
 func newReferralsAPI(a *app) *referralsAPI { return &referralsAPI{app: a, desk: a.desk} }
 
 // ReferralItem is one referrer's line: each referee's spend and the reward it earned,
-// the totals, and the referrer's rate (0.05–0.15). Money as decimal strings.
+// the totals, and the referrer's rate (0.05–0.15: the highest band a referee of theirs
+// reached). Money as decimal strings.
 type ReferralItem struct {
 	ReferrerID string            `json:"referrerId"`
 	Store      string            `json:"store"`
@@ -95,6 +96,9 @@ func referralItems(rows []store.ReferralRow) []ReferralItem {
 			spend, reward = 0, 0
 		}
 		it := &items[len(items)-1]
+		// The referrer's rate is the band their best referee reached (the ledger's reward
+		// per referee is already exact).
+		it.Rate = max(it.Rate, float64(r.RateBps)/10000)
 		it.Referees = append(it.Referees, ReferralReferee{ID: r.RefereeID, Spend: r.Spend.String(), Reward: r.Reward.String()})
 		spend += r.Spend
 		reward += r.Reward

@@ -38,6 +38,7 @@ func TestReferralLedgerGroupsByReferrerWithinTheCallersStores(t *testing.T) {
 		{Store: "sh-01", ReferrerID: "r1", RefereeID: "e1", Spend: 20000, Reward: 1000, RateBps: 500},
 		{Store: "sh-01", ReferrerID: "r1", RefereeID: "e2", Spend: -5000, Reward: -250, RateBps: 500}, // a refund reversed its share
 		{Store: "sh-01", ReferrerID: "r2", RefereeID: "e3", Spend: 300000, Reward: 30000, RateBps: 1000},
+		{Store: "sh-01", ReferrerID: "r2", RefereeID: "e4", Spend: 800000, Reward: 95000, RateBps: 1500}, // the referrer's best band
 	}}
 	h := &referralsAPI{app: a, desk: desk}
 	call := func(api *referralsAPI, claims, q map[string]string) events.APIGatewayV2HTTPResponse {
@@ -61,7 +62,7 @@ func TestReferralLedgerGroupsByReferrerWithinTheCallersStores(t *testing.T) {
 		t.Fatalf("sh-01's manager sees bj-01's referrals: %s", resp.Body)
 	}
 	got := fmt.Sprint(out.Items)
-	want := "[{r1 sh-01 [{e1 200.00 10.00} {e2 -50.00 -2.50}] 150.00 7.50 0.05} {r2 sh-01 [{e3 3000.00 300.00}] 3000.00 300.00 0.1}]"
+	want := "[{r1 sh-01 [{e1 200.00 10.00} {e2 -50.00 -2.50}] 150.00 7.50 0.05} {r2 sh-01 [{e3 3000.00 300.00} {e4 8000.00 950.00}] 11000.00 1250.00 0.15}]"
 	if got != want {
 		t.Fatalf("items %s, want %s", got, want)
 	}

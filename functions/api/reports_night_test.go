@@ -226,7 +226,7 @@ func TestReportsOfANightlyRunOverASeededBase(t *testing.T) {
 		if r.Top20 != want || r.at(0.2) != want || r.Method != "exact" {
 			t.Fatalf("%s: top-20 %% %.6f, curve at 20 %% %.6f (%s); the seeded spends give %.6f", st.id, r.Top20, r.at(0.2), r.Method, want)
 		}
-		if len(r.Pareto) != min(100, len(st.spends)) || r.Pareto[len(r.Pareto)-1].CustomerShare != 1 || math.Abs(r.Pareto[len(r.Pareto)-1].RevenueShare-1) > 1e-9 {
+		if len(r.Pareto) != 100 || r.Pareto[19].CustomerShare != 0.2 || r.Pareto[19].RevenueShare != r.Top20 || r.Pareto[len(r.Pareto)-1].CustomerShare != 1 || math.Abs(r.Pareto[len(r.Pareto)-1].RevenueShare-1) > 1e-9 {
 			t.Fatalf("%s: %d points ending at %+v", st.id, len(r.Pareto), r.Pareto[len(r.Pareto)-1])
 		}
 		if got, want := r.at(0.5), exactShare(st.spends, 0.5); got != want {
@@ -426,6 +426,16 @@ func testPolicyPreview(t *testing.T, a *app, table *store.Table, sh, bj seededSt
 		t.Fatalf("a sampled preview: %d %s", code, body)
 	}
 	t.Logf("sampled preview: %d profiles read, changed %d ± %.0f (95 %%)", r.SampleSize, r.Changed, r.Error)
+
+	// The time budget: past it no segment is started, and what was read is the sample.
+	tick := nightAsOf
+	slow := newPreviewAPI(a)
+	slow.limits = store.PreviewLimits{ExactUpTo: 1 << 30, Sample: 1 << 30, PerSegment: 20, Parallel: 1, Budget: time.Second,
+		Now: func() time.Time { tick = tick.Add(time.Second); return tick }} // every segment "takes" a second
+	code, r, body = post(slow, shAdmin, doc(stricter), nil)
+	if code != 200 || r.Method != "sample" || r.Customers != sh.customers || matrixSum(r) != sh.customers || r.SampleSize == 0 {
+		t.Fatalf("a preview past its time budget: %d %s", code, body)
+	}
 
 	// Admins only; another store's admin sees nothing of sh; bad input is named.
 	if code, _, _ := post(nil, staff("clinician", sh.id), doc(cur), nil); code != 403 {

@@ -104,11 +104,13 @@ func decodePolicyVersion(it map[string]types.AttributeValue, withDoc bool) (Poli
 
 // PreviewLimits bound what a policy preview reads.
 type PreviewLimits struct {
-	ExactUpTo   int // read every profile when the base has at most this many
-	Sample      int // otherwise read whole random scan segments until this many
-	PerSegment  int // profiles per scan segment when sampling (the segment count is base/PerSegment)
-	Parallel    int // segments read at once
-	RandomOrder func(n int) []int
+	ExactUpTo   int               // read every profile when the base has at most this many
+	Sample      int               // otherwise read whole random scan segments until this many
+	PerSegment  int               // profiles per scan segment (the segment count is base/PerSegment)
+	Parallel    int               // segments read at once
+	Budget      time.Duration     // stop starting segments after this long (0: no limit)
+	RandomOrder func(n int) []int // the order segments are read in (nil: in order)
+	Now         func() time.Time  // nil: time.Now
 }
 
 // PreviewRead is what a preview read: the profiles (every one, or the sample), whether
@@ -118,18 +120,26 @@ type PreviewRead struct {
 	States         []app.TierState
 	Exact          bool
 	BaseCustomers  int // profiles in the business at the latest run (0: no run yet)
-	ScopeCustomers int // of them in the caller's scope
+	ScopeCustomers int // of them in the caller's scope (every one read when Exact)
 	Segments, Read int // scan segments the base was divided in, and read
 }
 
-// PreviewBase reads profiles for a policy preview (read only; access pattern 11's scan,
-// bounded): the whole base when the latest run counted at most ExactUpTo customers (or
-// there is no run yet), else whole scan segments in a random order until Sample
-// profiles — each segment is a hash-random part of the table, so the profiles read are a
-// random sample of the base. Every profile is read, whatever the scope: the cut points of
-// a quantile policy are over the whole base, as at night.
+// PreviewBase reads profiles for a policy preview, read only (access pattern 11's scan,
+// bounded). The table is divided into base/PerSegment parallel-scan segments (at least
+// Parallel), each a hash range of the partition key, read whole in a random order: all
+// of them when the latest run counted at most ExactUpTo customers (or there is no run),
+// else until Sample profiles are read — a random sample of the base. With a finished
+// run to scale to, no segment is started after Budget: what was read is then the sample.
+// Every profile is read whatever the scope: a quantile policy's cut points are over the
+// whole base, as at night.
 func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLimits) (PreviewRead, error) {
-	out := PreviewRead{Exact: true, Segments: max(1, lim.Parallel)}
+	now := lim.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	par := max(1, lim.Parallel)
+	var out PreviewRead
 	latest, err := s.t.LatestRunID(ctx)
 	if err != nil {
 		return out, err
@@ -140,16 +150,11 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 			return out, err
 		}
 	}
+	scalable := false // the latest run counted the base and the caller's scope
 	if run.Summary != nil {
 		out.BaseCustomers = run.Summary.Customers
-	}
-	order := make([]int, 0)
-	if out.BaseCustomers > lim.ExactUpTo {
-		out.Exact = false
-		out.Segments = max(2, out.BaseCustomers/max(1, lim.PerSegment))
-		order = lim.RandomOrder(out.Segments)
 		if sc.All() {
-			out.ScopeCustomers = run.Summary.Customers
+			out.ScopeCustomers, scalable = run.Summary.Customers, true
 		} else if run.PerStore {
 			sums, err := s.t.StoreSummaries(ctx, latest, sc.Stores())
 			if err != nil {
@@ -158,18 +163,24 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 			for _, sum := range sums {
 				out.ScopeCustomers += sum.Customers
 			}
-		}
-	} else {
-		for i := 0; i < out.Segments; i++ {
-			order = append(order, i)
+			scalable = true
 		}
 	}
+	sampling := scalable && out.BaseCustomers > lim.ExactUpTo
+	out.Segments = max(par, out.BaseCustomers/max(1, lim.PerSegment))
+	order := make([]int, out.Segments)
+	for i := range order {
+		order[i] = i
+	}
+	if lim.RandomOrder != nil {
+		order = lim.RandomOrder(out.Segments)
+	}
 	var mu sync.Mutex
-	for start := 0; start < len(order); start += max(1, lim.Parallel) {
-		if !out.Exact && len(out.States) >= lim.Sample {
+	for next := 0; next < len(order); next += par {
+		if next > 0 && scalable && ((sampling && len(out.States) >= lim.Sample) || (lim.Budget > 0 && now().Sub(start) > lim.Budget)) {
 			break
 		}
-		batch := order[start:min(start+max(1, lim.Parallel), len(order))]
+		batch := order[next:min(next+par, len(order))]
 		errs := make(chan error, len(batch))
 		var wg sync.WaitGroup
 		for _, seg := range batch {
@@ -197,9 +208,7 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 			return out, fmt.Errorf("preview: %w", err)
 		}
 	}
-	if out.Read == out.Segments {
-		out.Exact = true
-	}
+	out.Exact = out.Read == out.Segments
 	if out.Exact {
 		out.ScopeCustomers = 0
 		for _, st := range out.States {

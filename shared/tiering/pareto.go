@@ -22,11 +22,12 @@ type ParetoPoint struct {
 	Revenue   model.Money `json:"-" dynamodbav:"m"`
 }
 
-// Pareto is the exact concentration curve of spends: for n ≥ 100 customers the points
-// at customer shares 1 %, 2 %, …, 100 %, each the net spend of the ⌈k·n/100⌉ largest
-// spenders over the total (so the 20 % point is Top20's share); for fewer customers one
-// point per customer. Ascending in both shares when every spend is positive; empty
-// when there is no revenue (a total ≤ 0 has no shares). spends is sorted in place.
+// Pareto is the exact concentration curve of spends: the points at customer shares 1 %,
+// 2 %, …, 100 %, each the net spend of the ⌈k·n/100⌉ largest spenders over the total, so
+// the 20 % point is Top20's share whatever n (with fewer than 100 customers neighbouring
+// points repeat a customer count: there is no fifth of 47 customers, there is the 10 of
+// them Top20 takes). Ascending in both shares when every spend is positive; empty when
+// there is no revenue (a total ≤ 0 has no shares). spends is sorted in place.
 func Pareto(spends []model.Money) []ParetoPoint {
 	n := len(spends)
 	var total model.Money
@@ -45,7 +46,7 @@ func Pareto(spends []model.Money) []ParetoPoint {
 		}
 		return 0
 	})
-	steps := min(n, ParetoPoints)
+	steps := ParetoPoints
 	out := make([]ParetoPoint, 0, steps)
 	var cum model.Money
 	taken := 0
@@ -110,7 +111,7 @@ func MergePareto(curves [][]ParetoPoint) (merged []ParetoPoint, maxError float64
 		return int64(segs[i].revenue)*int64(segs[j].customers) > int64(segs[j].revenue)*int64(segs[i].customers)
 	})
 	maxError = math.Min(1, float64(gaps)/float64(total))
-	steps := min(n, ParetoPoints)
+	steps := ParetoPoints
 	merged = make([]ParetoPoint, 0, steps)
 	i, before, cum := 0, 0, 0.0 // segment, customers before it, revenue before it
 	for k := 1; k <= steps; k++ {

@@ -22,13 +22,13 @@ func TestParetoIsTheExactConcentrationCurve(t *testing.T) {
 	}{
 		{"nobody bought: no curve", nil, 0, nil},
 		{"no revenue (refunds ate it): no curve", []model.Money{100, -100}, 0, nil},
-		{"one customer brings everything", []model.Money{700}, 1, map[float64]float64{1: 1}},
-		{"four customers: a point each, largest first", []model.Money{10, 40, 30, 20}, 4,
-			map[float64]float64{0.25: 0.4, 0.5: 0.7, 0.75: 0.9, 1: 1}},
+		{"one customer brings everything, at every share", []model.Money{700}, 100, map[float64]float64{0.01: 1, 0.2: 1, 1: 1}},
+		{"four customers: the ⌈c·4⌉ largest at each share", []model.Money{10, 40, 30, 20}, 100,
+			map[float64]float64{0.2: 0.4, 0.25: 0.4, 0.26: 0.7, 0.5: 0.7, 0.75: 0.9, 1: 1}},
 		{"a hundred customers: one point a percent", hundred, 100,
 			map[float64]float64{0.01: 100.0 / 5050, 0.2: float64(5050-(80*81/2)) / 5050, 1: 1}},
-		{"a refund below zero ends the curve at exactly 1", []model.Money{300, 100, -100}, 3,
-			map[float64]float64{1.0 / 3: 1, 2.0 / 3: 4.0 / 3, 1: 1}},
+		{"a refund below zero ends the curve at exactly 1", []model.Money{300, 100, -100}, 100,
+			map[float64]float64{0.33: 1, 0.66: 4.0 / 3, 1: 1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,14 +57,14 @@ func TestParetoAtTwentyPercentIsTopTwenty(t *testing.T) {
 		}
 		top, _, _ := Top20(slices.Clone(spends))
 		c := Pareto(spends)
-		if len(c) != min(n, ParetoPoints) || c[len(c)-1].CustomerShare != 1 || math.Abs(c[len(c)-1].RevenueShare-1) > 1e-12 {
+		if len(c) != ParetoPoints || c[19].CustomerShare != 0.2 || c[len(c)-1].CustomerShare != 1 || math.Abs(c[len(c)-1].RevenueShare-1) > 1e-12 {
 			t.Fatalf("n=%d: %d points ending at %+v", n, len(c), c[len(c)-1])
 		}
-		if n >= 5 && ShareAt(c, 0.2) != float64(top)/float64(total) {
+		if c[19].RevenueShare != float64(top)/float64(total) {
 			t.Fatalf("n=%d: 20 %% point %.6f, Top20 share %.6f", n, ShareAt(c, 0.2), float64(top)/float64(total))
 		}
 		for i := 1; i < len(c); i++ {
-			if c[i].CustomerShare <= c[i-1].CustomerShare || c[i].RevenueShare < c[i-1].RevenueShare {
+			if c[i].CustomerShare <= c[i-1].CustomerShare || c[i].RevenueShare < c[i-1].RevenueShare || c[i].Customers < c[i-1].Customers {
 				t.Fatalf("n=%d: not ascending at %d: %+v %+v", n, i, c[i-1], c[i])
 			}
 		}

@@ -141,3 +141,19 @@ func TestSampleMarginShrinksWithTheSampleAndVanishesForTheWholeBase(t *testing.T
 		t.Fatalf("margins %f (n=10k), %f (n=20k)", small, preview)
 	}
 }
+
+// BenchmarkReplay is the preview's computation alone, on 4,000 customers (the rest of a
+// preview's time is reading them).
+func BenchmarkReplay(b *testing.B) {
+	asOf := time.Date(2024, 12, 10, 0, 0, 0, 0, time.UTC)
+	cs := previewBase(DefaultPolicy(), 4000, asOf)
+	p := DefaultPolicy()
+	p.Tiers.AMin++
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o, err := Replay(p, asOf, cs)
+		if err != nil || o.Customers != 4000 {
+			b.Fatalf("%d customers, %v", o.Customers, err)
+		}
+	}
+}
