@@ -25,9 +25,16 @@ func (f *fakeKeys) TouchAPIKey(context.Context, string, time.Time) error { f.tou
 
 func TestTheAuthorizerGrantsAKeyItsStoresAndPermissionsAndNothingElse(t *testing.T) {
 	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	good, _ := apikey.NewSecret("k1")
-	expired, _ := apikey.NewSecret("k2")
-	stolen, _ := apikey.NewSecret("k3") // a valid secret presented as another id's
+	secret := func(id string) apikey.Secret {
+		t.Helper()
+		s, err := apikey.NewSecret(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good, expired := secret("k1"), secret("k2")
+	stolen := secret("k3") // a valid secret presented as another id's
 	past := now.Add(-time.Second)
 	keys := &fakeKeys{byHash: map[string]apikey.Key{
 		good.Hash:    {ID: "k1", Stores: []string{"sh-01"}, Permissions: []apikey.Permission{apikey.TransactionsWrite}, RatePerMinute: 60},
@@ -49,7 +56,7 @@ func TestTheAuthorizerGrantsAKeyItsStoresAndPermissionsAndNothingElse(t *testing
 		t.Fatalf("good key: %+v → %+v %v", r, p, err)
 	}
 	for name, k := range map[string]string{"expired": expired.Plain, "another id's secret": stolen.Plain, "junk": "letmein", "empty": "",
-		"unknown": func() string { s, _ := apikey.NewSecret("k1"); return s.Plain }()} {
+		"unknown": secret("k1").Plain} {
 		if ask(k).IsAuthorized {
 			t.Errorf("%s key authorized", name)
 		}

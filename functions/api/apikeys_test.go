@@ -19,9 +19,14 @@ func (g *custRig) callKey(id string, stores, perms []string, rate int, method, p
 	req.RequestContext.HTTP.Method = method
 	req.RequestContext.HTTP.SourceIP = "192.0.2.45"
 	req.RequestContext.RequestID = "req-" + storetest.Suffix()
-	ctx, _ := json.Marshal(auth.KeyContext(id, stores, perms, rate))
+	ctx, err := json.Marshal(auth.KeyContext(id, stores, perms, rate))
+	if err != nil {
+		g.t.Fatal(err)
+	}
 	var lambda map[string]any
-	_ = json.Unmarshal(ctx, &lambda)
+	if err := json.Unmarshal(ctx, &lambda); err != nil {
+		g.t.Fatal(err)
+	}
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambda}
 	resp, err := g.r.Serve(context.Background(), req)
 	if err != nil {

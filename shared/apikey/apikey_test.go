@@ -27,7 +27,10 @@ func TestASecretIsRecognisedByItsHashAndJunkIsNotLookedUp(t *testing.T) {
 			t.Errorf("Check(%q) = %v, want ErrMalformed", junk, err)
 		}
 	}
-	other, _ := NewSecret("abcdefgh23456789")
+	other, err := NewSecret("abcdefgh23456789")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if other.Hash == s.Hash {
 		t.Fatal("two secrets of one key share a hash")
 	}

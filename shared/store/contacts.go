@@ -323,9 +323,9 @@ func (c *Contacts) CustomerByAddress(ctx context.Context, ch model.Channel, addr
 	return id, err
 }
 
-// Deliverability is how each message channel of a stored profile stands ("ok",
+// deliverability is how each message channel of a stored profile stands ("ok",
 // "bounced", "complained", "suppressed"), for the customer detail.
-func Deliverability(raw map[string]types.AttributeValue) (map[string]string, error) {
+func deliverability(raw map[string]types.AttributeValue) (map[string]string, error) {
 	v, _, err := viewFromItem(raw)
 	if err != nil {
 		return nil, err

@@ -34,8 +34,13 @@ func TestTheKeyAuthorizerIsCalledLikeAPIGatewayCallsIt(t *testing.T) {
 			return json.Marshal(events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ok, Context: map[string]any{"keyId": "k1", "ratePerMinute": 60}})
 		case "Fn":
 			var ev events.APIGatewayV2HTTPRequest
-			_ = json.Unmarshal(payload, &ev)
-			body, _ := json.Marshal(ev.RequestContext.Authorizer.Lambda)
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return nil, err
+			}
+			body, err := json.Marshal(ev.RequestContext.Authorizer.Lambda)
+			if err != nil {
+				return nil, err
+			}
 			return json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: string(body)})
 		}
 		return nil, gateway.ErrUnknown
@@ -50,7 +55,10 @@ func TestTheKeyAuthorizerIsCalledLikeAPIGatewayCallsIt(t *testing.T) {
 	srv := httptest.NewServer(gw)
 	defer srv.Close()
 	post := func(key string) (int, string) {
-		req, _ := http.NewRequest("POST", srv.URL+"/v1/machine/x", strings.NewReader("{}"))
+		req, err := http.NewRequest("POST", srv.URL+"/v1/machine/x", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if key != "" {
 			req.Header.Set("X-Api-Key", key)
 		}

@@ -75,7 +75,11 @@ func (l *memLedger) TxnRecorded(_ context.Context, txn model.Txn) (TxnRecord, bo
 }
 
 func (l *memLedger) ClaimTxn(ctx context.Context, txn model.Txn, _ time.Time) (model.TxnMarker, bool, error) {
-	if m, ok, _ := l.TxnOnce(ctx, txn); ok {
+	m, ok, err := l.TxnOnce(ctx, txn)
+	if err != nil {
+		return model.TxnMarker{}, false, err
+	}
+	if ok {
 		return m, true, nil
 	}
 	l.markers[onceOf(txn)] = model.MarkerOf(txn)
