@@ -99,6 +99,11 @@ func TestStaffApp(t *testing.T) {
 	t.Logf("seeded %d synthetic customers in %s", demoCustomers, time.Since(start).Round(time.Millisecond))
 	t.Run("a manager's overview shows the report's tier counts and top-20 % share", testManagerOverview)
 	t.Run("an agent on a phone finds a customer by another spelling of the number and completes the call", testAgentOnPhone)
+	t.Run("a manager reads every report, on a desktop and on a phone", testReportPages)
+	t.Run("a manager hands a call to a colleague named by the staff directory", testReassignFromDirectory)
+	t.Run("an admin previews a policy change, checks the matrix and saves it", testPolicyEditor)
+	t.Run("an admin creates an API key, sees the secret once and revokes it", testAPIKeys)
+	t.Log(coverage())
 }
 
 // waitReport waits until the tiers report names the run: the retier function marks a
@@ -173,7 +178,17 @@ func testUnauthorizedSignsOut(t *testing.T) {
 }
 
 type tiersReport struct {
-	RunID string `json:"runId"`
+	RunID       string `json:"runId"`
+	ParetoCurve []struct {
+		CustomerShare float64 `json:"customerShare"`
+		RevenueShare  float64 `json:"revenueShare"`
+	} `json:"paretoCurve"`
+	LastRun *struct {
+		ID           string   `json:"id"`
+		Changed      int      `json:"changed"`
+		Duration     float64  `json:"durationSeconds"`
+		EstimatedUSD *float64 `json:"estimatedUsd"`
+	} `json:"lastRun"`
 	Tiers []struct {
 		Tier      string `json:"tier"`
 		Customers int    `json:"customers"`
@@ -215,10 +230,36 @@ func testManagerOverview(t *testing.T) {
 			t.Errorf("chart %s drew no canvas", chart)
 		}
 	}
-	if eval[int](t, ctx, `document.querySelectorAll('[data-test=pareto-unavailable]').length`) != 1 {
-		t.Error("the report has no paretoCurve, and the Pareto chart does not say it is not available yet")
+	if len(want.ParetoCurve) == 0 {
+		if eval[int](t, ctx, `document.querySelectorAll('[data-test=pareto-unavailable]').length`) != 1 {
+			t.Error("the report has no paretoCurve, and the Pareto chart does not say it is not available yet")
+		}
+	} else {
+		// The label on the curve is the curve's own share at 20 % of customers, one decimal.
+		at20 := paretoAt(want, 0.2)
+		if got, w := text(t, ctx, `[data-test=pareto-top20]`), fmt.Sprintf("%.1f %%", math.Round(at20*1000)/10); got != w {
+			t.Errorf("the Pareto curve's top-20 %% label is %q, the API's curve gives %q", got, w)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('[data-test=chart-pareto] canvas').length`); n == 0 {
+			t.Error("the report has a paretoCurve and the chart drew no canvas")
+		}
+		if math.Abs(at20-want.Top20) > 0.0005 {
+			t.Logf("note: the curve gives the top 20 %% %.4f, top20RevenueShare says %.4f", at20, want.Top20)
+		}
 	}
-	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(want.RunID), chromedp.WithPollingTimeout(10*time.Second))))
+	runID := want.RunID
+	if want.LastRun != nil {
+		runID = want.LastRun.ID
+	}
+	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(runID), chromedp.WithPollingTimeout(10*time.Second))))
+	if want.LastRun != nil {
+		if got := digits.ReplaceAllString(text(t, ctx, `[data-test=run-changed]`), ""); got != fmt.Sprint(want.LastRun.Changed) {
+			t.Errorf("the last run changed %s customers on screen, %d in the report", got, want.LastRun.Changed)
+		}
+		if got := text(t, ctx, `[data-test=run-cost]`); want.LastRun.EstimatedUSD != nil && !strings.HasPrefix(got, "$") {
+			t.Errorf("the last run's cost estimate shows %q for %v", got, *want.LastRun.EstimatedUSD)
+		}
+	}
 	if took := text(t, ctx, `[data-test=run-took]`); !regexp.MustCompile(`^\d+(\.\d)? s$|min`).MatchString(took) {
 		t.Errorf("run duration shown as %q", took)
 	}
@@ -437,6 +478,19 @@ func waitFile(t *testing.T, dir, ext string) []byte {
 		}
 		time.Sleep(50 * time.Millisecond) // polling the download folder
 	}
+}
+
+// paretoAt reads the share of revenue of the top x of customers off the report's curve,
+// by linear interpolation from (0, 0) like the app.
+func paretoAt(r tiersReport, x float64) float64 {
+	px, py := 0.0, 0.0
+	for _, p := range r.ParetoCurve {
+		if x <= p.CustomerShare+1e-12 {
+			return py + (p.RevenueShare-py)*(x-px)/(p.CustomerShare-px)
+		}
+		px, py = p.CustomerShare, p.RevenueShare
+	}
+	return py
 }
 
 func jsString(s string) string {
