@@ -34,10 +34,9 @@ export async function render(root, _params, ctx) {
     const m = matrix(rep.matrix || rep.flows || []);
     fill(box,
       h('p', { class: 'muted', 'data-test': 'migration-runs' }, t('migration.between', { run: rep.runId || '—', previous: rep.previousRunId || '—' })),
-      h('section', { class: 'kpis three' },
+      h('section', { class: 'kpis two' },
         kpiBox(t('migration.total'), int(typeof rep.customers === 'number' ? rep.customers : m.total), 'customers'),
         kpiBox(t('migration.moved'), int(m.moved), 'moved'),
-        kpiBox(t('common.total'), int(m.total), 'matrix-total'),
       ),
       matrixTable(m, 'migration', t('migration.matrix')),
       table({
