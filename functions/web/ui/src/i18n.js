@@ -245,6 +245,9 @@ export const dict = {
     'unit.days': '{n} 天',
 
     'nav.reports': '报表',
+    'keys.rate': '限速',
+    'keys.perMinute': '{n}/分钟',
+    'col.expires': '到期',
     'overview.paretoTop20': '曲线上前 20% 客户的收入占比',
     'keys.expired': '已过期',
     'field.deliverability': '可送达性',
@@ -706,6 +709,9 @@ export const dict = {
     'unit.days': '{n} days',
 
     'nav.reports': 'Reports',
+    'keys.rate': 'Rate limit',
+    'keys.perMinute': '{n}/min',
+    'col.expires': 'Expires',
     'overview.paretoTop20': 'On the curve, the top 20 % hold',
     'keys.expired': 'expired',
     'field.deliverability': 'Deliverability',

@@ -10,7 +10,7 @@ import { dict, setLangForTest } from '../src/i18n.js';
 import { matrix, matrixRows, per10k, fixed1, funnel, cohortGrid, followupBoard, messageRows, notSentGrid, addDecimal, sourcesTable, referralPayout, previewCheck, getPath, setPath, policyChanges, usd } from '../src/reports.js';
 import { reasonLabel, label } from '../src/format.js';
 import { isRefund, messageLine } from '../src/pages/customer.js';
-import { secretOf, keyStatus } from '../src/pages/apikeys.js';
+import { secretOf, keyOf, keyStatus } from '../src/pages/apikeys.js';
 import { lastPurchase } from '../src/tasks.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -188,6 +188,8 @@ test('a run’s cost estimate shows small amounts', () => {
 });
 
 test('an API key’s secret and status are read from the answer', () => {
+  assert.equal(secretOf({ key: { id: 'k1', name: 'till' }, secret: 'tfk_k1_abc' }), 'tfk_k1_abc', 'the contract: {key, secret}');
+  assert.equal(keyOf({ key: { id: 'k1', name: 'till' }, secret: 's' }).name, 'till');
   assert.equal(secretOf({ id: 'k1', secret: 'tfk_abc' }), 'tfk_abc');
   assert.equal(secretOf({ id: 'k1', key: 'tfk_def' }), 'tfk_def');
   assert.equal(secretOf({ id: 'k1' }), '');

@@ -11,7 +11,14 @@ export const PERMISSIONS = ['transactions:write', 'leads:write', 'customers:read
 
 // secretOf reads the one-time secret from a create or rotate answer.
 export function secretOf(res) {
-  return (res && (res.secret || res.key || res.apiKey)) || '';
+  if (!res) return '';
+  for (const v of [res.secret, res.key, res.apiKey]) if (typeof v === 'string' && v) return v;
+  return '';
+}
+
+// keyOf reads the key's description from a create or rotate answer ({key: {...}, secret}).
+export function keyOf(res) {
+  return (res && typeof res.key === 'object' && res.key) || res || {};
 }
 
 // keyStatus is what a listed key is: revoked, expired or active.
@@ -49,7 +56,7 @@ export async function render(root) {
       }
     });
     const out = h('input', { class: 'secret', readonly: true, value: secret, 'aria-label': t('keys.secretOnce'), 'data-test': 'key-secret' });
-    fill(created, h('div', { class: 'note' }, h('strong', {}, t('keys.secretOnce')), h('div', { class: 'secret-row' }, out, copy), h('p', { class: 'muted small' }, `${res.name || ''} · ${res.id || ''}`)));
+    fill(created, h('div', { class: 'note' }, h('strong', {}, t('keys.secretOnce')), h('div', { class: 'secret-row' }, out, copy), h('p', { class: 'muted small' }, `${keyOf(res).name || ''} · ${keyOf(res).id || ''}`)));
   };
 
   form.addEventListener('submit', async (e) => {
@@ -97,9 +104,12 @@ export async function render(root) {
         columns: [
           { label: t('keys.name'), value: (k) => k.name || '', cell: (k) => h('span', { 'data-test': 'key-row-name' }, k.name || '—') },
           { label: t('col.keyId'), value: (k) => k.id },
+          { label: t('col.prefix'), value: (k) => k.hint || '', cell: (k) => (k.hint ? h('code', {}, `${k.hint}…`) : '') },
+          { label: t('keys.rate'), value: (k) => k.ratePerMinute ?? '', cell: (k) => (k.ratePerMinute ? t('keys.perMinute', { n: k.ratePerMinute }) : ''), num: true },
+          { label: t('col.expires'), value: (k) => k.expiresAt || '', cell: (k) => (k.expiresAt ? dateTime(k.expiresAt) : '') },
           { label: t('col.stores'), value: (k) => (k.stores || []).join(' ') },
           { label: t('col.permissions'), value: (k) => (k.permissions || []).join(' '), cell: (k) => (k.permissions || []).map((p) => label('perm', p)).join(', ') },
-          { label: t('col.created'), value: (k) => k.createdAt || '', cell: (k) => dateTime(k.createdAt) },
+          { label: t('col.created'), value: (k) => k.createdAt || '', cell: (k) => [dateTime(k.createdAt), k.createdBy ? h('span', { class: 'muted small' }, ` · ${k.createdBy}`) : null] },
           { label: t('col.lastUsed'), value: (k) => k.lastUsedAt || '', cell: (k) => dateTime(k.lastUsedAt) },
           { label: t('col.status'), value: (k) => keyStatus(k), cell: (k) => badge(t(`keys.${keyStatus(k)}`), `key-${keyStatus(k)}`) },
           {
