@@ -182,11 +182,12 @@ export function referralPayout(items) {
   return { lines, reward: addDecimal((items || []).map((it) => it.reward)), spend: addDecimal((items || []).map((it) => it.spend)) };
 }
 
-// previewCheck says whether a policy preview is consistent: its matrix sums to the
-// customers it covers (an exact preview) and "changed" equals the off-diagonal cells.
+// previewCheck reads a policy preview's matrix and says whether its cells add up to the
+// customers it covers (always so for an exact preview; a sample scaled to the base may be
+// off by rounding).
 export function previewCheck(p) {
   const m = matrix(p && p.matrix);
-  return { matrix: m, sumsToCustomers: m.total === num(p && p.customers), changedMatches: m.moved === num(p && p.changed) };
+  return { matrix: m, sumsToCustomers: m.total === num(p && p.customers) };
 }
 
 // getPath / setPath read and write a policy field named like "lifecycle.dormantDays" or

@@ -123,14 +123,15 @@ export function previewView(p) {
   const method = p.method === 'sample' ? t('policy.method.sample', { n: int(p.sampleSize), error: typeof p.error === 'number' ? `${(Math.round(p.error * 1000) / 10).toFixed(1)} %` : '—' }) : t('policy.method.exact');
   return [
     h('h2', {}, t('policy.result')),
-    h('section', { class: 'kpis four' },
+    h('section', { class: 'kpis five' },
       kpiBox(t('policy.customers'), int(p.customers), 'preview-customers'),
       kpiBox(t('policy.changed'), int(p.changed), 'preview-changed'),
+      kpiBox(t('policy.tierMoves'), int(c.matrix.moved), 'preview-moves'),
       kpiBox(t('policy.messages30d'), int(p.followUp && p.followUp.messages30d), 'preview-messages'),
       kpiBox(t('policy.calls30d'), int(p.followUp && p.followUp.calls30d), 'preview-calls'),
     ),
     h('p', { class: 'muted', 'data-test': 'preview-method' }, method),
-    h('p', { class: c.sumsToCustomers ? 'muted small' : 'problem', 'data-test': 'preview-sum' }, t(c.sumsToCustomers ? 'policy.sumCheck' : 'policy.sumMismatch', { sum: int(c.matrix.total), customers: int(p.customers) })),
+    h('p', { class: c.sumsToCustomers || p.method === 'sample' ? 'muted small' : 'problem', 'data-test': 'preview-sum' }, t(c.sumsToCustomers ? 'policy.sumCheck' : 'policy.sumMismatch', { sum: int(c.matrix.total), customers: int(p.customers) })),
     matrixTable(c.matrix, 'preview-matrix', t('migration.matrix')),
   ];
 }
