@@ -43,16 +43,22 @@ func newCustRig(t *testing.T) *custRig {
 	return &custRig{t: t, r: r, tbl: tbl, logs: logs}
 }
 
+// call sends a request as the first staff member of role, from 192.0.2.44.
 func (g *custRig) call(role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {
+	g.t.Helper()
+	return g.serve("192.0.2.44", role+"-1", role, stores, method, path, body, query)
+}
+
+func (g *custRig) serve(ip, sub, role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {
 	g.t.Helper()
 	req := events.APIGatewayV2HTTPRequest{RawPath: path, Body: body, QueryStringParameters: query,
 		Headers: map[string]string{"content-type": "application/json"}}
 	req.RequestContext.HTTP.Method = method
-	req.RequestContext.HTTP.SourceIP = "192.0.2.44"
+	req.RequestContext.HTTP.SourceIP = ip
 	req.RequestContext.RequestID = "req-" + storetest.Suffix()
 	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
-			"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: stores}}}
+			"sub": sub, auth.ClaimRole: role, auth.ClaimStores: stores}}}
 	resp, err := g.r.Serve(context.Background(), req)
 	if err != nil {
 		g.t.Fatalf("%s %s: Serve returned %v; an API answer is a response, never a Lambda error", method, path, err)
@@ -243,22 +249,10 @@ func TestSearchByContact(t *testing.T) {
 }
 
 // callAs is call with a staff member of one's own (rate limits and audit entries are per
-// staff member).
+// staff member), from another address.
 func (g *custRig) callAs(sub, role, stores, method, path, body string, query map[string]string) events.APIGatewayV2HTTPResponse {
 	g.t.Helper()
-	req := events.APIGatewayV2HTTPRequest{RawPath: path, Body: body, QueryStringParameters: query,
-		Headers: map[string]string{"content-type": "application/json"}}
-	req.RequestContext.HTTP.Method = method
-	req.RequestContext.HTTP.SourceIP = "192.0.2.45"
-	req.RequestContext.RequestID = "req-" + storetest.Suffix()
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{
-			"sub": sub, auth.ClaimRole: role, auth.ClaimStores: stores}}}
-	resp, err := g.r.Serve(context.Background(), req)
-	if err != nil {
-		g.t.Fatalf("%s %s: Serve returned %v; an API answer is a response, never a Lambda error", method, path, err)
-	}
-	return resp
+	return g.serve("192.0.2.45", sub, role, stores, method, path, body, query)
 }
 
 // inStore moves a test customer to st (leads land in the default store).
@@ -280,7 +274,10 @@ func sameProblem(t *testing.T, a, b events.APIGatewayV2HTTPResponse) bool {
 			t.Fatalf("not a problem: %d %s", r.StatusCode, r.Body)
 		}
 		p.Instance = ""
-		out, _ := json.Marshal(p)
+		out, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return fmt.Sprint(r.StatusCode, r.Headers["Content-Type"], string(out))
 	}
 	return strip(a) == strip(b)

@@ -36,7 +36,10 @@ func TestPolicyIsVersionedValidatedAndGuarded(t *testing.T) {
 	bad.Version = 2
 	bad.Tiers.BMin = 99
 	bad.Lifecycle.SleepingDays = 10
-	b, _ := json.Marshal(bad)
+	b, err := json.Marshal(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", string(b), adminClaims)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(resp.Body, `"/tiers/bMin"`) || !strings.Contains(resp.Body, `"/lifecycle/sleepingDays"`) {
 		t.Fatalf("invalid PUT: %d %s", resp.StatusCode, resp.Body)
@@ -45,7 +48,9 @@ func TestPolicyIsVersionedValidatedAndGuarded(t *testing.T) {
 	next := tiering.DefaultPolicy()
 	next.Version = 2
 	next.Downgrade.GraceNights = 3
-	b, _ = json.Marshal(next)
+	if b, err = json.Marshal(next); err != nil {
+		t.Fatal(err)
+	}
 	if resp := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", string(b), adminClaims); resp.StatusCode != http.StatusOK {
 		t.Fatalf("PUT v2: %d %s", resp.StatusCode, resp.Body)
 	}

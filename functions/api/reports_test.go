@@ -270,7 +270,10 @@ func TestOnlyAnAllStoresAdminChangesThePolicyOrStartsARun(t *testing.T) {
 	before := serve(t, a, envs, "GET /v1/policy", "/v1/policy", "", adminClaims).Body
 	next := tiering.DefaultPolicy()
 	next.Version = 99
-	b, _ := json.Marshal(next)
+	b, err := json.Marshal(next)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r := serve(t, a, envs, "PUT /v1/policy", "/v1/policy", string(b), shAdmin); r.StatusCode != 403 {
 		t.Fatalf("a store's admin changing the policy: %d %s", r.StatusCode, r.Body)
 	}

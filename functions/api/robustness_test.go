@@ -55,14 +55,15 @@ func TestNoStaffRouteAnswers500ForWhatACallerSends(t *testing.T) {
 		cursor(`{"PK":"REM#x","SK":"REM","GSI2PK":"STORETASK#bj-01","GSI2SK":"open#x"}`),
 		cursor(`{"PK":"x","SK":"y","GSI2PK":"STORE#sh-01","GSI2SK":"` + long + `"}`),
 		cursor(`{"PK":"AUDIT#x","SK":"` + long + `"}`)}
-	queries := []struct {
+	type query struct {
 		name     string
 		routeKey string
 		path     string
 		claims   map[string]string
 		query    map[string]string
 		status   int
-	}{
+	}
+	queries := []query{
 		{"an audit log of a 5,000-character id", "GET /v1/audit", "/v1/audit", admin, map[string]string{"customer": long}, 404},
 		{"a report of a 5,000-character run", "GET /v1/reports/{name}", "/v1/reports/tiers", admin, map[string]string{"run": long}, 404},
 		{"a report of a 5,000-character store", "GET /v1/reports/{name}", "/v1/reports/tiers", admin, map[string]string{"store": long}, 404},
@@ -76,30 +77,9 @@ func TestNoStaffRouteAnswers500ForWhatACallerSends(t *testing.T) {
 	}
 	for i, c := range tampered {
 		queries = append(queries,
-			struct {
-				name     string
-				routeKey string
-				path     string
-				claims   map[string]string
-				query    map[string]string
-				status   int
-			}{"tampered cursor " + string(rune('a'+i)) + " on my tasks", "GET /v1/tasks", "/v1/tasks", agent, map[string]string{"view": "mine", "cursor": c}, 400},
-			struct {
-				name     string
-				routeKey string
-				path     string
-				claims   map[string]string
-				query    map[string]string
-				status   int
-			}{"tampered cursor " + string(rune('a'+i)) + " on a store's tasks", "GET /v1/tasks", "/v1/tasks", agent, map[string]string{"view": "store", "cursor": c}, 400},
-			struct {
-				name     string
-				routeKey string
-				path     string
-				claims   map[string]string
-				query    map[string]string
-				status   int
-			}{"tampered cursor " + string(rune('a'+i)) + " on customers", "GET /v1/customers", "/v1/customers", agent, map[string]string{"cursor": c}, 400},
+			query{"tampered cursor " + string(rune('a'+i)) + " on my tasks", "GET /v1/tasks", "/v1/tasks", agent, map[string]string{"view": "mine", "cursor": c}, 400},
+			query{"tampered cursor " + string(rune('a'+i)) + " on a store's tasks", "GET /v1/tasks", "/v1/tasks", agent, map[string]string{"view": "store", "cursor": c}, 400},
+			query{"tampered cursor " + string(rune('a'+i)) + " on customers", "GET /v1/customers", "/v1/customers", agent, map[string]string{"cursor": c}, 400},
 		)
 	}
 	for _, q := range queries {

@@ -44,7 +44,9 @@ func testApp(t *testing.T) *app {
 func testAppOn(t *testing.T, table *store.Table, now func() time.Time) *app {
 	t.Helper()
 	key := make([]byte, 32)
-	_, _ = rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
 	local, err := seal.NewLocal(key)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +284,10 @@ func (g *txnRig) profile(id string) string {
 	if !found {
 		return "<none>"
 	}
-	b, _ := json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		g.t.Fatal(err)
+	}
 	return string(b)
 }
 

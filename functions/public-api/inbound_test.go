@@ -173,10 +173,7 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
-	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := g.token(p.ID)
 	page := g.do("GET", "/v1/unsubscribe?t="+tok, "", "", nil)
 	if page.StatusCode != 200 || !strings.Contains(page.Body, `<form method="post"`) || !strings.Contains(page.Headers["Content-Type"], "text/html") {
 		t.Fatalf("page: %d %s", page.StatusCode, page.Body)
@@ -193,6 +190,16 @@ func TestUnsubscribeLinkOneClick(t *testing.T) {
 	if resp := g.do("POST", "/v1/unsubscribe?t=nosuchtoken", "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click", nil); resp.StatusCode != 404 || !strings.Contains(resp.Headers["Content-Type"], "problem+json") {
 		t.Fatalf("unknown token: %d %v", resp.StatusCode, resp.Headers)
 	}
+}
+
+// token is the customer's link token, as the messages carry it.
+func (g *inboundRig) token(customerID string) string {
+	g.t.Helper()
+	tok, err := g.in.contacts.UnsubscribeToken(context.Background(), customerID)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return tok
 }
 
 // sentSurvey plans the customer's survey e-mail and records it as sent at sentAt, as the
@@ -244,10 +251,7 @@ func TestSurveyAnswerLowScoreOpensManagerTaskOnce(t *testing.T) {
 	ctx := context.Background()
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
-	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := g.token(p.ID)
 	path := "/v1/feedback?t=" + tok + "&r=" + g.sentSurvey(p.ID, g.now.Add(-time.Hour))
 	if resp := g.do("POST", path, "application/json", `{"csat":9}`, nil); resp.StatusCode != 400 || !strings.Contains(resp.Body, `"csat"`) {
 		t.Fatalf("out of range: %d %s", resp.StatusCode, resp.Body)
@@ -289,10 +293,7 @@ func TestASurveyAnswerCountsOnlyForASurveySentToThatCustomer(t *testing.T) {
 	g := newInboundRig(t)
 	p, _ := g.customer(true)
 	other, _ := g.customer(true)
-	tok, err := g.in.contacts.UnsubscribeToken(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := g.token(p.ID)
 	othersSurvey := g.sentSurvey(other.ID, g.now.Add(-time.Hour))
 	old := g.sentSurvey(p.ID, g.now.Add(-followup.SurveyAnswerWindow-time.Hour))
 	plan, err := g.in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerSurveyDue, CustomerID: p.ID, Ref: "unsent-" + storetest.Suffix(), At: g.now})

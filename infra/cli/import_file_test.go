@@ -411,7 +411,9 @@ func captureStderr(t *testing.T, f func()) string {
 	done := make(chan []byte)
 	go func() {
 		var b bytes.Buffer
-		_, _ = b.ReadFrom(r)
+		if _, err := b.ReadFrom(r); err != nil {
+			fmt.Fprintf(&b, "\n(reading stderr: %v)", err) // the caller's assertions see it
+		}
 		done <- b.Bytes()
 	}()
 	defer func() { os.Stderr = old }()

@@ -207,13 +207,20 @@ func TestEveryReasonIsDocumented(t *testing.T) {
 func TestEveryReminderEndsWithADispositionAndAReason(t *testing.T) {
 	now := sh("2025-03-03 12:00")
 	base := Reminder{ID: "r", Status: StatusSending, DueAt: now}
-	sent, _ := base.MarkSent(now, "p")
-	delivered, _ := sent.MarkDelivered()
-	skipped, _ := base.Skip(ReasonCapMarketingDaily)
-	failed, _ := base.Fail(ReasonTemplateError, "render: needs Name")
-	deferred, _ := base.Defer(now.Add(time.Hour), ReasonQuietHours)
-	retry, _ := base.RetryAt(now.Add(time.Hour), "throttled")
-	cancelled, _ := Reminder{ID: "r", Status: StatusPending}.Cancel()
+	step := func(r Reminder, err error) Reminder {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	sent := step(base.MarkSent(now, "p"))
+	delivered := step(sent.MarkDelivered())
+	skipped := step(base.Skip(ReasonCapMarketingDaily))
+	failed := step(base.Fail(ReasonTemplateError, "render: needs Name"))
+	deferred := step(base.Defer(now.Add(time.Hour), ReasonQuietHours))
+	retry := step(base.RetryAt(now.Add(time.Hour), "throttled"))
+	cancelled := step(Reminder{ID: "r", Status: StatusPending}.Cancel())
 	tests := []struct {
 		name string
 		r    Reminder

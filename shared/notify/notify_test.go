@@ -71,14 +71,19 @@ func TestWebhookSignsAndMapsStatuses(t *testing.T) {
 	var status int
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
 		if !Verify([]byte(secret), r.Header.Get("X-Tierflow-Timestamp"), body, r.Header.Get("X-Tierflow-Signature")) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		if r.Method == http.MethodGet {
 			if r.URL.Query().Get("idempotencyKey") == "known" {
-				_, _ = io.WriteString(w, `{"id":"p-9"}`)
+				if _, err := io.WriteString(w, `{"id":"p-9"}`); err != nil {
+					t.Errorf("webhook answer: %v", err)
+				}
 				return
 			}
 			w.WriteHeader(http.StatusNotFound)
@@ -87,7 +92,9 @@ func TestWebhookSignsAndMapsStatuses(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		w.WriteHeader(status)
-		_, _ = io.WriteString(w, `{"id":"p-1"}`)
+		if _, err := io.WriteString(w, `{"id":"p-1"}`); err != nil {
+			t.Errorf("webhook answer: %v", err)
+		}
 	}))
 	defer srv.Close()
 	w, err := NewWebhook(srv.URL, secret, srv.Client())

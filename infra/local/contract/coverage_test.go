@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/tierflow/tierflow/infra/local/emulators"
+	"github.com/tierflow/tierflow/shared/followup"
 )
 
 // A route added to template.yaml without a path in the document fails here, and so does
@@ -186,7 +188,10 @@ func normal(v any) any {
 }
 
 func js(v any) string {
-	b, _ := json.MarshalIndent(v, "", "  ")
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Sprintf("%#v (not JSON: %v)", v, err)
+	}
 	return string(b)
 }
 
@@ -238,4 +243,25 @@ func lastLine(s, containing string) string {
 		}
 	}
 	return ""
+}
+
+// The timeline's reason codes in the document are the domain's (followup.Reasons): a
+// code added in Go and not documented would fail the answer's validation only once a
+// message was held back for it.
+func TestTheDocumentedReasonCodesAreTheDomains(t *testing.T) {
+	s := document(t).Components.Schemas["TimelineReminder"]
+	if s == nil || s.Value == nil || s.Value.Properties["reason"] == nil {
+		t.Fatal("the document has no TimelineReminder.reason")
+	}
+	var documented, domain []string
+	for _, v := range s.Value.Properties["reason"].Value.Enum {
+		documented = append(documented, fmt.Sprint(v))
+	}
+	for _, r := range followup.Reasons() {
+		domain = append(domain, string(r))
+	}
+	sort.Strings(documented)
+	if !reflect.DeepEqual(documented, domain) {
+		t.Errorf("TimelineReminder.reason lists\n%v\nfollowup.Reasons() are\n%v", documented, domain)
+	}
 }

@@ -108,7 +108,10 @@ func (w *world) send(t *testing.T, c reqCase) (*http.Request, *http.Response, []
 		t.Fatal(err)
 	}
 	// The request as the validator reads it, with its body again.
-	again, _ := http.NewRequest(c.method, st.URL+w.fill(c.path), strings.NewReader(body))
+	again, err := http.NewRequest(c.method, st.URL+w.fill(c.path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	again.Header = req.Header.Clone()
 	return again, resp, b
 }
@@ -191,27 +194,7 @@ func seedWorld(t *testing.T) *world {
 	}
 
 	// Follow-ups: a completed service plans calls and a survey; a complaint a manager task.
-	type planned struct {
-		Planned []struct {
-			ID         string  `json:"id"`
-			Template   string  `json:"template"`
-			DeadlineAt *string `json:"deadlineAt"`
-		} `json:"planned"`
-	}
-	survey := func(actor, who string) string {
-		var p planned
-		b := w.call(t, actor, "POST", "/v1/customers/"+w.vars[who]+"/events", map[string]any{"id": "ct-svc-" + who, "type": "service_completed"}, 201)
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range p.Planned {
-			if r.DeadlineAt == nil && strings.HasPrefix(r.Template, "survey.") {
-				return r.ID
-			}
-		}
-		t.Fatalf("seed: the completed service of %s planned no survey: %s", who, b)
-		return ""
-	}
+	survey := func(actor, who string) string { return w.serviceMessage(t, actor, who, "ct-svc-"+who, "survey.") }
 	// The surveys as the dispatcher leaves them once sent: shA's now, bjA's 40 days ago
 	// (closed).
 	for who, sentAt := range map[string]time.Time{"shA": now, "bjA": now.AddDate(0, 0, -40)} {
@@ -249,6 +232,7 @@ func seedWorld(t *testing.T) *world {
 	}
 	w.vars["task"], w.vars["task2"], w.vars["task3"] = tasks.Items[0].ID, tasks.Items[1].ID, tasks.Items[2].ID
 	w.call(t, clinSH, "POST", "/v1/tasks/"+w.vars["task3"]+"/complete", map[string]any{"outcome": "reached"}, 200)
+	seedDispositions(t, w)
 
 	// A known person's form asking for marketing SMS: a double opt-in link.
 	w.call(t, none, "POST", "/v1/leads", map[string]any{"phone": w.vars["shA.phone"], "consent_marketing_sms": true, "consent_text_version": "2025-01"}, 202)
@@ -289,6 +273,97 @@ func seedWorld(t *testing.T) *world {
 	w.vars["long"] = strings.Repeat("x", 5000)
 	w.vars["unknown"] = store.NewID()
 	return w
+}
+
+// serviceMessage posts a completed service of who (event id) and returns the message it
+// planned whose template starts with prefix ("survey.", an e-mail; "checkin.", an SMS).
+func (w *world) serviceMessage(t *testing.T, actor, who, id, prefix string) string {
+	t.Helper()
+	var p struct {
+		Planned []struct {
+			ID         string  `json:"id"`
+			Template   string  `json:"template"`
+			DeadlineAt *string `json:"deadlineAt"`
+		} `json:"planned"`
+	}
+	b := w.call(t, actor, "POST", "/v1/customers/"+w.vars[who]+"/events", map[string]any{"id": id, "type": "service_completed"}, 201)
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Planned {
+		if r.DeadlineAt == nil && strings.HasPrefix(r.Template, prefix) {
+			return r.ID
+		}
+	}
+	t.Fatalf("seed: the completed service %s of %s planned no %s message: %s", id, who, prefix, b)
+	return ""
+}
+
+// seedDispositions gives shB a lunar birthday and a timeline holding a deferred and a
+// suppressed check-in, as the dispatcher leaves them, and checks the API says so; the
+// cases then validate those answers against the document.
+func seedDispositions(t *testing.T, w *world) {
+	t.Helper()
+	ctx := context.Background()
+	var cust struct {
+		Birthday      string `json:"birthday"`
+		BirthdayLunar bool   `json:"birthdayLunar"`
+	}
+	b := w.call(t, clinSH, "PATCH", "/v1/customers/"+w.vars["shB"], map[string]any{"birthday": "1990-03-05", "birthdayLunar": true}, 200)
+	if err := json.Unmarshal(b, &cust); err != nil || cust.Birthday != "1990-03-05" || !cust.BirthdayLunar {
+		t.Fatalf("seed: a lunar birthday: %v %s", err, b)
+	}
+	until := time.Now().Add(12 * time.Hour).UTC().Truncate(time.Second)
+	for i, settle := range []func(followup.Reminder) (followup.Reminder, error){
+		func(r followup.Reminder) (followup.Reminder, error) { return r.Defer(until, followup.ReasonQuietHours) },
+		func(r followup.Reminder) (followup.Reminder, error) { return r.Skip(followup.ReasonOptedOut) },
+	} {
+		id := w.serviceMessage(t, clinSH, "shB", fmt.Sprintf("ct-svc-shB-%d", i), "checkin.")
+		r, err := w.rem.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err = settle(r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.rem.Update(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		w.vars[fmt.Sprintf("shB.checkin%d", i)] = id
+	}
+	var tl struct {
+		Entries []struct {
+			Kind string `json:"kind"`
+			Item struct {
+				ID          string     `json:"id"`
+				Disposition string     `json:"disposition"`
+				Reason      string     `json:"reason"`
+				Until       *time.Time `json:"until"`
+			} `json:"item"`
+		} `json:"entries"`
+	}
+	b = w.call(t, clinSH, "GET", "/v1/customers/"+w.vars["shB"]+"/timeline", nil, 200)
+	if err := json.Unmarshal(b, &tl); err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range tl.Entries {
+		switch it := e.Item; it.ID {
+		case w.vars["shB.checkin0"]:
+			found++
+			if e.Kind != "message" || it.Disposition != "deferred" || it.Reason != "quiet_hours" || it.Until == nil || !it.Until.Equal(until) {
+				t.Errorf("the deferred check-in on the timeline: %+v, want deferred, quiet_hours, until %s", e, until)
+			}
+		case w.vars["shB.checkin1"]:
+			found++
+			if e.Kind != "message" || it.Disposition != "suppressed" || it.Reason != "opted_out" || it.Until != nil {
+				t.Errorf("the suppressed check-in on the timeline: %+v, want suppressed, opted_out, no until", e)
+			}
+		}
+	}
+	if found != 2 {
+		t.Fatalf("seed: %d of the two check-ins on shB's timeline: %s", found, b)
+	}
 }
 
 // cases are the requests, in order (later ones rely on what earlier ones did).
@@ -383,6 +458,8 @@ func cases(w *world) []reqCase {
 		reqCase{name: "a customer without a token", actor: none, method: "GET", path: "/v1/customers/{shA}", want: 401, refused: true},
 
 		reqCase{name: "a clinician's edit (events/api-customers-patch.json)", actor: clinSH, method: "PATCH", path: "/v1/customers/{shA}", body: `{"allergies": "penicillin", "tags": ["implant"]}`, want: 200},
+		reqCase{name: "a lunar birthday", actor: clinSH, method: "PATCH", path: "/v1/customers/{shA}", body: `{"birthday":"1988-08-08","birthdayLunar":true}`, want: 200},
+		reqCase{name: "a lunar birthday cleared", actor: clinSH, method: "PATCH", path: "/v1/customers/{shA}", body: `{"birthdayLunar":null}`, want: 200},
 		reqCase{name: "an edit of a read-only field", actor: clinSH, method: "PATCH", path: "/v1/customers/{shA}", body: `{"tier":"A"}`, want: 400, refused: true},
 		reqCase{name: "an edit giving another customer's phone", actor: admin, method: "PATCH", path: "/v1/customers/{shA}", body: `{"phone":"{shB.phone}"}`, want: 409},
 		reqCase{name: "an edit in plain text", actor: clinSH, method: "PATCH", path: "/v1/customers/{shA}", contentType: text, body: "name=x", want: 415, refused: true},
@@ -391,6 +468,8 @@ func cases(w *world) []reqCase {
 		reqCase{name: "an edit without a token", actor: none, method: "PATCH", path: "/v1/customers/{shA}", body: `{"name":"x"}`, want: 401, refused: true},
 
 		reqCase{name: "a timeline", actor: clinSH, method: "GET", path: "/v1/customers/{shA}/timeline", want: 200},
+		reqCase{name: "a timeline with a deferred and a suppressed message", actor: clinSH, method: "GET", path: "/v1/customers/{shB}/timeline", want: 200},
+		reqCase{name: "a customer with a lunar birthday", actor: clinSH, method: "GET", path: "/v1/customers/{shB}", want: 200},
 		reqCase{name: "a timeline of another store", actor: clinSH, method: "GET", path: "/v1/customers/{bjA}/timeline", want: 404},
 		reqCase{name: "a timeline for an agent naming every store", actor: agentAll, method: "GET", path: "/v1/customers/{shA}/timeline", want: 403},
 		reqCase{name: "a timeline without a token", actor: none, method: "GET", path: "/v1/customers/{shA}/timeline", want: 401, refused: true},

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
-	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 	"github.com/tierflow/tierflow/infra/local/stack"
 	"github.com/tierflow/tierflow/infra/local/stack/stacktest"
@@ -92,19 +90,11 @@ func document(t *testing.T) *openapi3.T {
 	return doc
 }
 
-// templateRoutes reads the routes with the project's own template parser, the one the
-// local runtime serves them from.
+// templateRoutes are the routes the running stack serves, read by the project's own
+// template parser.
 func templateRoutes(t *testing.T) []samtemplate.Route {
 	t.Helper()
-	root, err := emulators.FindRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := tpl.Routes()
+	rs := st.Template.Routes()
 	if len(rs) == 0 {
 		t.Fatal("template.yaml has no routes")
 	}

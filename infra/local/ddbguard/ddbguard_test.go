@@ -50,10 +50,15 @@ func guardedClient(t *testing.T, function string) (*dynamodb.Client, *atomic.Int
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		_, _ = w.Write([]byte(`{}`))
+		if _, err := w.Write([]byte(`{}`)); err != nil {
+			t.Errorf("backend answer: %v", err)
+		}
 	}))
 	t.Cleanup(backend.Close)
-	target, _ := url.Parse(backend.URL)
+	target, err := url.Parse(backend.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	guard := httptest.NewServer(p.Handler(target, nil))
 	t.Cleanup(guard.Close)
 	c := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(guard.URL),

@@ -23,6 +23,7 @@ func BenchmarkLeadPostLatency(b *testing.B) {
 	for range b.N {
 		lat := make([]time.Duration, total)
 		var failed int
+		var firstErr error
 		var mu sync.Mutex
 		jobs := make(chan int)
 		var wg sync.WaitGroup
@@ -35,13 +36,19 @@ func BenchmarkLeadPostLatency(b *testing.B) {
 				defer wg.Done()
 				for i := range jobs {
 					n := (base + int64(i)*7919) % 1e8
-					body, _ := json.Marshal(map[string]any{"name": "Bench Lead", "phone": fmt.Sprintf("+86135%08d", n), "store": "sh-01", "interest": "consult"})
+					body, err := json.Marshal(map[string]any{"name": "Bench Lead", "phone": fmt.Sprintf("+86135%08d", n), "store": "sh-01", "interest": "consult"})
+					var resp *http.Response
 					t0 := time.Now()
-					resp, err := c.Post(st.URL+"/v1/leads", "application/json", bytes.NewReader(body))
+					if err == nil {
+						resp, err = c.Post(st.URL+"/v1/leads", "application/json", bytes.NewReader(body))
+					}
 					lat[i] = time.Since(t0)
 					if err != nil || resp.StatusCode >= 300 {
 						mu.Lock()
 						failed++
+						if firstErr == nil && err != nil {
+							firstErr = err
+						}
 						mu.Unlock()
 					}
 					if err == nil {
@@ -57,7 +64,7 @@ func BenchmarkLeadPostLatency(b *testing.B) {
 		wg.Wait()
 		wall := time.Since(start)
 		if failed > 0 {
-			b.Fatalf("%d of %d posts failed", failed, total)
+			b.Fatalf("%d of %d posts failed (first error: %v)", failed, total, firstErr)
 		}
 		slices.Sort(lat)
 		b.ReportMetric(float64(lat[total/2].Microseconds())/1000, "p50-ms")

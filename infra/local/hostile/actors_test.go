@@ -137,7 +137,10 @@ func tokens(t *testing.T) map[string]string {
 	}
 	// alg:none, no signature.
 	seg := func(v any) string {
-		b, _ := json.Marshal(v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	out[algNone] = seg(map[string]string{"alg": "none", "typ": "JWT", "kid": kid}) + "." + seg(claims(nil)) + "."

@@ -1,11 +1,9 @@
 package hostile
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 
-	"github.com/tierflow/tierflow/infra/local/emulators"
 	"github.com/tierflow/tierflow/infra/local/samtemplate"
 )
 
@@ -17,20 +15,12 @@ type routeInfo struct {
 
 func (r routeInfo) Key() string { return r.Method + " " + r.Path }
 
-// templateRoutes reads the routes with the project's own template parser, the one the
-// local runtime serves them from.
+// templateRoutes are the routes the running stack serves, read by the project's own
+// template parser.
 func templateRoutes(t *testing.T) []routeInfo {
 	t.Helper()
-	root, err := emulators.FindRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []routeInfo
-	for _, r := range tpl.Routes() {
+	for _, r := range st.Template.Routes() {
 		out = append(out, routeInfo{Method: r.Method, Path: r.Path, Staff: r.Authorizer != ""})
 	}
 	if len(out) == 0 {

@@ -143,7 +143,10 @@ func TestFieldsMatchTheirPointerInABatch(t *testing.T) {
 }
 
 func TestATamperedCursorPointsAtTheOtherStore(t *testing.T) {
-	b, _ := json.Marshal(map[string]string{"PK": "REM#r1", "SK": "REM", "GSI2PK": "STORETASK#sh-01", "GSI2SK": "open#x"})
+	b, err := json.Marshal(map[string]string{"PK": "REM#r1", "SK": "REM", "GSI2PK": "STORETASK#sh-01", "GSI2SK": "open#x"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := base64.RawURLEncoding.DecodeString(tamper(base64.RawURLEncoding.EncodeToString(b), "STORETASK#bj-01"))
 	var m map[string]string
 	if err != nil || json.Unmarshal(got, &m) != nil || m["GSI2PK"] != "STORETASK#bj-01" || m["PK"] != "REM#r1" {

@@ -151,11 +151,17 @@ func seedWorld(t *testing.T) *world {
 			"customer": map[string]string{"id": w.customers[p.who]}, "at": now.Add(-time.Duration(i+2) * time.Hour).Format(time.RFC3339),
 			"amount": p.amount, "currency": "CNY",
 			"items": []map[string]any{{"sku": "SKU-" + p.ext, "name": "Treatment", "qty": 1, "unitPrice": p.amount}}}
-		b, _ := json.Marshal(txn)
+		b, err := json.Marshal(txn)
+		if err != nil {
+			t.Fatal(err)
+		}
 		w.vars[p.ref] = string(b)
 		txn["amount"] = "1.00"
 		txn["items"] = []map[string]any{{"sku": "SKU-" + p.ext, "name": "Treatment", "qty": 1, "unitPrice": "1.00"}}
-		c, _ := json.Marshal(txn)
+		c, err := json.Marshal(txn)
+		if err != nil {
+			t.Fatal(err)
+		}
 		w.vars[p.ref+".conflict"] = string(c) // same once-key, another amount
 		w.call(t, adminAll, "POST", "/v1/transactions", map[string]any{"transactions": []json.RawMessage{b}}, 202)
 	}
@@ -243,7 +249,10 @@ func seedWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	doc["version"] = pol.Version + 1
-	next, _ := json.Marshal(doc)
+	next, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.vars["policy.next"] = string(next)
 
 	// A finished re-tier run.
@@ -311,8 +320,10 @@ func tamper(cursor, partition string) string {
 		if json.Unmarshal(b, &m) == nil {
 			if _, ok := m["GSI2PK"]; ok {
 				m["GSI2PK"] = partition
-				out, _ := json.Marshal(m)
-				return base64.RawURLEncoding.EncodeToString(out)
+				if out, err := json.Marshal(m); err == nil {
+					return base64.RawURLEncoding.EncodeToString(out)
+				} // not re-encodable: changed in the middle below, like an opaque one
+
 			}
 		}
 	}

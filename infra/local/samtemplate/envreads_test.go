@@ -43,7 +43,10 @@ func codeEnvReads(t *testing.T, root string) []envRead {
 			if err != nil {
 				return err
 			}
-			rel, _ := filepath.Rel(root, p)
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return err
+			}
 			for _, m := range envReadPattern.FindAllStringSubmatch(string(src), -1) {
 				out = append(out, envRead{Var: m[1], File: rel})
 			}

@@ -35,6 +35,16 @@ func alarms(raw map[string]any) []alarm {
 }
 
 // findAlarm returns the alarm on namespace/metric whose dimension dim refers to target.
+// threshold is the alarm's Threshold; a missing one (which would read as 0) fails the test.
+func threshold(t *testing.T, a alarm) float64 {
+	t.Helper()
+	th, err := strconv.ParseFloat(str(a.props["Threshold"]), 64)
+	if err != nil {
+		t.Fatalf("%s: Threshold %v: %v", a.id, a.props["Threshold"], err)
+	}
+	return th
+}
+
 func findAlarm(as []alarm, namespace, metric, dim, target string) (alarm, bool) {
 	for _, a := range as {
 		if str(a.props["Namespace"]) != namespace || str(a.props["MetricName"]) != metric {
@@ -94,12 +104,12 @@ func TestTemplateOperations(t *testing.T) {
 			n++
 			if a, ok := findAlarm(as, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.LogicalID); !ok {
 				t.Errorf("%s: no depth alarm", q.LogicalID)
-			} else if th, _ := strconv.ParseFloat(str(a.props["Threshold"]), 64); th != 0 || str(a.props["ComparisonOperator"]) != "GreaterThanThreshold" {
+			} else if th := threshold(t, a); th != 0 || str(a.props["ComparisonOperator"]) != "GreaterThanThreshold" {
 				t.Errorf("%s: depth alarm fires above %v, want on the first message", q.LogicalID, th)
 			}
 			if a, ok := findAlarm(as, "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q.LogicalID); !ok {
 				t.Errorf("%s: no age alarm", q.LogicalID)
-			} else if th, _ := strconv.ParseFloat(str(a.props["Threshold"]), 64); th <= 0 || th >= q.MessageRetention.Seconds() {
+			} else if th := threshold(t, a); th <= 0 || th >= q.MessageRetention.Seconds() {
 				t.Errorf("%s: age alarm at %v s, want before the retention (%s) drops the message", q.LogicalID, th, q.MessageRetention)
 			}
 		}
@@ -126,7 +136,7 @@ func TestTemplateOperations(t *testing.T) {
 				t.Errorf("no alarm on %s", c.metric)
 				continue
 			}
-			if th, _ := strconv.ParseFloat(str(a.props["Threshold"]), 64); th <= 0 || th >= c.review {
+			if th := threshold(t, a); th <= 0 || th >= c.review {
 				t.Errorf("%s alarms at %v, want above 0 and below SES's review threshold %v", c.metric, th, c.review)
 			}
 		}

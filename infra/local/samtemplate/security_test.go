@@ -158,7 +158,11 @@ func TestTemplateSecurity(t *testing.T) {
 			}
 			for _, pk := range staffOnly {
 				for _, p := range prefixes {
-					if ok, _ := path.Match(p, pk); ok || p == "*" {
+					ok, err := path.Match(p, pk)
+					if err != nil {
+						t.Errorf("%s: LeadingKeys pattern %q: %v", fn, p, err)
+					}
+					if ok || p == "*" {
 						t.Errorf("%s: LeadingKeys pattern %q lets an unauthenticated caller's function reach %s", fn, p, pk)
 					}
 				}

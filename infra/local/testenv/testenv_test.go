@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -100,8 +101,12 @@ func start(t *testing.T, script string) *run {
 		ready = sc.Text() == "ready"
 	}
 	go func() {
-		_, _ = io.Copy(io.Discard, stdout) // the pipe must be read to its end before Wait
-		r.done <- cmd.Wait()
+		_, copyErr := io.Copy(io.Discard, stdout) // the pipe must be read to its end before Wait
+		err := cmd.Wait()
+		if copyErr != nil {
+			err = fmt.Errorf("reading the launcher's output: %w", copyErr) // not an exit status: wait fails
+		}
+		r.done <- err
 	}()
 	if !ready {
 		<-r.done

@@ -251,7 +251,7 @@ func testManagerOverview(t *testing.T) {
 	if want.LastRun != nil {
 		runID = want.LastRun.ID
 	}
-	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(runID), chromedp.WithPollingTimeout(10*time.Second))))
+	must(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`(document.querySelector('[data-test=run-id]') || {}).textContent === `+jsString(t, runID), chromedp.WithPollingTimeout(10*time.Second))))
 	if want.LastRun != nil {
 		if got := digits.ReplaceAllString(text(t, ctx, `[data-test=run-changed]`), ""); got != fmt.Sprint(want.LastRun.Changed) {
 			t.Errorf("the last run changed %s customers on screen, %d in the report", got, want.LastRun.Changed)
@@ -493,8 +493,12 @@ func paretoAt(r tiersReport, x float64) float64 {
 	return py
 }
 
-func jsString(s string) string {
-	b, _ := json.Marshal(s)
+func jsString(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(b)
 }
 

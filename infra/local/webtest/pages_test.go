@@ -546,7 +546,7 @@ func testAPIKeys(t *testing.T) {
 	}
 	shot(t, ctx, "api-keys-desktop")
 	must(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-test=key-revoke-`+id+`]`))))
-	if eval[bool](t, ctx, `document.documentElement.outerHTML.includes(`+jsString(secret)+`)`) {
+	if eval[bool](t, ctx, `document.documentElement.outerHTML.includes(`+jsString(t, secret)+`)`) {
 		t.Error("the secret is still on the page after a reload: it must be shown once")
 	}
 	// The person answers "yes" to the confirmation.

@@ -32,7 +32,10 @@ func check(t testing.TB, cfg Config, rep Report) {
 	if rep.TasksEscalated == 0 {
 		t.Errorf("no task escalated although staff leave some undone")
 	}
-	p, _ := followup.DefaultPolicy()
+	p, err := followup.DefaultPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, c := range rep.Classes {
 		class, ok := p.Classes[name]
 		if !ok {
