@@ -79,7 +79,7 @@ export function shareChart(name, title, labels, shares) {
 
 // paretoChart draws the Pareto curve from paretoPoints(…) ([[customer %, revenue %]…]),
 // with the top-20 % point marked; without points it says the data is not available yet.
-export function paretoChart(points, top20) {
+export function paretoChart(points, top20, maxError) {
   const title = t('overview.pareto');
   if (!points) {
     return h('figure', { class: 'card chart-card', 'data-test': 'chart-pareto' }, h('figcaption', {}, title), h('p', { class: 'muted unavailable', 'data-test': 'pareto-unavailable' }, t('overview.paretoUnavailable')));
@@ -87,7 +87,12 @@ export function paretoChart(points, top20) {
   const { el, wrap } = box('pareto', title);
   // The share the curve itself gives the top 20 %, written like the headline figure.
   const at20 = shareAt(points, 0.2);
-  el.before(h('p', { class: 'pareto-label' }, t('overview.paretoTop20'), ' ', h('strong', { 'data-test': 'pareto-top20' }, pct(at20))));
+  // A curve merged from several stores' curves is a lower bound (the report says by how
+  // much at most): the label says "at least" and the bound, so it is not read as a second,
+  // different top-20 % figure.
+  const bound = typeof maxError === 'number' && maxError > 0;
+  el.before(h('p', { class: 'pareto-label' }, t('overview.paretoTop20'), ' ', bound ? '≥ ' : '', h('strong', { 'data-test': 'pareto-top20' }, pct(at20))));
+  if (bound) el.before(h('p', { class: 'muted small', 'data-test': 'pareto-bound' }, t('overview.paretoBound', { err: pct(maxError) })));
   queueMicrotask(() =>
     mount(el, {
       tooltip: { ...tip, trigger: 'axis', valueFormatter: (v) => `${v} %` },

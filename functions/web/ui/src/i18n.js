@@ -245,6 +245,7 @@ export const dict = {
     'unit.days': '{n} 天',
 
     'nav.reports': '报表',
+    'overview.paretoBound': '曲线由各门店曲线合并而成，是下限：最多低估 {err}。',
     'keys.rate': '限速',
     'keys.perMinute': '{n}/分钟',
     'col.expires': '到期',
@@ -710,6 +711,7 @@ export const dict = {
     'unit.days': '{n} days',
 
     'nav.reports': 'Reports',
+    'overview.paretoBound': 'The curve is merged from each store’s curve: a lower bound, at most {err} below.',
     'keys.rate': 'Rate limit',
     'keys.perMinute': '{n}/min',
     'col.expires': 'Expires',

@@ -46,7 +46,7 @@ export async function render(root) {
       barChart('tiers', t('overview.byTier'), tierLabels, tiers.map((r) => r.customers || 0)),
       shareChart('revenue', t('overview.revenueShare'), tierLabels, tiers.map((r) => r.revenueShare || 0)),
       barChart('stages', t('overview.byStage'), STAGES.map((s) => t(`stage.${s}`)), STAGES.map((s) => stages[s] || 0)),
-      paretoChart(paretoPoints(report.paretoCurve), report.top20RevenueShare),
+      paretoChart(paretoPoints(report.paretoCurve), report.top20RevenueShare, report.paretoMaxError),
     ),
     runBox,
     table({
