@@ -567,14 +567,21 @@ func testAPIKeys(t *testing.T) {
 // /v1/staff) by name; handing a task to one is seen by the API.
 func testReassignFromDirectory(t *testing.T) {
 	manager := token(t, "clinician", "webtest-manager-sh", "sh-01")
+	type member struct {
+		Sub string `json:"sub"`
+	}
 	var dir struct {
-		Items []struct {
-			Sub string `json:"sub"`
-		} `json:"items"`
+		Items []member `json:"items"`
+		Staff []member `json:"staff"`
 	}
 	mustJSON(t, needRoute(t, "calls: reassign from the staff directory", "GET", "/v1/staff?store=sh-01", manager, nil), &dir)
 	if len(dir.Items) == 0 {
-		t.Skip("the staff directory of sh-01 is empty: nobody to hand a task to")
+		dir.Items = dir.Staff // the app reads either name
+	}
+	if len(dir.Items) == 0 {
+		msg := "!!! webtest: GET /v1/staff?store=sh-01 lists nobody: reassigning from the directory is NOT browser-tested"
+		fmt.Fprintln(os.Stderr, msg)
+		t.Skip(msg)
 	}
 	ctx := tab(t, phone, "")
 	must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"tasks?view=store#token="+manager),
