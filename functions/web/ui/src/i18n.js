@@ -245,6 +245,9 @@ export const dict = {
     'unit.days': '{n} 天',
 
     'nav.reports': '报表',
+    'policy.inForce': '当前生效',
+    'source.(none)': '无 UTM（导入、到店）',
+    'source.(other)': '其他（超过 300 组）',
     'overview.paretoBound': '曲线由各门店曲线合并而成，是下限：最多低估 {err}。',
     'keys.rate': '限速',
     'keys.perMinute': '{n}/分钟',
@@ -711,6 +714,9 @@ export const dict = {
     'unit.days': '{n} days',
 
     'nav.reports': 'Reports',
+    'policy.inForce': 'in force',
+    'source.(none)': 'no UTM (imports, walk-ins)',
+    'source.(other)': 'other (beyond 300 pairs)',
     'overview.paretoBound': 'The curve is merged from each store’s curve: a lower bound, at most {err} below.',
     'keys.rate': 'Rate limit',
     'keys.perMinute': '{n}/min',

@@ -113,7 +113,7 @@ export async function render(root) {
     versions,
   );
   showChanges();
-  loadVersions(versions);
+  loadVersions(versions, cur);
 }
 
 // previewView shows a preview: the figures, how it was computed, and the matrix with a
@@ -136,7 +136,7 @@ export function previewView(p) {
   ];
 }
 
-async function loadVersions(box) {
+async function loadVersions(box, cur) {
   let list;
   try {
     const res = await get('/v1/policy/versions');
@@ -170,7 +170,7 @@ async function loadVersions(box) {
       caption: t('policy.versions'),
       rows: list.slice().sort((a, b) => b.version - a.version),
       columns: [
-        { label: t('col.version'), value: (r) => r.version, cell: (r) => `v${r.version}` },
+        { label: t('col.version'), value: (r) => r.version, cell: (r) => [`v${r.version}`, r.current || r.version === cur.version ? h('span', { class: 'muted small' }, ` · ${t('policy.inForce')}`) : null, r.stored === false ? h('span', { class: 'muted small' }, ` ${t('policy.default')}`) : null] },
         { label: t('col.when'), value: (r) => r.at || r.createdAt || '', cell: (r) => dateTime(r.at || r.createdAt) },
         { label: t('col.by'), value: (r) => r.by || '' },
         { label: '', value: () => '', cell: (r) => h('button', { class: 'btn secondary', type: 'button', 'data-test': `policy-view-${r.version}`, onclick: () => view(r) }, t('policy.view')) },

@@ -3,7 +3,7 @@
 import { get, query } from '../api.js';
 import { h, fill, loading, failure, table, reportHeader } from '../ui.js';
 import { t } from '../i18n.js';
-import { int, pct, money } from '../format.js';
+import { int, pct, money, label } from '../format.js';
 import { sourcesTable, decimal } from '../reports.js';
 import { barChart } from '../charts.js';
 import { currentStore, storePicker } from '../store.js';
@@ -23,7 +23,7 @@ export async function render(root) {
     }
     const s = sourcesTable(rep.rows);
     const bySource = new Map();
-    for (const r of s.rows) bySource.set(r.source || '—', (bySource.get(r.source || '—') || 0) + decimal(r.revenue));
+    for (const r of s.rows) bySource.set(label('source', r.source) || '—', (bySource.get(label('source', r.source) || '—') || 0) + decimal(r.revenue));
     fill(box,
       s.rows.length ? barChart('sources', t('sources.chart'), [...bySource.keys()], [...bySource.values()].map((v) => Math.round(v))) : null,
       table({
@@ -31,7 +31,7 @@ export async function render(root) {
         caption: t('sources.title'),
         rows: s.rows.length ? [...s.rows, s.total] : [],
         columns: [
-          { label: t('col.source'), value: (r) => (r.total ? t('common.total') : r.source), cell: (r) => (r.total ? h('strong', {}, t('common.total')) : r.source || '—') },
+          { label: t('col.source'), value: (r) => (r.total ? t('common.total') : label('source', r.source)), cell: (r) => (r.total ? h('strong', {}, t('common.total')) : label('source', r.source) || '—') },
           { label: t('col.campaign'), value: (r) => r.campaign },
           { label: t('col.leads'), value: (r) => r.leads, cell: (r) => int(r.leads), num: true },
           { label: t('col.customers'), value: (r) => r.customers, cell: (r) => int(r.customers), num: true },
