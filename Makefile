@@ -19,12 +19,13 @@ UI_DIR := functions/web/ui
 UI_DIST := functions/web/dist
 UI_SRC := $(wildcard $(UI_DIR)/src/*.* $(UI_DIR)/src/pages/*.js) $(UI_DIR)/build.mjs
 
-.PHONY: help deps web browser screenshots build build-local run test test-unit bench token invoke import rfm model deploy clean fmt vet
+.PHONY: help deps web browser screenshots build build-local run test test-unit bench cost token invoke import rfm model deploy clean fmt vet
 
 help:
 	@echo "make run    start tierflow locally (emulators + functions + demo data) and print the URLs"
 	@echo "make test   install what is needed and run every test, including emulator integration tests"
 	@echo "make bench  run the benchmarks and print the figures"
+	@echo "make cost   measure request units per operation on DynamoDB Local and print the nightly bill as JSON"
 	@echo "make build  build every function for AWS (arm64 bootstrap) into $(BUILD)/lambda"
 	@echo "make token ROLE=admin|clinician|agent STORE=<id>   mint a local staff token"
 	@echo "make invoke FN=<LogicalId> EVENT=events/<file>.json invoke a function in the local stack"
@@ -77,6 +78,8 @@ build: web
 	  echo "build $$id (functions/$$dir) -> $(BUILD)/lambda/$$id/bootstrap"; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(BUILD)/lambda/$$id/bootstrap ./functions/$$dir || exit 1; \
 	done
+	@# Each bootstrap's size against its budget (issue #13, infra/build); fails above its limit.
+	@$(GO) run ./infra/build/sizes -dir $(BUILD)/lambda $(FUNCTIONS)
 
 # The same binaries for this machine's architecture, run by the local runtime.
 build-local: web
@@ -138,6 +141,16 @@ test-unit: launcher
 
 bench: deps build-local launcher
 	set -o pipefail; $(LAUNCHER) test -- $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m ./... | tee $(BUILD)/bench.txt
+
+# issue #13: every budgeted operation against DynamoDB Local (ReturnConsumedCapacity), the
+# nightly write shares of a synthetic base, and the bill of a night for 1 M and 10 M
+# customers, as one JSON document on standard output (infra/local/cost; progress on stderr).
+COST_CUSTOMERS ?= 5000
+cost: deps launcher
+	@mkdir -p $(BUILD)
+	@$(LAUNCHER) test -- $(GO) test -count=1 -timeout 60m -run '^TestCostReport$$' ./infra/local/cost \
+	  -args -customers $(COST_CUSTOMERS) -json $(CURDIR)/$(BUILD)/cost.json >&2
+	@cat $(BUILD)/cost.json
 
 # ---------------------------------------------------------------- operator tools
 ROLE ?= admin

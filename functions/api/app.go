@@ -13,6 +13,7 @@ import (
 	"github.com/tierflow/tierflow/shared/env"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/seal"
+	"github.com/tierflow/tierflow/shared/seal/sealkms"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
@@ -40,7 +41,7 @@ func newApp(ctx context.Context) (*app, *env.Reader) {
 	b := boot.Init(ctx)
 	var sealer *seal.Sealer
 	// Without a key the sensitive section cannot be opened or written; the rest works.
-	if w, err := seal.WrapperFor(b.Cfg, b.Env.Optional("SEAL_KEY_ID", "")); err == nil {
+	if w, err := sealkms.WrapperFor(b.Cfg, b.Env.Optional("SEAL_KEY_ID", "")); err == nil {
 		sealer = &seal.Sealer{Wrapper: w}
 	} else {
 		b.Log.Warn("sensitive section unavailable", "err", err)

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"go/types"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,40 +16,18 @@ import (
 
 const dynamodbTypes = "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-// functions lists the function folders (functions/<name> holding a main package).
-func functions(t *testing.T, dir string) []string {
+// functionDeps is one `go list -deps` of every function: for each function (a main
+// package under functions/), the packages it links, each with its imports.
+func functionDeps(t *testing.T) map[string][]listedDep {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(dir, "functions"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(dir, "functions", e.Name(), "main.go")); e.IsDir() && err == nil {
-			out = append(out, "./functions/"+e.Name())
-		}
-	}
-	if len(out) < 7 {
-		t.Fatalf("found %d functions (%v): the layout changed", len(out), out)
-	}
-	return out
-}
-
-type listedDep struct {
-	ImportPath string
-	Imports    []string
-}
-
-// deps is `go list -deps` of one package, each dependency with its imports.
-func deps(t *testing.T, dir, pattern string) []listedDep {
-	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports", pattern)
-	cmd.Dir = dir
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Name,Imports,Deps", "./functions/...")
+	cmd.Dir = root(t)
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list -deps %s: %v", pattern, err)
+		t.Fatalf("go list -deps ./functions/...: %v", err)
 	}
-	var all []listedDep
+	byPath := map[string]listedDep{}
+	var mains []listedDep
 	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
 		var d listedDep
 		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
@@ -58,23 +35,39 @@ func deps(t *testing.T, dir, pattern string) []listedDep {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, d)
+		byPath[d.ImportPath] = d
+		if d.Name == "main" && strings.HasPrefix(d.ImportPath, lint.Module+"/functions/") {
+			mains = append(mains, d)
+		}
 	}
-	// The package itself comes last, after what it imports (at least the standard library).
-	if len(all) < 10 || all[len(all)-1].ImportPath != lint.Module+strings.TrimPrefix(pattern, ".") {
-		t.Fatalf("go list -deps %s named %d packages, not ending with the package itself", pattern, len(all))
+	if len(mains) < 7 {
+		t.Fatalf("go list named %d functions: the layout changed", len(mains))
 	}
-	return all
+	fns := map[string][]listedDep{}
+	for _, m := range mains {
+		if len(m.Deps) < 10 {
+			t.Fatalf("%s links %d packages: go list answered too little", m.ImportPath, len(m.Deps))
+		}
+		linked := []listedDep{m}
+		for _, d := range m.Deps {
+			linked = append(linked, byPath[d])
+		}
+		fns[strings.TrimPrefix(m.ImportPath, lint.Module+"/")] = linked
+	}
+	return fns
+}
+
+type listedDep struct {
+	ImportPath, Name string
+	Imports, Deps    []string
 }
 
 // A Lambda binary links no test code: `testing` (its flags, its helpers) comes only from
 // a package meant for tests.
 func TestNoFunctionLinksTesting(t *testing.T) {
-	dir := root(t)
-	for _, fn := range functions(t, dir) {
-		all := deps(t, dir, fn)
+	for fn, linked := range functionDeps(t) {
 		var via []string
-		for _, d := range all {
+		for _, d := range linked {
 			for _, imp := range d.Imports {
 				if imp == "testing" || strings.HasPrefix(imp, "testing/") {
 					via = append(via, d.ImportPath+" imports "+imp)
@@ -90,15 +83,10 @@ func TestNoFunctionLinksTesting(t *testing.T) {
 // DynamoDB's item types stay behind the store: no package under functions/ builds or
 // reads raw items.
 func TestNoFunctionImportsDynamoDBItemTypes(t *testing.T) {
-	dir := root(t)
-	for _, fn := range functions(t, dir) {
-		for _, d := range deps(t, dir, fn) {
-			if strings.HasPrefix(d.ImportPath, lint.Module+"/functions/") {
-				for _, imp := range d.Imports {
-					if imp == dynamodbTypes {
-						t.Errorf("%s imports %s", d.ImportPath, imp)
-					}
-				}
+	for _, linked := range functionDeps(t) {
+		for _, d := range linked {
+			if strings.HasPrefix(d.ImportPath, lint.Module+"/functions/") && slices.Contains(d.Imports, dynamodbTypes) {
+				t.Errorf("%s imports %s", d.ImportPath, dynamodbTypes)
 			}
 		}
 	}

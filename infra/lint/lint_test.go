@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tierflow/tierflow/infra/lint"
@@ -22,30 +23,57 @@ func root(t *testing.T) string {
 	return dir
 }
 
-// No test swallows an error: a step that fails must fail the test, not feed it a zero
-// value that makes a later assertion pass or fail for the wrong reason.
-func TestNoTestDiscardsAnError(t *testing.T) {
+var (
+	testsOnce sync.Once
+	testPkgs  []*lint.Package
+	testsErr  error
+)
+
+// testPackages are the test packages of shared/, functions/ and infra/, type-checked once.
+func testPackages(t *testing.T) []*lint.Package {
+	t.Helper()
 	dir := root(t)
-	pkgs, err := lint.Load(dir, true, "./shared/...", "./functions/...", "./infra/...")
-	if err != nil {
-		t.Fatal(err)
+	testsOnce.Do(func() {
+		testPkgs, testsErr = lint.Load(dir, true, "./shared/...", "./functions/...", "./infra/...")
+	})
+	if testsErr != nil {
+		t.Fatal(testsErr)
 	}
 	tests := 0
-	for _, p := range pkgs {
+	for _, p := range testPkgs {
 		if p.ForTest != "" {
 			tests++
-		}
-		for _, f := range lint.DiscardedErrors(p, dir) {
-			t.Error(f)
 		}
 	}
 	if tests < 40 {
 		t.Fatalf("only %d test packages type-checked: the patterns are wrong", tests)
 	}
+	return testPkgs
 }
 
-// The check sees every way a test can drop an error, and lets dropped values be.
-func TestTheDiscardCheckCatchesEachForm(t *testing.T) {
+// No test swallows an error: a step that fails must fail the test, not feed it a zero
+// value that makes a later assertion pass or fail for the wrong reason.
+func TestNoTestDiscardsAnError(t *testing.T) {
+	for _, p := range testPackages(t) {
+		for _, f := range lint.DiscardedErrors(p, root(t)) {
+			t.Error(f)
+		}
+	}
+}
+
+// No goroutine a test starts calls t.Fatal or t.FailNow: it would end that goroutine, not
+// the test, which goes on as if nothing failed.
+func TestNoTestFatalsFromAnotherGoroutine(t *testing.T) {
+	for _, p := range testPackages(t) {
+		for _, f := range lint.FatalInGoroutines(p, root(t)) {
+			t.Error(f)
+		}
+	}
+}
+
+// The checks see every way a test can drop an error or stop another goroutine, and let
+// dropped values and t.Error be.
+func TestTheChecksCatchEachForm(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, src string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
@@ -102,15 +130,31 @@ func TestOutside(t *testing.T) {
 		t.Fatal("no error")
 	}
 	go func() { _, _ = p.Two() }()
+	go func() {
+		if _, err := p.Two(); err != nil {
+			t.Fatal(err)
+		}
+		t.Error("allowed")
+	}()
+	var tb testing.TB = t
+	go func() { tb.FailNow() }()
+	t.Fatal("the test's own goroutine")
 }
 `)
 	pkgs, err := lint.Load(dir, true, "./...")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var got, fatal []string
 	for _, p := range pkgs {
 		got = append(got, lint.DiscardedErrors(p, dir)...)
+		fatal = append(fatal, lint.FatalInGoroutines(p, dir)...)
+	}
+	if want := []string{
+		"p_x_test.go:16: t.Fatal from a goroutine the test started: send the error back instead",
+		"p_x_test.go:21: tb.FailNow from a goroutine the test started: send the error back instead",
+	}; strings.Join(fatal, "\n") != strings.Join(want, "\n") {
+		t.Errorf("goroutine findings:\n%s\nwant\n%s", strings.Join(fatal, "\n"), strings.Join(want, "\n"))
 	}
 	joined := strings.Join(got, "\n")
 	for _, want := range []string{

@@ -44,15 +44,11 @@ type listed struct {
 	Error      *struct{ Err string }
 }
 
-// Load type-checks the packages of the main module that match patterns, run from dir; with
-// tests, their test variants instead of those that have test files (the generated test
-// mains are left out).
-func Load(dir string, tests bool, patterns ...string) ([]*Package, error) {
-	args := []string{"list", "-e", "-export", "-deps", "-json=ImportPath,ForTest,Dir,GoFiles,Export,ImportMap,Module,Error"}
-	if tests {
-		args = append(args, "-test")
-	}
-	cmd := exec.Command("go", append(args, patterns...)...)
+// goList runs `go list -e -json=… args…` in dir and decodes its packages, in the order
+// it prints them (with -deps: every package after what it imports).
+func goList(dir string, args ...string) ([]listed, error) {
+	args = append([]string{"list", "-e", "-json=ImportPath,ForTest,Dir,GoFiles,Export,ImportMap,Module,Error"}, args...)
+	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -60,31 +56,72 @@ func Load(dir string, tests bool, patterns ...string) ([]*Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go %s: %w: %s", strings.Join(args, " "), err, stderr.String())
 	}
-	// Which packages the patterns name (without -deps).
-	roots := map[string]bool{}
-	cmd = exec.Command("go", append([]string{"list", "-e"}, patterns...)...)
-	cmd.Dir = dir
-	named, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("go list %s: %w", strings.Join(patterns, " "), err)
-	}
-	for _, p := range strings.Fields(string(named)) {
-		roots[p] = true
-	}
-	exports := map[string]string{}
 	var all []listed
 	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
 		var p listed
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
+			return all, nil
 		} else if err != nil {
 			return nil, fmt.Errorf("go list output: %w", err)
 		}
 		if p.Error != nil {
 			return nil, fmt.Errorf("%s: %s", p.ImportPath, p.Error.Err)
 		}
-		exports[p.ImportPath] = p.Export
 		all = append(all, p)
+	}
+}
+
+// Load type-checks the packages of the main module that match patterns, run from dir;
+// with tests, their test variants instead of those that have test files (the generated
+// test mains are left out).
+//
+// What the packages import comes from export data, which `go list -export` finds in the
+// build cache (go vet and go build leave it there) or compiles once; test variants, and
+// the packages recompiled for one, are type-checked from source, in dependency order, so
+// no test binary is compiled for the check.
+func Load(dir string, tests bool, patterns ...string) ([]*Package, error) {
+	all, err := goList(dir, append([]string{"-export", "-deps"}, patterns...)...)
+	if err != nil {
+		return nil, err
+	}
+	if tests {
+		if all, err = goList(dir, append([]string{"-deps", "-test"}, patterns...)...); err != nil {
+			return nil, err
+		}
+		// The export data of every plain package, those only tests import included.
+		var plain []string
+		for _, p := range all {
+			if !strings.Contains(p.ImportPath, " ") && !strings.HasSuffix(p.ImportPath, ".test") {
+				plain = append(plain, p.ImportPath)
+			}
+		}
+		exported, err := goList(dir, append([]string{"-export"}, plain...)...)
+		if err != nil {
+			return nil, err
+		}
+		byPath := map[string]string{}
+		for _, p := range exported {
+			byPath[p.ImportPath] = p.Export
+		}
+		for i := range all {
+			if e, ok := byPath[all[i].ImportPath]; ok {
+				all[i].Export = e
+			}
+		}
+	}
+	exports := map[string]string{}
+	for _, p := range all {
+		if p.Export != "" {
+			exports[p.ImportPath] = p.Export
+		}
+	}
+	named, err := goList(dir, patterns...)
+	if err != nil {
+		return nil, err
+	}
+	roots := map[string]bool{}
+	for _, p := range named {
+		roots[p.ImportPath] = true
 	}
 	hasTestVariant := map[string]bool{}
 	for _, p := range all {
@@ -92,29 +129,51 @@ func Load(dir string, tests bool, patterns ...string) ([]*Package, error) {
 			hasTestVariant[p.ForTest] = true
 		}
 	}
+	fset := token.NewFileSet()
+	gc := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		file := exports[path]
+		if file == "" {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(file)
+	})
+	checked := map[string]*types.Package{} // by go list's ImportPath, variants included
 	var pkgs []*Package
 	for _, p := range all {
 		base, _, variant := strings.Cut(p.ImportPath, " ")
-		switch {
-		case p.Module == nil || !p.Module.Main || strings.HasSuffix(base, ".test"):
-			continue
-		case variant && !roots[p.ForTest]:
-			continue
-		case !variant && (!roots[base] || hasTestVariant[base]):
+		if p.Module == nil || !p.Module.Main || strings.HasSuffix(base, ".test") {
 			continue
 		}
-		pkg, err := check(p, exports)
+		root := (variant && roots[p.ForTest]) || (!variant && roots[base] && !hasTestVariant[base])
+		if !root && !variant {
+			continue // its export data serves whoever imports it
+		}
+		pkg, err := check(fset, p, func(path string) (*types.Package, error) {
+			if id, ok := p.ImportMap[path]; ok {
+				path = id
+			}
+			if t, ok := checked[path]; ok {
+				return t, nil
+			}
+			return gc.Import(path)
+		})
 		if err != nil {
 			return nil, err
 		}
-		pkgs = append(pkgs, pkg)
+		checked[p.ImportPath] = pkg.Types
+		if root {
+			pkgs = append(pkgs, pkg)
+		}
 	}
 	return pkgs, nil
 }
 
-// check parses and type-checks one listed package against its dependencies' export data.
-func check(p listed, exports map[string]string) (*Package, error) {
-	fset := token.NewFileSet()
+type importerFunc func(path string) (*types.Package, error)
+
+func (f importerFunc) Import(path string) (*types.Package, error) { return f(path) }
+
+// check parses and type-checks one listed package.
+func check(fset *token.FileSet, p listed, imp importerFunc) (*Package, error) {
 	var files []*ast.File
 	for _, name := range p.GoFiles {
 		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.ParseComments)
@@ -123,23 +182,13 @@ func check(p listed, exports map[string]string) (*Package, error) {
 		}
 		files = append(files, f)
 	}
-	lookup := func(path string) (io.ReadCloser, error) {
-		if id, ok := p.ImportMap[path]; ok {
-			path = id
-		}
-		file, ok := exports[path]
-		if !ok || file == "" {
-			return nil, fmt.Errorf("no export data for %s", path)
-		}
-		return os.Open(file)
-	}
 	info := &types.Info{
 		Types: map[ast.Expr]types.TypeAndValue{},
 		Defs:  map[*ast.Ident]types.Object{},
 		Uses:  map[*ast.Ident]types.Object{},
 	}
 	path, _, _ := strings.Cut(p.ImportPath, " ")
-	tpkg, err := (&types.Config{Importer: importer.ForCompiler(fset, "gc", lookup)}).Check(path, fset, files, info)
+	tpkg, err := (&types.Config{Importer: imp}).Check(path, fset, files, info)
 	if err != nil {
 		return nil, fmt.Errorf("type-check %s: %w", p.ImportPath, err)
 	}

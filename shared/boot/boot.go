@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/awsx"
@@ -53,7 +52,7 @@ func Init(ctx context.Context) Base {
 	log := logx.FromEnv(nil) // until LOG_HASH_KEY is read; only failures are logged with it
 	cfg, err := awsx.Load(ctx)
 	Check(log, "aws config", err)
-	sec, err := secrets.Load(ctx, func() secrets.Getter { return ssm.NewFromConfig(cfg) }, os.LookupEnv)
+	sec, err := secrets.Load(ctx, func() secrets.Getter { return secrets.NewSSM(cfg) }, os.LookupEnv)
 	Check(log, "secrets", err)
 	var hashKey []byte
 	if v, ok := sec[secrets.LogHashKey]; ok {

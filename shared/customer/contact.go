@@ -9,8 +9,6 @@ import (
 	_ "time/tzdata" // the Lambda runtime image has no zoneinfo; validation must not depend on it
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Reasons returned for contact fields; stable wording the form page can show.
@@ -35,14 +33,14 @@ func NormalizePhone(raw, defaultRegion string) (string, error) {
 		}
 	}
 	// Full-width digits (１３８…) come from Chinese input methods; the library reads them.
-	n, err := phonenumbers.Parse(raw, strings.ToUpper(defaultRegion))
+	n, err := phones.E164(raw, strings.ToUpper(defaultRegion))
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errPhoneInvalid, err)
 	}
-	if !phonenumbers.IsValidNumber(n) {
+	if n == "" {
 		return "", errPhoneInvalid
 	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
+	return n, nil
 }
 
 // NormalizeEmail lower-cases and validates an address. Display names ("Li <a@b.c>") and

@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/tierflow/tierflow/shared/model"
 )
 
@@ -16,19 +15,18 @@ func MaskPhone(e164 string) string {
 	if e164 == "" {
 		return ""
 	}
-	n, err := phonenumbers.Parse(e164, "")
+	cc, nsn, err := phones.Split(e164)
 	if err != nil {
 		return maskTail(e164)
 	}
-	nsn := phonenumbers.GetNationalSignificantNumber(n)
 	masked := maskTail(nsn)
 	if len(nsn) >= 8 {
 		masked = nsn[:3] + "****" + nsn[len(nsn)-4:]
 	}
-	if n.GetCountryCode() == 86 {
+	if cc == 86 {
 		return masked
 	}
-	return "+" + strconv.Itoa(int(n.GetCountryCode())) + " " + masked
+	return "+" + strconv.Itoa(cc) + " " + masked
 }
 
 func maskTail(s string) string {

@@ -3,7 +3,6 @@ package dataset
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +71,8 @@ func OpenOnlineRetail(path string) (io.ReadCloser, error) {
 			f.Close()
 			return nil, fmt.Errorf("open online retail file %s: gzip: %w", path, err)
 		}
-		return &stackedCloser{Reader: zr, closers: []io.Closer{zr, f}}, nil
+		ra := readAhead(zr)
+		return &stackedCloser{Reader: ra, closers: []io.Closer{ra, zr, f}}, nil
 	}
 	return &stackedCloser{Reader: br, closers: []io.Closer{f}}, nil
 }
@@ -104,9 +104,7 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail: load Europe/London: %w", err)
 	}
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1 // a short row is one rejected row, not a failed import
+	cr := newRecords(r) // a short row is one rejected row, not a failed import
 	header, err := cr.Read()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail header: %w", err)
@@ -139,7 +137,13 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 		return s
 	}
 
+	type product2 struct{ sku, name string }
+	products := make(map[string]product2, 1<<12)
+	var lastInv string
+	var lastIdx int
 	line := 1
+	var lastDate string
+	var lastAt time.Time
 	for {
 		rec, rerr := cr.Read()
 		if rerr == io.EOF {
@@ -171,21 +175,31 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 			reject("unit price %q: %v", rec[5], perr)
 			continue
 		}
-		at, perr := time.ParseInLocation("2006-01-02 15:04:05", rec[4], loc)
-		if perr != nil {
-			// Some copies of the file use the spreadsheet's own format.
-			at, perr = time.ParseInLocation("1/2/2006 15:04", rec[4], loc)
-		}
-		if perr != nil {
-			reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
-			continue
+		// An invoice's lines share its date: parse each distinct date once.
+		at := lastAt
+		if rec[4] != lastDate || lastDate == "" {
+			var perr error
+			at, perr = time.ParseInLocation("2006-01-02 15:04:05", rec[4], loc)
+			if perr != nil {
+				// Some copies of the file use the spreadsheet's own format.
+				at, perr = time.ParseInLocation("1/2/2006 15:04", rec[4], loc)
+			}
+			if perr != nil {
+				reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
+				continue
+			}
+			lastDate, lastAt = rec[4], at
 		}
 		cust := strings.TrimSuffix(rec[6], ".0") // spreadsheet exports write 17850.0
 		if !isDigits(cust) {
 			reject("customer id %q is not numeric", rec[6])
 			continue
 		}
-		idx, ok := byInvoice[rec[0]]
+		// An invoice's lines are consecutive: look the invoice up once per run of lines.
+		idx, ok := lastIdx, rec[0] == lastInv && lastInv != ""
+		if !ok {
+			idx, ok = byInvoice[rec[0]]
+		}
 		if !ok {
 			inv := in(rec[0])
 			idx = len(accs)
@@ -199,14 +213,22 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 			}})
 			customers[accs[idx].txn.CustomerID] = struct{}{}
 		}
+		lastInv, lastIdx = accs[idx].txn.ExternalID, idx
 		a := &accs[idx]
 		if at.Before(a.txn.At) {
 			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
 		a.micro += int64(qty) * price
+		// A product is one SKU with (nearly always) one description: one lookup for both.
+		p, known := products[rec[1]]
+		if !known || p.name != rec[2] {
+			p = product2{sku: in(rec[1]), name: in(rec[2])}
+			products[p.sku] = p
+		}
+		sku, name := p.sku, p.name
 		a.txn.Items = append(a.txn.Items, model.TxnItem{
-			SKU:       in(rec[1]),
-			Name:      in(rec[2]),
+			SKU:       sku,
+			Name:      name,
 			Qty:       qty,
 			UnitPrice: model.Money(roundDiv(price, 10_000)),
 		})

@@ -42,6 +42,9 @@ type localized struct {
 	subject, text *texttemplate.Template
 	html          *htmltemplate.Template
 	required      []string // every {{.Var}} the locale uses, for a clear error before executing
+	// What Render runs: the templates above compiled without text/template's executor
+	// (render.go).
+	subjectC, textC, htmlC compiled
 }
 
 type entry struct {
@@ -109,9 +112,15 @@ func Parse(b []byte) (*Catalog, error) {
 			if l.text, err = parseText(field+".text", rl.Text, req); err != nil {
 				return nil, err
 			}
+			if l.textC, err = compileText(l.text.Tree.Root); err != nil {
+				return nil, fmt.Errorf("%w: %s.text: %w", ErrInvalidCatalog, field, err)
+			}
 			if rl.Subject != "" {
 				if l.subject, err = parseText(field+".subject", rl.Subject, req); err != nil {
 					return nil, err
+				}
+				if l.subjectC, err = compileText(l.subject.Tree.Root); err != nil {
+					return nil, fmt.Errorf("%w: %s.subject: %w", ErrInvalidCatalog, field, err)
 				}
 			}
 			if rl.HTML != "" {
@@ -121,6 +130,9 @@ func Parse(b []byte) (*Catalog, error) {
 				}
 				collect(h.Tree.Root, req)
 				l.html = h
+				if l.htmlC, err = compileHTML(h.Tree.Root); err != nil {
+					return nil, fmt.Errorf("%w: %s.html: %w", ErrInvalidCatalog, field, err)
+				}
 			}
 			for k := range req {
 				l.required = append(l.required, k)
@@ -224,31 +236,21 @@ func (c *Catalog) Render(id, channel, locale string, vars map[string]string) (Re
 	}
 	out := Rendered{Locale: loc}
 	var err error
-	if out.Text, err = execText(l.text, vars); err != nil {
+	if out.Text, err = l.textC.render(vars); err != nil {
 		return Rendered{}, fmt.Errorf("rendering %s text: %w", id, err)
 	}
 	if l.subject != nil {
-		if out.Subject, err = execText(l.subject, vars); err != nil {
+		if out.Subject, err = l.subjectC.render(vars); err != nil {
 			return Rendered{}, fmt.Errorf("rendering %s subject: %w", id, err)
 		}
 	}
 	if channel == ChannelEmail && l.html != nil {
-		var b strings.Builder
-		if err := l.html.Execute(&b, vars); err != nil {
+		if out.HTML, err = l.htmlC.render(vars); err != nil {
 			return Rendered{}, fmt.Errorf("rendering %s html: %w", id, err)
 		}
-		out.HTML = b.String()
 	}
 	if strings.TrimSpace(out.Text) == "" {
 		return Rendered{}, fmt.Errorf("%w: %s", ErrEmptyMessage, id)
 	}
 	return out, nil
-}
-
-func execText(t *texttemplate.Template, vars map[string]string) (string, error) {
-	var b strings.Builder
-	if err := t.Execute(&b, vars); err != nil {
-		return "", err
-	}
-	return b.String(), nil
 }

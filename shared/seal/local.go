@@ -69,3 +69,7 @@ func (l *Local) Unwrap(_ context.Context, wrapped []byte, keyID, binding string)
 	}
 	return gcmOpen(l.master, wrapped[:nonceSize], wrapped[nonceSize:], aad(binding))
 }
+
+// LocalKeyPrefix marks a key id that the local runtime resolves a KMS key to: there is no
+// KMS emulator, so such ids mean "use the local master key".
+const LocalKeyPrefix = "local"

@@ -17,9 +17,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
 // The secrets the functions read, by the variable name the code asks for.
@@ -39,9 +36,10 @@ const ParamSuffix = "_PARAM"
 // processes it starts, and by nothing else: only then is a plain NAME variable read.
 const LocalRuntimeEnv = "TIERFLOW_RUNTIME"
 
-// Getter is the part of the SSM client Load needs.
+// Getter is SSM's GetParameters with decryption (SSM, over HTTP): the values of the
+// parameters that exist by name, and the names that do not.
 type Getter interface {
-	GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	GetParameters(ctx context.Context, names []string) (*Parameters, error)
 }
 
 // ErrPlainInDeployment is returned for a secret found as a plain environment variable
@@ -84,16 +82,16 @@ func Load(ctx context.Context, newClient func() Getter, lookup func(string) (str
 		params = append(params, p)
 	}
 	slices.Sort(params)
-	res, err := newClient().GetParameters(ctx, &ssm.GetParametersInput{Names: params, WithDecryption: aws.Bool(true)})
+	res, err := newClient().GetParameters(ctx, params)
 	if err != nil {
 		return nil, fmt.Errorf("read secrets %s from SSM Parameter Store: %w", strings.Join(params, ", "), err)
 	}
-	for _, p := range res.Parameters {
-		for _, name := range byParam[aws.ToString(p.Name)] {
-			out[name] = aws.ToString(p.Value)
+	for p, v := range res.Values {
+		for _, name := range byParam[p] {
+			out[name] = v
 		}
 	}
-	for _, p := range res.InvalidParameters {
+	for _, p := range res.Invalid {
 		errs = append(errs, fmt.Errorf("%s: SSM parameter %s does not exist (create it: aws ssm put-parameter --type SecureString --name %s --value ...)",
 			strings.Join(byParam[p], ", "), p, p))
 	}

@@ -6,10 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-
 	"github.com/tierflow/tierflow/shared/secrets"
 )
 
@@ -18,19 +14,17 @@ type fakeSSM struct {
 	params map[string]string
 	calls  int
 	names  []string
-	plain  bool // a call without WithDecryption
 }
 
-func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+func (f *fakeSSM) GetParameters(_ context.Context, names []string) (*secrets.Parameters, error) {
 	f.calls++
-	f.names = in.Names
-	f.plain = !aws.ToBool(in.WithDecryption)
-	out := &ssm.GetParametersOutput{}
-	for _, n := range in.Names {
+	f.names = names
+	out := &secrets.Parameters{Values: map[string]string{}}
+	for _, n := range names {
 		if v, ok := f.params[n]; ok {
-			out.Parameters = append(out.Parameters, ssmtypes.Parameter{Name: aws.String(n), Value: aws.String(v), Type: ssmtypes.ParameterTypeSecureString})
+			out.Values[n] = v
 		} else {
-			out.InvalidParameters = append(out.InvalidParameters, n)
+			out.Invalid = append(out.Invalid, n)
 		}
 	}
 	return out, nil
@@ -74,9 +68,6 @@ func TestLoad(t *testing.T) {
 			got, err := secrets.Load(context.Background(), func() secrets.Getter { return f }, lookupIn(tc.env))
 			if f.calls != tc.calls {
 				t.Errorf("SSM calls = %d, want %d", f.calls, tc.calls)
-			}
-			if f.calls > 0 && f.plain {
-				t.Error("GetParameters without WithDecryption: a SecureString would come back encrypted")
 			}
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {

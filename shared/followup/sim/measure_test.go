@@ -31,12 +31,19 @@ func TestTheSimulationsCountersCountWhatTheyClaim(t *testing.T) {
 	var now time.Time
 	r := &run{cfg: Config{Customers: 1, Days: 7}, policy: p, store: memstore.New(),
 		views: map[string]followup.CustomerView{"c1": {ID: "c1", TimeZone: "Asia/Shanghai"}},
-		rep:   Report{Results: map[app.Result]int{}, Skipped: map[followup.SkipReason]int{}}}
+		rep:   Report{Results: map[app.Result]int{}, Skipped: map[followup.SkipReason]int{}, Classes: map[string]*ClassCounts{}}}
 	r.outbox = memstore.NewOutbox(func() time.Time { return now })
 	send := func(at time.Time, key string, cat model.Category) {
 		t.Helper()
 		now = at
 		m := app.Outgoing{IdempotencyKey: key, ReminderID: key, CustomerID: "c1", Channel: model.ChannelSMS, Category: cat}
+		// measure counts a message against the cap by its reminder's class, as dispatch does.
+		if _, err := r.store.Get(context.Background(), key); err != nil {
+			rem := followup.Reminder{ID: key, CustomerID: "c1", Channel: m.Channel, Category: cat, Class: string(cat), DueAt: at}
+			if _, err := r.store.Create(context.Background(), []followup.Reminder{rem}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if _, err := r.outbox.Send(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,7 @@
-package seal
+// Package sealkms wraps shared/seal's data keys with AWS KMS. It is apart from shared/seal
+// because the KMS client weighs ~0.3 MB in every bootstrap that links it, and only the api
+// function opens sensitive sections; the store only needs seal's envelope (issue #13).
+package sealkms
 
 import (
 	"context"
@@ -9,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/tierflow/tierflow/shared/seal"
 )
 
 // KMSAPI is the part of the KMS client the wrapper uses.
@@ -39,7 +44,7 @@ func (k KMS) NewDataKey(ctx context.Context, binding string) ([]byte, []byte, st
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("kms generate data key: %w", err)
 	}
-	if len(out.Plaintext) != DataKeySize {
+	if len(out.Plaintext) != seal.DataKeySize {
 		return nil, nil, "", fmt.Errorf("kms generate data key: got %d bytes", len(out.Plaintext))
 	}
 	return out.Plaintext, out.CiphertextBlob, aws.ToString(out.KeyId), nil
@@ -58,25 +63,21 @@ func (k KMS) Unwrap(ctx context.Context, wrapped []byte, keyID, binding string) 
 		var incorrect *types.IncorrectKeyException
 		switch {
 		case errors.As(err, &invalid):
-			return nil, fmt.Errorf("kms decrypt: %w: %w", ErrTampered, err)
+			return nil, fmt.Errorf("kms decrypt: %w: %w", seal.ErrTampered, err)
 		case errors.As(err, &incorrect):
-			return nil, fmt.Errorf("kms decrypt: %w: %w", ErrUnknownKey, err)
+			return nil, fmt.Errorf("kms decrypt: %w: %w", seal.ErrUnknownKey, err)
 		}
 		return nil, fmt.Errorf("kms decrypt: %w", err)
 	}
 	return out.Plaintext, nil
 }
 
-// LocalKeyPrefix marks a key id that the local runtime resolves a KMS key to: there is no
-// KMS emulator, so such ids mean "use the local master key".
-const LocalKeyPrefix = "local"
-
 // WrapperFor picks the key wrapper for a function: KMS for a real key id (from
 // SEAL_KEY_ID, which template.yaml sets to the DataKey), the local master key for the
 // local runtime's "local-…" ids or when no key is configured.
-func WrapperFor(cfg aws.Config, keyID string) (KeyWrapper, error) {
-	if keyID == "" || strings.HasPrefix(keyID, LocalKeyPrefix) {
-		return LocalFromEnv()
+func WrapperFor(cfg aws.Config, keyID string) (seal.KeyWrapper, error) {
+	if keyID == "" || strings.HasPrefix(keyID, seal.LocalKeyPrefix) {
+		return seal.LocalFromEnv()
 	}
 	return KMS{Client: kms.NewFromConfig(cfg), KeyID: keyID}, nil
 }

@@ -1,0 +1,89 @@
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readAll reads every record with next, copying each (both readers reuse their slice).
+func readAll(next func() ([]string, error)) ([][]string, error) {
+	var out [][]string
+	for {
+		rec, err := next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, slices.Clone(rec))
+	}
+}
+
+func viaCSV(in string) ([][]string, error) {
+	cr := csv.NewReader(strings.NewReader(in))
+	cr.ReuseRecord, cr.FieldsPerRecord = true, -1
+	return readAll(cr.Read)
+}
+
+// The fast path reads every input exactly as encoding/csv does: the same records, and an
+// error where encoding/csv has one.
+func TestRecordsReadLikeEncodingCSV(t *testing.T) {
+	cases := []struct{ name, in string }{
+		{"quoted fields, as the published file", "\"a\",\"b c\",\"1\"\n\"d\",\"e\",\"2\"\n"},
+		{"plain fields", "a,b,1\nd,e,2\n"},
+		{"a doubled quote is a quote", "\"RECORD FRAME 7\"\" SINGLE\",x\n"},
+		{"empty fields and a trailing comma", "a,,\"\",\n,\n"},
+		{"empty lines are skipped", "a,b\n\n\nc,d\n"},
+		{"CRLF line ends", "a,b\r\nc,d\r\n"},
+		{"a carriage return inside a field is kept", "a\rb,c\n"},
+		{"a carriage return before the end of input is dropped", "a,b\r"},
+		{"no newline at the end", "a,b\nc,d"},
+		{"a quoted field across lines", "a,\"b\nc\",d\ne,f\n"},
+		{"a comma inside quotes", "\"a,b\",c\n"},
+		{"a bare quote is an error", "a,b\"c\n"},
+		{"text after a closing quote is an error", "\"a\"b,c\n"},
+		{"an unterminated quote is an error", "\"abc\n"},
+		{"a field with a quote after the hand-over", "a,b\n\"x\"y,z\nc,d\n"},
+		{"rows of different widths", "a\nb,c,d\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, werr := viaCSV(tc.in)
+			got, gerr := readAll(newRecords(strings.NewReader(tc.in)).Read)
+			if (werr != nil) != (gerr != nil) || !slices.EqualFunc(got, want, slices.Equal) {
+				t.Errorf("records: %q, %v\nencoding/csv: %q, %v", got, gerr, want, werr)
+			}
+		})
+	}
+}
+
+// On the real file the fast path never hands over, and its records are encoding/csv's.
+func TestRecordsOnTheRealFile(t *testing.T) {
+	open := func() io.ReadCloser {
+		f, err := OpenOnlineRetail(Require(t, OnlineRetailFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	r := newRecords(open())
+	got, err := readAll(r.Read)
+	if err != nil || r.cr != nil {
+		t.Fatalf("fast path: %v, handed over=%v", err, r.cr != nil)
+	}
+	cr := csv.NewReader(open())
+	cr.ReuseRecord, cr.FieldsPerRecord = true, -1
+	want, err := readAll(cr.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("%d records, encoding/csv %d: not the same records", len(got), len(want))
+	}
+}
