@@ -292,7 +292,7 @@ export const dict = {
     'migration.between': '运行 {run} 与其之前的评估 {previous}',
     'migration.total': '客户合计',
     'migration.moved': '等级变化的客户',
-    'migration.fromTo': '原等级 ↓ / 新等级 →',
+    'migration.fromTo': '原 ↓ 新 →',
     'migration.matrix': '迁移矩阵',
     'migration.cells': '迁移明细',
 
