@@ -38,13 +38,33 @@ func (l *ledger) ReadTierState(_ context.Context, id string) (app.TierState, boo
 	return s, ok, nil
 }
 
-func (l *ledger) ApplyTxn(_ context.Context, w app.TxnWrite) (model.TxnMarker, bool, error) {
+func (l *ledger) PeekTierState(ctx context.Context, id string) (app.TierState, bool, error) {
+	return l.ReadTierState(ctx, id)
+}
+
+func (l *ledger) TxnOnce(context.Context, model.Txn) (model.TxnMarker, bool, error) {
+	return model.TxnMarker{}, false, nil
+}
+
+func (l *ledger) TxnRecorded(context.Context, model.Txn) (app.TxnRecord, bool, error) {
+	return app.TxnRecord{}, false, nil
+}
+
+func (l *ledger) ClaimTxn(context.Context, model.Txn, time.Time) (model.TxnMarker, bool, error) {
+	return model.TxnMarker{}, false, nil
+}
+
+func (l *ledger) CountTxn(_ context.Context, w app.TxnWrite) error {
 	l.applied = append(l.applied, w.Txn)
 	s := l.states[w.Txn.CustomerID]
 	s.Version, s.Aggregates, s.Assignment = s.Version+1, w.Aggregates, w.Assignment
 	l.states[w.Txn.CustomerID] = s
-	return model.TxnMarker{}, false, nil
+	return nil
 }
+
+func (l *ledger) RecordTxn(context.Context, model.Txn, app.TxnRecord) error { return nil }
+
+func (l *ledger) PutReferral(context.Context, app.ReferralEntry) error { return nil }
 
 func newHandler(polErr error) (*handler, *ledger) {
 	l := &ledger{states: map[string]app.TierState{"c1": {ID: "c1", Store: "sh-01", Version: 1}}}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
@@ -19,6 +20,7 @@ func main() {
 	// an effect duration gets its repurchase reminder.
 	planner, err := boot.Planner(b.Table, time.Now)
 	boot.Check(b.Log, "configuration", b.Env.Err(), err)
-	h := &handler{log: b.Log, ingest: &app.Ingest{Log: b.Log, Policies: b.Table, Ledger: b.Table, Planner: planner, Now: time.Now}}
+	h := &handler{log: b.Log, ingest: &app.Ingest{Log: b.Log, Policies: b.Table, Ledger: b.Table, Planner: planner, Now: time.Now,
+		Events: events.Nop{}}} // the EventBridge adapter: keys, in shared/boot
 	lambda.Start(h.Handle)
 }

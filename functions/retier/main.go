@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/tiering/app"
@@ -22,7 +23,7 @@ func main() {
 	e := b.Env
 	n := &app.Nightly{Log: b.Log, Policies: b.Table, Runs: b.Table, Profiles: b.Table, Models: b.Table,
 		Queue: queue.New(sqs.NewFromConfig(b.Cfg), e.Required("RETIER_QUEUE_URL")), Segments: e.Int("RETIER_SEGMENTS", 8),
-		Zone: b.Zone, Now: time.Now,
+		Zone: b.Zone, Now: time.Now, Units: tableUnits(b), Events: events.Nop{}, // the EventBridge adapter: keys, in shared/boot
 		CLV: app.CLVConfig{MinCustomers: e.Int("CLV_MIN_CUSTOMERS", 50), MinStoreCustomers: e.Int("CLV_MIN_STORE_CUSTOMERS", 200),
 			Disabled: e.Optional("CLV_DISABLED", "") == "true"}}
 	var segErr error
@@ -38,4 +39,13 @@ func main() {
 	}
 	boot.Check(b.Log, "configuration", e.Err(), segErr, err)
 	lambda.Start((&handler{log: b.Log, night: n}).Handle)
+}
+
+// tableUnits reads the request units the function's table client consumed so far: the
+// run's summary carries what its segments cost (lastRun in reports).
+func tableUnits(b boot.Base) func() (float64, float64) {
+	return func() (float64, float64) {
+		u := b.Table.Units.Snapshot()
+		return u.Read, u.Write
+	}
 }

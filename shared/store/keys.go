@@ -280,3 +280,12 @@ func ModelVersionKey(ns, scope, version string) Key {
 	return Key{ModelPK(ns, scope), versionPrefix + version}
 }
 func ModelCurrentKey(ns, scope string) Key { return Key{ModelPK(ns, scope), "CURRENT"} }
+
+// ReferralLineKey is one referee's line of the referral ledger. Every line lives in one
+// partition, ordered by store, referrer and referee, so a store's ledger (or all of it)
+// is one Query: only purchases of referred customers write it.
+func ReferralLineKey(store, referrerID, refereeID string) Key {
+	return Key{referralPK, store + "#" + referrerID + "#" + refereeID}
+}
+
+const referralPK = "REFERRALS"

@@ -394,41 +394,40 @@ func (t *Table) SaveAssessment(ctx context.Context, a app.Assessment) error {
 	} else {
 		vals[":v"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(row.Version, 10)}
 	}
-	upd := &types.Update{TableName: aws.String(t.Name), Key: CustomerKey(row.ID).av(),
-		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals}
-	if a.Change == nil {
-		out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: upd.TableName, Key: upd.Key,
-			UpdateExpression: upd.UpdateExpression, ConditionExpression: upd.ConditionExpression,
-			ExpressionAttributeValues: vals, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
-		if err != nil {
-			var ccf *types.ConditionalCheckFailedException
-			if errors.As(err, &ccf) {
-				return app.ErrConflict
-			}
-			return fmt.Errorf("save assessment of %s: %w", row.ID, err)
-		}
-		t.Units.addOne(true, out.ConsumedCapacity)
-		return nil
-	}
-	hist, err := attributevalue.MarshalMap(a.Change)
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(t.Name), Key: CustomerKey(row.ID).av(),
+		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond),
+		ExpressionAttributeValues: vals, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
-		return fmt.Errorf("marshal tier change: %w", err)
-	}
-	Key{CustomerPK(row.ID), TierSK(a.Change.At)}.put(hist)
-	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{{Update: upd},
-			{Put: &types.Put{TableName: aws.String(t.Name), Item: hist}}},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	if err != nil {
-		var tce *types.TransactionCanceledException
-		if errors.As(err, &tce) {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
 			t.Units.add(true)
 			return app.ErrConflict
 		}
 		return fmt.Errorf("save assessment of %s: %w", row.ID, err)
 	}
-	t.Units.add(true, out.ConsumedCapacity...)
+	t.Units.addOne(true, out.ConsumedCapacity)
+	if a.Change == nil {
+		return nil
+	}
+	return t.RecordTierChange(ctx, row.ID, *a.Change)
+}
+
+// RecordTierChange puts a customer's tier history entry (tiering/app.Profiles). It
+// follows the profile's update instead of sharing a transaction with it (a transaction
+// bills its items twice, issue #13); its key is the run's time, so a redelivered segment
+// that finds the profile already at this run's answer puts the same entry again.
+func (t *Table) RecordTierChange(ctx context.Context, id string, c app.TierChange) error {
+	hist, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return fmt.Errorf("marshal tier change: %w", err)
+	}
+	Key{CustomerPK(id), TierSK(c.At)}.put(hist)
+	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.Name), Item: hist,
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
+	if err != nil {
+		return fmt.Errorf("record tier change of %s: %w", id, err)
+	}
+	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
 

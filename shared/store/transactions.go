@@ -32,13 +32,23 @@ func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 }
 
 // tierProjection is what tiering reads of a profile item.
-const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun"
+const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral"
 
 // ReadTierState reads a profile's tier state, strongly consistent (tiering/app.Ledger and
 // Profiles); found=false when the customer has no profile.
 func (t *Table) ReadTierState(ctx context.Context, id string) (app.TierState, bool, error) {
+	return t.readTierState(ctx, id, true)
+}
+
+// PeekTierState is ReadTierState eventually consistent: half the read units, for a read
+// whose write is conditioned on the version it saw (tiering/app.Ledger).
+func (t *Table) PeekTierState(ctx context.Context, id string) (app.TierState, bool, error) {
+	return t.readTierState(ctx, id, false)
+}
+
+func (t *Table) readTierState(ctx context.Context, id string, consistent bool) (app.TierState, bool, error) {
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(t.Name), Key: CustomerKey(id).av(), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(t.Name), Key: CustomerKey(id).av(), ConsistentRead: aws.Bool(consistent),
 		ProjectionExpression:     aws.String(tierProjection),
 		ExpressionAttributeNames: map[string]string{"#st": "store"},
 		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
@@ -66,12 +76,16 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 		Occasions  *clv.Occasions     `dynamodbav:"occasions"`
 		CLV        *clv.ProfileCLV    `dynamodbav:"clv"`
 		Retention  string             `dynamodbav:"retentionRun"`
+		Applied    []string           `dynamodbav:"applied"`
+		ReferredBy string             `dynamodbav:"referredBy"`
+		Referral   *app.ReferralState `dynamodbav:"referral"`
 	}
 	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 		return app.TierState{}, fmt.Errorf("decode profile: %w", err)
 	}
 	st := app.TierState{ID: customerIDOf(raw.PK), Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
-		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention}
+		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention, Applied: raw.Applied,
+		ReferredBy: raw.ReferredBy, Referral: raw.Referral}
 	if av, ok := it["assignment"]; ok {
 		if err := unmarshalAssignment(av, &st.Assignment); err != nil {
 			return app.TierState{}, fmt.Errorf("decode assignment of %s: %w", st.ID, err)
@@ -138,44 +152,84 @@ func conflictOnly(rs []types.CancellationReason) bool {
 
 // applyItems builds the three writes of ApplyTxn.
 func (t *Table) applyItems(w app.TxnWrite) ([]types.TransactWriteItem, error) {
-	txn, now, agg, occ, next, store := w.Txn, w.At, w.Aggregates, w.Occasions, w.Assignment, w.Store
-	once := TxnOnceKey(txn.Store, txn.Source, txn.ExternalID)
-	if txn.Once != model.OnceStore {
-		once = LegacyTxnOnceKey(txn.Source, txn.ExternalID)
-	}
-	m := model.MarkerOf(txn)
-	m.AppliedAt = sortTime(now)
-	marker, err := attributevalue.MarshalMap(m)
+	marker, err := markerItem(w.Txn, w.At)
 	if err != nil {
-		return nil, fmt.Errorf("marshal transaction marker: %w", err)
+		return nil, err
 	}
-	marker[attrPK], marker[attrSK] = &types.AttributeValueMemberS{Value: once.PK}, &types.AttributeValueMemberS{Value: once.SK}
-
-	txnItem, err := attributevalue.MarshalMap(txn)
+	txnItem, err := txnItem(w.Txn, app.TxnRecord{})
 	if err != nil {
-		return nil, fmt.Errorf("marshal transaction: %w", err)
-	}
-	txnItem[attrPK] = &types.AttributeValueMemberS{Value: CustomerPK(txn.CustomerID)}
-	txnItem[attrSK] = &types.AttributeValueMemberS{Value: TxnSK(txn.At, txn.Source, txn.ExternalID)}
-	txnItem["kind"] = &types.AttributeValueMemberS{Value: "txn"}
-
-	aggAV, err := attributevalue.Marshal(agg)
-	if err != nil {
-		return nil, fmt.Errorf("marshal aggregates: %w", err)
-	}
-	asgAV, err := marshalAssignment(next)
-	if err != nil {
-		return nil, fmt.Errorf("marshal assignment: %w", err)
-	}
-	occAV, err := attributevalue.Marshal(occ)
-	if err != nil {
-		return nil, fmt.Errorf("marshal occasions: %w", err)
+		return nil, err
 	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: marker,
 			ConditionExpression:                 aws.String("attribute_not_exists(PK)"),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}},
 		{Put: &types.Put{TableName: aws.String(t.Name), Item: txnItem}},
+	}
+	put, upd, err := t.countWrite(w)
+	if err != nil {
+		return nil, err
+	}
+	return append(items, types.TransactWriteItem{Put: put, Update: upd}), nil
+}
+
+// onceKey is the once-key txn is counted under.
+func onceKey(txn model.Txn) Key {
+	if txn.Once != model.OnceStore {
+		return LegacyTxnOnceKey(txn.Source, txn.ExternalID)
+	}
+	return TxnOnceKey(txn.Store, txn.Source, txn.ExternalID)
+}
+
+// txnItemKey is where txn lives on its customer's timeline.
+func txnItemKey(txn model.Txn) Key {
+	return Key{CustomerPK(txn.CustomerID), TxnSK(txn.At, txn.Source, txn.ExternalID)}
+}
+
+// markerItem is txn's once-marker, applied at now.
+func markerItem(txn model.Txn, now time.Time) (map[string]types.AttributeValue, error) {
+	m := model.MarkerOf(txn)
+	m.AppliedAt = sortTime(now)
+	marker, err := attributevalue.MarshalMap(m)
+	if err != nil {
+		return nil, fmt.Errorf("marshal transaction marker: %w", err)
+	}
+	onceKey(txn).put(marker)
+	return marker, nil
+}
+
+// txnItem is txn on its customer's timeline, with what ingest recorded of it.
+func txnItem(txn model.Txn, rec app.TxnRecord) (map[string]types.AttributeValue, error) {
+	it, err := attributevalue.MarshalMap(txn)
+	if err != nil {
+		return nil, fmt.Errorf("marshal transaction: %w", err)
+	}
+	txnItemKey(txn).put(it)
+	it["kind"] = &types.AttributeValueMemberS{Value: "txn"}
+	if rec.PlanPurchase {
+		it[attrPlanPurchase] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	return it, nil
+}
+
+// attrPlanPurchase marks a transaction item whose purchase was planned (app.TxnRecord).
+const attrPlanPurchase = "planPurchase"
+
+// countWrite is the profile's side of w: a new minimal profile (put) when w.Create, the
+// tier attributes conditioned on w.Version (update) otherwise.
+func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
+	txn, now, next, store := w.Txn, w.At, w.Assignment, w.Store
+	aggAV, err := attributevalue.Marshal(w.Aggregates)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal aggregates: %w", err)
+	}
+	asgAV, err := marshalAssignment(next)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal assignment: %w", err)
+	}
+	occAV, err := attributevalue.Marshal(w.Occasions)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal occasions: %w", err)
 	}
 	if w.Create {
 		prof := map[string]types.AttributeValue{
@@ -190,6 +244,14 @@ func (t *Table) applyItems(w app.TxnWrite) ([]types.TransactWriteItem, error) {
 			"assignment": asgAV,
 			"stage":      &types.AttributeValueMemberS{Value: string(next.Stage)},
 		}
+		if len(w.Applied) > 0 {
+			prof[attrApplied] = appliedAV(w.Applied)
+		}
+		if w.Referral != nil {
+			if prof[attrReferral], err = attributevalue.Marshal(w.Referral); err != nil {
+				return nil, nil, fmt.Errorf("marshal referral: %w", err)
+			}
+		}
 		if next.Tier != model.TierNone {
 			prof["tier"] = &types.AttributeValueMemberS{Value: string(next.Tier)}
 		}
@@ -198,36 +260,52 @@ func (t *Table) applyItems(w app.TxnWrite) ([]types.TransactWriteItem, error) {
 			prof[attrGSI2PK] = &types.AttributeValueMemberS{Value: StorePK(store)}
 			prof[attrGSI2SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(next.Tier), string(next.Stage), txn.CustomerID)}
 		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.Name), Item: prof,
-			ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-		return items, nil
+		return &types.Put{TableName: aws.String(t.Name), Item: prof,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}, nil, nil
 	}
-	upd, err := tierUpdate(txn.CustomerID, agg, occAV, next, w.Version, store)
+	var refAV types.AttributeValue
+	if w.Referral != nil {
+		if refAV, err = attributevalue.Marshal(w.Referral); err != nil {
+			return nil, nil, fmt.Errorf("marshal referral: %w", err)
+		}
+	}
+	upd, err := tierUpdate(txn.CustomerID, aggAV, occAV, asgAV, refAV, next, w.Version, store, w.Applied)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	items = append(items, types.TransactWriteItem{Update: &types.Update{
+	return nil, &types.Update{
 		TableName: aws.String(t.Name), Key: CustomerKey(txn.CustomerID).av(),
 		UpdateExpression: upd.Update(), ConditionExpression: upd.Condition(),
 		ExpressionAttributeNames: upd.Names(), ExpressionAttributeValues: upd.Values(),
-	}})
-	return items, nil
+	}, nil
+}
+
+// attrApplied holds a profile's app.TierState.Applied; attrReferral its Referral.
+const (
+	attrApplied  = "applied"
+	attrReferral = "referral"
+)
+
+func appliedAV(refs []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(refs))
+	for i, r := range refs {
+		l[i] = &types.AttributeValueMemberS{Value: r}
+	}
+	return &types.AttributeValueMemberL{Value: l}
 }
 
 // tierUpdate sets the tier attributes of an existing profile, conditioned on version.
-func tierUpdate(id string, agg tiering.Aggregates, occ types.AttributeValue, next tiering.Assignment, version int64, store string) (expression.Expression, error) {
-	aggAV, err := attributevalue.Marshal(agg)
-	if err != nil {
-		return expression.Expression{}, fmt.Errorf("marshal aggregates: %w", err)
-	}
-	asgAV, err := marshalAssignment(next)
-	if err != nil {
-		return expression.Expression{}, fmt.Errorf("marshal assignment: %w", err)
-	}
+func tierUpdate(id string, aggAV, occ, asgAV, refAV types.AttributeValue, next tiering.Assignment, version int64, store string, applied []string) (expression.Expression, error) {
 	u := expression.Set(expression.Name("aggregates"), expression.Value(aggAV)).
 		Set(expression.Name("assignment"), expression.Value(asgAV)).
 		Set(expression.Name("version"), expression.Value(version+1)).
 		Set(expression.Name("occasions"), expression.Value(occ))
+	if len(applied) > 0 {
+		u = u.Set(expression.Name(attrApplied), expression.Value(appliedAV(applied)))
+	}
+	if refAV != nil {
+		u = u.Set(expression.Name(attrReferral), expression.Value(refAV))
+	}
 	u = setTierCopies(u, id, next, store)
 	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()
 	if err != nil {

@@ -37,11 +37,24 @@ type Assignment struct {
 	GraceNights   int         `json:"graceNights,omitempty"`
 }
 
-// Changed reports whether next differs from a in anything a person or a follow-up rule
-// would act on, so the nightly run writes only customers whose answer moved.
+// Changed reports whether next crosses a boundary a person or a follow-up rule acts on —
+// tier, stage, the tier the scores alone say, entering or leaving the downgrade grace,
+// the policy — so the nightly run writes only customers whose answer moved. Scores,
+// metrics and the grace's night count drift every night as recency grows; they are
+// stored as of AssessedOn, the last night that wrote, and recomputed by every night.
 func (a Assignment) Changed(next Assignment) bool {
-	return a.Tier != next.Tier || a.Stage != next.Stage || a.Scores != next.Scores ||
-		a.Computed != next.Computed || a.GraceNights != next.GraceNights || a.PolicyVersion != next.PolicyVersion
+	return a.Tier != next.Tier || a.Stage != next.Stage || a.Computed != next.Computed ||
+		a.BelowSince != next.BelowSince || a.PolicyVersion != next.PolicyVersion
+}
+
+// nightsSince counts the business days from since to day, both included (YYYY-MM-DD).
+func nightsSince(since, day string) int {
+	s, err1 := time.Parse(time.DateOnly, since)
+	d, err2 := time.Parse(time.DateOnly, day)
+	if err1 != nil || err2 != nil || d.Before(s) {
+		return 1
+	}
+	return int(d.Sub(s).Hours()/24) + 1
 }
 
 // Score turns metrics into RFM-T scores. id breaks ties in quantile mode.
@@ -163,10 +176,13 @@ func Assess(p *Policy, cuts *Cuts, id string, agg *Aggregates, prev Assignment, 
 	case prev.Tier == model.TierNone || computed.Rank() >= prev.Tier.Rank():
 		a.Tier = computed
 	default:
-		nights := prev.GraceNights
-		if prev.AssessedOn != day || nights == 0 {
-			nights++
+		// The grace is counted from the date it began, not by a count each night adds
+		// to: a quiet night computes the same answer without writing one (issue #13).
+		since := prev.BelowSince
+		if since == "" {
+			since = day
 		}
+		nights := nightsSince(since, day)
 		if nights >= p.Downgrade.GraceNights {
 			a.Tier = computed
 			why += fmt.Sprintf(" after %d nights below %s", nights, prev.Tier)

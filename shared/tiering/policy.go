@@ -30,6 +30,8 @@ type Policy struct {
 	Lifecycle       Lifecycle             `json:"lifecycle"`
 	InstantUpgrades []InstantRule         `json:"instantUpgrades"`
 	Downgrade       Downgrade             `json:"downgrade"`
+	// Referral is the referral reward; nil: DefaultReferral (ReferralRule).
+	Referral *Referral `json:"referral,omitempty"`
 }
 
 // Scoring says how R, F and M become scores 1–5. In absolute mode each list holds the
@@ -264,6 +266,9 @@ func (p *Policy) Validate() error {
 	if p.Downgrade.GraceNights < 0 || p.Downgrade.GraceNights > 365 {
 		bad("/downgrade/graceNights", "must be between 0 and 365")
 	}
+	if p.Referral != nil {
+		p.Referral.validate(bad)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
@@ -318,5 +323,9 @@ func (p *Policy) Clone() *Policy {
 	c.Scoring.FrequencyPerMonth = append([]float64(nil), p.Scoring.FrequencyPerMonth...)
 	c.Scoring.AverageOrder = append([]Amount(nil), p.Scoring.AverageOrder...)
 	c.InstantUpgrades = append([]InstantRule(nil), p.InstantUpgrades...)
+	if p.Referral != nil {
+		r := Referral{Bands: append([]ReferralBand(nil), p.Referral.Bands...)}
+		c.Referral = &r
+	}
 	return &c
 }

@@ -440,9 +440,11 @@ func money(v float64) model.Money {
 	return model.Money(math.Round(v))
 }
 
-// clvMoved says whether a new prediction differs materially from the stored one: another
-// risk band, or a value more than 1% (relative) away. A new model version alone is not a
-// change, so a night that refits an unchanged base writes nothing.
+// clvMoved says whether a new prediction differs materially from the stored one: the
+// first one, another risk band, or a CLV more than 25 % (relative) away from the stored
+// one. P(alive) and the expected figures drift every night as recency grows; a 1 % rule
+// rewrote most buyers every night (issue #13), the bands rewrite a customer when people
+// or rules would see a difference. A new model version alone is not a change.
 func clvMoved(prev, next *clv.ProfileCLV) bool {
 	if next == nil {
 		return false
@@ -450,10 +452,7 @@ func clvMoved(prev, next *clv.ProfileCLV) bool {
 	if prev == nil || prev.Risk != next.Risk {
 		return true
 	}
-	rel := func(a, b, floor float64) bool {
-		d := math.Abs(a - b)
-		return d > floor && d > 0.01*math.Max(math.Abs(a), math.Abs(b))
-	}
-	return rel(prev.PAlive, next.PAlive, 1e-4) || rel(prev.ExpectedPurchases, next.ExpectedPurchases, 1e-4) ||
-		rel(float64(prev.ExpectedSpend), float64(next.ExpectedSpend), 1) || rel(float64(prev.CLV), float64(next.CLV), 1)
+	a, b := float64(prev.CLV), float64(next.CLV)
+	d := math.Abs(a - b)
+	return d > 1 && d > 0.25*math.Max(math.Abs(a), math.Abs(b))
 }

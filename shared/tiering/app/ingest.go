@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
@@ -44,7 +45,8 @@ type Ingest struct {
 	Log      *slog.Logger
 	Policies Policies
 	Ledger   Ledger
-	Planner  Planner // nil: transactions are applied and nothing is planned
+	Planner  Planner          // nil: transactions are applied and nothing is planned
+	Events   events.Publisher // instant tier moves (MoveEvents); nil: none are published
 	Now      func() time.Time
 	// CreateMissing gives a customer without a profile a minimal one in the same write.
 	// Ingest never does (the API resolves every customer first, C2); tools and tests that
@@ -58,6 +60,12 @@ type Applied struct {
 	CreatedProfile bool // the customer had no profile; a minimal one was created
 	Prev, Next     tiering.Assignment
 	Attempts       int
+	// PlanPurchase: the purchase was made in a win-back stage, so its purchase trigger
+	// is planned (WinBackStage).
+	PlanPurchase bool
+	// Recovered: an earlier delivery counted the transaction and stopped before
+	// recording it; this one recorded it.
+	Recovered bool
 }
 
 // Policy reads the tier policy in force: once per batch of messages.
@@ -71,7 +79,8 @@ func (in *Ingest) Policy(ctx context.Context) (*tiering.Policy, error) {
 
 // Apply counts txn once under pol and plans what it raises. A redelivered transaction is
 // a duplicate: nothing is written again, and its follow-up is planned again (planning is
-// idempotent by ref, and a crash between the write and the plan must not lose it).
+// idempotent by ref, and a crash between the write and the plan must not lose it) — the
+// purchase trigger only when the transaction item says it was planned (TxnRecord).
 func (in *Ingest) Apply(ctx context.Context, pol *tiering.Policy, txn model.Txn) (Applied, error) {
 	if txn.CustomerID == "" || txn.Source == "" || txn.ExternalID == "" || txn.At.IsZero() {
 		return Applied{}, ErrIncomplete
@@ -84,6 +93,9 @@ func (in *Ingest) Apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 	in.Log.InfoContext(ctx, "ingest: transaction", "source", txn.Source, "refund", txn.Refund,
 		"duplicate", res.Duplicate, "createdProfile", res.CreatedProfile, "attempts", res.Attempts,
 		"tier", string(res.Next.Tier), "upgraded", upgraded && !res.Duplicate)
+	if !res.Duplicate && !res.Recovered {
+		publish(ctx, in.Log, in.Events, MoveEvents(ingestMove(txn, res), txn.Store, res.Next.Reason))
+	}
 	if in.Planner == nil {
 		return res, nil
 	}
@@ -95,20 +107,39 @@ func (in *Ingest) Apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 	return res, nil
 }
 
-// apply is the exactly-once loop: read the profile, check it is the transaction's
-// store's (the same read the write is conditioned on), fold the transaction in, decide
-// with the domain (tiering.AtIngest), and write the decision as data. The write refuses
-// a once-key that exists — a duplicate, or a conflict when the marker says otherwise —
-// and a profile that moved since the read, which is read and decided again.
+// apply is the exactly-once path, without a transaction (issue #13: a transaction costs
+// twice the write units of its items). In order:
+//  1. the once-marker is read (eventually consistent). A marker of other content is a
+//     conflict; of the same content, the transaction item tells a complete apply (a
+//     duplicate: 1 read unit in all, nothing written) from one that crashed half-way,
+//     which goes on where it stopped;
+//  2. the profile is read (eventually consistent; strongly after a conflict), and the
+//     transaction is decided by the domain (tiering.AtIngest);
+//  3. the marker is claimed (attribute_not_exists): a key taken meanwhile is step 1's;
+//  4. the profile counts the transaction, conditioned on the version read, and keeps its
+//     AppliedRef — a redelivery after a crash here finds it counted;
+//  5. the transaction item is put: the apply is complete.
+//
+// Every step after the claim is idempotent, so a redelivery repeats what was missing and
+// nothing twice.
 func (in *Ingest) apply(ctx context.Context, pol *tiering.Policy, txn model.Txn) (Applied, error) {
 	var res Applied
 	if txn.At.Before(EarliestTxn) {
 		return res, fmt.Errorf("apply transaction %s at %s: %w", txn.Ref(), txn.At.Format(time.RFC3339), ErrBeforeRecords)
 	}
 	now := in.Now()
+	claimed, err := in.claimed(ctx, txn, &res)
+	if err != nil || res.Duplicate {
+		return res, err
+	}
+	ref := AppliedRef(txn)
 	for attempt := 1; attempt <= maxApplyAttempts; attempt++ {
 		res.Attempts = attempt
-		p, found, err := in.Ledger.ReadTierState(ctx, txn.CustomerID)
+		read := in.Ledger.PeekTierState
+		if attempt > 1 {
+			read = in.Ledger.ReadTierState
+		}
+		p, found, err := read(ctx, txn.CustomerID)
 		if err != nil {
 			return res, err
 		}
@@ -117,43 +148,139 @@ func (in *Ingest) apply(ctx context.Context, pol *tiering.Policy, txn model.Txn)
 			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrNoProfile)
 		case found && p.Store != "" && p.Store != txn.Store:
 			return res, fmt.Errorf("apply transaction %s to a customer of another store: %w", txn.Ref(), ErrWrongStore)
+		case found && p.Has(ref):
+			// Counted by an apply that stopped before recording it: record it now. The
+			// stage it was made in is not known any more: plan its purchase again.
+			res.Prev, res.Next, res.Recovered, res.PlanPurchase = p.Assignment, p.Assignment, true, !txn.Refund
+			if err := in.ledgerLine(ctx, pol, p, p.Referral, p.Version); err != nil {
+				return res, err
+			}
+			return res, in.record(ctx, txn, res)
 		}
 		w := TxnWrite{Txn: txn, Version: p.Version, Store: p.Store, Create: !found, At: now,
-			Aggregates: p.Aggregates, Occasions: p.OccasionsOrEstimate()}
+			Aggregates: p.Aggregates, Occasions: p.OccasionsOrEstimate(), Applied: withApplied(p.Applied, ref)}
 		if w.Store == "" {
 			w.Store = txn.Store
 		}
 		w.Aggregates.Apply(txn)
 		w.Occasions.Apply(txn.At, txn.Net(), txn.Refund)
 		w.Assignment = tiering.AtIngest(pol, &w.Aggregates, p.Assignment, txn.At)
-		res.Prev, res.Next, res.CreatedProfile = p.Assignment, w.Assignment, !found
-
-		prior, taken, err := in.Ledger.ApplyTxn(ctx, w)
-		switch {
-		case taken:
-			if !prior.Legacy && !prior.Same(txn) {
-				return res, fmt.Errorf("apply transaction %s: differs in %v: %w", txn.Ref(), prior.Differences(txn), ErrOnceConflict)
+		if p.ReferredBy != "" {
+			r := ReferralState{}
+			if p.Referral != nil {
+				r = *p.Referral
 			}
-			res.Duplicate, res.Next, res.CreatedProfile = true, p.Assignment, false
-			return res, nil
+			r.Spend += txn.Net()
+			r.Reward, _ = pol.ReferralRule().Reward(r.Spend)
+			w.Referral = &r
+		}
+		res.Prev, res.Next, res.CreatedProfile = p.Assignment, w.Assignment, !found
+		res.PlanPurchase = !txn.Refund && WinBackStage(p.Assignment.Stage)
+
+		if !claimed {
+			prior, taken, err := in.Ledger.ClaimTxn(ctx, txn, now)
+			if err != nil {
+				return res, fmt.Errorf("apply transaction %s: claim: %w", txn.Ref(), err)
+			}
+			if taken {
+				// A stale read missed the marker: judge it as step 1 would have.
+				if err := in.judge(ctx, txn, prior, &res); err != nil || res.Duplicate {
+					return res, err
+				}
+			}
+			claimed = true
+		}
+		switch err := in.Ledger.CountTxn(ctx, w); {
 		case errors.Is(err, ErrConflict):
 			continue // the profile moved on (or was just created): read again
 		case err != nil:
 			return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), err)
 		}
-		return res, nil
+		p.Store = w.Store
+		if err := in.ledgerLine(ctx, pol, p, w.Referral, w.Version+1); err != nil {
+			return res, err
+		}
+		return res, in.record(ctx, txn, res)
 	}
 	return res, fmt.Errorf("apply transaction %s: %w", txn.Ref(), ErrTooManyConflicts)
 }
 
+// claimed reads txn's once-marker: claimed=false when there is none; res.Duplicate when
+// the transaction was applied completely before.
+func (in *Ingest) claimed(ctx context.Context, txn model.Txn, res *Applied) (bool, error) {
+	prior, found, err := in.Ledger.TxnOnce(ctx, txn)
+	if err != nil {
+		return false, fmt.Errorf("apply transaction %s: read once-marker: %w", txn.Ref(), err)
+	}
+	if !found {
+		return false, nil
+	}
+	return true, in.judge(ctx, txn, prior, res)
+}
+
+// judge decides on a once-marker that exists: a conflict when it was applied with other
+// content; a duplicate when its transaction item is recorded (or the marker is a legacy
+// one, written in one transaction with everything else); otherwise the apply that
+// claimed it stopped half-way, and this one goes on.
+func (in *Ingest) judge(ctx context.Context, txn model.Txn, prior model.TxnMarker, res *Applied) error {
+	if !prior.Legacy && !prior.Same(txn) {
+		return fmt.Errorf("apply transaction %s: differs in %v: %w", txn.Ref(), prior.Differences(txn), ErrOnceConflict)
+	}
+	if prior.Legacy {
+		res.Duplicate = true
+		return nil
+	}
+	rec, found, err := in.Ledger.TxnRecorded(ctx, txn)
+	if err != nil {
+		return fmt.Errorf("apply transaction %s: read transaction item: %w", txn.Ref(), err)
+	}
+	res.Duplicate, res.PlanPurchase = found, rec.PlanPurchase
+	return nil
+}
+
+// ledgerLine writes a referred customer's line of the referral ledger from their
+// referral state at version (the profile's, which counted the spend exactly once): after
+// the count and before the record, so a redelivery that finds the transaction counted
+// writes it again, and a later version's line is never replaced by an earlier one.
+func (in *Ingest) ledgerLine(ctx context.Context, pol *tiering.Policy, p TierState, r *ReferralState, version int64) error {
+	if p.ReferredBy == "" || r == nil {
+		return nil
+	}
+	_, rate := pol.ReferralRule().Reward(r.Spend)
+	e := ReferralEntry{Store: p.Store, ReferrerID: p.ReferredBy, RefereeID: p.ID, Spend: r.Spend, Reward: r.Reward,
+		RateBps: rate, Version: version}
+	if err := in.Ledger.PutReferral(ctx, e); err != nil {
+		return fmt.Errorf("referral ledger of %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// record puts the transaction item, the last step of an apply.
+func (in *Ingest) record(ctx context.Context, txn model.Txn, res Applied) error {
+	if err := in.Ledger.RecordTxn(ctx, txn, TxnRecord{PlanPurchase: res.PlanPurchase}); err != nil {
+		return fmt.Errorf("apply transaction %s: record: %w", txn.Ref(), err)
+	}
+	return nil
+}
+
+// WinBackStage reports whether win-back offers are planned for customers in stage
+// (shared/followup/policy.json: dormant, sleeping and churned): only a purchase made in
+// one of them has offers to cancel, so only such a purchase is planned — every other
+// purchase costs follow-up planning nothing.
+func WinBackStage(s model.Stage) bool {
+	return s == model.StageDormant || s == model.StageSleeping || s == model.StageChurned
+}
+
 // ingestTriggers are the follow-up triggers one applied transaction raises: a purchase
-// (which cancels win-back offers), the repurchase reminder of each product with an
+// made in a win-back stage (which cancels the win-back offers), the repurchase reminder of each product with an
 // effect duration, and — not for a duplicate — the tier move an instant rule made.
 func ingestTriggers(txn model.Txn, res Applied) []followup.Trigger {
 	ref := txn.Ref()
 	var out []followup.Trigger
 	if !txn.Refund {
-		out = append(out, followup.Trigger{Kind: followup.TriggerPurchase, CustomerID: txn.CustomerID, Ref: ref, At: txn.At})
+		if res.PlanPurchase {
+			out = append(out, followup.Trigger{Kind: followup.TriggerPurchase, CustomerID: txn.CustomerID, Ref: ref, At: txn.At})
+		}
 		for _, it := range txn.Items {
 			if it.EffectDays > 0 {
 				out = append(out, followup.Trigger{Kind: followup.TriggerEffectEnding, CustomerID: txn.CustomerID,
@@ -161,9 +288,15 @@ func ingestTriggers(txn model.Txn, res Applied) []followup.Trigger {
 			}
 		}
 	}
-	if !res.Duplicate {
-		out = append(out, MoveTriggers(Move{CustomerID: txn.CustomerID, At: txn.At, TxnRef: ref,
-			FromTier: res.Prev.Tier, ToTier: res.Next.Tier, FromStage: res.Prev.Stage, ToStage: res.Next.Stage})...)
+	if !res.Duplicate && !res.Recovered {
+		out = append(out, MoveTriggers(ingestMove(txn, res))...)
 	}
 	return out
+}
+
+// ingestMove is the move an applied transaction made (an instant upgrade; a lead's first
+// purchase, which MoveTriggers does not count as a move).
+func ingestMove(txn model.Txn, res Applied) Move {
+	return Move{CustomerID: txn.CustomerID, At: txn.At, TxnRef: txn.Ref(),
+		FromTier: res.Prev.Tier, ToTier: res.Next.Tier, FromStage: res.Prev.Stage, ToStage: res.Next.Stage}
 }

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
 )
@@ -49,4 +52,50 @@ func MoveTriggers(m Move) []followup.Trigger {
 			Ref: ref, At: m.At, Stage: m.ToStage})
 	}
 	return out
+}
+
+// MoveDetail is the detail of a tier.changed or stage.changed event: ids and codes only.
+type MoveDetail struct {
+	CustomerID string      `json:"customerId"`
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Stage      model.Stage `json:"stage,omitempty"` // tier.changed: the stage after the move
+	Reason     string      `json:"reason,omitempty"`
+	RunID      string      `json:"runId,omitempty"`  // the night that decided it
+	TxnRef     string      `json:"txnRef,omitempty"` // or the transaction (an instant upgrade)
+}
+
+// MoveEvents are the events out of a move, for the same moves MoveTriggers plans (the
+// first tier and the first stage are not moves). Their ids derive from the customer and
+// what decided the move, so a redelivered segment or message publishes the same ids.
+func MoveEvents(m Move, store, reason string) []events.Event {
+	decidedBy := m.RunID
+	if decidedBy == "" {
+		decidedBy = m.TxnRef
+	}
+	var out []events.Event
+	for _, t := range MoveTriggers(m) {
+		d := MoveDetail{CustomerID: m.CustomerID, RunID: m.RunID, TxnRef: m.TxnRef}
+		typ := events.StageChanged
+		if t.Kind == followup.TriggerTierChanged {
+			typ = events.TierChanged
+			d.From, d.To, d.Stage, d.Reason = string(m.FromTier), string(m.ToTier), m.ToStage, reason
+		} else {
+			d.From, d.To = string(m.FromStage), string(m.ToStage)
+		}
+		out = append(out, events.Event{ID: events.Key(typ, m.CustomerID, decidedBy), Type: typ, Time: m.At,
+			Store: store, Detail: d})
+	}
+	return out
+}
+
+// publish hands evs to pub (nil: nowhere). Events go out after the change is stored and
+// are best-effort: a failure is logged, and the work it follows stands.
+func publish(ctx context.Context, log *slog.Logger, pub events.Publisher, evs []events.Event) {
+	if pub == nil || len(evs) == 0 {
+		return
+	}
+	if err := pub.Publish(ctx, evs...); err != nil {
+		log.WarnContext(ctx, "events: not published", "events", len(evs), "type", evs[0].Type, "err", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/model"
@@ -71,9 +72,9 @@ func TestMovesBecomeFollowUpTriggers(t *testing.T) {
 	}
 }
 
-// A transaction raises its purchase, each product's repurchase reminder and, once, the
-// tier move an instant rule made; a redelivery raises the purchase ones again (planning
-// is idempotent by ref) but not the move.
+// A transaction raises its purchase (made in a win-back stage), each product's
+// repurchase reminder and, once, the tier move an instant rule made; a redelivery raises
+// the purchase ones again (planning is idempotent by ref) but not the move.
 func TestATransactionRaisesItsFollowUp(t *testing.T) {
 	at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
 	txn := model.Txn{Source: "pos", ExternalID: "INV-1", CustomerID: "c1", At: at, Amount: 600_000,
@@ -81,7 +82,9 @@ func TestATransactionRaisesItsFollowUp(t *testing.T) {
 	up := Applied{Prev: tiering.Assignment{Tier: model.TierC, Stage: model.StageActive}, Next: tiering.Assignment{Tier: model.TierB, Stage: model.StageActive}}
 	refund := txn
 	refund.Refund = true
-	dup := up
+	winback := up
+	winback.PlanPurchase = true
+	dup := winback
 	dup.Duplicate = true
 	tests := []struct {
 		name string
@@ -89,7 +92,8 @@ func TestATransactionRaisesItsFollowUp(t *testing.T) {
 		res  Applied
 		want []string
 	}{
-		{"a purchase with an effect product that lifts the tier", txn, up, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
+		{"a purchase in a win-back stage with an effect product that lifts the tier", txn, winback, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
+		{"a purchase of an active customer has no win-back offer to cancel", txn, up, []string{"product_effect_ending pos#INV-1#FILL", "tier_changed pos#INV-1#tier"}},
 		{"a redelivered purchase plans its purchase again, not the move", txn, dup, []string{"purchase pos#INV-1", "product_effect_ending pos#INV-1#FILL"}},
 		{"a refund raises nothing", refund, Applied{Prev: up.Prev, Next: up.Prev}, nil},
 	}
@@ -129,5 +133,29 @@ func TestTheNightPlansMovesOncePerRun(t *testing.T) {
 				t.Fatalf("planned %v (fails %d), want %v", got, sum.FollowupPlanFails, tc.want)
 			}
 		})
+	}
+}
+
+// A move goes out as events with ids derived from the customer and what decided it, so
+// a redelivered segment or message publishes the same ids; a first tier is no event.
+func TestAMoveIsPublishedWithTheIDsOfWhatDecidedIt(t *testing.T) {
+	at := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
+	night := Move{CustomerID: "c1", At: at, FromTier: model.TierA, ToTier: model.TierB,
+		FromStage: model.StageActive, ToStage: model.StageDormant, RunID: "night-2025-03-01"}
+	evs := MoveEvents(night, "sh-01", "B (Regular)")
+	if len(evs) != 2 || evs[0].Type != events.TierChanged || evs[1].Type != events.StageChanged {
+		t.Fatalf("events %+v, want tier.changed and stage.changed", evs)
+	}
+	again := MoveEvents(night, "sh-01", "B (Regular)")
+	if evs[0].ID != again[0].ID || evs[1].ID != again[1].ID || evs[0].ID == evs[1].ID {
+		t.Fatalf("ids %s %s then %s %s: want the same per move, distinct per type", evs[0].ID, evs[1].ID, again[0].ID, again[1].ID)
+	}
+	d, ok := evs[0].Detail.(MoveDetail)
+	if !ok || d.CustomerID != "c1" || d.From != "A" || d.To != "B" || d.RunID != night.RunID || evs[0].Store != "sh-01" {
+		t.Fatalf("tier.changed %+v", evs[0])
+	}
+	first := Move{CustomerID: "c1", At: at, ToTier: model.TierB, FromStage: model.StageLead, ToStage: model.StageNew, TxnRef: "pos#1"}
+	if evs := MoveEvents(first, "sh-01", ""); len(evs) != 0 {
+		t.Fatalf("a first tier and a lead's first purchase published %+v", evs)
 	}
 }

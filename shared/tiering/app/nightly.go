@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
@@ -34,6 +35,23 @@ type Nightly struct {
 	// Finished, when set, is told once per run that it is done: its summary and how long
 	// it took from creation (the function turns it into metrics).
 	Finished func(ctx context.Context, sum *RunSummary, took time.Duration)
+	// Units, when set, reads the request units the store consumed so far (read, write):
+	// each segment records what it consumed, the run's summary their sum.
+	Units func() (read, write float64)
+	// Events gets tonight's tier and stage moves (MoveEvents); nil: none are published.
+	Events events.Publisher
+}
+
+// meter returns a function that says what the store consumed since meter was called.
+func (n *Nightly) meter() func() (read, write float64) {
+	if n.Units == nil {
+		return func() (float64, float64) { return 0, 0 }
+	}
+	r0, w0 := n.Units()
+	return func() (float64, float64) {
+		r, w := n.Units()
+		return r - r0, w - w0
+	}
 }
 
 // Start creates the run (once per id) and queues pass 1. A nightly run's id is its
@@ -143,6 +161,7 @@ func (n *Nightly) Segment(ctx context.Context, msg SegmentMsg) error {
 // their purchase summaries for the customer-base model (stored before the segment is
 // counted, so the last finisher finds every sample).
 func (n *Nightly) pass1(ctx context.Context, run Run, pol *tiering.Policy, seg int) error {
+	used := n.meter()
 	base := tiering.NewBase(0)
 	smp := newSampler(n.clv().SegmentSample)
 	seen := 0
@@ -162,7 +181,9 @@ func (n *Nightly) pass1(ctx context.Context, run Run, pol *tiering.Policy, seg i
 	if err != nil {
 		return fmt.Errorf("pass 1: %w", err)
 	}
-	counted, err := n.Runs.FinishPass1(ctx, run.ID, seg, Pass1Result{Base: string(b), Customers: seen}, n.Now())
+	res := Pass1Result{Base: string(b), Customers: seen}
+	res.ReadUnits, res.WriteUnits = used()
+	counted, err := n.Runs.FinishPass1(ctx, run.ID, seg, res, n.Now())
 	if err != nil {
 		return err
 	}
@@ -229,6 +250,7 @@ func (n *Nightly) maybeStartPass2(ctx context.Context, id string) error {
 
 // pass2 assesses every customer of the segment and writes only those whose answer moved.
 func (n *Nightly) pass2(ctx context.Context, run Run, pol *tiering.Policy, seg int) error {
+	used := n.meter()
 	var base tiering.Base
 	if err := json.Unmarshal([]byte(run.Base), &base); err != nil {
 		return fmt.Errorf("run %s base: %w", run.ID, err)
@@ -251,6 +273,7 @@ func (n *Nightly) pass2(ctx context.Context, run Run, pol *tiering.Policy, seg i
 	if err := n.Runs.PutStoreParts(ctx, run.ID, seg, shares.sums, shares.spends, n.Now()); err != nil {
 		return err
 	}
+	sum.ReadUnits, sum.WriteUnits = used()
 	counted, err := n.Runs.FinishPass2(ctx, run.ID, seg, sum, n.Now())
 	if err != nil {
 		return err
@@ -302,6 +325,15 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 		from := p.Assignment.Tier
 		if p.LastRun == run.ID {
 			from = p.PrevTier
+		}
+		if p.LastRun == run.ID && from != next.Tier && !p.Assignment.Changed(next) {
+			// This run's answer is on the profile: its history entry may not be, if the
+			// delivery that wrote the profile stopped before it.
+			c := TierChange{At: run.AsOf, From: from, To: next.Tier, Stage: next.Stage,
+				Reason: p.Assignment.Reason, PolicyVersion: p.Assignment.PolicyVersion, RunID: run.ID}
+			if err := n.Profiles.RecordTierChange(ctx, p.ID, c); err != nil {
+				return err
+			}
 		}
 		if p.Assignment.Changed(next) || step.write != nil {
 			a := Assessment{State: p, Next: next, RunID: run.ID, From: from, CLV: step.write, RetentionDue: step.due}
@@ -357,6 +389,13 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 // the run id, so a redelivered segment plans nothing twice; a plan that fails is counted
 // and logged, and the run goes on (the flag stays on the profile).
 func (n *Nightly) planNight(ctx context.Context, run Run, p TierState, from model.Tier, next tiering.Assignment, retain bool, sum *RunSummary) {
+	prevStage := p.Assignment.Stage
+	if p.LastRun == run.ID {
+		prevStage = next.Stage // already planned by the delivery that wrote this run's answer
+	}
+	move := Move{CustomerID: p.ID, At: run.AsOf, FromTier: from, ToTier: next.Tier,
+		FromStage: prevStage, ToStage: next.Stage, RunID: run.ID}
+	publish(ctx, n.Log, n.Events, MoveEvents(move, p.Store, next.Reason))
 	if n.Planner == nil {
 		return
 	}
@@ -364,12 +403,7 @@ func (n *Nightly) planNight(ctx context.Context, run Run, p TierState, from mode
 	if retain {
 		ts = append(ts, trigger{retentionTrigger(run, p.ID), "retier: retention follow-up not planned; retentionDue stays on the profile"})
 	}
-	prevStage := p.Assignment.Stage
-	if p.LastRun == run.ID {
-		prevStage = next.Stage // already planned by the delivery that wrote this run's answer
-	}
-	for _, t := range MoveTriggers(Move{CustomerID: p.ID, At: run.AsOf, FromTier: from, ToTier: next.Tier,
-		FromStage: prevStage, ToStage: next.Stage, RunID: run.ID}) {
+	for _, t := range MoveTriggers(move) {
 		ts = append(ts, trigger{t, "retier: follow-up not planned"})
 	}
 	for _, t := range ts {
@@ -426,6 +460,14 @@ func (n *Nightly) maybeFinish(ctx context.Context, id string) error {
 	total := NewRunSummary()
 	for _, s := range results {
 		total.Add(s)
+	}
+	p1, err := n.Runs.Pass1Results(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, r := range p1 {
+		total.ReadUnits += r.ReadUnits
+		total.WriteUnits += r.WriteUnits
 	}
 	// Each store's summary, and the business's top fifth, from every buyer's spend: exact
 	// for one store and for all of them (a subset of stores: CombineStores).

@@ -474,3 +474,80 @@ func checkStoreSummaries(t *testing.T, table *store.Table, run app.Run) {
 	}
 	t.Logf("%d stores, business top fifth %d customers, %.1f%% of revenue, exact per store", len(stores), k, 100*share)
 }
+
+// historyLoser is the table with a night that stops after a profile's update and before
+// its history entry, once per customer, as a crashed segment would.
+type historyLoser struct {
+	*store.Table
+	mu   sync.Mutex
+	lost map[string]bool
+}
+
+func (h *historyLoser) SaveAssessment(ctx context.Context, a app.Assessment) error {
+	h.mu.Lock()
+	lose := a.Change != nil && !h.lost[a.State.ID]
+	if lose {
+		h.lost[a.State.ID] = true
+	}
+	h.mu.Unlock()
+	if !lose {
+		return h.Table.SaveAssessment(ctx, a)
+	}
+	a.Change = nil
+	if err := h.Table.SaveAssessment(ctx, a); err != nil {
+		return err
+	}
+	return errors.New("crashed before the history entry")
+}
+
+// The profile's update and its history entry are two writes (issue #13): a segment that
+// stopped between them is redelivered, finds the profile at this run's answer, and puts
+// the entry it missed.
+func TestARedeliveredSegmentPutsTheHistoryEntryItMissed(t *testing.T) {
+	table := storetest.Table(t)
+	prefix := "hl" + storetest.Suffix() + "-"
+	ids, _ := seed(t, table, 30, prefix)
+	asOf := time.Date(2025, 1, 2, 2, 0, 0, 0, shanghai)
+	n := newNightly(t, table, 1, asOf)
+	loser := &historyLoser{Table: table, lost: map[string]bool{}}
+	n.Profiles = loser
+	ctx := context.Background()
+	runID := start(t, n, app.StartRequest{Action: "nightly", RunID: "hl-" + storetest.Suffix(), AsOf: &asOf})
+	q := n.Queue.(*memQueue)
+	for {
+		body, ok := q.pop()
+		if !ok {
+			break
+		}
+		var msg app.SegmentMsg
+		if err := json.Unmarshal([]byte(body), &msg); err != nil {
+			t.Fatal(err)
+		}
+		err := n.Segment(ctx, msg)
+		for i := 0; err != nil && i <= len(ids); i++ { // redelivered until it succeeds (one crash per customer)
+			err = n.Segment(ctx, msg)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if run := getRun(t, table, runID); run.Status != app.RunDone {
+		t.Fatalf("run %s", run.Status)
+	}
+	if len(loser.lost) == 0 {
+		t.Fatal("no tier moved: the test tests nothing")
+	}
+	for _, id := range ids {
+		if !loser.lost[id] {
+			continue
+		}
+		st, _ := tierState(t, table, id)
+		h, err := table.TierHistory(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 1 || h[0].RunID != runID || h[0].To != st.Assignment.Tier {
+			t.Fatalf("%s is %s with history %+v: want this run's entry", id, st.Assignment.Tier, h)
+		}
+	}
+}

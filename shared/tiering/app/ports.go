@@ -27,15 +27,40 @@ type Policies interface {
 	CurrentPolicy(ctx context.Context) (*tiering.Policy, bool, error)
 }
 
-// Ledger is the profile side of ingest: read a profile's tier state, and write one
-// transaction's outcome.
+// Ledger is the profile side of ingest. Ingest writes without a transaction, in an
+// order that stays exactly-once across crashes and redeliveries (Ingest.apply): the
+// once-marker is claimed first, the profile counts the transaction next (conditioned on
+// its version, remembering the transaction's AppliedRef), and the transaction item,
+// written last, says the transaction is complete.
 type Ledger interface {
-	// ReadTierState reads one profile, strongly consistent; found=false when there is none.
+	// TxnOnce reads txn's once-marker, eventually consistent (a marker missed by a stale
+	// read is caught by ClaimTxn's condition); found=false when there is none.
+	TxnOnce(ctx context.Context, txn model.Txn) (m model.TxnMarker, found bool, err error)
+	// TxnRecorded reads whether txn's item is on the customer's timeline (the last write
+	// of an apply), eventually consistent, and the plan flag it was recorded with.
+	TxnRecorded(ctx context.Context, txn model.Txn) (rec TxnRecord, found bool, err error)
+	// PeekTierState reads one profile, eventually consistent (the first attempt: the
+	// write is conditioned on the version read); ReadTierState strongly consistent.
+	PeekTierState(ctx context.Context, id string) (p TierState, found bool, err error)
 	ReadTierState(ctx context.Context, id string) (p TierState, found bool, err error)
-	// ApplyTxn writes w in one transaction, or nothing. taken=true: the once-key exists,
-	// and prior is the marker it was applied with (nothing written). ErrConflict: the
-	// profile is no longer at w.Version (or was created meanwhile).
-	ApplyTxn(ctx context.Context, w TxnWrite) (prior model.TxnMarker, taken bool, err error)
+	// ClaimTxn puts txn's once-marker unless the key exists: taken=true, and prior is
+	// the marker it holds (nothing written).
+	ClaimTxn(ctx context.Context, txn model.Txn, at time.Time) (prior model.TxnMarker, taken bool, err error)
+	// CountTxn writes the profile's new tier state as w says (a new minimal profile when
+	// w.Create). ErrConflict: the profile is no longer at w.Version (or was created).
+	CountTxn(ctx context.Context, w TxnWrite) error
+	// RecordTxn puts the transaction item (a put of the same item again writes the same).
+	RecordTxn(ctx context.Context, txn model.Txn, rec TxnRecord) error
+	// PutReferral writes a referee's ledger line unless the ledger holds a later
+	// version's (an older or the same one again writes nothing new).
+	PutReferral(ctx context.Context, e ReferralEntry) error
+}
+
+// TxnRecord is what the transaction item keeps beyond the transaction itself.
+type TxnRecord struct {
+	// PlanPurchase: the purchase was made in a stage win-back offers are planned for,
+	// so a redelivery plans its purchase trigger again (ingestTriggers).
+	PlanPurchase bool
 }
 
 // Profiles is the profile side of the nightly run.
@@ -45,9 +70,12 @@ type Profiles interface {
 	ScanTierStates(ctx context.Context, segment, total int, fn func(TierState) error) error
 	// ReadTierState re-reads one profile, strongly consistent, after a conflict.
 	ReadTierState(ctx context.Context, id string) (p TierState, found bool, err error)
-	// SaveAssessment writes a, with its history entry in the same transaction when the
-	// tier changed. ErrConflict: the profile moved on (or is gone).
+	// SaveAssessment writes a, then its history entry when the tier changed.
+	// ErrConflict: the profile moved on (or is gone), and nothing was written.
 	SaveAssessment(ctx context.Context, a Assessment) error
+	// RecordTierChange puts a history entry again (the same key writes the same): a
+	// redelivered segment whose profile holds this run's answer already.
+	RecordTierChange(ctx context.Context, id string, c TierChange) error
 }
 
 // Runs keeps a run's header, its segments' results and its per-store shares.

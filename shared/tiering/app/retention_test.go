@@ -98,16 +98,18 @@ func TestRetentionRuleFiresOnceForTierAAtRisk(t *testing.T) {
 	}
 }
 
+// A prediction is rewritten on a band crossing only: another risk band or a CLV a
+// quarter away, not the nightly drift of P(alive) (issue #13's write share).
 func TestMaterialChangeIgnoresNoiseAndModelVersion(t *testing.T) {
 	a := &clv.ProfileCLV{PAlive: 0.5, ExpectedPurchases: 1.2, ExpectedSpend: 10000, CLV: 50000, Risk: clv.RiskMedium, ModelVersion: "n1"}
 	b := *a
-	b.ModelVersion, b.CLV, b.PAlive = "n2", 50100, 0.503
+	b.ModelVersion, b.CLV, b.PAlive, b.ExpectedPurchases = "n2", 55000, 0.45, 1.1
 	if clvMoved(a, &b) {
-		t.Fatal("a 0.2% CLV move and a new model version counted as a change")
+		t.Fatal("a 10% CLV move, a drifting P(alive) and a new model version counted as a change")
 	}
-	b.CLV = 51000
+	b.CLV = 70000
 	if !clvMoved(a, &b) {
-		t.Fatal("a 2% CLV move not counted")
+		t.Fatal("a 40% CLV move not counted")
 	}
 	c := *a
 	c.Risk = clv.RiskHigh

@@ -71,9 +71,13 @@ type ScopeFit struct {
 
 // RunSummary counts one run's outcome (or one segment's share of it).
 type RunSummary struct {
-	Customers    int                    `dynamodbav:"customers" json:"customers"` // profiles seen
-	Leads        int                    `dynamodbav:"leads" json:"leads"`         // no transaction yet
-	Changed      int                    `dynamodbav:"changed" json:"changed"`     // profiles written
+	Customers int `dynamodbav:"customers" json:"customers"` // profiles seen
+	// ReadUnits and WriteUnits are the request units the run's segments consumed, both
+	// passes (Nightly.Units; 0 when not metered): what the night cost (issue #13).
+	ReadUnits    float64                `dynamodbav:"rru" json:"rru"`
+	WriteUnits   float64                `dynamodbav:"wru" json:"wru"`
+	Leads        int                    `dynamodbav:"leads" json:"leads"`     // no transaction yet
+	Changed      int                    `dynamodbav:"changed" json:"changed"` // profiles written
 	TierChanges  int                    `dynamodbav:"tierChanges" json:"tierChanges"`
 	Tiers        map[string]int         `dynamodbav:"tiers" json:"tiers"`
 	Stages       map[string]int         `dynamodbav:"stages" json:"stages"`
@@ -114,6 +118,8 @@ func NewRunSummary() *RunSummary {
 // Add merges another segment's counts.
 func (s *RunSummary) Add(o *RunSummary) {
 	s.Customers += o.Customers
+	s.ReadUnits += o.ReadUnits
+	s.WriteUnits += o.WriteUnits
 	s.Leads += o.Leads
 	s.Changed += o.Changed
 	s.TierChanges += o.TierChanges
@@ -165,6 +171,9 @@ const NoStore = "~"
 type Pass1Result struct {
 	Base      string `dynamodbav:"base"`
 	Customers int    `dynamodbav:"customers"`
+	// The request units the segment's pass 1 consumed (Nightly.Units).
+	ReadUnits  float64 `dynamodbav:"rru,omitempty"`
+	WriteUnits float64 `dynamodbav:"wru,omitempty"`
 }
 
 // RunStep is what a status change records on the run header besides the status.

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/clv"
@@ -22,6 +24,50 @@ type TierState struct {
 	CLV        *clv.ProfileCLV // the last prediction written
 	// RetentionRun is the run that last flagged retentionDue (the retention rule's edge).
 	RetentionRun string
+	// ReferredBy is the referrer's customer id ("" for a customer nobody referred);
+	// Referral what the referee's spend has earned them so far.
+	ReferredBy string
+	Referral   *ReferralState
+	// Applied are the AppliedRefs of the last transactions counted (at most
+	// AppliedKept): a redelivery after a crash between counting and recording finds
+	// its transaction counted already.
+	Applied []string
+}
+
+// AppliedKept bounds TierState.Applied. A transaction whose apply crashed after the
+// profile counted it and before its item was recorded is recognised on redelivery as
+// long as fewer than AppliedKept other transactions of the same customer were counted
+// in between.
+const AppliedKept = 4
+
+// AppliedRef names a transaction's once-key in TierState.Applied: 10 hex digits of its
+// SHA-256, short so the profile stays one write unit.
+func AppliedRef(txn model.Txn) string {
+	key := txn.Source + "\x00" + txn.ExternalID
+	if txn.Once == model.OnceStore {
+		key = txn.Store + "\x00" + key
+	}
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:5])
+}
+
+// Has reports whether the profile counted the transaction ref names.
+func (p TierState) Has(ref string) bool {
+	for _, r := range p.Applied {
+		if r == ref {
+			return true
+		}
+	}
+	return false
+}
+
+// withApplied is applied with ref appended, the oldest dropped beyond AppliedKept.
+func withApplied(applied []string, ref string) []string {
+	out := append(append([]string(nil), applied...), ref)
+	if len(out) > AppliedKept {
+		out = out[len(out)-AppliedKept:]
+	}
+	return out
 }
 
 // OccasionsOrEstimate is the purchase-occasion record as best known: the stored one, or,
@@ -61,11 +107,30 @@ type TierChange struct {
 	RunID         string      `dynamodbav:"runId" json:"runId"`
 }
 
-// TxnWrite is one transaction applied to one profile as ingest decided it. The store
-// writes all of it in one transaction or nothing: the once-marker (only while the key is
-// free), the transaction on the customer's timeline, and the profile's new tier state
-// (only while the profile is still at Version; a new minimal profile when Create).
+// ReferralState is a referred customer's lifetime net spend and the reward it has earned
+// their referrer (tiering.Referral.Reward), kept on the profile in the same write as the
+// aggregates: counted exactly once with the spend.
+type ReferralState struct {
+	Spend  model.Money `dynamodbav:"spend" json:"spend"`
+	Reward model.Money `dynamodbav:"reward" json:"reward"`
+}
+
+// ReferralEntry is one referee's line of a store's referral ledger, as of the profile
+// version that wrote it (a later version always wins).
+type ReferralEntry struct {
+	Store, ReferrerID, RefereeID string
+	Spend, Reward                model.Money
+	RateBps                      int
+	Version                      int64
+}
+
+// TxnWrite is one transaction applied to one profile as ingest decided it: the profile's
+// new tier state (only while the profile is still at Version; a new minimal profile when
+// Create) with Applied, the refs of the last transactions counted, this one's included.
+// Store.ApplyTxn (tools) writes it with the marker and the item in one transaction.
 type TxnWrite struct {
+	Applied    []string
+	Referral   *ReferralState // a referred customer's, with this transaction counted
 	Txn        model.Txn
 	Aggregates tiering.Aggregates
 	Occasions  clv.Occasions

@@ -1,0 +1,258 @@
+package cost
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/dataset"
+	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering"
+	"github.com/tierflow/tierflow/shared/tiering/app"
+)
+
+// Issue #13's budgets for the nightly run.
+const (
+	NightUnchangedMaxRRU   = 0.5  // per customer with nothing new
+	NightUnchangedMaxWRU   = 0.0  // idem
+	NightNoNewDataMaxShare = 0.02 // customers written on a night with no new data
+	NightChangedMaxRU      = 4.0  // per customer whose tier or stage moved, history item included
+	// NightTierMoveMaxWRU is the write side of a tier move (MeasureTierMove): the profile
+	// (1 WRU), its store-index entry, which moves with the tier in its key (the old one
+	// deleted, the new one put: 2), and the history item (1). In one transaction, as
+	// before issue #13, the same writes cost 6.
+	NightTierMoveMaxWRU = 4.0
+	// NightUnchangedMeasuredRRU is what a customer costs on a quiet night today (two
+	// parallel scans of the whole table, eventually consistent; 1.4–1.6 measured on 300–600
+	// synthetic customers, the run's own items included): above the budget until
+	// the night reads a compact projection instead (docs/scale.md).
+	NightUnchangedMeasuredRRU = 2.0
+)
+
+// Night is what MeasureNight measured: units per customer on the night after the base's
+// first night with no new data (every customer unchanged but the few whose day count
+// crossed a boundary), the share of customers each night wrote, and the units a changed
+// customer added on a night after a day of sales.
+type Night struct {
+	Customers int // customers each night saw (the whole table)
+	// NoNewData: the next business day, nothing new.
+	NoNewData      store.Units
+	NoNewDataShare float64 // customers written / customers
+	// OneDayOfSales: the day after, a share of customers bought once.
+	OneDayOfSales      store.Units
+	OneDayOfSalesShare float64
+	// PerUnchanged is NoNewData's units per customer; PerChanged the units a written
+	// customer added on the night after the sales (the night's units minus the unchanged
+	// customers' share, over the customers written).
+	PerUnchanged store.Units
+	PerChanged   store.Units
+	// Summary is what the quiet night's run summary says it consumed (rru, wru): its
+	// segments' units, without the run's own header and finishing items.
+	Summary store.Units
+}
+
+// MeasureNight seeds n synthetic customers (dataset.Synth, two years of purchases up to
+// 2025-01-01) under ids starting with prefix, runs the base's first night, then measures
+// the next night with no new data and, after a day on which every 20th customer bought
+// once, the night after.
+func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string) (Night, error) {
+	zone := time.FixedZone("CST", 8*3600)
+	pol := tiering.DefaultPolicy()
+	ids, err := seed(ctx, table, pol, n, prefix, zone)
+	if err != nil {
+		return Night{}, err
+	}
+	day0 := time.Date(2025, 1, 1, 2, 0, 0, 0, zone)
+	night := func(asOf time.Time) (app.Run, store.Units, error) {
+		nt, err := newNightly(table, asOf, zone, prefix)
+		if err != nil {
+			return app.Run{}, store.Units{}, err
+		}
+		before := table.Units.Snapshot()
+		run, err := drain(ctx, nt, app.StartRequest{Action: "nightly", RunID: "cost-" + prefix + asOf.Format("20060102"), AsOf: &asOf})
+		return run, table.Units.Snapshot().Sub(before), err
+	}
+	if _, _, err := night(day0); err != nil {
+		return Night{}, fmt.Errorf("first night: %w", err)
+	}
+	var out Night
+	run, u, err := night(day0.AddDate(0, 0, 1))
+	if err != nil {
+		return out, fmt.Errorf("night with no new data: %w", err)
+	}
+	out.Customers, out.NoNewData = run.Summary.Customers, u
+	out.Summary = store.Units{Read: run.Summary.ReadUnits, Write: run.Summary.WriteUnits}
+	out.NoNewDataShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
+	c := float64(run.Summary.Customers)
+	out.PerUnchanged = store.Units{Read: u.Read / c, Write: u.Write / c}
+
+	// A day of sales: every 20th customer buys once, through ingest.
+	in := &app.Ingest{Log: discardLog(), Policies: table, Ledger: table, Now: time.Now}
+	sale := day0.AddDate(0, 0, 1).Add(10 * time.Hour)
+	for i := 0; i < len(ids); i += 20 {
+		txn := model.Txn{Source: "cost", ExternalID: prefix + fmt.Sprint(i), CustomerID: ids[i].id, Store: ids[i].store,
+			At: sale, Amount: 300_000, Currency: "CNY", Once: model.OnceStore}
+		if _, err := in.Apply(ctx, pol, txn); err != nil {
+			return out, fmt.Errorf("day of sales: %w", err)
+		}
+	}
+	run, u, err = night(day0.AddDate(0, 0, 2))
+	if err != nil {
+		return out, fmt.Errorf("night after a day of sales: %w", err)
+	}
+	out.OneDayOfSales = u
+	out.OneDayOfSalesShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
+	if ch := float64(run.Summary.Changed); ch > 0 {
+		quiet := float64(run.Summary.Customers - run.Summary.Changed)
+		out.PerChanged = store.Units{Read: (u.Read - quiet*out.PerUnchanged.Read) / ch, Write: (u.Write - quiet*out.PerUnchanged.Write) / ch}
+	}
+	return out, nil
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+type seeded struct{ id, store string }
+
+// seed builds the base the way an import tool would (store.Table.ApplyTxn: marker,
+// transaction and profile in one transaction, instant rules only), 16 customers at once.
+func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, prefix string, zone *time.Location) ([]seeded, error) {
+	syn := dataset.Synth(dataset.SynthConfig{Seed: 7, Customers: n,
+		From: time.Date(2023, 1, 1, 0, 0, 0, 0, zone), To: time.Date(2025, 1, 1, 0, 0, 0, 0, zone)})
+	byCust := map[string][]model.Txn{}
+	for _, t := range syn.Txns {
+		byCust[t.CustomerID] = append(byCust[t.CustomerID], t)
+	}
+	var mu sync.Mutex
+	var firstErr error
+	var out []seeded
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for _, c := range syn.Customers {
+		id := prefix + c.ID
+		txns := byCust[c.ID]
+		if len(txns) == 0 {
+			continue
+		}
+		out = append(out, seeded{id, txns[0].Store})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, t := range txns {
+				t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, id, "CNY", nil, model.OnceStore
+				if err := seedOne(ctx, table, pol, t); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, t model.Txn) error {
+	for {
+		st, found, err := table.ReadTierState(ctx, t.CustomerID)
+		if err != nil {
+			return err
+		}
+		w := app.TxnWrite{Txn: t, Version: st.Version, Store: t.Store, Create: !found, At: t.At,
+			Aggregates: st.Aggregates, Occasions: st.OccasionsOrEstimate()}
+		w.Aggregates.Apply(t)
+		w.Occasions.Apply(t.At, t.Net(), t.Refund)
+		w.Assignment, _ = tiering.InstantUpgrade(pol, &w.Aggregates, st.Assignment, t.At)
+		_, taken, err := table.ApplyTxn(ctx, w)
+		switch {
+		case errors.Is(err, app.ErrConflict):
+			continue
+		case err != nil:
+			return err
+		case taken:
+			return fmt.Errorf("seed %s: applied before", t.Ref())
+		}
+		return nil
+	}
+}
+
+// newNightly is the production run (planner included) over table, with the queue in
+// memory and a model namespace of the measurement's own.
+func newNightly(table *store.Table, now time.Time, zone *time.Location, prefix string) (*app.Nightly, error) {
+	planner, err := boot.Planner(table, func() time.Time { return now })
+	if err != nil {
+		return nil, err
+	}
+	return &app.Nightly{Log: discardLog(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &memQueue{},
+		Planner: planner, Segments: 4, Zone: zone, Now: func() time.Time { return now },
+		CLV:   app.CLVConfig{Namespace: "clv-" + prefix},
+		Units: func() (float64, float64) { u := table.Units.Snapshot(); return u.Read, u.Write }}, nil
+}
+
+// memQueue is the retier queue in memory, first in first out.
+type memQueue struct {
+	mu     sync.Mutex
+	bodies []string
+}
+
+func (q *memQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.bodies = append(q.bodies, bodies...)
+	sent := make([]bool, len(bodies))
+	for i := range sent {
+		sent[i] = true
+	}
+	return sent, nil
+}
+
+func (q *memQueue) pop() (string, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.bodies) == 0 {
+		return "", false
+	}
+	b := q.bodies[0]
+	q.bodies = q.bodies[1:]
+	return b, true
+}
+
+// drain starts a run and plays the retier queue's event source until it is done.
+func drain(ctx context.Context, n *app.Nightly, req app.StartRequest) (app.Run, error) {
+	run, err := n.Start(ctx, req)
+	if err != nil {
+		return app.Run{}, err
+	}
+	q := n.Queue.(*memQueue)
+	for {
+		cur, found, err := n.Runs.GetRun(ctx, run.ID)
+		if err != nil || !found {
+			return cur, fmt.Errorf("run %s: found=%v %v", run.ID, found, err)
+		}
+		if cur.Status == app.RunDone {
+			return cur, nil
+		}
+		body, ok := q.pop()
+		if !ok {
+			return cur, fmt.Errorf("run %s is %s with nothing left on the queue", run.ID, cur.Status)
+		}
+		var msg app.SegmentMsg
+		if err := json.Unmarshal([]byte(body), &msg); err != nil {
+			return cur, err
+		}
+		if err := n.Segment(ctx, msg); err != nil {
+			return cur, fmt.Errorf("segment %s: %w", body, err)
+		}
+	}
+}
