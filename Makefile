@@ -10,7 +10,8 @@ BUILD := .build
 # Logical id => folder. template.yaml is the source of truth; a test checks this list
 # against it (every function has a folder and a build target).
 FUNCTIONS := PublicApiFunction:public-api ApiFunction:api IngestFunction:ingest \
-             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web
+             RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web \
+             ApiKeyAuthorizerFunction:api-key-authorizer
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 12m
 # The staff web app: sources in UI_DIR, bundled by esbuild into UI_DIST, which the web
@@ -164,9 +165,15 @@ invoke: build-local
 # The CLI talks to a stack by URL and credential only; here the credential is a local
 # admin token (TIERFLOW_TOKEN wins when set) and the URL the stack of $TIERFLOW_PORT.
 # Flags through ARGS, e.g. make import FILE=会员.xlsx ARGS='--dry-run --store sh-01'.
+# With URL= and KEY= (an API key) it posts to that stack through /v1/machine/; without them
+# to the local stack of make run on $$TIERFLOW_PORT, with a local admin token.
 import:
-	@TIERFLOW_TOKEN="$${TIERFLOW_TOKEN:-$$($(GO) run ./infra/local/cmd/tierflow-local token -role admin -stores '*')}" \
-	  $(GO) run ./infra/cli import -file '$(FILE)' $(ARGS)
+	@if [ -n "$(KEY)" ]; then \
+	  $(GO) run ./infra/cli import -file '$(FILE)' -key '$(KEY)' $(if $(URL),-url '$(URL)') $(ARGS); \
+	else \
+	  TIERFLOW_TOKEN="$${TIERFLOW_TOKEN:-$$($(GO) run ./infra/local/cmd/tierflow-local token -role admin -stores '*')}" \
+	  $(GO) run ./infra/cli import -file '$(FILE)' $(if $(URL),-url '$(URL)') $(ARGS); \
+	fi
 
 rfm:
 	$(GO) run ./infra/cli rfm -file $(FILE) -as-of $(AS_OF)

@@ -35,6 +35,7 @@ type app struct {
 	desk     *store.Staff
 	policies policyStore
 	limits   limiter
+	keys     keyStore
 }
 
 func newApp(ctx context.Context) (*app, *env.Reader) {
@@ -64,5 +65,5 @@ func wire(log *slog.Logger, cfg aws.Config, table *store.Table, q *sqs.Client, s
 		Counters: f.Counters, Planner: planner, Now: now}
 	acc := access.New(access.Ports{Customers: table, Tasks: f.Reminders, Audit: table, Txn: table}, now)
 	desk := store.NewStaff(table, store.StaffDeps{Tasks: tasks, Planner: planner, Reminders: f.Reminders, Directory: f.Staff, Sealer: sealer})
-	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc, desk: desk, policies: table, limits: table}, nil
+	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc, desk: desk, policies: table, limits: table, keys: table}, nil
 }

@@ -198,7 +198,7 @@ func (h *customerImport) land(ctx context.Context, req events.APIGatewayV2HTTPRe
 			return CustomerImported{}, err
 		}
 		if ok {
-			cu, err := h.acc.Customer(ctx, p, id, access.EditCustomer)
+			cu, err := h.acc.Customer(ctx, p, id, access.CreateCustomers)
 			if httpx.StatusOf(err) == http.StatusNotFound {
 				return CustomerImported{}, conflict("ref", "belongs to a customer who has moved to another store")
 			}
@@ -215,7 +215,7 @@ func (h *customerImport) land(ctx context.Context, req events.APIGatewayV2HTTPRe
 		if c.phone == "" && c.email == "" {
 			continue
 		}
-		cu, ok, err := h.acc.CustomerByContact(ctx, p, c.phone, c.email, access.EditCustomer)
+		cu, ok, err := h.acc.CustomerByContact(ctx, p, c.phone, c.email, access.CreateCustomers)
 		if err != nil {
 			return CustomerImported{}, err
 		}
@@ -254,7 +254,7 @@ func (h *customerImport) create(ctx context.Context, req events.APIGatewayV2HTTP
 	if err != nil {
 		return CustomerImported{}, h.taken(ctx, req, p, err, now)
 	}
-	cu, err := h.acc.Customer(ctx, p, id, access.EditCustomer)
+	cu, err := h.acc.Customer(ctx, p, id, access.CreateCustomers)
 	if err != nil {
 		return CustomerImported{}, err
 	}

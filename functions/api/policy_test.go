@@ -70,4 +70,43 @@ func TestPolicyIsVersionedValidatedAndGuarded(t *testing.T) {
 	if err := json.Unmarshal([]byte(req.Body), &hist); err != nil || len(hist.Versions) != 1 || hist.Versions[0].Version != 2 || hist.Versions[0].By != "admin-1" {
 		t.Fatalf("history: %s", req.Body)
 	}
+	// Old versions stay readable: the default it replaced is version 1, the stored one
+	// version 2 with who stored it; a version never made is not found, a bad one named.
+	version := func(q map[string]string) (int, PolicyResponse, string) {
+		resp := serveQuery(t, a, "GET /v1/policy", "/v1/policy", q)
+		var p PolicyResponse
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal([]byte(resp.Body), &p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, p, resp.Body
+	}
+	if code, p, body := version(map[string]string{"version": "1"}); code != 200 || p.Stored || p.Version != 1 || p.Policy.Downgrade.GraceNights == 3 {
+		t.Fatalf("version 1: %d %s", code, body)
+	}
+	if code, p, body := version(map[string]string{"version": "2"}); code != 200 || !p.Stored || p.By != "admin-1" || p.Policy.Downgrade.GraceNights != 3 || p.At == nil {
+		t.Fatalf("version 2: %d %s", code, body)
+	}
+	if code, _, body := version(map[string]string{"version": "3"}); code != http.StatusNotFound {
+		t.Fatalf("version 3: %d %s", code, body)
+	}
+	for _, bad := range []map[string]string{{"version": "0"}, {"version": "two"}, {"history": "yes"}, {"v": "1"}} {
+		if code, _, body := version(bad); code != http.StatusBadRequest {
+			t.Fatalf("%v: %d %s", bad, code, body)
+		}
+	}
+	resp = serve(t, a, envs, "GET /v1/policy/versions", "/v1/policy/versions", "", adminClaims)
+	var list struct {
+		Current  int                `json:"current"`
+		Versions []PolicyVersionRow `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &list); err != nil || resp.StatusCode != 200 || list.Current != 2 || len(list.Versions) != 2 ||
+		list.Versions[0].Version != 2 || !list.Versions[0].Current || !list.Versions[0].Stored || list.Versions[1].Version != 1 || list.Versions[1].Stored {
+		t.Fatalf("versions: %d %s", resp.StatusCode, resp.Body)
+	}
+	agent := map[string]string{"sub": "x", auth.ClaimRole: "agent", auth.ClaimStores: "*"}
+	if resp := serve(t, a, envs, "GET /v1/policy/versions", "/v1/policy/versions", "", agent); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("agent listing versions: %d", resp.StatusCode)
+	}
 }

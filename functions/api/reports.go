@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering"
 	tapp "github.com/tierflow/tierflow/shared/tiering/app"
 )
 
@@ -47,11 +51,17 @@ type MigrationRow struct {
 	Customers int    `json:"customers"`
 }
 
-// get serves the reports built from re-tier runs: tiers (distribution and revenue share,
-// latest run or ?run=) and migration (who moved between the run's previous assessment
-// and the run), for the caller's stores — the business for all-stores staff — or the one
-// ?store= they ask for (C3). Admins and clinician/managers read them; they hold no
-// personal data.
+// runReports are the reports read from one finished re-tier run's summary.
+var runReports = map[string]bool{"tiers": true, "migration": true, "cohorts": true, "funnel": true, "sources": true}
+
+// get serves the reports built from re-tier runs — tiers (distribution, revenue share,
+// the Pareto curve and the run itself), migration (the tier matrix of the run against
+// the assessment before it), cohorts (retention by first-purchase month and tier),
+// funnel (customers per lifecycle stage) and sources (leads, customers and revenue per
+// UTM source and campaign) — for the caller's stores, the business for all-stores staff,
+// or the one ?store= they ask for (C3); the latest finished run or ?run=. Every figure is
+// an aggregate the nightly run kept (a header read, plus one item per store for store
+// staff): no page view scans customers. Admins and clinician/managers; no personal data.
 func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	p, err := auth.FromRequest(req)
 	if err != nil {
@@ -64,7 +74,7 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	if name == "at-risk" {
 		return h.atRisk(ctx, p, req)
 	}
-	if name != "tiers" && name != "migration" {
+	if !runReports[name] {
 		return events.APIGatewayV2HTTPResponse{}, httpx.NotFound("Report")
 	}
 	q := req.QueryStringParameters
@@ -85,28 +95,30 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		return events.APIGatewayV2HTTPResponse{}, access.NotFound("Finished re-tier run")
 	}
 	s := run.Summary
-	pol, _, err := h.policies.CurrentPolicy(ctx)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
 	scope := "business"
 	if !ref.Scope().All() {
 		scope = "stores"
 	}
-	if name == "migration" {
-		rows := []MigrationRow{}
-		for k, n := range s.Migrations {
-			from, to := splitMigration(k)
-			rows = append(rows, MigrationRow{From: from, To: to, Customers: n})
+	switch name {
+	case "migration":
+		return httpx.JSON(http.StatusOK, migrationReport(run, scope)), nil
+	case "cohorts":
+		rows, err := s.Cohorts.Rows(run.AsOf)
+		if err != nil {
+			return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("cohorts of run %s: %w", run.ID, err)
 		}
-		sort.Slice(rows, func(i, j int) bool {
-			if rows[i].Customers != rows[j].Customers {
-				return rows[i].Customers > rows[j].Customers
-			}
-			return rows[i].From+rows[i].To < rows[j].From+rows[j].To
-		})
 		return httpx.JSON(http.StatusOK, map[string]any{"runId": run.ID, "day": run.Day, "scope": scope, "stores": s.Stores,
-			"tierChanges": s.TierChanges, "flows": rows}), nil
+			"windowMonths": tiering.CohortMonths, "cohorts": rows}), nil
+	case "funnel":
+		return httpx.JSON(http.StatusOK, map[string]any{"runId": run.ID, "day": run.Day, "scope": scope, "stores": s.Stores,
+			"stages": tiering.Funnel(s.Stages)}), nil
+	case "sources":
+		return httpx.JSON(http.StatusOK, map[string]any{"runId": run.ID, "day": run.Day, "scope": scope, "stores": s.Stores,
+			"rows": s.Sources.Rows()}), nil
+	}
+	pol, _, err := h.policies.CurrentPolicy(ctx)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	tiered := 0
 	for _, n := range s.Tiers {
@@ -121,15 +133,105 @@ func (h *reportsAPI) get(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		}
 		rows = append(rows, row)
 	}
+	curve := s.Pareto
+	if curve == nil {
+		curve = []tiering.ParetoPoint{}
+	}
 	body := map[string]any{
 		"runId": run.ID, "day": run.Day, "policyVersion": run.PolicyVersion, "scope": scope, "stores": s.Stores, "tiers": rows,
 		"stages": s.Stages, "leads": s.Leads, "totalRevenue": s.TotalRevenue.String(), "top20RevenueShare": s.Top20Share,
 		"top20Customers": s.Top20Customers, "top20Method": s.Top20Method,
+		"paretoCurve": curve, "paretoMethod": "exact", "lastRun": lastRunOf(run, ref.Scope().All()),
 	}
 	if s.Top20MaxError > 0 {
 		body["top20MaxError"] = s.Top20MaxError
 	}
+	if s.ParetoMaxError > 0 {
+		body["paretoMethod"], body["paretoMaxError"] = "merged from each store's curve", s.ParetoMaxError
+	}
 	return httpx.JSON(http.StatusOK, body), nil
+}
+
+// On-demand DynamoDB prices (docs/scale.md), US dollars per request unit.
+const (
+	usdPerRRU = 0.125 / 1e6
+	usdPerWRU = 0.625 / 1e6
+)
+
+// LastRun is the run a report is of: when, how long, what it changed and what it cost.
+type LastRun struct {
+	ID              string        `json:"id"`
+	Day             string        `json:"day"`
+	CreatedAt       time.Time     `json:"createdAt"`
+	FinishedAt      *time.Time    `json:"finishedAt"`
+	DurationSeconds *float64      `json:"durationSeconds"`
+	Customers       int           `json:"customers"`
+	Changed         int           `json:"changed"`
+	RequestUnits    *RequestUnits `json:"requestUnits"`
+	EstimatedUSD    *float64      `json:"estimatedUsd"`
+}
+
+// RequestUnits is what a run consumed of the table.
+type RequestUnits struct {
+	RRU float64 `json:"rru"`
+	WRU float64 `json:"wru"`
+}
+
+// lastRunOf describes a finished run. Customers and changed are of the caller's scope;
+// the request units and their cost are the whole run's, for all-stores staff only (a
+// store's staff would otherwise read the work done for other stores), and null until
+// the run records them.
+func lastRunOf(run tapp.Run, business bool) LastRun {
+	lr := LastRun{ID: run.ID, Day: run.Day, CreatedAt: run.CreatedAt, FinishedAt: run.FinishedAt,
+		Customers: run.Summary.Customers, Changed: run.Summary.Changed}
+	if run.FinishedAt != nil {
+		d := run.FinishedAt.Sub(run.CreatedAt).Seconds()
+		lr.DurationSeconds = &d
+	}
+	if ru := runUnits(run); business && ru != nil {
+		usd := ru.RRU*usdPerRRU + ru.WRU*usdPerWRU
+		lr.RequestUnits, lr.EstimatedUSD = ru, &usd
+	}
+	return lr
+}
+
+// migrationReport is the tier matrix of a run against the assessment before it: every
+// from (A, B, C, none) × to (A, B, C) cell, stays on the diagonal, summing to the
+// customers with a tier. The flows list (changes only, largest first) stays for callers
+// of the first version.
+func migrationReport(run tapp.Run, scope string) map[string]any {
+	s := run.Summary
+	into := map[string]int{}
+	flows := []MigrationRow{}
+	for k, n := range s.Migrations {
+		from, to := splitMigration(k)
+		flows = append(flows, MigrationRow{From: from, To: to, Customers: n})
+		into[to] += n
+	}
+	sort.Slice(flows, func(i, j int) bool {
+		if flows[i].Customers != flows[j].Customers {
+			return flows[i].Customers > flows[j].Customers
+		}
+		return flows[i].From+flows[i].To < flows[j].From+flows[j].To
+	})
+	matrix := []MigrationRow{}
+	customers := 0
+	for _, from := range []string{"A", "B", "C", "none"} {
+		for _, to := range []string{"A", "B", "C"} {
+			n := s.Migrations[from+">"+to]
+			if from == to {
+				n = s.Tiers[to] - into[to]
+			}
+			customers += n
+			matrix = append(matrix, MigrationRow{From: from, To: to, Customers: n})
+		}
+	}
+	var prev any
+	if run.PreviousRunID != "" {
+		prev = run.PreviousRunID
+	}
+	return map[string]any{"runId": run.ID, "previousRunId": prev, "day": run.Day, "scope": scope, "stores": s.Stores,
+		"customers": customers, "matrix": matrix, "tierChanges": s.TierChanges, "flows": flows}
 }
 
 func splitMigration(k string) (string, string) {
@@ -243,4 +345,23 @@ func parseLossCursor(c string) (*store.AtRiskRow, error) {
 		return nil, strconv.ErrSyntax
 	}
 	return &store.AtRiskRow{ID: id, ExpectedLoss: model.Money(n)}, nil
+}
+
+// runUnits is what the run recorded it consumed (the summary's "rru" and "wru", which
+// the nightly run's segments add up), nil when it did not (runs before it counted). The
+// summary is read through its JSON names so the report follows the write path's fields
+// without sharing their Go declaration.
+func runUnits(run tapp.Run) *RequestUnits {
+	if run.Summary == nil {
+		return nil
+	}
+	b, err := json.Marshal(run.Summary)
+	if err != nil {
+		return nil
+	}
+	var u RequestUnits
+	if json.Unmarshal(b, &u) != nil || u.RRU+u.WRU == 0 {
+		return nil
+	}
+	return &u
 }

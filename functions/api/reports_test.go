@@ -236,8 +236,19 @@ func TestReportsAndRunsAnswerForTheCallersStores(t *testing.T) {
 			t.Fatalf("%s: %d %s", name, code, body)
 		}
 	}
-	if code, body := get(shClin, map[string]string{"run": run}, "/v1/reports/migration"); code != 200 || strings.Contains(body, "none\\u003eC") || strings.Contains(body, `"C"`) {
-		t.Fatalf("sh-01's migration report shows bj-01's flows: %d %s", code, body)
+	code, body := get(shClin, map[string]string{"run": run}, "/v1/reports/migration")
+	var mig struct {
+		Customers int            `json:"customers"`
+		Matrix    []MigrationRow `json:"matrix"`
+		Flows     []MigrationRow `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(body), &mig); err != nil || code != 200 || mig.Customers != 5 || len(mig.Flows) != 1 {
+		t.Fatalf("sh-01's migration report: %d %s", code, body)
+	}
+	for _, c := range mig.Matrix {
+		if (c.From == "C" || c.To == "C") && c.Customers != 0 {
+			t.Fatalf("sh-01's migration report shows bj-01's flows: %s", body)
+		}
 	}
 	if code, _ := get(staff("agent", "sh-01"), map[string]string{"run": run}, "/v1/reports/tiers"); code != 403 {
 		t.Fatalf("an agent: %d", code)
@@ -247,7 +258,7 @@ func TestReportsAndRunsAnswerForTheCallersStores(t *testing.T) {
 		resp := serveReq(t, a, map[string]string{"RETIER_QUEUE_URL": storetest.Queue(t, "retier")}, "GET /v1/retier/{id}", "/v1/retier/"+id, "", claims, nil)
 		return resp.StatusCode, resp.Body
 	}
-	code, body := runAs(shClin, run)
+	code, body = runAs(shClin, run)
 	if code != 200 || !strings.Contains(body, `"totalRevenue":202000`) || strings.Contains(body, `"business"`) || strings.Contains(body, "bj-01") {
 		t.Fatalf("sh-01's clinician reading the run: %d %s", code, body)
 	}

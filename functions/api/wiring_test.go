@@ -30,7 +30,10 @@ const accessPkg = "github.com/tierflow/tierflow/shared/access"
 // every store shares (the tier policy) and the caller's own rate limits. Every other
 // method of the table and of the store's adapters over it reads or writes something a
 // request names, and is reached only through shared/access and store.Staff with a grant.
-var notLoads = []string{"CurrentPolicy", "PolicyHistory", "PutPolicy", "Allow", "Exhausted"}
+var notLoads = []string{"CurrentPolicy", "PolicyHistory", "PolicyAt", "PolicyVersions", "PutPolicy", "Allow", "Exhausted",
+	// API keys are not customer data: admins manage those of their stores, decided by
+	// access.MayManageKey on the key read.
+	"APIKeys", "APIKey", "CreateAPIKey", "RotateAPIKey", "RevokeAPIKey"}
 
 // adapters are the store's types that hold the table: the table itself and every adapter
 // over it (Reminders, Contacts, Consents …), found in the store package as it is, so an

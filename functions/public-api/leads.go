@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
+	tfevents "github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
@@ -36,6 +37,7 @@ func newLeads(a *app, e *env.Reader) *leads {
 		perIP:     store.RateLimit{Scope: "lead-ip", Limit: int64(e.Int("LEAD_RATE_PER_IP", 30)), Window: time.Hour},
 		perPhone:  store.RateLimit{Scope: "lead-phone", Limit: int64(e.Int("LEAD_RATE_PER_PHONE", 5)), Window: time.Hour},
 		planner:   a.followup.Planner(),
+		events:    a.events,
 	}
 }
 
@@ -62,6 +64,7 @@ type leads struct {
 	perIP     store.RateLimit
 	perPhone  store.RateLimit
 	planner   leadPlanner
+	events    tfevents.Publisher // nil publishes nothing
 }
 
 // leadResponse is what a script gets; a browser gets a 303 to the thank-you page. It is
@@ -166,6 +169,7 @@ func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("accept lead: %w", err)
 	}
+	h.publish(ctx, res, channel, now)
 	planned := h.followUp(ctx, res, g, now)
 	h.log.InfoContext(ctx, "lead accepted", "customer", res.Profile.ID, "created", res.Created,
 		"grade", string(g.Grade), "channel", channel, "conflicts", len(res.Conflicts), "toConfirm", len(res.Confirm),
@@ -183,6 +187,26 @@ func (h *leads) accept(ctx context.Context, req events.APIGatewayV2HTTPRequest, 
 //
 // A failure is logged, not answered: the lead is stored, and the staff lists and the
 // timeline show it.
+// publish tells the business's other tools (docs/events.md): lead.created for a new
+// person, customer.merged for a form that landed on someone known. Ids and codes only.
+// The event id is derived from the customer and the touch, so a retried request that
+// lands the same touch publishes the same id. A failure is logged: the lead is stored.
+func (h *leads) publish(ctx context.Context, res store.LeadResult, channel string, now time.Time) {
+	if h.events == nil {
+		return
+	}
+	id := res.Profile.ID
+	ev := tfevents.Event{ID: tfevents.Key(tfevents.CustomerMerged, id, res.TouchID), Type: tfevents.CustomerMerged, Time: now,
+		Store: res.Profile.Store, Detail: map[string]any{"customerId": id, "touchId": res.TouchID, "channel": channel, "matched": res.Matched}}
+	if res.Created {
+		ev = tfevents.Event{ID: tfevents.Key(tfevents.LeadCreated, id), Type: tfevents.LeadCreated, Time: now, Store: res.Profile.Store,
+			Detail: map[string]any{"customerId": id, "touchId": res.TouchID, "channel": channel, "grade": string(res.Profile.LeadGrade)}}
+	}
+	if err := h.events.Publish(ctx, ev); err != nil {
+		h.log.ErrorContext(ctx, "publish lead event", "customer", id, "type", ev.Type, "err", err)
+	}
+}
+
 func (h *leads) followUp(ctx context.Context, res store.LeadResult, g customer.Grading, now time.Time) int {
 	if h.planner == nil {
 		return 0

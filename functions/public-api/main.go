@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/store"
 )
@@ -29,6 +30,8 @@ type app struct {
 	// followup is the planner's adapters: leads, opt-outs, survey answers and SMS
 	// replies plan follow-up through them.
 	followup boot.Followup
+	// events is where lead.created and customer.merged go (boot.Events: the bus, or Nop).
+	events events.Publisher
 }
 
 func main() {
@@ -44,6 +47,7 @@ func newApp(ctx context.Context) (*app, *env.Reader) {
 	b := boot.Init(ctx)
 	a, err := wire(b.Log, b.Cfg, b.Table, time.Now, b.Zone)
 	boot.Check(b.Log, "follow-up policy", err)
+	a.events = boot.Events(b)
 	return a, b.Env
 }
 
@@ -53,5 +57,5 @@ func wire(log *slog.Logger, cfg aws.Config, table *store.Table, now func() time.
 	if err != nil {
 		return nil, err
 	}
-	return &app{log: log, cfg: cfg, table: table, sqs: sqs.NewFromConfig(cfg), now: now, zone: zone, followup: f}, nil
+	return &app{log: log, cfg: cfg, table: table, sqs: sqs.NewFromConfig(cfg), now: now, zone: zone, followup: f, events: events.Nop{}}, nil
 }

@@ -30,6 +30,7 @@ func runImport(args []string) error {
 	file := fs.String("file", "", "the file: .csv (UTF-8, UTF-8 with BOM, GB18030), .csv.gz or .xlsx")
 	url := fs.String("url", "", "base URL of the API (default http://127.0.0.1:$TIERFLOW_PORT, the stack of make run)")
 	token := fs.String("token", os.Getenv("TIERFLOW_TOKEN"), "staff access token, sent as a bearer token (default $TIERFLOW_TOKEN)")
+	key := fs.String("key", os.Getenv("TIERFLOW_API_KEY"), "API key (X-Api-Key) with leads:write and transactions:write for the file's stores; posts to /v1/machine/ (default $TIERFLOW_API_KEY; wins over -token)")
 	mapFile := fs.String("mapping", "", "mapping file (YAML or JSON) naming what each column means, or a built-in: online-retail")
 	kindFlag := fs.String("kind", "", "customers or transactions (default: decided by the columns)")
 	store := fs.String("store", "", "store of rows without a store column")
@@ -55,8 +56,12 @@ func runImport(args []string) error {
 		}
 		base = "http://127.0.0.1:" + port
 	}
-	if *token == "" {
-		return errors.New("no credential: pass -token or set TIERFLOW_TOKEN (make import mints a local one with tierflow-local token)")
+	var cred credential = bearer(*token)
+	switch {
+	case *key != "":
+		cred = apiKey(*key)
+	case *token == "":
+		return errors.New("no credential: pass -key (an API key) or -token, or set TIERFLOW_API_KEY or TIERFLOW_TOKEN (make import mints a local token with tierflow-local token)")
 	}
 	zone, err := time.LoadLocation(*tz)
 	if err != nil {
@@ -65,7 +70,7 @@ func runImport(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	out := os.Stderr
-	_, err = importFile(ctx, importOptions{File: *file, API: base, Cred: bearer(*token), Mapping: *mapFile,
+	_, err = importFile(ctx, importOptions{File: *file, API: base, Cred: cred, Mapping: *mapFile,
 		Kind: kind(*kindFlag), Store: *store, Currency: *currency, Source: *source, Zone: zone, Region: *region,
 		Encoding: *encoding, Sheet: *sheetName, Rejects: *rejects, DryRun: *dry, Out: out, Progress: isTerminal(out)})
 	return err

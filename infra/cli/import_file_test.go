@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,6 +18,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/tierflow/tierflow/infra/local/seed"
 )
 
 var shanghai = mustZone("Asia/Shanghai")
@@ -451,5 +454,35 @@ func TestProgressShowsRateAndTimeLeft(t *testing.T) {
 	q.finish()
 	if off.Len() != 0 {
 		t.Errorf("not a terminal: progress wrote %q", off.String())
+	}
+}
+
+// An import with an API key posts through /v1/machine/, as a deployed stack's key would:
+// the rows of the key's store go in, a row of another store is rejected naming it.
+func TestAnImportWithAKeyPostsOnlyForTheKeysStores(t *testing.T) {
+	tok, err := st.MintToken("admin", []string{"sh-01"}, "import-key-admin", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := seed.CreateAPIKey(context.Background(), st.URL, tok, "import", []string{"sh-01"},
+		[]string{"leads:write", "transactions:write"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "key-sales.csv")
+	if err := os.WriteFile(file, []byte("单号,会员号,姓名,手机,日期,金额,门店\n"+
+		"K-1,KM-1,钱一,13100131001,2024-05-01,120,sh-01\n"+
+		"K-2,KM-1,钱一,13100131001,2024-05-02,80,sh-01\n"+
+		"K-3,KM-3,孙三,13100131003,2024-05-03,500,bj-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := importWith(t, importOptions{File: file, Cred: apiKey(key.Secret)}, nil)
+	if sum.Accepted != 2 || sum.Rejected != 1 {
+		t.Fatalf("import with a key of sh-01: %+v; want the two sh-01 sales accepted and the bj-01 row rejected", sum)
+	}
+	waitIngest(t)
+	c, _ := customerByPhone(t, adminToken(t), "+8613100131001")
+	if c.net() != 12000+8000 {
+		t.Fatalf("钱一's spend after the import by key: %d, want %d", c.net(), 12000+8000)
 	}
 }

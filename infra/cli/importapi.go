@@ -13,16 +13,26 @@ import (
 	"time"
 )
 
-// credential is how the CLI proves who it is to the API: a staff token today; an API key
-// (X-Api-Key) is another implementation of the same one method.
+// credential is how the CLI proves who it is to the API, and which door that takes: a
+// staff token the staff routes, an API key (X-Api-Key) the same routes under /v1/machine/.
 type credential interface {
 	apply(h http.Header)
+	route(path string) string
 }
 
 // bearer is a staff access token (Authorization: Bearer).
 type bearer string
 
-func (b bearer) apply(h http.Header) { h.Set("Authorization", "Bearer "+string(b)) }
+func (b bearer) apply(h http.Header)    { h.Set("Authorization", "Bearer "+string(b)) }
+func (bearer) route(path string) string { return path }
+
+// apiKey is a machine's API key: leads:write for customers, transactions:write for sales.
+type apiKey string
+
+func (k apiKey) apply(h http.Header) { h.Set("X-Api-Key", string(k)) }
+func (apiKey) route(path string) string {
+	return "/v1/machine/" + strings.TrimPrefix(path, "/v1/")
+}
 
 // apiClient posts to one stack.
 type apiClient struct {
@@ -35,7 +45,11 @@ type apiClient struct {
 // the import posts is safe to post again), and returns the final status and body.
 func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(body))
+		target := path
+		if a.cred != nil {
+			target = a.cred.route(path)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, a.base+target, bytes.NewReader(body))
 		if err != nil {
 			return 0, nil, fmt.Errorf("build request: %w", err)
 		}
@@ -67,7 +81,7 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte) (i
 			return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return resp.StatusCode, b, fmt.Errorf("%s %s: HTTP %d %s: the credential is not accepted for this (an admin or manager token of the file's stores is needed)",
+			return resp.StatusCode, b, fmt.Errorf("%s %s: HTTP %d %s: the credential is not accepted for this (an admin or manager token of the file's stores, or a key of them with leads:write and transactions:write, is needed)",
 				method, path, resp.StatusCode, bytes.TrimSpace(b))
 		}
 		return resp.StatusCode, b, nil

@@ -206,5 +206,5 @@ func (l *Layer) RecordAttempt(ctx context.Context, p auth.Principal, customerID,
 
 func (l *Layer) record(ctx context.Context, p auth.Principal, id, action string, fields []string, req Request) error {
 	return l.p.Audit.Audit(ctx, customer.AuditEntry{CustomerID: id, At: l.now(), RequestID: req.ID,
-		Actor: p.Sub, Role: string(p.Role), SourceIP: req.SourceIP, Action: action, Fields: fields})
+		Actor: p.Sub, Role: p.AuditRole(), SourceIP: req.SourceIP, Action: action, Fields: fields})
 }

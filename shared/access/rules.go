@@ -41,6 +41,7 @@ const (
 	StartRun         Action = "start a re-tier run"
 	ReadPolicy       Action = "read the tier policy"
 	ChangePolicy     Action = "change the tier policy"
+	ManageAPIKeys    Action = "create, list, rotate or revoke API keys"
 )
 
 var (
@@ -75,11 +76,48 @@ var rules = map[Action]rule{
 	StartRun:         {roles: adminsOnly, allStores: true},
 	ReadPolicy:       {roles: adminsOnly},
 	ChangePolicy:     {roles: adminsOnly, allStores: true},
+	ManageAPIKeys:    {roles: adminsOnly}, // of the stores they cover: MayManageKey
+}
+
+// MayManageKey reports whether p may see, rotate or revoke a key of stores: an admin who
+// covers every store the key reaches (a key of sh-01 and bj-01 is not an sh-01 admin's).
+// Callers answer a key p may not manage exactly like a key that does not exist.
+func MayManageKey(p auth.Principal, stores []string) bool {
+	if p.IsKey() || Require(p, ManageAPIKeys) != nil || len(stores) == 0 {
+		return false
+	}
+	for _, s := range stores {
+		if !p.CanSeeStore(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyRules is function-level authorization for machines: the permission an API key
+// needs for an action. An action that is not listed is refused to every key, whatever it
+// carries (the policy, runs, reports, exports, erasure and the audit log are for staff).
+var keyRules = map[Action]string{
+	PostTransactions: "transactions:write",
+	CreateCustomers:  "leads:write",
+	ReadCustomer:     "customers:read",
+	ListCustomers:    "customers:read",
+	RecordEvent:      "events:write",
 }
 
 // Require answers 403 unless p may do a: the role first, then, for what every store
-// shares, that p covers every store.
+// shares, that p covers every store. A machine's key is checked against keyRules instead.
 func Require(p auth.Principal, a Action) error {
+	if p.IsKey() {
+		perm, ok := keyRules[a]
+		if !ok {
+			return httpx.Forbidden("This action is not open to API keys.")
+		}
+		if !p.Can(perm) {
+			return httpx.Forbidden("This API key lacks the permission " + perm + ".")
+		}
+		return nil
+	}
 	r, ok := rules[a]
 	if !ok {
 		return httpx.Forbidden("This action is not open to staff.")

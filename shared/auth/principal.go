@@ -46,11 +46,37 @@ func SetMaxAgentStores(n int) error {
 // MaxAgentStores is the cap in force.
 func MaxAgentStores() int { return int(maxAgentStores.Load()) }
 
-// Principal is the authenticated staff member.
+// Principal is the authenticated caller: a staff member, or a machine's API key.
 type Principal struct {
-	Sub    string
+	Sub    string // the staff member's subject, or "key:<id>" for a key
 	Role   model.Role
 	Stores []string // store ids, or [AllStores]
+	// Key is set for a machine calling with an API key (shared/apikey): what it may do is
+	// its permissions, not a role; Role is then agent, which only decides masking.
+	Key *KeyGrant
+}
+
+// KeyGrant is what the API-key authorizer established about a key.
+type KeyGrant struct {
+	ID            string
+	Permissions   []string
+	RatePerMinute int
+}
+
+// IsKey reports whether the caller is a machine with an API key.
+func (p Principal) IsKey() bool { return p.Key != nil }
+
+// Can reports whether a key caller carries permission perm (never true for staff).
+func (p Principal) Can(perm string) bool {
+	return p.Key != nil && slices.Contains(p.Key.Permissions, perm)
+}
+
+// AuditRole is what the audit log records as the caller's role: "key" for a machine.
+func (p Principal) AuditRole() string {
+	if p.IsKey() {
+		return "key"
+	}
+	return string(p.Role)
 }
 
 // FromRequest reads the principal from the JWT authorizer context. No claims or no
@@ -58,6 +84,9 @@ type Principal struct {
 // but nobody gave this person a staff level).
 func FromRequest(req events.APIGatewayV2HTTPRequest) (Principal, error) {
 	a := req.RequestContext.Authorizer
+	if a != nil && a.Lambda != nil {
+		return FromKeyContext(a.Lambda)
+	}
 	if a == nil || a.JWT == nil || len(a.JWT.Claims) == 0 {
 		return Principal{}, httpx.Unauthorized("A valid staff token is required.")
 	}

@@ -52,6 +52,7 @@ const (
 	typeStaff         = "staff"
 	typeFeedback      = "feedback"
 	typeConsentToken  = "consentToken"
+	typeAPIKey        = "apiKey"
 )
 
 // Sort-key prefixes of the items in a customer's partition (CUST#<id>): the timeline is
@@ -97,6 +98,12 @@ func EmailKey(email string) Key       { return uniqueKey("EMAIL#" + strings.ToLo
 func ReferralKey(code string) Key     { return uniqueKey("REF#" + strings.ToUpper(code)) }
 func UnsubscribeKey(token string) Key { return uniqueKey("UNSUB#" + token) }
 func uniqueKey(pk string) Key         { return Key{pk, "UNIQUE"} }
+
+// APIKeyKey is a machine's API key; APIKeyHashKey the item its secret's hash finds.
+func APIKeyKey(id string) Key       { return Key{apiKeysPK, "KEY#" + id} }
+func APIKeyHashKey(hash string) Key { return uniqueKey("APIKEYHASH#" + hash) }
+
+const apiKeysPK = "APIKEYS"
 
 // CustomerRefKey makes a business's own customer number (POS / loyalty number) unique
 // per store: the same number in two stores is two customers.

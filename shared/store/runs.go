@@ -237,6 +237,9 @@ func (t *Table) AdvanceRun(ctx context.Context, id, from, to string, step app.Ru
 	if step.FinishedAt != nil {
 		sets = append(sets, set{"finishedAt", timeAV(*step.FinishedAt)})
 	}
+	if step.PreviousRunID != "" {
+		sets = append(sets, set{"previousRunId", &types.AttributeValueMemberS{Value: step.PreviousRunID}})
+	}
 	names := map[string]string{"#s": "status"}
 	vals := map[string]types.AttributeValue{":from": &types.AttributeValueMemberS{Value: from}}
 	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{

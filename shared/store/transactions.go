@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/clv"
+	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
@@ -32,7 +33,7 @@ func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 }
 
 // tierProjection is what tiering reads of a profile item.
-const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral"
+const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral, touches[0].utm"
 
 // ReadTierState reads a profile's tier state, strongly consistent (tiering/app.Ledger and
 // Profiles); found=false when the customer has no profile.
@@ -79,6 +80,9 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 		Applied    []string           `dynamodbav:"applied"`
 		ReferredBy string             `dynamodbav:"referredBy"`
 		Referral   *app.ReferralState `dynamodbav:"referral"`
+		Touches    []struct {
+			UTM customer.UTM `dynamodbav:"utm"`
+		} `dynamodbav:"touches"`
 	}
 	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 		return app.TierState{}, fmt.Errorf("decode profile: %w", err)
@@ -86,6 +90,9 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 	st := app.TierState{ID: customerIDOf(raw.PK), Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
 		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention, Applied: raw.Applied,
 		ReferredBy: raw.ReferredBy, Referral: raw.Referral}
+	if len(raw.Touches) > 0 {
+		st.Source, st.Campaign = raw.Touches[0].UTM.Source, raw.Touches[0].UTM.Campaign
+	}
 	if av, ok := it["assignment"]; ok {
 		if err := unmarshalAssignment(av, &st.Assignment); err != nil {
 			return app.TierState{}, fmt.Errorf("decode assignment of %s: %w", st.ID, err)

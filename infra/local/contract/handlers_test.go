@@ -270,6 +270,25 @@ func seedWorld(t *testing.T) *world {
 		t.Fatalf("seed run: %s %v", status, err)
 	}
 	w.vars["run"] = run.RunID
+	// API keys: one of sh-01 that may do everything a key may, one that may only post
+	// sales, one with a rate of 1 a minute, and one revoked.
+	for name, k := range map[string]struct {
+		perms []string
+		rate  int
+	}{
+		"key.sh":      {[]string{"transactions:write", "leads:write", "customers:read", "events:write"}, 0},
+		"key.pos":     {[]string{"transactions:write"}, 0},
+		"key.tx":      {[]string{"transactions:write"}, 0},
+		"key.slow":    {[]string{"transactions:write"}, 1},
+		"key.revoked": {[]string{"transactions:write"}, 0},
+	} {
+		key, err := seed.CreateAPIKey(ctx, st.URL, w.tokens[adminSH], name, []string{"sh-01"}, k.perms, k.rate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.vars[name], w.vars[name+".id"] = key.Secret, key.ID
+	}
+	w.call(t, adminSH, "DELETE", "/v1/api-keys/"+w.vars["key.revoked.id"], nil, 204)
 	w.vars["long"] = strings.Repeat("x", 5000)
 	w.vars["unknown"] = store.NewID()
 	return w
@@ -566,6 +585,79 @@ func cases(w *world) []reqCase {
 		reqCase{name: "an unknown report", actor: clinSH, method: "GET", path: "/v1/reports/salaries", want: 404, refused: true},
 		reqCase{name: "a report read by an agent", actor: agentSH, method: "GET", path: "/v1/reports/tiers", want: 403},
 		reqCase{name: "a report read without a token", actor: none, method: "GET", path: "/v1/reports/tiers", want: 401, refused: true},
+		reqCase{name: "the tiers report of a store, with its Pareto curve and last run", actor: clinSH, method: "GET", path: "/v1/reports/tiers?store=sh-01", want: 200},
+		reqCase{name: "the cohorts report", actor: admin, method: "GET", path: "/v1/reports/cohorts", want: 200},
+		reqCase{name: "the funnel report of a store", actor: clinSH, method: "GET", path: "/v1/reports/funnel", want: 200},
+		reqCase{name: "the sources report", actor: admin, method: "GET", path: "/v1/reports/sources", want: 200},
+		reqCase{name: "another store's funnel", actor: clinSH, method: "GET", path: "/v1/reports/funnel?store=bj-01", want: 404},
+		reqCase{name: "the policy's first version", actor: admin, method: "GET", path: "/v1/policy?version=1", want: 200},
+		reqCase{name: "a policy version that is no number", actor: admin, method: "GET", path: "/v1/policy?version=latest", want: 400, refused: true},
+		reqCase{name: "a policy version never made", actor: admin, method: "GET", path: "/v1/policy?version=999", want: 404},
+		reqCase{name: "the policy's versions", actor: admin, method: "GET", path: "/v1/policy/versions", want: 200},
+		reqCase{name: "the policy's versions read by a clinician", actor: clinSH, method: "GET", path: "/v1/policy/versions", want: 403},
+		reqCase{name: "a policy preview", actor: admin, method: "POST", path: "/v1/policy/preview", body: "{nextPolicy}", want: 200},
+		reqCase{name: "a policy preview of one store by its admin", actor: adminSH, method: "POST", path: "/v1/policy/preview", body: "{nextPolicy}", want: 200},
+		reqCase{name: "a policy preview of another store", actor: adminSH, method: "POST", path: "/v1/policy/preview?store=bj-01", body: "{nextPolicy}", want: 404},
+		reqCase{name: "a policy preview with a field out of range", actor: admin, method: "POST", path: "/v1/policy/preview", body: `{"version":2,"tiers":"many"}`, want: 400},
+		reqCase{name: "a policy preview in plain text", actor: admin, method: "POST", path: "/v1/policy/preview", contentType: text, body: "version 3", want: 415, refused: true},
+		reqCase{name: "a policy preview by a clinician", actor: clinSH, method: "POST", path: "/v1/policy/preview", body: "{nextPolicy}", want: 403},
+		reqCase{name: "the referral ledger read by an agent", actor: agentSH, method: "GET", path: "/v1/referrals", want: 403},
+		reqCase{name: "another store's referral ledger", actor: clinSH, method: "GET", path: "/v1/referrals?store=bj-01", want: 404},
+		reqCase{name: "a referral ledger in a format nobody reads", actor: clinSH, method: "GET", path: "/v1/referrals?format=xlsx", want: 400, refused: true},
+		reqCase{name: "the referral ledger without a token", actor: none, method: "GET", path: "/v1/referrals", want: 401, refused: true},
+		reqCase{name: "the policy's versions without a token", actor: none, method: "GET", path: "/v1/policy/versions", want: 401, refused: true},
+		reqCase{name: "the policy's versions with a parameter", actor: admin, method: "GET", path: "/v1/policy/versions?page=2", want: 400, refused: true},
+		reqCase{name: "a policy preview without a token", actor: none, method: "POST", path: "/v1/policy/preview", body: "{nextPolicy}", want: 401, refused: true},
+		reqCase{name: "a policy preview of 70 KB", actor: admin, method: "POST", path: "/v1/policy/preview", body: `{"version":3,"x":"` + strings.Repeat("x", 70<<10) + `"}`, want: 413, refused: true},
+	)
+
+	// ------------------------------------------------------------ API keys and machines
+	key := func(name string) map[string]string { return map[string]string{"X-Api-Key": "{" + name + "}"} }
+	add(
+		reqCase{name: "an admin lists the keys of their stores", actor: adminSH, method: "GET", path: "/v1/api-keys", want: 200},
+		reqCase{name: "a clinician lists keys", actor: clinSH, method: "GET", path: "/v1/api-keys", want: 403},
+		reqCase{name: "keys listed without a token", actor: none, method: "GET", path: "/v1/api-keys", want: 401, refused: true},
+		reqCase{name: "an admin makes a key", actor: adminSH, method: "POST", path: "/v1/api-keys", body: `{"name":"sh-01 till 2","stores":["sh-01"],"permissions":["transactions:write"]}`, want: 201},
+		reqCase{name: "a key for another store", actor: adminSH, method: "POST", path: "/v1/api-keys", body: `{"name":"bj till","stores":["bj-01"],"permissions":["transactions:write"]}`, want: 400},
+		reqCase{name: "a key in plain text", actor: adminSH, method: "POST", path: "/v1/api-keys", contentType: text, body: "key please", want: 415, refused: true},
+		reqCase{name: "a key made by a clinician", actor: clinSH, method: "POST", path: "/v1/api-keys", body: `{"name":"x","stores":["sh-01"],"permissions":["transactions:write"]}`, want: 403},
+		reqCase{name: "a key made without a token", actor: none, method: "POST", path: "/v1/api-keys", body: `{"name":"x","stores":["sh-01"],"permissions":["transactions:write"]}`, want: 401, refused: true},
+		reqCase{name: "an admin rotates a key", actor: adminSH, method: "POST", path: "/v1/api-keys/{key.pos.id}/rotate", want: 200},
+		reqCase{name: "a clinician rotates a key", actor: clinSH, method: "POST", path: "/v1/api-keys/{key.pos.id}/rotate", want: 403},
+		reqCase{name: "a key rotated without a token", actor: none, method: "POST", path: "/v1/api-keys/{key.pos.id}/rotate", want: 401, refused: true},
+		reqCase{name: "an unknown key rotated", actor: adminSH, method: "POST", path: "/v1/api-keys/{unknown}/rotate", want: 404},
+		reqCase{name: "a revoked key revoked again", actor: adminSH, method: "DELETE", path: "/v1/api-keys/{key.revoked.id}", want: 404},
+		reqCase{name: "a clinician revokes a key", actor: clinSH, method: "DELETE", path: "/v1/api-keys/{key.sh.id}", want: 403},
+		reqCase{name: "a key revoked without a token", actor: none, method: "DELETE", path: "/v1/api-keys/{key.sh.id}", want: 401, refused: true},
+
+		reqCase{name: "a POS posts sales with its key", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 202},
+		reqCase{name: "sales posted without a key", actor: none, method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 401, refused: true},
+		reqCase{name: "sales posted with a revoked key", actor: none, header: key("key.revoked"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 403, refused: true},
+		reqCase{name: "sales posted with the rotated-away secret", actor: none, header: key("key.pos"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 403, refused: true},
+		reqCase{name: "machine transactions that are no JSON object", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/transactions", body: `[1,2]`, want: 400, refused: true},
+		reqCase{name: "machine transactions in plain text", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/transactions", contentType: text, body: "INV-1 100", want: 415, refused: true},
+		reqCase{name: "5 MB of machine transactions", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/transactions", body: `{"transactions":["` + strings.Repeat("x", 5<<20) + `"]}`, want: 413, refused: true},
+		reqCase{name: "every machine transaction field wrong", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-invalid.json"), want: 422, refused: true},
+		reqCase{name: "a key's first sale of the minute", actor: none, header: key("key.slow"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 202},
+		reqCase{name: "a key's second sale of the minute, over its rate of 1", actor: none, header: key("key.slow"), method: "POST", path: "/v1/machine/transactions", body: sampleBody("api-transactions-batch.json"), want: 429},
+		reqCase{name: "a key lists its store's customers", actor: none, header: key("key.sh"), method: "GET", path: "/v1/machine/customers?store=sh-01", want: 200},
+		reqCase{name: "a key lists another store's customers", actor: none, header: key("key.sh"), method: "GET", path: "/v1/machine/customers?store=bj-01", want: 404},
+		reqCase{name: "customers listed without a key", actor: none, method: "GET", path: "/v1/machine/customers?store=sh-01", want: 401, refused: true},
+		reqCase{name: "a sales-only key lists customers", actor: none, header: key("key.tx"), method: "GET", path: "/v1/machine/customers?store=sh-01", want: 403},
+		reqCase{name: "a key reads its store's customer", actor: none, header: key("key.sh"), method: "GET", path: "/v1/machine/customers/{shA}", want: 200},
+		reqCase{name: "a key reads another store's customer", actor: none, header: key("key.sh"), method: "GET", path: "/v1/machine/customers/{bjA}", want: 404},
+		reqCase{name: "a customer read without a key", actor: none, method: "GET", path: "/v1/machine/customers/{shA}", want: 401, refused: true},
+		reqCase{name: "a customer read with a revoked key", actor: none, header: key("key.revoked"), method: "GET", path: "/v1/machine/customers/{shA}", want: 403, refused: true},
+		reqCase{name: "a website imports a customer", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/customers", body: `{"store":"sh-01","ref":"CT-KEY-1","name":"Key Import","phone":"+8613900000320"}`, want: 201},
+		reqCase{name: "a website imports into another store", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/customers", body: `{"store":"bj-01","ref":"CT-KEY-2","name":"Key Import Bj"}`, want: 400},
+		reqCase{name: "a customer imported without a key", actor: none, method: "POST", path: "/v1/machine/customers", body: `{"store":"sh-01","ref":"CT-KEY-3"}`, want: 401, refused: true},
+		reqCase{name: "a sales-only key imports a customer", actor: none, header: key("key.tx"), method: "POST", path: "/v1/machine/customers", body: `{"store":"sh-01","ref":"CT-KEY-4"}`, want: 403},
+		reqCase{name: "a key records a visit", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/customers/{shB}/events", body: `{"id":"ct-key-contact","type":"contact"}`, want: 201},
+		reqCase{name: "a key records an unknown event", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/customers/{shB}/events", body: `{"id":"ct-key-x","type":"party"}`, want: 400, refused: true},
+		reqCase{name: "a key records another store's event", actor: none, header: key("key.sh"), method: "POST", path: "/v1/machine/customers/{bjA}/events", body: `{"id":"ct-key-bj","type":"contact"}`, want: 404},
+		reqCase{name: "an event recorded without a key", actor: none, method: "POST", path: "/v1/machine/customers/{shB}/events", body: `{"id":"ct-key-n","type":"contact"}`, want: 401, refused: true},
+		reqCase{name: "a sales-only key records an event", actor: none, header: key("key.tx"), method: "POST", path: "/v1/machine/customers/{shB}/events", body: `{"id":"ct-key-s","type":"contact"}`, want: 403},
+		reqCase{name: "an admin revokes a key", actor: adminSH, method: "DELETE", path: "/v1/api-keys/{key.sh.id}", want: 204},
 	)
 
 	// ------------------------------------------------------------ web
@@ -584,9 +676,11 @@ func cases(w *world) []reqCase {
 
 // exempt are documented answers the cases do not provoke, each with why.
 var exempt = map[string]string{
-	"POST /v1/leads 409":        "an Idempotency-Key replayed while its first request is still being processed: a race",
-	"POST /v1/transactions 503": "only when the ingest queue cannot take a message",
-	"GET /v1/health 503":        "only when DynamoDB, SQS or SES does not answer",
+	"POST /v1/leads 409":                "an Idempotency-Key replayed while its first request is still being processed: a race",
+	"POST /v1/transactions 503":         "only when the ingest queue cannot take a message",
+	"POST /v1/machine/transactions 503": "only when the ingest queue cannot take a message",
+	"POST /v1/machine/transactions 500": "API Gateway's answer when the key authorizer cannot read the table",
+	"GET /v1/health 503":                "only when DynamoDB, SQS or SES does not answer",
 }
 
 // gatewayOnly are statuses only API Gateway answers on some routes: its stage throttling

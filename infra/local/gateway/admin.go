@@ -50,6 +50,7 @@ type Admin struct {
 	Issuer       http.Handler // served at /_local/issuer/
 	SMSOutbox    string       // JSON-lines file the dispatch function appends to
 	Status       func() any
+	Events       *EventCapture // the local bus; GET /_local/events lists what it received
 	// Key is the secret KeyHeader must carry. With no key every keyed route is refused.
 	Key string
 }
@@ -108,6 +109,26 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /_local/sms.json", func(w http.ResponseWriter, r *http.Request) { a.serveSMS(w, false) })
 	mux.HandleFunc("GET /_local/sms", func(w http.ResponseWriter, r *http.Request) {
 		a.serveSMS(w, strings.Contains(r.Header.Get("Accept"), "text/html"))
+	})
+	mux.HandleFunc("GET /_local/events", func(w http.ResponseWriter, r *http.Request) {
+		var evs []CapturedEvent
+		if a.Events != nil {
+			evs = a.Events.Events()
+		}
+		if evs == nil {
+			evs = []CapturedEvent{}
+		}
+		if typ := r.URL.Query().Get("type"); typ != "" {
+			kept := evs[:0]
+			for _, e := range evs {
+				if e.DetailType == typ {
+					kept = append(kept, e)
+				}
+			}
+			evs = kept
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"events": evs})
 	})
 	mux.HandleFunc("GET /_local/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -63,6 +63,8 @@ type Gateway struct {
 	cors   cors
 	pages  http.Handler
 	log    *slog.Logger
+	// authCache holds Lambda authorizers' answers for their TTL (lambdaauth.go).
+	authCache lambdaCache
 }
 
 // New checks that every route's authorizer exists and returns the gateway.
@@ -164,7 +166,25 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, 
 	}
 
 	var authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
-	if rt.Authorizer != "" {
+	if az := g.cfg.API.Authorizers[rt.Authorizer]; rt.Authorizer != "" && az.Lambda != nil {
+		ctxMap, status, err := g.lambdaAuthorize(r.Context(), r, az.Lambda, rt.Authorizer, g.event(r, rt, params, nil, reqID, start, nil))
+		switch status {
+		case 0:
+			authz = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctxMap}
+		case http.StatusUnauthorized:
+			log.Info("unauthorized", "reason", err)
+			g.message(w, r, status, "Unauthorized")
+			return
+		case http.StatusForbidden:
+			log.Info("forbidden", "reason", err)
+			g.message(w, r, status, "Forbidden")
+			return
+		default:
+			log.Warn("authorizer failed", "err", err)
+			g.message(w, r, http.StatusInternalServerError, "Internal Server Error")
+			return
+		}
+	} else if rt.Authorizer != "" {
 		claims, scopes, err := authorize(r, g.cfg.API.Authorizers[rt.Authorizer], rt.Scopes, g.cfg.Keyfunc)
 		if errors.Is(err, errForbidden) {
 			log.Info("forbidden: token lacks the route's scopes")

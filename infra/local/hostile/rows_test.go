@@ -128,6 +128,31 @@ func migrationOfAtMost(n int) func(*world, response) error {
 	}
 }
 
+// countsOfAtMost: the "customers" of a report's list (stages, matrix cells, cohorts)
+// add up to at most n, the caller's store's customers: other stores' are not counted.
+func countsOfAtMost(list string, n int) func(*world, response) error {
+	return func(_ *world, r response) error {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(r.Body, &m); err != nil {
+			return fmt.Errorf("not a report: %s", r.short())
+		}
+		var rows []struct {
+			Customers int `json:"customers"`
+		}
+		if err := json.Unmarshal(m[list], &rows); err != nil {
+			return fmt.Errorf("no %s list: %s", list, r.short())
+		}
+		sum := 0
+		for _, row := range rows {
+			sum += row.Customers
+		}
+		if sum > n {
+			return fmt.Errorf("%s count %d customers, but the caller's store has only %d: other stores' customers are counted", list, sum, n)
+		}
+		return nil
+	}
+}
+
 // noToken: an admin answer must not carry a minted token.
 func noToken(_ *world, r response) error {
 	if bytes.Contains(r.Body, []byte(`"token"`)) {
@@ -168,7 +193,68 @@ func rows() []row {
 	bjByID := post("/v1/transactions", txn("HX-1", "sh-01", `{"id":"${bjA}"}`, "9000.00"))
 	getBJ := get("/v1/customers/${bjA}")
 	patchBJ := patch("/v1/customers/${bjA}", `{"name":"Mallory"}`)
+	withKey := func(r request, secret string) request { return withHeader(r, "X-Api-Key", secret) }
+	gatewayRefused := func(status int) expect { return expect{Status: []int{status}, Gateway: true} }
+	getBJByKey := withKey(get("/v1/machine/customers/${bjA}"), "${keySH}")
 	return []row{
+		// ------------------------------------------------------------ API keys (machines)
+		{Name: "a key of sh-01 cannot post a sale for bj-01",
+			Class: api1, Route: "POST /v1/machine/transactions", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/transactions", txn("HK-1", "bj-01", `{"ref":"HK-REF-1"}`, "9000.00")), "${keySH}"),
+			Want: unprocessable("/store")},
+		{Name: "a key of sh-01 naming a bj-01 customer's id is refused at /customer/id",
+			Class: api1, Route: "POST /v1/machine/transactions", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/transactions", txn("HK-2", "sh-01", `{"id":"${bjA}"}`, "9000.00")), "${keySH}"),
+			Want: unprocessable("/customer/id")},
+		{Name: "a revoked key is refused at the gateway",
+			Class: api2, Route: "POST /v1/machine/transactions", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/transactions", txn("HK-3", "sh-01", `{"ref":"HK-REF-3"}`, "9000.00")), "${keyRevoked}"),
+			Want: gatewayRefused(403)},
+		{Name: "a forged key naming a real key's id is refused at the gateway",
+			Class: api2, Route: "POST /v1/machine/transactions", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/transactions", txn("HK-4", "sh-01", `{"ref":"HK-REF-4"}`, "9000.00")), "${keyForged}"),
+			Want: gatewayRefused(403)},
+		{Name: "a staff token is no key: a machine route without X-Api-Key is refused at the gateway",
+			Class: api2, Route: "POST /v1/machine/transactions", Actor: adminAll,
+			Req:  post("/v1/machine/transactions", txn("HK-5", "sh-01", `{"ref":"HK-REF-5"}`, "9000.00")),
+			Want: gatewayRefused(401)},
+		{Name: "a key is no staff token: a staff route with only X-Api-Key is refused at the gateway",
+			Class: api2, Route: "POST /v1/transactions", Actor: anonymous,
+			Req:  withKey(post("/v1/transactions", txn("HK-6", "sh-01", `{"ref":"HK-REF-6"}`, "9000.00")), "${keySH}"),
+			Want: gatewayRefused(401)},
+		{Name: "a key of sh-01 reading a bj-01 customer gets the unknown id's 404",
+			Class: api1, Route: "GET /v1/machine/customers/{id}", Actor: anonymous,
+			Req: getBJByKey, Want: notFoundAs(getBJByKey, "${bjA}")},
+		{Name: "a key of sh-01 cannot list bj-01",
+			Class: api1, Route: "GET /v1/machine/customers", Actor: anonymous,
+			Req:  withKey(get("/v1/machine/customers?store=bj-01"), "${keySH}"),
+			Want: expect{Status: []int{404}, Problem: true}},
+		{Name: "a key without leads:write cannot import customers",
+			Class: api5, Route: "POST /v1/machine/customers", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/customers", `{"store":"sh-01","ref":"HK-IMP-1","name":"Mallory"}`), "${keySH}"),
+			Want: forbidden},
+		{Name: "a key without events:write cannot record an event",
+			Class: api5, Route: "POST /v1/machine/customers/{id}/events", Actor: anonymous,
+			Req:  withKey(post("/v1/machine/customers/${shA}/events", `{"id":"hk-ev-1","type":"complaint"}`), "${keySH}"),
+			Want: forbidden},
+		{Name: "a clinician cannot make a key",
+			Class: api5, Route: "POST /v1/api-keys", Actor: clinicianSH,
+			Req:  post("/v1/api-keys", `{"name":"mine","stores":["sh-01"],"permissions":["transactions:write"]}`),
+			Want: forbidden},
+		{Name: "an admin of sh-01 cannot make a key for bj-01",
+			Class: api1, Route: "POST /v1/api-keys", Actor: adminSH,
+			Req:  post("/v1/api-keys", `{"name":"bj","stores":["bj-01"],"permissions":["transactions:write"]}`),
+			Want: badRequest("/stores/0")},
+		{Name: "an agent cannot list keys",
+			Class: api5, Route: "GET /v1/api-keys", Actor: agentSH,
+			Req: get("/v1/api-keys"), Want: forbidden},
+		{Name: "an admin of bj-01 cannot revoke a key of sh-01, which answers like an unknown key",
+			Class: api1, Route: "DELETE /v1/api-keys/{id}", Actor: adminBJ,
+			Req: del("/v1/api-keys/${keySHID}"), Want: expect{Status: []int{404}, Problem: true}},
+		{Name: "an admin of bj-01 cannot rotate a key of sh-01 (and so learn its secret)",
+			Class: api1, Route: "POST /v1/api-keys/{id}/rotate", Actor: adminBJ,
+			Req: post("/v1/api-keys/${keySHID}/rotate", ""), Want: expect{Status: []int{404}, Problem: true, NoLeak: []string{"tfk_"}}},
+
 		// ------------------------------------------------------------ POST /v1/transactions
 		{Name: "finding 1: a sh-01 clinician naming a bj-01 customer's id is refused at /customer/id, like an unknown id",
 			Class: api1, Route: "POST /v1/transactions", Actor: clinicianSH, Req: bjByID,
@@ -470,6 +556,57 @@ func rows() []row {
 			Class: api4, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/${long}"), Want: expect{Status: []int{404}, Problem: true}},
 		{Name: "an agent may not read reports",
 			Class: api5, Route: "GET /v1/reports/{name}", Actor: agentSH, Req: get("/v1/reports/tiers"), Want: forbidden},
+		{Name: "finding 5: a sh-01 clinician's tier report gives no business-wide run cost",
+			Class: api1, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/tiers"),
+			Want: expect{Status: []int{200}, NoLeak: []string{`"rru"`, `"wru"`}}},
+		{Name: "finding 5: a sh-01 clinician's cohorts report holds no other store's figures",
+			Class: api1, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/cohorts"),
+			Want: expect{Status: []int{200}, NoLeak: []string{`"bj-01"`}, Check: countsOfAtMost("cohorts", 2)}},
+		{Name: "finding 5: a sh-01 clinician's funnel counts only sh-01 customers",
+			Class: api1, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/funnel"),
+			Want: expect{Status: []int{200}, NoLeak: []string{`"bj-01"`}, Check: countsOfAtMost("stages", 2)}},
+		{Name: "finding 5: a sh-01 clinician's sources report holds no other store's figures",
+			Class: api1, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/sources"),
+			Want: expect{Status: []int{200}, NoFigures: bjFigures, NoLeak: []string{`"bj-01"`}}},
+		{Name: "a sh-01 clinician asking for bj-01's funnel gets a 404",
+			Class: api1, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/funnel?store=bj-01"), Want: expect{Status: []int{404}, Problem: true}},
+		{Name: "a cohorts report with a parameter it does not take is refused naming it",
+			Class: api4, Route: "GET /v1/reports/{name}", Actor: clinicianSH, Req: get("/v1/reports/cohorts?month=2024-01"), Want: badRequest("month")},
+
+		// ------------------------------------------------------------ policy versions and preview
+		{Name: "an agent may not list the policy's versions",
+			Class: api5, Route: "GET /v1/policy/versions", Actor: agentSH, Req: get("/v1/policy/versions"), Want: forbidden},
+		{Name: "a clinician may not list the policy's versions",
+			Class: api5, Route: "GET /v1/policy/versions", Actor: clinicianSH, Req: get("/v1/policy/versions"), Want: forbidden},
+		{Name: "the version list refuses a parameter naming it",
+			Class: api4, Route: "GET /v1/policy/versions", Actor: adminAll, Req: get("/v1/policy/versions?page=2"), Want: badRequest("page")},
+		{Name: "a policy version of 5,000 digits is refused naming version",
+			Class: api4, Route: "GET /v1/policy", Actor: adminAll, Req: get("/v1/policy?version=${long}"), Want: badRequest("version")},
+		{Name: "a clinician may not preview a policy",
+			Class: api5, Route: "POST /v1/policy/preview", Actor: clinicianSH, Req: post("/v1/policy/preview", "${policy.next}"), Want: forbidden},
+		{Name: "finding 5: an admin of sh-01 previewing bj-01 gets a 404",
+			Class: api1, Route: "POST /v1/policy/preview", Actor: adminSH, Req: post("/v1/policy/preview?store=bj-01", "${policy.next}"),
+			Want: expect{Status: []int{404}, Problem: true}},
+		{Name: "finding 5: an admin of sh-01's preview counts only sh-01 customers",
+			Class: api1, Route: "POST /v1/policy/preview", Actor: adminSH, Req: post("/v1/policy/preview", "${policy.next}"),
+			Want: expect{Status: []int{200}, NoLeak: []string{`"bj-01"`}, Check: countsOfAtMost("matrix", 2)}},
+		{Name: "a preview of an invalid policy is refused naming the field",
+			Class: api4, Route: "POST /v1/policy/preview", Actor: adminAll, Req: post("/v1/policy/preview", `{"version":2,"windowMonths":0}`),
+			Want: expect{Status: []int{400}, Problem: true}},
+		{Name: "a preview body over its 64 KB limit is refused",
+			Class: api4, Route: "POST /v1/policy/preview", Actor: adminAll, Req: request{Method: "POST", Path: "/v1/policy/preview", BodyFn: huge(200 << 10)},
+			Want: expect{Status: []int{400, 413}, Problem: true}},
+
+		// ------------------------------------------------------------ referrals
+		{Name: "an agent may not read the referral ledger",
+			Class: api5, Route: "GET /v1/referrals", Actor: agentSH, Req: get("/v1/referrals"), Want: forbidden},
+		{Name: "a sh-01 clinician asking for bj-01's referral ledger gets a 404",
+			Class: api1, Route: "GET /v1/referrals", Actor: clinicianSH, Req: get("/v1/referrals?store=bj-01&format=csv"), Want: expect{Status: []int{404}, Problem: true}},
+		{Name: "finding 5: a sh-01 clinician's referral ledger holds no other store's referrals",
+			Class: api1, Route: "GET /v1/referrals", Actor: clinicianSH, Req: get("/v1/referrals"),
+			Want: expect{Status: []int{200, 404}, NoLeak: []string{`"bj-01"`, "${bjA}"}}},
+		{Name: "a referral ledger format nobody reads is refused naming format",
+			Class: api4, Route: "GET /v1/referrals", Actor: clinicianSH, Req: get("/v1/referrals?format=${long}"), Want: badRequest("format")},
 
 		// ------------------------------------------------------------ tasks
 		{Name: "an agent of sh-01 listing bj-01's tasks gets a 404",
@@ -775,6 +912,7 @@ func probeRequest(method, path string) request {
 		"POST /v1/customers":             `{"store":"bj-01","ref":"PROBE-C1","name":"Mallory","phone":"+8613900000997"}`,
 		"POST /v1/transactions":          `{"transactions":[{"externalId":"PROBE-1","source":"pos-hostile","store":"bj-01","customer":{"id":"${bjA}"},"at":"${recent}","amount":"9999.00","currency":"CNY"}]}`,
 		"PUT /v1/policy":                 "${policy.next}",
+		"POST /v1/policy/preview":        "${policy.next}",
 		"POST /v1/tasks/{id}/complete":   `{"outcome":"reached"}`,
 		"POST /v1/tasks/{id}/reassign":   `{"assignee":"hostile-attacker"}`,
 		"POST /v1/retier":                `{}`,

@@ -183,6 +183,10 @@ func exclusion(c change) string {
 	case strings.HasPrefix(c.PK, "RATE#"):
 		// Lead rate-limit windows count every post, refused or not: that is their job.
 		return "rate-limit window"
+	case c.PK == "APIKEYS" && c.kind() == "modified" && slices.Equal(c.Attrs, []string{"lastUsedAt"}):
+		// The key authorizer records when a key was used (at most once a minute), for
+		// refused requests too: the key was presented and was valid.
+		return "an API key's last-used time"
 	case strings.HasPrefix(c.PK, "IDEM#"):
 		// An Idempotency-Key is claimed before the request is handled and released when it
 		// fails; the claim is bookkeeping of the key, not data.

@@ -281,6 +281,18 @@ func seedWorld(t *testing.T) *world {
 		w.vars[who+".token"] = tok
 	}
 
+	// API keys of sh-01, made through the API as an admin of sh-01 would: a till that
+	// posts sales and reads customers, and one revoked before the rows run.
+	for name, perms := range map[string][]string{"keySH": {"transactions:write", "customers:read"}, "keyRevoked": {"transactions:write", "customers:read"}} {
+		k, err := seed.CreateAPIKey(ctx, st.URL, w.tokens[adminSH], "hostile "+name, []string{"sh-01"}, perms, 0)
+		if err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+		w.vars[name], w.vars[name+"ID"] = k.Secret, k.ID
+	}
+	w.call(t, adminSH, "DELETE", "/v1/api-keys/"+w.vars["keyRevokedID"], nil, 204)
+	// A secret of the right shape naming keySH's id, with random bytes: a forgery.
+	w.vars["keyForged"] = "tfk_" + w.vars["keySHID"] + "_" + strings.Repeat("A", 43)
 	w.vars["unknown"] = store.NewID() // well-formed, nobody's
 	w.vars["long"] = strings.Repeat("a", 5000)
 	w.vars["base"] = st.URL

@@ -136,6 +136,8 @@ func Create(ctx context.Context, t *samtemplate.Template, e *emulators.Emulators
 			c.atts[id+".Arn"] = fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", t.Pseudo["AWS::Partition"], e.Region, t.Pseudo["AWS::AccountId"], c.refs[id])
 		case "AWS::Serverless::HttpApi":
 			c.refs[id] = "local"
+		case "AWS::Events::EventBus": // the runtime's capture (GET /_local/events)
+			c.refs[id] = "tierflow-local"
 		case "AWS::Serverless::Function":
 			c.refs[id] = id
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -101,11 +102,31 @@ func TestTemplateSecurity(t *testing.T) {
 	tp := loadProject(t)
 	raw := rawProject(t)
 
+	t.Run("machine routes take an API key and staff routes never do", func(t *testing.T) {
+		n := 0
+		for _, r := range tp.Routes() {
+			machine := strings.HasPrefix(r.Path, "/v1/machine/")
+			byKey := r.Authorizer != "" && tp.API.Authorizers[r.Authorizer].Lambda != nil
+			if machine != byKey {
+				t.Errorf("%s %s (%s): authorizer %q; /v1/machine/ routes, and only they, use the API-key authorizer", r.Method, r.Path, r.Name, r.Authorizer)
+			}
+			if byKey {
+				n++
+				if la := tp.API.Authorizers[r.Authorizer].Lambda; la.TTL > time.Minute || !slices.Contains(la.Headers, "X-Api-Key") {
+					t.Errorf("%s: the key authorizer caches %s (a revoked key must be refused within a minute) on %v", r.Name, la.TTL, la.Headers)
+				}
+			}
+		}
+		if n == 0 {
+			t.Error("no route takes an API key")
+		}
+	})
+
 	t.Run("every staff route requires the tierflow/staff scope", func(t *testing.T) {
 		n := 0
 		for _, r := range tp.Routes() {
-			if r.Authorizer == "" {
-				continue
+			if r.Authorizer == "" || tp.API.Authorizers[r.Authorizer].Lambda != nil {
+				continue // no authorizer, or the API-key authorizer (no token, no scopes)
 			}
 			n++
 			if !slices.Contains(r.Scopes, StaffScope) {

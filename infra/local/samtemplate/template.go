@@ -80,7 +80,7 @@ type HTTPAPI struct {
 	LogicalID         string
 	StageName         string
 	CORS              CORS
-	Authorizers       map[string]JWTAuthorizer
+	Authorizers       map[string]Authorizer
 	DefaultAuthorizer string // applied to routes that do not name one; "" for none
 }
 
@@ -91,12 +91,25 @@ type CORS struct {
 	MaxAge                                                  int // seconds; 0 = header not sent
 }
 
-// JWTAuthorizer is a JWT authorizer of the HTTP API.
-type JWTAuthorizer struct {
+// Authorizer is an authorizer of the HTTP API: a JWT authorizer, or a Lambda authorizer
+// when Lambda is set.
+type Authorizer struct {
 	Name           string
 	IdentitySource string // e.g. $request.header.Authorization
 	Issuer         string
 	Audience       []string
+	Lambda         *LambdaAuthorizer
+}
+
+// JWTAuthorizer is the former name of Authorizer.
+type JWTAuthorizer = Authorizer
+
+// LambdaAuthorizer is a REQUEST authorizer function (payload format 2.0, simple
+// responses), its answer cached per identity for TTL.
+type LambdaAuthorizer struct {
+	Function string   // logical id of the authorizer function
+	Headers  []string // identity headers: a request without one is 401 before the function runs
+	TTL      time.Duration
 }
 
 // Function is an AWS::Serverless::Function with Globals applied.
@@ -554,7 +567,7 @@ func logicalTarget(v any) (string, bool) {
 }
 
 func (t *Template) readAPI(id, path string, p map[string]any) (HTTPAPI, error) {
-	api := HTTPAPI{LogicalID: id, Authorizers: map[string]JWTAuthorizer{}}
+	api := HTTPAPI{LogicalID: id, Authorizers: map[string]Authorizer{}}
 	var err error
 	if api.StageName, err = t.str(path+".StageName", p["StageName"], "$default"); err != nil {
 		return api, err
@@ -583,9 +596,17 @@ func (t *Template) readAPI(id, path string, p map[string]any) (HTTPAPI, error) {
 	for _, name := range sortedKeys(authorizers) {
 		a := mapOf(authorizers[name])
 		ap := path + ".Auth.Authorizers." + name
+		if a["FunctionArn"] != nil {
+			la, err := t.readLambdaAuthorizer(ap, a)
+			if err != nil {
+				return api, err
+			}
+			api.Authorizers[name] = Authorizer{Name: name, Lambda: la}
+			continue
+		}
 		jwt := mapOf(a["JwtConfiguration"])
 		if jwt == nil {
-			return api, fmt.Errorf("%s: only JWT authorizers are supported locally (no JwtConfiguration)", ap)
+			return api, fmt.Errorf("%s: only JWT and Lambda authorizers are supported locally", ap)
 		}
 		ja := JWTAuthorizer{Name: name, IdentitySource: str(a["IdentitySource"])}
 		if ja.IdentitySource == "" {
@@ -605,6 +626,44 @@ func (t *Template) readAPI(id, path string, p map[string]any) (HTTPAPI, error) {
 		}
 	}
 	return api, nil
+}
+
+// readLambdaAuthorizer reads a SAM LambdaAuthorizer of an HttpApi. Only what the API's
+// key authorizer uses is supported: payload 2.0, simple responses, header identity.
+func (t *Template) readLambdaAuthorizer(ap string, a map[string]any) (*LambdaAuthorizer, error) {
+	fn := ""
+	switch g := mapOf(a["FunctionArn"])["Fn::GetAtt"].(type) {
+	case string:
+		if id, attr, _ := strings.Cut(g, "."); attr == "Arn" {
+			fn = id
+		}
+	case []any:
+		if len(g) == 2 && g[1] == "Arn" {
+			fn, _ = g[0].(string)
+		}
+	}
+	if fn == "" {
+		return nil, fmt.Errorf("%s.FunctionArn: want !GetAtt <Function>.Arn", ap)
+	}
+	if v := str(a["AuthorizerPayloadFormatVersion"]); v != "2.0" {
+		return nil, fmt.Errorf("%s.AuthorizerPayloadFormatVersion: want \"2.0\", got %q", ap, v)
+	}
+	if simple, err := t.boolean(ap+".EnableSimpleResponses", a["EnableSimpleResponses"], false); err != nil || !simple {
+		return nil, fmt.Errorf("%s.EnableSimpleResponses: want true (%v)", ap, err)
+	}
+	id := mapOf(a["Identity"])
+	headers, err := t.list(ap+".Identity.Headers", id["Headers"])
+	if err != nil {
+		return nil, err
+	}
+	if len(headers) == 0 {
+		return nil, fmt.Errorf("%s.Identity.Headers: name the header the identity is read from", ap)
+	}
+	ttl, err := t.integer(ap+".Identity.ReauthorizeEvery", id["ReauthorizeEvery"], 300)
+	if err != nil {
+		return nil, err
+	}
+	return &LambdaAuthorizer{Function: fn, Headers: headers, TTL: time.Duration(ttl) * time.Second}, nil
 }
 
 func (t *Template) readFunction(id string, globals, res map[string]any) (Function, error) {

@@ -92,6 +92,10 @@ type Stack struct {
 	stopOnce sync.Once
 	stopErr  error
 	served   chan struct{}
+	// Events is the local EventBridge every function's PutEvents reaches
+	// (AWS_ENDPOINT_URL_EVENTBRIDGE); GET /_local/events lists it.
+	Events   *gateway.EventCapture
+	eventsLn net.Listener
 }
 
 func (o *Options) defaults() error {
@@ -272,6 +276,9 @@ func (s *Stack) startPools() error {
 	if err != nil {
 		return err
 	}
+	if err := s.startEventBus(); err != nil {
+		return err
+	}
 	for _, f := range s.Template.Functions {
 		env, err := f.Environment(s.Resources)
 		if err != nil {
@@ -280,6 +287,7 @@ func (s *Stack) startPools() error {
 		for k, v := range s.Emulators.Env() {
 			env[k] = v
 		}
+		env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = "http://" + s.eventsLn.Addr().String()
 		passSecrets(env, localSecrets)
 		if err := s.guardDynamoDB(f, env); err != nil {
 			return err
@@ -305,6 +313,19 @@ func (s *Stack) startPools() error {
 	return nil
 }
 
+// startEventBus serves the local EventBridge on a loopback port of its own.
+func (s *Stack) startEventBus() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("local event bus: %w", err)
+	}
+	s.Events, s.eventsLn = &gateway.EventCapture{}, ln
+	srv := &http.Server{Handler: s.Events, ReadHeaderTimeout: 10 * time.Second}
+	s.guards = append(s.guards, srv) // stopped with the IAM guards
+	go func() { _ = srv.Serve(ln) }()
+	return nil
+}
+
 func (s *Stack) startGateway(ln net.Listener) error {
 	admin := &gateway.Admin{
 		Invoke:       s.Invoke,
@@ -316,6 +337,7 @@ func (s *Stack) startGateway(ln net.Listener) error {
 		Issuer:    s.Issuer.Handler(),
 		SMSOutbox: s.SMSOutbox,
 		Status:    func() any { return s.Status() },
+		Events:    s.Events,
 		Key:       s.AdminKey,
 	}
 	gw, err := gateway.New(gateway.Config{

@@ -364,6 +364,7 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 		}
 		for _, s := range []*RunSummary{sum, storeSum} {
 			count(s, from, next)
+			countReports(s, pol, run.AsOf, p, next)
 			if step.pred != nil {
 				s.Predicted++
 				s.Risk[string(step.pred.Risk)]++
@@ -484,8 +485,12 @@ func (n *Nightly) maybeFinish(ctx context.Context, id string) error {
 	if err := n.Runs.PutStoreSummaries(ctx, id, stores); err != nil {
 		return err
 	}
+	prev, err := n.Runs.LatestRunID(ctx)
+	if err != nil {
+		return err
+	}
 	now := n.Now()
-	err = n.Runs.AdvanceRun(ctx, id, RunPass2, RunDone, RunStep{Summary: total, PerStore: true, FinishedAt: &now})
+	err = n.Runs.AdvanceRun(ctx, id, RunPass2, RunDone, RunStep{Summary: total, PerStore: true, FinishedAt: &now, PreviousRunID: prev})
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}

@@ -40,6 +40,9 @@ type Run struct {
 	// CLV says which customer-base model each scope uses in pass 2, set by the last
 	// pass-1 finisher: fitted this run, or kept from before with the reason.
 	CLV *RunCLV `dynamodbav:"clv,omitempty" json:"clv,omitempty"`
+	// PreviousRunID is the latest finished run when this one finished: the assessment its
+	// migrations are measured against ("" for the first run).
+	PreviousRunID string `dynamodbav:"previousRunId,omitempty" json:"previousRunId,omitempty"`
 }
 
 // RunCLV is the model outcome of a run, per scope.
@@ -107,6 +110,13 @@ type RunSummary struct {
 	AtRiskA           int            `dynamodbav:"atRiskA" json:"atRiskA"`
 	RetentionDue      int            `dynamodbav:"retentionDue" json:"retentionDue"`
 	FollowupPlanFails int            `dynamodbav:"followupPlanFails,omitempty" json:"followupPlanFails,omitempty"`
+	// Report aggregates (issue #12, shared/tiering/{pareto,cohorts}.go): the Pareto curve
+	// (exact for the business and for each store, set with the top fifth; merged for
+	// several stores with ParetoMaxError), cohort retention and acquisition sources.
+	Pareto         []tiering.ParetoPoint `dynamodbav:"pareto,omitempty" json:"pareto,omitempty"`
+	ParetoMaxError float64               `dynamodbav:"paretoMaxError,omitempty" json:"paretoMaxError,omitempty"`
+	Cohorts        tiering.Cohorts       `dynamodbav:"cohorts,omitempty" json:"-"` // served by the cohorts report
+	Sources        tiering.Sources       `dynamodbav:"sources,omitempty" json:"-"` // served by the sources report
 }
 
 // NewRunSummary returns an empty summary with its maps made.
@@ -148,6 +158,30 @@ func (s *RunSummary) Add(o *RunSummary) {
 	for k, v := range o.Migrations {
 		s.Migrations[k] += v
 	}
+	if len(o.Cohorts) > 0 {
+		if s.Cohorts == nil {
+			s.Cohorts = tiering.Cohorts{}
+		}
+		s.Cohorts.Add(o.Cohorts)
+	}
+	if len(o.Sources) > 0 {
+		if s.Sources == nil {
+			s.Sources = tiering.Sources{}
+		}
+		s.Sources.Add(o.Sources)
+	}
+}
+
+// countReports adds one assessed customer to the report aggregates (cohorts and sources).
+func countReports(s *RunSummary, pol *tiering.Policy, asOf time.Time, p TierState, next tiering.Assignment) {
+	if s.Cohorts == nil {
+		s.Cohorts = tiering.Cohorts{}
+	}
+	if s.Sources == nil {
+		s.Sources = tiering.Sources{}
+	}
+	s.Cohorts.Count(pol, &p.Aggregates, next.Tier, asOf)
+	s.Sources.Count(p.Source, p.Campaign, next.Metrics.HasHistory, next.Metrics.Monetary)
 }
 
 // Finish computes the shares.
@@ -182,6 +216,8 @@ type RunStep struct {
 	Summary    *RunSummary // pass2 → done: the business total
 	PerStore   bool        // pass2 → done: each store's summary was kept (RUN#id / STORE#…)
 	FinishedAt *time.Time  // pass2 → done
+	// PreviousRunID: pass2 → done, the latest finished run before this one.
+	PreviousRunID string
 }
 
 // SegmentMsg is one unit of work on the retier queue (its JSON is the message body).
@@ -217,6 +253,7 @@ func NewRunID(asOf time.Time) string {
 func (s *RunSummary) FinishTop20(spends []model.Money) {
 	s.Top20Revenue, s.Top20Customers, s.Top20Cut = tiering.Top20(spends)
 	s.Top20Method, s.Top20MaxError = "exact", 0
+	s.Pareto, s.ParetoMaxError = tiering.Pareto(spends), 0
 	s.Finish()
 }
 
@@ -233,17 +270,20 @@ func CombineStores(parts map[string]*RunSummary, stores []string) *RunSummary {
 	out.Stores = slices.Clone(stores)
 	slices.Sort(out.Stores)
 	var withBuyers []*RunSummary
+	var curves [][]tiering.ParetoPoint
 	for _, st := range out.Stores {
 		p, ok := parts[st]
 		if !ok {
 			continue
 		}
 		out.Add(p)
+		curves = append(curves, p.Pareto)
 		if p.Top20Customers > 0 {
 			withBuyers = append(withBuyers, p)
 		}
 	}
 	out.Finish()
+	out.Pareto, out.ParetoMaxError = tiering.MergePareto(curves)
 	switch len(withBuyers) {
 	case 0:
 		out.Top20Method = "exact"

@@ -32,6 +32,8 @@ type TierState struct {
 	// AppliedKept): a redelivery after a crash between counting and recording finds
 	// its transaction counted already.
 	Applied []string
+	// Source and Campaign are the acquisition touch's UTM ("" when none): the sources report.
+	Source, Campaign string
 }
 
 // AppliedKept bounds TierState.Applied. A transaction whose apply crashed after the

@@ -44,6 +44,11 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	pos, err := demoKey(ctx, st)
+	if err != nil {
+		st.Stop()
+		return err
+	}
 	fmt.Printf(`
 tierflow is running (ready in %s)
   API             %s        try: curl %s/v1/health
@@ -52,10 +57,12 @@ tierflow is running (ready in %s)
   Email outbox    %s
   SMS outbox      %s/_local/sms
   Staff token     make token ROLE=agent STORE=sh-01   (roles: admin, clinician, agent)
+  Demo POS key    %s
+                  (store sh-01; transactions:write, customers:read; README "A POS posting a sale")
   Status          %s/_local/status
   Logs            %s
 Ctrl-C stops everything.
-`, st.StartedIn.Round(1e6), st.URL, st.URL, st.URL, st.AppURL(), st.AppURL(), st.Emulators.OutboxURL(), st.URL, st.URL, st.LogDir)
+`, st.StartedIn.Round(1e6), st.URL, st.URL, st.URL, st.AppURL(), st.AppURL(), st.Emulators.OutboxURL(), st.URL, pos.Secret, st.URL, st.LogDir)
 
 	select {
 	case <-ctx.Done():
@@ -68,6 +75,18 @@ Ctrl-C stops everything.
 	}
 	fmt.Fprintln(os.Stderr, "stopped; nothing left running.")
 	return nil
+}
+
+// demoKey makes the key a POS of store sh-01 would hold, through the API as an admin
+// would, so that the README's curl works against the running stack. A new key each
+// start: the local table does not outlive the stack.
+func demoKey(ctx context.Context, st *stack.Stack) (seed.APIKey, error) {
+	tok, err := st.MintToken("admin", []string{"sh-01"}, "demo-admin", time.Hour)
+	if err != nil {
+		return seed.APIKey{}, fmt.Errorf("demo key: %w", err)
+	}
+	return seed.CreateAPIKey(ctx, st.URL, tok, "demo POS (make run)", []string{"sh-01"},
+		[]string{"transactions:write", "customers:read"}, 0)
 }
 
 // seedDemo loads the synthetic demo base through the API and waits for its first
