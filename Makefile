@@ -11,7 +11,7 @@ BUILD := .build
 # against it (every function has a folder and a build target).
 FUNCTIONS := PublicApiFunction:public-api ApiFunction:api IngestFunction:ingest \
              RetierFunction:retier SweepFunction:sweep DispatchFunction:dispatch WebFunction:web \
-             ApiKeyAuthorizerFunction:api-key-authorizer
+             ApiKeyAuthorizerFunction:api-key-authorizer DeliveryFunction:delivery
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 TEST_TIMEOUT ?= 12m
 # The staff web app: sources in UI_DIR, bundled by esbuild into UI_DIST, which the web

@@ -11,7 +11,6 @@ import (
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/env"
-	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/seal/sealkms"
 	"github.com/tierflow/tierflow/shared/store"
@@ -36,6 +35,10 @@ type app struct {
 	policies policyStore
 	limits   limiter
 	keys     keyStore
+	// tallies are the report counts the messaging path keeps (msg, followup, feedback).
+	tallies map[string]tallyReader
+	// directory is the staff directory (GET /v1/staff).
+	directory staffLister
 }
 
 func newApp(ctx context.Context) (*app, *env.Reader) {
@@ -61,9 +64,13 @@ func wire(log *slog.Logger, cfg aws.Config, table *store.Table, q *sqs.Client, s
 		return nil, err
 	}
 	planner := f.Planner()
-	tasks := &fapp.Tasks{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts, Staff: f.Staff,
-		Counters: f.Counters, Planner: planner, Now: now}
+	tasks := f.Tasks() // counts the follow-up report as tasks are done
 	acc := access.New(access.Ports{Customers: table, Tasks: f.Reminders, Audit: table, Txn: table}, now)
 	desk := store.NewStaff(table, store.StaffDeps{Tasks: tasks, Planner: planner, Reminders: f.Reminders, Directory: f.Staff, Sealer: sealer})
-	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc, desk: desk, policies: table, limits: table, keys: table}, nil
+	tallies := map[string]tallyReader{}
+	for _, r := range []string{"msg", "followup", "feedback"} {
+		tallies[r] = store.NewTallies(table, r)
+	}
+	return &app{log: log, cfg: cfg, sqs: q, now: now, zone: zone, acc: acc, desk: desk, policies: table, limits: table, keys: table,
+		tallies: tallies, directory: f.Staff}, nil
 }

@@ -19,6 +19,7 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	preview := newPreviewAPI(a)
 	referrals := newReferralsAPI(a)
 	keys := newAPIKeysAPI(a, e)
+	followupReports := newFollowupReports(a)
 
 	r.Handle("GET /v1/customers", customers.list)
 	r.Handle("POST /v1/customers", imports.post)
@@ -33,6 +34,7 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 	r.Handle("GET /v1/tasks", staff.list)
 	r.Handle("POST /v1/tasks/{id}/complete", staff.complete)
 	r.Handle("POST /v1/tasks/{id}/reassign", staff.reassign)
+	r.Handle("GET /v1/staff", staff.staff)
 
 	r.Handle("POST /v1/transactions", txns.post)
 
@@ -43,6 +45,9 @@ func routes(r *httpx.Router, a *app, e *env.Reader) {
 
 	r.Handle("POST /v1/retier", retier.start)
 	r.Handle("GET /v1/retier/{id}", retier.get)
+	r.Handle("GET /v1/reports/followup", followupReports.followup)
+	r.Handle("GET /v1/reports/messages", followupReports.messages)
+	r.Handle("GET /v1/reports/feedback", followupReports.feedbackReport)
 	r.Handle("GET /v1/reports/{name}", reports.get)
 	r.Handle("GET /v1/referrals", referrals.list)
 

@@ -29,6 +29,7 @@ type followupDesk interface {
 	ReassignTask(ctx context.Context, tk access.Task, assignee string) (followup.Reminder, bool, error)
 	RegisterCaller(ctx context.Context, p auth.Principal) error
 	Plan(ctx context.Context, c access.Customer, ts ...followup.Trigger) (fapp.PlanResult, error)
+	TaskCustomers(ctx context.Context, ts access.TaskScope, role model.Role, ids []string) (map[string]store.TaskCustomer, error)
 }
 
 // staffFollowup is what the staff follow-up routes (tasks, customer events) share.
@@ -38,10 +39,12 @@ type staffFollowup struct {
 	desk   followupDesk
 	now    func() time.Time
 	stores []string
+	// directory lists a store's staff (GET /v1/staff).
+	directory staffLister
 }
 
 func newStaffFollowup(a *app, e *env.Reader) *staffFollowup {
-	return &staffFollowup{log: a.log, acc: a.acc, desk: a.desk, now: a.now, stores: e.List("STORES")}
+	return &staffFollowup{log: a.log, acc: a.acc, desk: a.desk, now: a.now, stores: e.List("STORES"), directory: a.directory}
 }
 
 // principal reads the caller and registers them in the staff directory of their stores,
@@ -78,6 +81,9 @@ type TaskView struct {
 	CallAttempt int              `json:"callAttempt,omitempty"`
 	Outcome     followup.Outcome `json:"outcome,omitempty"`
 	CompletedBy string           `json:"completedBy,omitempty"`
+	// Customer is the card's customer, masked by the caller's role like the customer
+	// list; absent when the caller no longer covers the customer's store.
+	Customer *store.TaskCustomer `json:"customer,omitempty"`
 }
 
 func taskView(r followup.Reminder, now time.Time) TaskView {
@@ -137,9 +143,21 @@ func (s *staffFollowup) list(ctx context.Context, req events.APIGatewayV2HTTPReq
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
 	now := s.now()
+	ids := make([]string, 0, len(items))
+	for _, r := range items {
+		ids = append(ids, r.CustomerID)
+	}
+	custs, err := s.desk.TaskCustomers(ctx, ts, p.Role, ids)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
 	page := taskPage{Items: make([]TaskView, 0, len(items)), NextCursor: next}
 	for _, r := range items {
-		page.Items = append(page.Items, taskView(r, now))
+		v := taskView(r, now)
+		if c, ok := custs[r.CustomerID]; ok {
+			v.Customer = &c
+		}
+		page.Items = append(page.Items, v)
 	}
 	return httpx.JSON(200, page), nil
 }

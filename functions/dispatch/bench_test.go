@@ -23,7 +23,7 @@ import (
 // record each. Reported: messages per second end to end (sweep included) and DynamoDB
 // request units per dispatched message (sweep + dispatch, counted by the table meter),
 // for the first message to each customer (which creates the customer's unsubscribe
-// token) and for a second message to the same customers an hour later ("-repeat").
+// token) and for a second message to the same customers a day later ("-repeat").
 func BenchmarkDispatchThroughput(b *testing.B) {
 	const perRound, workers = 100, 5
 	ctx := context.Background()
@@ -32,7 +32,7 @@ func BenchmarkDispatchThroughput(b *testing.B) {
 	var elapsed time.Duration
 	var first, repeat store.Units
 	for b.Loop() {
-		day++
+		day += 3 // the repeat round is a day later; the sweep remembers its last run
 		now := local(2040, 1, 1, 10, 0).AddDate(0, 0, day)
 		r := newRig(b, now)
 		var customers []customer.Profile
@@ -125,13 +125,16 @@ func BenchmarkDispatchThroughput(b *testing.B) {
 		n, took, u := round(now, "bench", 1)
 		sent, elapsed = sent+n, elapsed+took
 		first.Read, first.Write = first.Read+u.Read, first.Write+u.Write
-		n, _, u = round(now.Add(time.Hour), "bench-repeat", 2)
+		// The next day: a second message that is not the last of the day's cap (the last
+		// slot pays a look-up for a higher-priority message; docs/followup.md).
+		n, _, u = round(now.Add(24*time.Hour), "bench-repeat", 2)
 		sentRepeat += n
 		repeat.Read, repeat.Write = repeat.Read+u.Read, repeat.Write+u.Write
 	}
-	// The README's figure is the repeat one: ≈12 RU per message once a customer has a token.
-	if ru := repeat.Total() / float64(sentRepeat); math.Abs(ru-12) > 0.5 {
-		b.Fatalf("%.2f RU per message to a customer who has a token: the README says ≈12", ru)
+	// The README's figure is the repeat one: ≈5.6 RU per message once a customer has a
+	// token, within issue #13's budget of 6 (shared/followup/cost asserts the budget).
+	if ru := repeat.Total() / float64(sentRepeat); math.Abs(ru-5.6) > 0.3 || ru > 6 {
+		b.Fatalf("%.2f RU per message to a customer who has a token (%.2f read, %.2f write): the README says ≈5.6", ru, repeat.Read/float64(sentRepeat), repeat.Write/float64(sentRepeat))
 	}
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(first.Total()/float64(sent), "RU/msg")

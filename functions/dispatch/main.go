@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
-	"github.com/tierflow/tierflow/shared/links"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/message"
 	"github.com/tierflow/tierflow/shared/notify"
@@ -39,12 +39,35 @@ func wire(log *slog.Logger, t *store.Table, sender app.Sender, catalog *message.
 	if err != nil {
 		return nil, err
 	}
-	lk := links.New(baseURL, f.Contacts, store.NewConsents(t, now))
-	return &Dispatch{Log: log, Dispatcher: &app.Dispatcher{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts,
-		Counters: f.Counters, Sender: sender, Catalog: catalog, Links: lk, Consent: lk, Now: now,
-		// Every recorded outcome is a metric: messages by disposition and reason code.
-		Observe: func(ctx context.Context, r followup.Reminder, _ app.Result) {
+	d := f.Dispatcher(t, sender, catalog, baseURL)
+	tallies, zone := f.MessageTallies(), followup.Location(f.Policy.DefaultTimeZone, "Asia/Shanghai")
+	d.Observe = // Every recorded outcome is a metric: messages by disposition and reason code.
+		func(ctx context.Context, r followup.Reminder, _ app.Result) {
 			a := r.Account()
 			logx.Count(ctx, "Messages", 1, "Disposition", string(a.Disposition), "Reason", string(a.Reason))
-		}}}, nil
+			// A message not sent is counted per reason and day for the message report; a
+			// sent one is counted by the delivery events (outside the dispatch budget).
+			switch {
+			case r.Status == followup.StatusSent:
+				publishMessage(ctx, log, app.MessageEvent(events.MessageSent, r))
+			case r.Status == followup.StatusFailed:
+				publishMessage(ctx, log, app.MessageEvent(events.MessageFailed, r))
+			}
+			if a.Disposition == followup.DispositionSuppressed {
+				if err := tallies.Add(ctx, r.Store, now().In(zone).Format(time.DateOnly), map[string]int64{app.NotSentTally(a.Reason): 1}); err != nil {
+					log.WarnContext(ctx, "counting a message not sent", "reminder", r.ID, "err", err.Error())
+				}
+			}
+		}
+	return &Dispatch{Log: log, Dispatcher: d}, nil
+}
+
+// publisher carries message.sent / message.failed out (EventBridge: no request units);
+// events.Nop until shared/boot wires the bus.
+var publisher events.Publisher = events.Nop{}
+
+func publishMessage(ctx context.Context, log *slog.Logger, ev events.Event) {
+	if err := publisher.Publish(ctx, ev); err != nil {
+		log.WarnContext(ctx, "publishing a message event", "type", ev.Type, "err", err.Error())
+	}
 }

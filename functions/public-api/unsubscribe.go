@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/env"
-	"github.com/tierflow/tierflow/shared/followup"
+	tevents "github.com/tierflow/tierflow/shared/events"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
@@ -29,6 +29,7 @@ type inbound struct {
 	consents  *store.Consents  // double opt-in links
 	feedback  *store.Feedback  // survey answers
 	planner   *fapp.Planner
+	replies   *fapp.Replies // STOP replies and unsubscribe links
 	now       func() time.Time
 	// smsSecret verifies inbound SMS webhooks (SMS_INBOUND_SECRET).
 	smsSecret []byte
@@ -37,18 +38,14 @@ type inbound struct {
 func newInbound(a *app, e *env.Reader) *inbound {
 	f := a.followup
 	return &inbound{log: a.log, contacts: f.Contacts, reminders: f.Reminders, consents: store.NewConsents(a.table, a.now),
-		feedback: store.NewFeedback(a.table), planner: f.Planner(), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
+		feedback: store.NewFeedback(a.table), planner: f.Planner(), replies: f.Replies(tevents.Nop{}), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
 }
 
 // optOut records a marketing opt-out on every channel at once and cancels the
-// customer's pending marketing reminders through the policy's opt_out rule.
+// customer's pending marketing reminders (shared/followup/app.Replies, shared with the
+// delivery function's two-way SMS).
 func (in *inbound) optOut(ctx context.Context, customerID, source string) error {
-	now := in.now()
-	if err := in.contacts.SetMarketingOptOut(ctx, customerID, source, now); err != nil {
-		return err
-	}
-	_, err := in.planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerOptOut, CustomerID: customerID, Ref: source + ":" + now.UTC().Format(time.RFC3339), At: now})
-	return err
+	return in.replies.OptOut(ctx, customerID, source)
 }
 
 // customerByToken resolves ?t=; an unknown token is a 404 naming nobody (what: the

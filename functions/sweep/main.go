@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
@@ -34,7 +35,8 @@ func wire(log *slog.Logger, t *store.Table, dispatch *queue.Queue, zone *time.Lo
 		return nil, err
 	}
 	sweeper := &app.Sweeper{Policy: f.Policy, Reminders: f.Reminders, Customers: f.Contacts, Staff: f.Staff,
-		Counters: f.Counters, Queue: dispatch, Alerts: store.NewAlerts(t, now), Now: now}
+		Counters: f.Counters, Queue: dispatch, Alerts: store.NewAlerts(t, now), Now: now,
+		Tallies: store.NewTallies(t, "followup"), Zone: zone, Events: events.Nop{}}
 	cal := &Calendar{Policy: f.Policy, Counters: f.Counters, Customers: f.Contacts, Planner: f.Planner(),
 		Zone: zone, Now: now, Segments: segments}
 	return &Sweep{Log: log, Sweeper: sweeper, Calendar: cal}, nil

@@ -14,6 +14,10 @@ type View struct {
 	Aggregates map[string]any `json:"aggregates,omitempty" dynamodbav:"aggregates"`
 	// MarketingOptOut: the person replied STOP / TD / 退订 or used an unsubscribe link.
 	MarketingOptOut bool `json:"marketingOptOut,omitempty" dynamodbav:"marketingOptOut"`
+	// Deliverability is how each message channel stands: "ok", "bounced" or "complained"
+	// (closed by the delivery events until the customer consents again), "suppressed"
+	// (the provider refused the address). Keys email and sms.
+	Deliverability map[string]string `json:"deliverability,omitempty" dynamodbav:"-"`
 }
 
 // AuditEntry records one read, change, export or erasure of a customer, or an attempt

@@ -230,6 +230,29 @@ func (r Reminder) Enqueued(now time.Time, requeueAfter Offset) Reminder {
 	return r
 }
 
+// SweepNow reports whether a sweep at now, the previous one having run at last, hands
+// the reminder to the queue — without writing to it. A message is handed over once when
+// it falls due (SweepAt in (last, now]), and again each time another requeueAfter has
+// passed while it is still due (its queue message was lost, or nobody acted on it); a
+// claimed message whose lease expired is handed over so the dispatcher asks the
+// provider. The sweep thus costs no write per message: the claim takes it off the list.
+func (r Reminder) SweepNow(now, last time.Time, requeueAfter time.Duration) bool {
+	from := r.SweepAt
+	if r.Status == StatusSending && !r.LeaseUntil.IsZero() {
+		from = r.LeaseUntil
+	}
+	if from.IsZero() || from.After(now) {
+		return false
+	}
+	if from.After(last) {
+		return true
+	}
+	if requeueAfter <= 0 {
+		return false
+	}
+	return now.Sub(from)/requeueAfter > last.Sub(from)/requeueAfter
+}
+
 func (r *Reminder) settle() {
 	r.SweepAt, r.LeaseUntil = time.Time{}, time.Time{}
 }

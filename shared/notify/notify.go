@@ -74,7 +74,8 @@ func FromEnv(cfg aws.Config, e *env.Reader) (*Sender, error) {
 	}
 	switch p := e.Optional("SMS_PROVIDER", "outbox"); p {
 	case "pinpoint":
-		ch[model.ChannelSMS] = &SMS{Client: pinpointsmsvoicev2.NewFromConfig(cfg), OriginationIdentity: e.Required("SMS_ORIGINATION_IDENTITY")}
+		ch[model.ChannelSMS] = &SMS{Client: pinpointsmsvoicev2.NewFromConfig(cfg), OriginationIdentity: e.Required("SMS_ORIGINATION_IDENTITY"),
+			ConfigurationSet: e.Optional("SMS_CONFIGURATION_SET", "")}
 	case "webhook":
 		w, err := NewWebhook(e.Required("SMS_WEBHOOK_URL"), e.Required("SMS_WEBHOOK_SECRET"), nil)
 		if err != nil {

@@ -22,6 +22,9 @@ type SMSAPI interface {
 type SMS struct {
 	Client              SMSAPI
 	OriginationIdentity string
+	// ConfigurationSet publishes the delivery receipts (SMS_CONFIGURATION_SET) to the
+	// SNS topic the delivery function reads; "" sends without receipts.
+	ConfigurationSet string
 }
 
 // Send implements Channel.
@@ -40,6 +43,7 @@ func (s *SMS) Send(ctx context.Context, m app.Outgoing) (string, error) {
 		MessageBody:            aws.String(m.Message.Text),
 		MessageType:            mt,
 		Context:                map[string]string{"reminder": m.ReminderID, "category": string(m.Category)},
+		ConfigurationSetName:   configurationSet(s.ConfigurationSet),
 	})
 	if err != nil {
 		return "", classifySMS(m.ReminderID, err, reached)
@@ -73,4 +77,11 @@ func classifySMS(id string, err error, reached *reach) error {
 		return fmt.Errorf("sms %s: %s", id, ae.ErrorCode())
 	}
 	return transportError("sms "+id, err, reached)
+}
+
+func configurationSet(name string) *string {
+	if name == "" {
+		return nil
+	}
+	return aws.String(name)
 }

@@ -28,6 +28,10 @@ import (
 // lookup item, by which links and replies name a customer without personal data.
 type Contacts struct {
 	t *Table
+	// EventualReads makes ContactView an eventually consistent read (half the read units):
+	// dispatch sets it, since a change is visible within about a second and a message is
+	// sent seconds to hours after it was planned (docs/followup.md, "Request units").
+	EventualReads bool
 
 	mu     sync.Mutex
 	tokens map[string]string // customer id → unsubscribe token, filled by ContactView
@@ -40,7 +44,13 @@ func NewContacts(t *Table) *Contacts { return &Contacts{t: t, tokens: map[string
 // customer has an unsubscribe token, and keeps it for Token, so every link rendered
 // afterwards works.
 func (c *Contacts) ContactView(ctx context.Context, customerID string) (followup.CustomerView, error) {
-	_, _, raw, err := c.t.getProfileItem(ctx, customerID)
+	var raw map[string]types.AttributeValue
+	var err error
+	if c.EventualReads {
+		raw, err = c.eventualProfile(ctx, customerID)
+	} else {
+		_, _, raw, err = c.t.getProfileItem(ctx, customerID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return followup.CustomerView{}, app.ErrNotFound
 	}
@@ -82,10 +92,12 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 		return followup.CustomerView{}, "", err
 	}
 	var extra struct {
-		Locale          string   `dynamodbav:"locale"`
-		MarketingOptOut bool     `dynamodbav:"marketingOptOut"`
-		BadChannels     []string `dynamodbav:"badChannels"`
-		UnsubToken      string   `dynamodbav:"unsubToken"`
+		Locale          string            `dynamodbav:"locale"`
+		MarketingOptOut bool              `dynamodbav:"marketingOptOut"`
+		BadChannels     []string          `dynamodbav:"badChannels"`
+		UnsubToken      string            `dynamodbav:"unsubToken"`
+		ClosedEmail     *followup.Closure `dynamodbav:"closedEmail"`
+		ClosedSMS       *followup.Closure `dynamodbav:"closedSms"`
 	}
 	if err := attributevalue.UnmarshalMap(raw, &extra); err != nil {
 		return followup.CustomerView{}, "", fmt.Errorf("contact view %s: %w", p.ID, err)
@@ -99,6 +111,14 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 	for _, c := range extra.BadChannels {
 		v.BadChannels = append(v.BadChannels, model.Channel(c))
 	}
+	closed := map[model.Channel]followup.Closure{}
+	if extra.ClosedEmail != nil {
+		closed[model.ChannelEmail] = *extra.ClosedEmail
+	}
+	if extra.ClosedSMS != nil {
+		closed[model.ChannelSMS] = *extra.ClosedSMS
+	}
+	v.ApplyClosures(closed)
 	return v, extra.UnsubToken, nil
 }
 
@@ -235,4 +255,106 @@ func (c *Contacts) updateProfile(ctx context.Context, customerID string, upd exp
 	}
 	c.t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
+}
+
+// closedAttr is the profile attribute that holds a channel's closure.
+func closedAttr(ch model.Channel) (string, bool) {
+	switch ch {
+	case model.ChannelEmail:
+		return "closedEmail", true
+	case model.ChannelSMS:
+		return "closedSms", true
+	}
+	return "", false
+}
+
+// CloseChannel implements app.Suppressions: the delivery events closed ch (a permanent
+// bounce, a complaint) at at, until the customer grants a consent on it after at. It
+// reports whether this was news: the same report delivered twice (same reason and time)
+// changes nothing and returns false.
+func (c *Contacts) CloseChannel(ctx context.Context, customerID string, ch model.Channel, reason followup.Reason, at time.Time) (bool, error) {
+	attr, ok := closedAttr(ch)
+	if !ok {
+		return false, fmt.Errorf("close channel %s of %s: not a message channel", ch, customerID)
+	}
+	at = at.UTC()
+	name := expression.Name(attr)
+	upd := expression.Set(name, expression.Value(followup.Closure{Reason: reason, At: at}))
+	cond := expression.AttributeExists(expression.Name(attrPK)).And(
+		expression.AttributeNotExists(name).Or(expression.Name(attr + ".reason").NotEqual(expression.Value(reason))).
+			Or(expression.Name(attr + ".at").NotEqual(expression.Value(at.Format(time.RFC3339Nano)))))
+	ex, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("close channel %s of %s: %w", ch, customerID, err)
+	}
+	out, err := c.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(customerID).av(),
+		UpdateExpression: ex.Update(), ConditionExpression: ex.Condition(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		c.t.Units.add(true)
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 {
+				return false, app.ErrNotFound
+			}
+			return false, nil // the same report again
+		}
+		return false, fmt.Errorf("close channel %s of %s: %w", ch, customerID, err)
+	}
+	c.t.Units.addOne(true, out.ConsumedCapacity)
+	return true, nil
+}
+
+// CustomerByAddress implements app.Suppressions: the customer an e-mail address or an
+// E.164 number belongs to; app.ErrNotFound if nobody's.
+func (c *Contacts) CustomerByAddress(ctx context.Context, ch model.Channel, address string) (string, error) {
+	k := EmailKey(address)
+	if ch != model.ChannelEmail {
+		k = PhoneKey(address)
+	}
+	id, err := c.t.ownerOf(ctx, k)
+	if errors.Is(err, ErrNotFound) {
+		return "", app.ErrNotFound
+	}
+	return id, err
+}
+
+// Deliverability is how each message channel of a stored profile stands ("ok",
+// "bounced", "complained", "suppressed"), for the customer detail.
+func Deliverability(raw map[string]types.AttributeValue) (map[string]string, error) {
+	v, _, err := viewFromItem(raw)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"email": v.Deliverability(model.ChannelEmail), "sms": v.Deliverability(model.ChannelSMS)}, nil
+}
+
+func (c *Contacts) eventualProfile(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
+	if id == "" {
+		return nil, ErrNotFound
+	}
+	out, err := c.t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(id).av(), ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get profile %s: %w", id, err)
+	}
+	c.t.Units.addOne(false, out.ConsumedCapacity)
+	if out.Item == nil {
+		return nil, ErrNotFound
+	}
+	return out.Item, nil
+}
+
+// StoreOf is the customer's store ("" when the profile has none or is gone).
+func (c *Contacts) StoreOf(ctx context.Context, customerID string) (string, error) {
+	var st string
+	if _, err := c.t.profileAttr(ctx, customerID, "store", &st); err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
+	}
+	return st, nil
 }

@@ -67,7 +67,7 @@ func (fb *Feedback) Record(ctx context.Context, customerID, ref string, at time.
 				ConditionExpression: ex.Condition(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values()}},
 		})
 		if err == nil {
-			return true, nil
+			return true, fb.count(ctx, customerID, at, r)
 		}
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] {
 			return false, nil // answered before
@@ -79,4 +79,31 @@ func (fb *Feedback) Record(ctx context.Context, customerID, ref string, at time.
 			return false, err
 		}
 	}
+}
+
+// count adds an answer to the feedback report's month (UTC) of the customer's store:
+// responses, CSAT answers and satisfied ones (4–5), NPS answers, promoters (9–10) and
+// detractors (0–6).
+func (fb *Feedback) count(ctx context.Context, customerID string, at time.Time, r feedback.Response) error {
+	var st string
+	if _, err := fb.t.profileAttr(ctx, customerID, "store", &st); err != nil {
+		return fmt.Errorf("feedback %s: counting: %w", customerID, err)
+	}
+	c := map[string]int64{"responses": 1}
+	if r.CSAT != nil {
+		c["csatN"], c["csatSum"] = 1, int64(*r.CSAT)
+		if *r.CSAT >= 4 {
+			c["csatSatisfied"] = 1
+		}
+	}
+	if r.NPS != nil {
+		c["npsN"] = 1
+		switch {
+		case *r.NPS >= 9:
+			c["promoters"] = 1
+		case *r.NPS <= 6:
+			c["detractors"] = 1
+		}
+	}
+	return NewTallies(fb.t, "feedback").Add(ctx, st, at.UTC().Format("2006-01"), c)
 }

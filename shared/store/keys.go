@@ -197,6 +197,11 @@ func RateKey(scope, subject string, window time.Time) Key {
 // day marker).
 func CounterKey(key string) Key { return Key{"CTR#" + key, "CTR"} }
 
+// TallyKey is one store's counts of one report for one day or month ("2026-12-03",
+// "2026-12"): the period's partition holds every store, so a report over all stores is
+// one Query per period.
+func TallyKey(report, period, store string) Key { return Key{"TALLY#" + report + "#" + period, store} }
+
 // StaffKey is one staff member's directory item; StaffPK is a store's directory.
 func StaffKey(store string, role model.Role, sub string) Key {
 	return Key{StaffPK(store), string(role) + "#" + sub}

@@ -31,5 +31,8 @@ func (t *Table) GetProfileView(ctx context.Context, id string) (ProfileView, err
 	}
 	view.Assignment, view.CLV, view.Aggregates = extras.Assignment, extras.CLV, extras.Aggregates
 	view.MarketingOptOut = extras.OptOut
+	if view.Deliverability, err = Deliverability(item); err != nil {
+		return view, fmt.Errorf("decode profile %s: %w", id, err)
+	}
 	return view, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,10 @@ func reminderItem(r followup.Reminder) (map[string]types.AttributeValue, error) 
 	}
 	k := ReminderKey(r.ID)
 	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	if r.Task == nil && !r.DueAt.IsZero() {
+		// The due second as a number, for the claim's condition (ClaimMessage).
+		item[attrDueUnix] = &types.AttributeValueMemberN{Value: strconv.FormatInt(r.DueAt.Unix(), 10)}
+	}
 	item[attrPK], item[attrSK], item["type"] = s(k.PK), s(k.SK), s(typeReminder)
 	if !r.SweepAt.IsZero() {
 		item[attrGSI1PK] = s(DuePK(DueShard(r.ID)))
@@ -189,6 +194,61 @@ func (rs *Reminders) Update(ctx context.Context, r followup.Reminder) (followup.
 	}
 	rs.t.Units.addOne(true, out.ConsumedCapacity)
 	return next, nil
+}
+
+// attrDueUnix is a message's DueAt in unix seconds: ClaimMessage's condition compares it.
+const attrDueUnix = "dueUnix"
+
+// ClaimMessage implements app.Claimer: one UpdateItem, conditioned on the message being
+// sendable and due, sets it sending with a lease and returns it (ALL_NEW); on a lost
+// condition the item as it stands comes back with the error, for free. SweepAt stays, so
+// the due index is not moved (one index write for the item's new attributes, instead of
+// a delete and a put).
+func (rs *Reminders) ClaimMessage(ctx context.Context, id string, now time.Time, lease followup.Offset) (followup.Reminder, followup.Reminder, bool, error) {
+	if id == "" {
+		return followup.Reminder{}, followup.Reminder{}, false, app.ErrNotFound
+	}
+	st := expression.Name("status")
+	cond := expression.AttributeExists(expression.Name(attrPK)).
+		And(expression.AttributeNotExists(expression.Name("task"))).
+		And(expression.Or(st.Equal(expression.Value(followup.StatusPending)), st.Equal(expression.Value(followup.StatusDeferred)), st.Equal(expression.Value(followup.StatusRetry)))).
+		And(expression.Or(expression.AttributeNotExists(expression.Name(attrDueUnix)), expression.Name(attrDueUnix).LessThanEqual(expression.Value(now.Unix()))))
+	upd := expression.Set(st, expression.Value(followup.StatusSending)).
+		Set(expression.Name("leaseUntil"), expression.Value(lease.From(now))).
+		Set(expression.Name("version"), expression.Name("version").Plus(expression.Value(1))).
+		Add(expression.Name("attempts"), expression.Value(1))
+	ex, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	if err != nil {
+		return followup.Reminder{}, followup.Reminder{}, false, fmt.Errorf("claim reminder %s: %w", id, err)
+	}
+	out, err := rs.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(rs.t.Name), Key: ReminderKey(id).av(),
+		ConditionExpression: ex.Condition(), UpdateExpression: ex.Update(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		rs.t.Units.add(true)
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			if len(ccf.Item) == 0 {
+				return followup.Reminder{}, followup.Reminder{}, false, app.ErrNotFound
+			}
+			cur, derr := decodeReminder(ccf.Item)
+			return followup.Reminder{}, cur, false, derr
+		}
+		return followup.Reminder{}, followup.Reminder{}, false, fmt.Errorf("claim reminder %s: %w", id, err)
+	}
+	rs.t.Units.addOne(true, out.ConsumedCapacity)
+	claimed, err := decodeReminder(out.Attributes)
+	if err != nil {
+		return claimed, claimed, false, err
+	}
+	before := claimed
+	before.Status, before.Attempts, before.LeaseUntil, before.Version = followup.StatusPending, claimed.Attempts-1, time.Time{}, claimed.Version-1
+	return claimed, before, true, nil
 }
 
 // DueBefore implements app.Reminders: one Query per shard of the sparse GSI1, merged.

@@ -37,13 +37,15 @@ func (t *Table) TxnOnce(ctx context.Context, txn model.Txn) (model.TxnMarker, bo
 	return decodeMarker(txn, out.Item)
 }
 
-// decodeMarker reads a marker item; a marker under the key without the store is legacy.
+// decodeMarker reads a marker item. A marker under the key without the store is legacy
+// when it carries only the customer (written in one transaction with everything else);
+// one that carries the content was claimed by this ingest, and is judged like any other.
 func decodeMarker(txn model.Txn, it map[string]types.AttributeValue) (model.TxnMarker, bool, error) {
 	var m model.TxnMarker
 	if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 		return model.TxnMarker{}, false, fmt.Errorf("decode marker: %w", err)
 	}
-	m.Legacy = txn.Once != model.OnceStore
+	m.Legacy = txn.Once != model.OnceStore && m.Fingerprint == ""
 	return m, true, nil
 }
 

@@ -128,6 +128,13 @@ type Function struct {
 	Routes    []Route
 	SQS       []SQSEvent
 	Schedules []Schedule
+	// Pushed are the events AWS services push to the function asynchronously
+	// (EventBridgeRule, SNS): nothing produces them locally, so `tierflow-local invoke`
+	// (make invoke) delivers their samples from events/.
+	Pushed []PushedEvent
+	// DLQ is the queue of the function's DeadLetterQueue (asynchronous invocations that
+	// failed every retry), "" if none.
+	DLQ string
 
 	// Policies is the function's Policies list as written (intrinsics unresolved): SAM
 	// policy templates ({DynamoDBCrudPolicy: ...}), managed policy ARNs and
@@ -168,6 +175,12 @@ type Schedule struct {
 	TimeZone   string // IANA name; "" means UTC (always so for Type Schedule)
 	Input      string // the JSON the function receives; "" = the scheduler's own event
 	Enabled    bool
+}
+
+// PushedEvent is an EventBridgeRule or SNS event of a function.
+type PushedEvent struct {
+	Name string
+	Type string // EventBridgeRule or SNS
 }
 
 // DefaultPseudo are the pseudo parameter values the local runtime answers with.
@@ -273,6 +286,16 @@ func Parse(src []byte, overrides map[string]string) (*Template, error) {
 
 // link checks cross references (redrive targets, event queues) and marks DLQs.
 func (t *Template) link() error {
+	for _, f := range t.Functions {
+		if f.DLQ == "" {
+			continue
+		}
+		j := t.queueIndex(f.DLQ)
+		if j < 0 {
+			return fmt.Errorf("function %s: DeadLetterQueue targets %s, which is not an AWS::SQS::Queue", f.LogicalID, f.DLQ)
+		}
+		t.Queues[j].IsDLQ = true
+	}
 	for i, q := range t.Queues {
 		if q.DLQ == "" {
 			continue
@@ -697,6 +720,13 @@ func (t *Template) readFunction(id string, globals, res map[string]any) (Functio
 		f.Architectures = []string{"x86_64"}
 	}
 	f.BuildMethod = str(mapOf(res["Metadata"])["BuildMethod"])
+	if dlq := mapOf(props["DeadLetterQueue"]); dlq != nil {
+		q, ok := logicalTarget(dlq["TargetArn"])
+		if !ok || str(dlq["Type"]) != "SQS" {
+			return f, fmt.Errorf("%s.DeadLetterQueue: want {Type: SQS, TargetArn: !GetAtt <Queue>.Arn}", path)
+		}
+		f.DLQ = q
+	}
 	f.Policies = listOf(props["Policies"])
 	for k, v := range mapOf(mapOf(globals["Environment"])["Variables"]) {
 		f.env[k] = v
@@ -728,8 +758,10 @@ func (t *Template) readFunction(id string, globals, res map[string]any) (Functio
 				return f, err
 			}
 			f.Schedules = append(f.Schedules, s)
+		case "EventBridgeRule", "SNS":
+			f.Pushed = append(f.Pushed, PushedEvent{Name: name, Type: typ})
 		default:
-			return f, fmt.Errorf("%s: event type %q is not supported by the local runtime (HttpApi, SQS, ScheduleV2, Schedule are)", ep, typ)
+			return f, fmt.Errorf("%s: event type %q is not supported by the local runtime (HttpApi, SQS, ScheduleV2, Schedule, EventBridgeRule, SNS are)", ep, typ)
 		}
 	}
 	return f, nil

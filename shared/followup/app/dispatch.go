@@ -71,6 +71,9 @@ const (
 // Handle processes one queue message carrying a reminder id.
 func (d *Dispatcher) Handle(ctx context.Context, id string) (Result, error) {
 	now := d.Now()
+	if cl, ok := d.Reminders.(Claimer); ok {
+		return d.claimFirst(ctx, cl, id, now)
+	}
 	r, err := d.Reminders.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return ResultGone, nil
@@ -78,18 +81,11 @@ func (d *Dispatcher) Handle(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return "", fmt.Errorf("dispatch %s: reading: %w", id, err)
 	}
-	switch {
-	case r.IsTask():
-		return ResultNotAMsg, nil
-	case r.Status.Terminal():
-		return ResultDuplicate, nil
-	case r.Status == followup.StatusSending:
-		if !r.LeaseExpired(now) {
-			return ResultInFlight, nil
+	if res, done := d.unclaimable(r, now); done {
+		if res == ResultAmbiguous {
+			return d.resolveExpired(ctx, r, now)
 		}
-		return d.resolveExpired(ctx, r, now)
-	case r.DueAt.After(now):
-		return ResultNotDue, nil
+		return res, nil
 	}
 	claimed, err := r.Claim(now, d.Policy.Contact.SendingLease)
 	if err != nil {
@@ -99,6 +95,58 @@ func (d *Dispatcher) Handle(ctx context.Context, id string) (Result, error) {
 		return ResultInFlight, nil
 	} else if err != nil {
 		return "", fmt.Errorf("dispatch %s: claiming: %w", id, err)
+	}
+	return d.send(ctx, claimed, now, false)
+}
+
+// unclaimable says why r cannot be claimed now (done true), ResultAmbiguous standing for
+// "an expired lease: ask the provider".
+func (d *Dispatcher) unclaimable(r followup.Reminder, now time.Time) (Result, bool) {
+	switch {
+	case r.IsTask():
+		return ResultNotAMsg, true
+	case r.Status.Terminal():
+		return ResultDuplicate, true
+	case r.Status == followup.StatusSending:
+		if !r.LeaseExpired(now) {
+			return ResultInFlight, true
+		}
+		return ResultAmbiguous, true
+	case r.DueAt.After(now):
+		return ResultNotDue, true
+	}
+	return "", false
+}
+
+// claimFirst claims with one conditional write and reads nothing first: the common case
+// (a due message) costs the claim alone; anything else is decided on the item the lost
+// condition returned.
+func (d *Dispatcher) claimFirst(ctx context.Context, cl Claimer, id string, now time.Time) (Result, error) {
+	claimed, cur, ok, err := cl.ClaimMessage(ctx, id, now, d.Policy.Contact.SendingLease)
+	if errors.Is(err, ErrNotFound) {
+		return ResultGone, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("dispatch %s: claiming: %w", id, err)
+	}
+	if !ok {
+		res, done := d.unclaimable(cur, now)
+		switch {
+		case !done:
+			return ResultInFlight, nil // moved between the write and its answer
+		case res == ResultAmbiguous:
+			return d.resolveExpired(ctx, cur, now)
+		}
+		return res, nil
+	}
+	if claimed.DueAt.After(now) {
+		// Claimed before its time (a reminder stored without its due second): give it back.
+		back := claimed
+		back.Status, back.Attempts, back.LeaseUntil = cur.Status, cur.Attempts, cur.LeaseUntil
+		if _, err := d.Reminders.Update(ctx, back); err != nil && !errors.Is(err, ErrConflict) {
+			return "", fmt.Errorf("dispatch %s: releasing an early claim: %w", id, err)
+		}
+		return ResultNotDue, nil
 	}
 	return d.send(ctx, claimed, now, false)
 }
@@ -296,6 +344,20 @@ func (d *Dispatcher) tierName(ctx context.Context, t model.Tier) string {
 func (d *Dispatcher) reserve(ctx context.Context, r followup.Reminder, class followup.Class, w followup.CapWindows) (func(context.Context), followup.Decision, error) {
 	cp := d.Policy.Contact.Caps[r.Category]
 	noop := func(context.Context) {}
+	if cr, ok := d.Counters.(CapReserver); ok {
+		expires := w.NextWeek.Add(48 * time.Hour)
+		ok, weekFull, dayN, weekN, err := cr.ReserveCap(ctx, w, 1, int64(cp.PerDay), int64(cp.PerWeek), expires)
+		if err != nil {
+			return noop, followup.Decision{}, err
+		}
+		if !ok {
+			return noop, d.Policy.CapDecision(r, class, w, weekFull), nil
+		}
+		release := func(ctx context.Context) {
+			cr.ReserveCap(ctx, w, -1, -1, -1, expires) //nolint:errcheck // best effort: a leaked slot only makes the cap stricter
+		}
+		return d.yieldIfLast(ctx, r, class, w, cp, dayN, weekN, release)
+	}
 	ok, dayN, err := d.Counters.Add(ctx, w.Day, 1, int64(cp.PerDay), w.NextDay.Add(48*time.Hour))
 	if err != nil {
 		return noop, followup.Decision{}, err
@@ -316,6 +378,13 @@ func (d *Dispatcher) reserve(ctx context.Context, r followup.Reminder, class fol
 		d.Counters.Add(ctx, w.Day, -1, -1, time.Time{})  //nolint:errcheck
 		d.Counters.Add(ctx, w.Week, -1, -1, time.Time{}) //nolint:errcheck
 	}
+	return d.yieldIfLast(ctx, r, class, w, cp, dayN, weekN, release)
+}
+
+// yieldIfLast gives back a slot that was the last of its day or week while a message of
+// a higher-priority class is due for the same customer in that window.
+func (d *Dispatcher) yieldIfLast(ctx context.Context, r followup.Reminder, class followup.Class, w followup.CapWindows, cp followup.Cap, dayN, weekN int64, release func(context.Context)) (func(context.Context), followup.Decision, error) {
+	noop := func(context.Context) {}
 	lastDay, lastWeek := dayN == int64(cp.PerDay), weekN == int64(cp.PerWeek)
 	if (lastDay || lastWeek) && class.Priority > 1 {
 		end := w.DayEnd

@@ -134,3 +134,21 @@ type Links interface {
 type ConsentLinks interface {
 	ConsentConfirm(ctx context.Context, r followup.Reminder) (string, error)
 }
+
+// Claimer is what a store may offer instead of Get + Update for a claim: one conditional
+// write that takes a due message (pending, deferred or retry → sending, attempts + 1,
+// lease set, version + 1) and returns it, or on a lost condition the item as it stands
+// (ok false). The claim leaves SweepAt where it was, so it does not move the due index:
+// the sweep finds an expired lease by LeaseUntil (Reminder.SweepNow). ErrNotFound for an
+// unknown id. store.Reminders implements it; without it the dispatcher reads first.
+type Claimer interface {
+	ClaimMessage(ctx context.Context, id string, now time.Time, lease followup.Offset) (claimed, current followup.Reminder, ok bool, err error)
+}
+
+// CapReserver is what a store may offer instead of two Counters.Add calls for a cap slot:
+// the day and the ISO week of one customer and category in one item (the local day
+// always lies in its week), both checked and counted by one conditional write. ok false
+// reports which window is full (weekFull); dayN and weekN are the counts after the call.
+type CapReserver interface {
+	ReserveCap(ctx context.Context, w followup.CapWindows, delta, perDay, perWeek int64, expires time.Time) (ok, weekFull bool, dayN, weekN int64, err error)
+}

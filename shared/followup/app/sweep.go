@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 )
 
@@ -21,7 +22,13 @@ type Sweeper struct {
 	Queue     Queue
 	Alerts    Alerts
 	Now       func() time.Time
-	BatchSize int // per DueBefore query; 0 means 500
+	// Tallies count escalations in the follow-up report (per staff member whose task it
+	// was, store and month in Zone); nil counts nothing.
+	Tallies Tallies
+	Zone    *time.Location
+	// Events publishes task.overdue for every task the sweep escalates; nil publishes nothing.
+	Events    events.Publisher
+	BatchSize int // unused: one DueBefore query per run (kept for callers that set it)
 	MaxPerRun int // bound on one invocation's work; 0 means 20000
 }
 
@@ -32,60 +39,58 @@ type SweepResult struct {
 	Exhausted   int                 // overdue tasks with no level left to escalate to
 }
 
-// Run processes everything due at Now, most urgent first.
+// lastSweepKey is the counter holding when the previous sweep ran (unix seconds).
+const lastSweepKey = "sweep#last"
+
+// Run processes everything due at Now, most urgent first. Messages are handed to the
+// queue without a write per message (Reminder.SweepNow): the sweep remembers when it
+// last ran in one counter, and the dispatcher's claim takes a message off the due list.
 func (s *Sweeper) Run(ctx context.Context) (SweepResult, error) {
 	now := s.Now()
-	batch, maxRun := s.BatchSize, s.MaxPerRun
-	if batch <= 0 {
-		batch = 500
-	}
+	maxRun := s.MaxPerRun
 	if maxRun <= 0 {
 		maxRun = 20000
 	}
 	var res SweepResult
-	for seen := 0; seen < maxRun; {
-		due, err := s.Reminders.DueBefore(ctx, now, batch)
-		if err != nil {
-			return res, fmt.Errorf("sweep: querying due reminders: %w", err)
-		}
-		if len(due) == 0 {
-			break
-		}
-		seen += len(due)
-		sort.SliceStable(due, func(i, j int) bool { return due[i].Priority < due[j].Priority })
-		var ids []string
-		progress := 0
-		for _, r := range due {
-			switch {
-			case r.IsTask():
-				if !r.Overdue(now) {
-					continue
-				}
-				if err := s.escalate(ctx, r, now, &res); err != nil {
-					return res, err
-				}
-				progress++
-			case r.Status.Sendable() || r.Status == followup.StatusSending:
-				if _, err := s.Reminders.Update(ctx, r.Enqueued(now, s.Policy.Contact.RequeueAfter)); err != nil {
-					if errors.Is(err, ErrConflict) {
-						continue // a dispatcher moved it meanwhile
-					}
-					return res, fmt.Errorf("sweep: marking %s enqueued: %w", r.ID, err)
-				}
+	_, lastUnix, err := s.Counters.Add(ctx, lastSweepKey, 0, -1, time.Time{})
+	if err != nil {
+		return res, fmt.Errorf("sweep: reading the last sweep: %w", err)
+	}
+	last := time.Unix(lastUnix, 0)
+	if lastUnix == 0 || last.After(now) {
+		last = time.Time{}
+	}
+	due, err := s.Reminders.DueBefore(ctx, now, maxRun)
+	if err != nil {
+		return res, fmt.Errorf("sweep: querying due reminders: %w", err)
+	}
+	sort.SliceStable(due, func(i, j int) bool { return due[i].Priority < due[j].Priority })
+	var ids []string
+	for _, r := range due {
+		switch {
+		case r.IsTask():
+			if !r.Overdue(now) {
+				continue
+			}
+			if err := s.escalate(ctx, r, now, &res); err != nil {
+				return res, err
+			}
+		case r.Status.Sendable() || r.Status == followup.StatusSending:
+			if r.SweepNow(now, last, s.Policy.Contact.RequeueAfter.Dur) {
 				ids = append(ids, r.ID)
-				progress++
 			}
 		}
-		if len(ids) > 0 {
-			// Marked before enqueueing: if this call fails, the mark expires after
-			// requeueAfter and the next sweep hands them over again.
-			if err := s.Queue.Enqueue(ctx, ids); err != nil {
-				return res, fmt.Errorf("sweep: enqueueing %d reminders: %w", len(ids), err)
-			}
-			res.Enqueued += len(ids)
+	}
+	if len(ids) > 0 {
+		if err := s.Queue.Enqueue(ctx, ids); err != nil {
+			// The watermark stays: the next sweep hands them over again.
+			return res, fmt.Errorf("sweep: enqueueing %d reminders: %w", len(ids), err)
 		}
-		if progress == 0 || len(due) < batch {
-			break
+		res.Enqueued += len(ids)
+	}
+	if now.Unix() > lastUnix {
+		if _, _, err := s.Counters.Add(ctx, lastSweepKey, now.Unix()-lastUnix, -1, time.Time{}); err != nil {
+			return res, fmt.Errorf("sweep: recording the sweep: %w", err)
 		}
 	}
 	return res, nil
@@ -108,6 +113,13 @@ func (s *Sweeper) escalate(ctx context.Context, r followup.Reminder, now time.Ti
 			return nil
 		}
 		return fmt.Errorf("sweep: marking %s escalated: %w", r.ID, err)
+	}
+	if err := countTask(ctx, s.Tallies, s.Zone, r, now, map[string]int64{TaskTally(r.Task.Assignee, "escalated"): 1}); err != nil {
+		return err
+	}
+	if err := publish(ctx, s.Events, events.Event{ID: events.Key(events.TaskOverdue, r.ID, fmt.Sprint(r.Task.Level)), Type: events.TaskOverdue, Time: now, Store: r.Store,
+		Detail: map[string]any{"taskId": r.ID, "customerId": r.CustomerID, "assignee": r.Task.Assignee, "role": r.Task.Role, "level": r.Task.Level, "deadlineAt": r.Task.DeadlineAt}}); err != nil {
+		return err
 	}
 	if !ok {
 		res.Exhausted++

@@ -22,6 +22,33 @@ type Tasks struct {
 	Counters  Counters
 	Planner   *Planner // for outcomes that are new events (a complaint on the phone)
 	Now       func() time.Time
+	// Tallies count the follow-up report (done, on time, overdue per staff member, store
+	// and month in Zone); nil counts nothing.
+	Tallies Tallies
+	Zone    *time.Location
+}
+
+// TaskTally is the tally attribute of a staff member's count in the follow-up report:
+// metric is done, onTime, overdue (done after the deadline) or escalated.
+func TaskTally(staff, metric string) string {
+	if staff == "" {
+		staff = "unassigned"
+	}
+	return staff + "|" + metric
+}
+
+// countTask adds a task's counts to the store's month.
+func countTask(ctx context.Context, t Tallies, zone *time.Location, r followup.Reminder, at time.Time, counts map[string]int64) error {
+	if t == nil {
+		return nil
+	}
+	if zone == nil {
+		zone = time.UTC
+	}
+	if err := t.Add(ctx, r.Store, at.In(zone).Format("2006-01"), counts); err != nil {
+		return fmt.Errorf("counting task %s: %w", r.ID, err)
+	}
+	return nil
 }
 
 // CompleteResult is the task as stored plus what the outcome set in motion.
@@ -50,6 +77,13 @@ func (s *Tasks) Complete(ctx context.Context, id, staffID string, o followup.Out
 		return CompleteResult{}, fmt.Errorf("completing task %s: %w", id, err)
 	}
 	res := CompleteResult{Task: done}
+	when := "onTime"
+	if now.After(r.Task.DeadlineAt) {
+		when = "overdue"
+	}
+	if err := countTask(ctx, s.Tallies, s.Zone, done, now, map[string]int64{TaskTally(staffID, "done"): 1, TaskTally(staffID, when): 1}); err != nil {
+		return res, err
+	}
 	for esc := done; esc.Task.EscalationOf != ""; {
 		orig, err := s.Reminders.Get(ctx, esc.Task.EscalationOf)
 		if err != nil {

@@ -528,8 +528,11 @@ func (r *run) measure() {
 	caps := r.policy.Contact.Caps
 	for _, m := range d {
 		delivered[m.ReminderID]++
-		rem := rems[m.ReminderID]
-		class := r.policy.Classes[rem.Class]
+		rem, known := rems[m.ReminderID]
+		if !known {
+			rem.Category = m.Category // a message the store never planned: classed by its category
+		}
+		class := r.policy.ClassOf(rem)
 		zone := r.views[m.CustomerID].TimeZone
 		loc, _ := time.LoadLocation(zone)
 		local := m.At.In(loc)

@@ -65,7 +65,7 @@ func (l *memLedger) PeekTierState(ctx context.Context, id string) (TierState, bo
 func (l *memLedger) TxnOnce(_ context.Context, txn model.Txn) (model.TxnMarker, bool, error) {
 	k := onceOf(txn)
 	m, ok := l.markers[k]
-	m.Legacy = k.Store == ""
+	m.Legacy = k.Store == "" && m.Fingerprint == ""
 	return m, ok, nil
 }
 
@@ -199,8 +199,14 @@ func TestALegacyMarkerIsADuplicate(t *testing.T) {
 func TestACrashedApplyIsCompletedOnceByTheRedelivery(t *testing.T) {
 	at := time.Date(2025, 2, 20, 15, 0, 0, 0, time.UTC)
 	buy := model.Txn{Source: "pos", ExternalID: "INV-1", CustomerID: "c1", Store: "sh-01", At: at, Amount: 1000, Currency: "CNY", Once: model.OnceStore}
-	for _, step := range []string{"claim", "count"} {
-		t.Run("after "+step, func(t *testing.T) {
+	legacy := buy
+	legacy.Once = "" // queued before once-keys named the store
+	for _, tc := range []struct {
+		step string
+		txn  model.Txn
+	}{{"claim", buy}, {"count", buy}, {"claim", legacy}} {
+		step, buy := tc.step, tc.txn
+		t.Run("after "+step+" once="+buy.Once, func(t *testing.T) {
 			l := newLedger(TierState{ID: "c1", Store: "sh-01", Version: 1})
 			l.crashAfter = step
 			in := &Ingest{Log: discard(), Ledger: l, Now: func() time.Time { return at }}
