@@ -266,7 +266,7 @@ func writeFigures(t *testing.T) {
 	if len(figures) == 0 {
 		return
 	}
-	out := "staff app, first meaningful paint (headless Chromium, local stack, demo data):\n  " + strings.Join(figures, "\n  ") + "\n"
+	out := "staff app, first meaningful paint (headless Chromium, local stack, demo data):\n  " + strings.Join(figures, "\n  ") + "\n  " + coverage() + "\n"
 	// make test prints this file after the run: a figure that cannot be written is said.
 	if err := os.MkdirAll(filepath.Join(root, ".build"), 0o755); err != nil {
 		t.Errorf("figures: %v", err)

@@ -21,8 +21,8 @@ export function setUnauthorizedHandler(fn) {
   onUnauthorized = fn;
 }
 
-export async function api(method, path, body) {
-  const headers = { Accept: 'application/json, application/problem+json' };
+export async function api(method, path, body, { accept } = {}) {
+  const headers = { Accept: accept ? `${accept}, application/problem+json` : 'application/json, application/problem+json' };
   const tok = token();
   if (tok) headers.Authorization = `Bearer ${tok}`;
   const init = { method, headers, credentials: 'omit', cache: 'no-store' };
@@ -37,6 +37,7 @@ export async function api(method, path, body) {
     throw new ApiError(0, { title: 'network', detail: String(e && e.message ? e.message : e) });
   }
   const text = await resp.text();
+  if (accept && resp.ok) return text;
   let data = null;
   if (text) {
     try {
@@ -64,6 +65,10 @@ export function readProblem(status, data) {
 
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body);
+export const put = (path, body) => api('PUT', path, body);
+export const del = (path) => api('DELETE', path);
+// getText reads a non-JSON answer (e.g. ?format=csv) as text; errors as for api.
+export const getText = (path, accept) => api('GET', path, undefined, { accept });
 
 // query builds "?a=1&b=2" from the set values of an object.
 export function query(params) {

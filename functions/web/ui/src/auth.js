@@ -55,6 +55,7 @@ export function who() {
     stores,
     allStores: stores.includes('*'),
     manager: role === 'admin' || role === 'clinician',
+    admin: role === 'admin',
     exp: c.exp ? new Date(c.exp * 1000) : null,
   };
 }

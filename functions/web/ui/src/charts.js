@@ -8,6 +8,8 @@ import { GridComponent, TooltipComponent, LegendComponent, MarkLineComponent, Ma
 import { CanvasRenderer } from 'echarts/renderers';
 import { h } from './ui.js';
 import { t } from './i18n.js';
+import { pct } from './format.js';
+import { shareAt } from './pareto.js';
 
 echarts.use([BarChart, PieChart, LineChart, GridComponent, TooltipComponent, LegendComponent, MarkLineComponent, MarkPointComponent, CanvasRenderer]);
 
@@ -77,12 +79,20 @@ export function shareChart(name, title, labels, shares) {
 
 // paretoChart draws the Pareto curve from paretoPoints(…) ([[customer %, revenue %]…]),
 // with the top-20 % point marked; without points it says the data is not available yet.
-export function paretoChart(points, top20) {
+export function paretoChart(points, top20, maxError) {
   const title = t('overview.pareto');
   if (!points) {
     return h('figure', { class: 'card chart-card', 'data-test': 'chart-pareto' }, h('figcaption', {}, title), h('p', { class: 'muted unavailable', 'data-test': 'pareto-unavailable' }, t('overview.paretoUnavailable')));
   }
   const { el, wrap } = box('pareto', title);
+  // The share the curve itself gives the top 20 %, written like the headline figure.
+  const at20 = shareAt(points, 0.2);
+  // A curve merged from several stores' curves is a lower bound (the report says by how
+  // much at most): the label says "at least" and the bound, so it is not read as a second,
+  // different top-20 % figure.
+  const bound = typeof maxError === 'number' && maxError > 0;
+  el.before(h('p', { class: 'pareto-label' }, t('overview.paretoTop20'), ' ', bound ? '≥ ' : '', h('strong', { 'data-test': 'pareto-top20' }, pct(at20))));
+  if (bound) el.before(h('p', { class: 'muted small', 'data-test': 'pareto-bound' }, t('overview.paretoBound', { err: pct(maxError) })));
   queueMicrotask(() =>
     mount(el, {
       tooltip: { ...tip, trigger: 'axis', valueFormatter: (v) => `${v} %` },
@@ -96,10 +106,42 @@ export function paretoChart(points, top20) {
           showSymbol: false,
           areaStyle: { opacity: 0.15 },
           markLine: { symbol: 'none', label: { formatter: '20 %' }, data: [{ xAxis: 20 }] },
-          markPoint: Number.isFinite(top20) ? { data: [{ coord: [20, Math.round(top20 * 1000) / 10], value: `${(top20 * 100).toFixed(1)} %` }] } : undefined,
+          markPoint: Number.isFinite(at20) ? { data: [{ coord: [20, Math.round(at20 * 1000) / 10], value: pct(at20) }] } : undefined,
         },
         { type: 'line', data: [[0, 0], [100, 100]], showSymbol: false, lineStyle: { type: 'dashed', width: 1 }, tooltip: { show: false }, silent: true },
       ],
+    }),
+  );
+  return wrap;
+}
+
+// lineChart: one or more series over the same categories (e.g. months); values may be
+// null where a series has no point.
+export function lineChart(name, title, labels, series, { percent = false } = {}) {
+  const { el, wrap } = box(name, title);
+  queueMicrotask(() =>
+    mount(el, {
+      tooltip: { ...tip, trigger: 'axis', valueFormatter: (v) => (v === null || v === undefined ? '—' : percent ? `${v} %` : `${v}`) },
+      legend: { bottom: 0 },
+      grid: { left: 48, right: 16, top: 16, bottom: 48 },
+      xAxis: { type: 'category', data: labels },
+      yAxis: { type: 'value', axisLabel: percent ? { formatter: '{value} %' } : {} },
+      series: series.map((s) => ({ type: 'line', name: s.name, data: s.values, connectNulls: false, symbolSize: 6 })),
+    }),
+  );
+  return wrap;
+}
+
+// funnelChart: horizontal bars, first category at the top.
+export function funnelChart(name, title, labels, values) {
+  const { el, wrap } = box(name, title);
+  queueMicrotask(() =>
+    mount(el, {
+      tooltip: { ...tip, trigger: 'axis' },
+      grid: { left: 96, right: 48, top: 8, bottom: 24 },
+      xAxis: { type: 'value', minInterval: 1 },
+      yAxis: { type: 'category', data: labels, inverse: true },
+      series: [{ type: 'bar', data: values, barMaxWidth: 32, label: { show: true, position: 'right' } }],
     }),
   );
   return wrap;

@@ -1,6 +1,6 @@
 // Numbers, money, dates and durations in the chosen language.
 
-import { lang, t } from './i18n.js';
+import { lang, t, has } from './i18n.js';
 
 const locale = () => (lang() === 'zh' ? 'zh-CN' : 'en-GB');
 
@@ -58,3 +58,15 @@ export function relative(iso, now = Date.now()) {
   else span = t('unit.days', { n: Math.round(abs / 86400e3) });
   return diff < 0 ? t('time.overdueBy', { span }) : t('time.in', { span });
 }
+
+// label reads a code the API sends (a reason, a channel, a disposition) in the chosen
+// language: the dictionary's word for prefix.code, or the code itself when it has none
+// (a code added later still shows, and the dictionary test lists the known ones).
+export function label(prefix, code) {
+  if (code === undefined || code === null || code === '') return '';
+  const k = `${prefix}.${code}`;
+  return has(k) ? t(k) : String(code);
+}
+
+// reasonLabel is why a message was not sent, from followup.Reasons() (docs/followup.md).
+export const reasonLabel = (code) => label('reason', code);

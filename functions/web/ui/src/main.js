@@ -13,8 +13,20 @@ import * as tasks from './pages/tasks.js';
 import * as customers from './pages/customers.js';
 import * as customer from './pages/customer.js';
 import * as atRisk from './pages/atrisk.js';
+import * as reports from './pages/reports.js';
+import * as migration from './pages/migration.js';
+import * as cohorts from './pages/cohorts.js';
+import * as funnel from './pages/funnel.js';
+import * as followup from './pages/followup.js';
+import * as messages from './pages/messages.js';
+import * as feedback from './pages/feedback.js';
+import * as sources from './pages/sources.js';
+import * as referrals from './pages/referrals.js';
+import * as policy from './pages/policy.js';
+import * as apiKeys from './pages/apikeys.js';
 
-// routes: path pattern, page, who may open it (manager = admin or clinician/manager).
+// routes: path pattern, page, who may open it (manager = admin or clinician/manager;
+// admin = admin only). A report page belongs to the Reports entry of the menu.
 const routes = [
   { re: /^\/app\/signin\/?$/, page: signin, open: true },
   { re: /^\/app\/overview\/?$/, page: overview, nav: 'nav.overview', path: '/app/overview', manager: true },
@@ -22,6 +34,16 @@ const routes = [
   { re: /^\/app\/customers\/?$/, page: customers, nav: 'nav.customers', path: '/app/customers' },
   { re: /^\/app\/customers\/([^/]+)\/?$/, page: customer, keys: ['id'] },
   { re: /^\/app\/at-risk\/?$/, page: atRisk, nav: 'nav.atRisk', path: '/app/at-risk', manager: true },
+  { re: /^\/app\/reports\/?$/, page: reports, nav: 'nav.reports', path: '/app/reports', manager: true },
+  ...Object.entries({ migration, cohorts, funnel, followup, messages, feedback, sources, referrals }).map(([name, page]) => ({
+    re: new RegExp(`^/app/reports/${name}/?$`),
+    page,
+    title: `report.${name}`,
+    section: '/app/reports',
+    manager: true,
+  })),
+  { re: /^\/app\/policy\/?$/, page: policy, nav: 'nav.policy', path: '/app/policy', admin: true },
+  { re: /^\/app\/api-keys\/?$/, page: apiKeys, nav: 'nav.apiKeys', path: '/app/api-keys', admin: true },
 ];
 
 const app = document.getElementById('app');
@@ -68,14 +90,14 @@ async function route() {
     return route();
   }
   const w = who();
-  if (match.manager && !w.manager) {
+  if ((match.manager && !w.manager) || (match.admin && !w.admin)) {
     history.replaceState(null, '', home());
     return route();
   }
   applyDocumentLang();
   const main = h('main', { id: 'main', tabindex: '-1' });
   fill(app, header(match), main);
-  document.title = match.nav ? `${t(match.nav)} · tierflow` : 'tierflow';
+  document.title = match.nav || match.title ? `${t(match.nav || match.title)} · tierflow` : 'tierflow';
   const ctx = { navigate, replaceQuery, reason: signinReason };
   signinReason = '';
   await match.page.render(main, params, ctx);
@@ -99,8 +121,8 @@ function header(current) {
         'nav',
         { class: 'nav', 'aria-label': t('nav.label') },
         routes
-          .filter((r) => r.nav && (!r.manager || w.manager))
-          .map((r) => h('a', { href: r.path, 'data-route': '', 'data-test': `nav-${r.path.split('/').pop()}`, 'aria-current': r === current ? 'page' : null }, t(r.nav))),
+          .filter((r) => r.nav && (!r.manager || w.manager) && (!r.admin || w.admin))
+          .map((r) => h('a', { href: r.path, 'data-route': '', 'data-test': `nav-${r.path.split('/').pop()}`, 'aria-current': r === current || r.path === current.section ? 'page' : null }, t(r.nav))),
       )
     : null;
   return h(

@@ -4,7 +4,7 @@
 import { post, get } from './api.js';
 import { h, fill, problem, link, tierBadge } from './ui.js';
 import { t, has } from './i18n.js';
-import { relative, dateTime, date } from './format.js';
+import { relative, dateTime, date, label } from './format.js';
 import { who } from './auth.js';
 
 export const OUTCOMES = ['reached', 'no_answer', 'wrong_number', 'complaint'];
@@ -37,13 +37,37 @@ export function customerLoader() {
   };
 }
 
+// lastPurchase reads the last visit from a task's customer summary (GET /v1/tasks puts it
+// at the top: customer.lastPurchase) or from a full customer (aggregates.lastPurchase).
+export function lastPurchase(c) {
+  return (c && (c.lastPurchase || (c.aggregates && c.aggregates.lastPurchase))) || '';
+}
+
+// staffDirectory caches GET /v1/staff?store= per store for the reassign controls of one
+// page; null when the route is not offered (then a manager types the staff id).
+export function staffDirectory() {
+  const cache = new Map();
+  return (store) => {
+    if (!cache.has(store)) {
+      cache.set(store, get(`/v1/staff?store=${encodeURIComponent(store)}`).then(
+        (res) => (res.items || res.staff || []).filter((s) => s && s.sub),
+        (err) => {
+          if (err && err.status === 404) return null;
+          throw err;
+        },
+      ));
+    }
+    return cache.get(store);
+  };
+}
+
 export function templateLabel(tpl) {
   const k = `template.${tpl}`;
   return has(k) ? t(k) : tpl || '—';
 }
 
 // taskCard renders one open task. onDone(task, result) runs after an outcome is recorded.
-export function taskCard(task, { loadCustomer, onDone, showCustomer = true, timed = false }) {
+export function taskCard(task, { loadCustomer, loadStaff, onDone, showCustomer = true, timed = false }) {
   const me = who();
   const overdue = task.overdue || (task.status === 'open' && new Date(task.deadlineAt) <= new Date());
   const status = h('div', { class: 'task-status', role: 'status' });
@@ -65,7 +89,7 @@ export function taskCard(task, { loadCustomer, onDone, showCustomer = true, time
     has(`script.${task.template}`) ? h('p', { class: 'script' }, t(`script.${task.template}`)) : null,
     showCustomer ? custLine : null,
     h('div', { class: 'task-actions' }, callSlot, ...outcomeBtns),
-    reassignControls(task, me, status, (updated) => Object.assign(task, updated)),
+    reassignControls(task, me, status, (updated) => Object.assign(task, updated), loadStaff),
     status,
   );
 
@@ -78,7 +102,7 @@ export function taskCard(task, { loadCustomer, onDone, showCustomer = true, time
         ' ',
         tierBadge(c.tier),
         c.stage ? h('span', { class: 'muted small' }, ` ${t(`stage.${c.stage}`)}`) : null,
-        h('span', { class: 'muted small' }, ` · ${t('task.lastVisit')} `, c.aggregates && c.aggregates.lastPurchase ? date(c.aggregates.lastPurchase) : t('task.never')),
+        h('span', { class: 'muted small', 'data-test': 'last-visit' }, ` · ${t('task.lastVisit')} `, lastPurchase(c) ? date(lastPurchase(c)) : t('task.never')),
       );
       if (c.phone && !c.phone.includes('*')) {
         fill(callSlot, h('a', { class: 'btn call', href: `tel:${c.phone.replace(/[^+\d]/g, '')}`, 'data-test': 'tel' }, '☎ ', t('task.call'), ' ', c.phone));
@@ -111,7 +135,7 @@ export function taskCard(task, { loadCustomer, onDone, showCustomer = true, time
 
 // reassignControls: an agent may take a task themselves; a manager or admin hands it to
 // a staff member of the store (the API checks both).
-function reassignControls(task, me, status, onChange) {
+function reassignControls(task, me, status, onChange, loadStaff) {
   const send = async (assignee, btn) => {
     btn.disabled = true;
     try {
@@ -124,19 +148,42 @@ function reassignControls(task, me, status, onChange) {
       btn.disabled = false;
     }
   };
-  if (!me.manager) {
-    if (task.assignee === me.sub) return null;
-    const take = h('button', { class: 'btn secondary', type: 'button', 'data-test': 'take' }, t('task.take'));
+  let take = null;
+  if (!me.manager && task.assignee !== me.sub) {
+    take = h('button', { class: 'btn secondary', type: 'button', 'data-test': 'take' }, t('task.take'));
     take.addEventListener('click', () => send(me.sub, take));
-    return h('div', { class: 'task-reassign' }, take);
   }
+  // An agent hands a task to a colleague only by name from the directory; a manager may
+  // also type a staff id when there is none.
+  if (!me.manager && !loadStaff) return take ? h('div', { class: 'task-reassign' }, take) : null;
   const id = `reassign-${task.id}`;
-  const input = h('input', { id, placeholder: t('task.staffId'), autocomplete: 'off', required: true });
-  const btn = h('button', { class: 'btn secondary', type: 'submit' }, t('task.reassign'));
-  const form = h('form', { class: 'task-reassign' }, h('label', { for: id, class: 'sr-only' }, t('task.staffId')), input, btn);
+  let input = h('input', { id, placeholder: t('task.staffId'), autocomplete: 'off', required: true, 'data-test': 'reassign-to' });
+  const btn = h('button', { class: 'btn secondary', type: 'submit', 'data-test': 'reassign-go' }, t('task.reassign'));
+  const form = h('form', { class: 'task-reassign', hidden: !me.manager }, h('label', { for: id, class: 'sr-only' }, t('task.staffId')), input, btn);
+  // With the store's staff directory, a list of names replaces the typed id.
+  if (loadStaff && task.store) {
+    loadStaff(task.store).then(
+      (staff) => {
+        if (!staff || !staff.length) {
+          if (!me.manager) form.remove();
+          return;
+        }
+        form.hidden = false;
+        const sel = h(
+          'select',
+          { id, required: true, 'data-test': 'reassign-to' },
+          h('option', { value: '' }, t('task.chooseStaff')),
+          staff.map((s) => h('option', { value: s.sub, selected: s.sub === task.assignee }, `${s.name || s.sub}${s.role ? ` · ${label('role', s.role)}` : ''}${s.sub === me.sub ? ` (${t('task.me')})` : ''}`)),
+        );
+        input.replaceWith(sel);
+        input = sel;
+      },
+      (err) => form.append(problem(err)),
+    );
+  }
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (input.value.trim()) send(input.value.trim(), btn);
   });
-  return form;
+  return take ? h('div', { class: 'task-reassign-wrap' }, h('div', { class: 'task-reassign' }, take), form) : form;
 }

@@ -90,3 +90,33 @@ export function tierBadge(tier) {
   if (!tier) return badge(t('tier.none'), 'tier-none');
   return badge(tier, `tier-${tier}`);
 }
+
+// failure shows why a report could not be read: a route this server does not offer yet
+// (404 from the API for the route itself) says so plainly; anything else is a problem.
+export function failure(err, path) {
+  if (err instanceof ApiError && err.status === 404) {
+    return h('div', { class: 'note', role: 'status', 'data-test': 'route-missing' }, t('common.notAvailable', { path: path.split('?')[0] }), err.detail ? h('p', { class: 'muted small' }, err.detail) : null);
+  }
+  return problem(err);
+}
+
+// REPORTS are the report pages under /app/reports/, in the order the menu lists them.
+export const REPORTS = ['migration', 'cohorts', 'funnel', 'followup', 'messages', 'feedback', 'sources', 'referrals'];
+
+// reportHeader is a report page's title, what it shows, and the links to the other reports.
+export function reportHeader(name) {
+  return [
+    h(
+      'nav',
+      { class: 'subnav', 'aria-label': t('nav.reports') },
+      REPORTS.map((r) => link(`/app/reports/${r}`, { 'data-test': `report-${r}`, 'aria-current': r === name ? 'page' : null }, t(`report.${r}`))),
+    ),
+    h('h1', {}, t(`report.${name}`)),
+    h('p', { class: 'muted' }, t(`report.${name}.about`)),
+  ];
+}
+
+// kpiBox is a labelled figure; test names it for the browser tests.
+export function kpiBox(label, value, test) {
+  return h('div', { class: 'card kpi' }, h('span', { class: 'kpi-label' }, label), h('strong', { class: 'kpi-value', 'data-test': test ? `kpi-${test}` : null }, value));
+}

@@ -5,8 +5,8 @@
 import { get } from '../api.js';
 import { h, fill, loading, problem, table, tierBadge, badge } from '../ui.js';
 import { t, has } from '../i18n.js';
-import { pct, money, minor, dateTime, date, int } from '../format.js';
-import { taskCard, templateLabel } from '../tasks.js';
+import { pct, money, minor, dateTime, date, int, label, reasonLabel } from '../format.js';
+import { taskCard, templateLabel, staffDirectory } from '../tasks.js';
 
 export async function render(root, params) {
   const id = params.id;
@@ -24,6 +24,7 @@ export async function render(root, params) {
   const a = c.assignment || {};
   const clv = c.clv || null;
   const agg = c.aggregates || {};
+  const loadStaff = staffDirectory();
 
   fill(root,
     h('h1', { 'data-test': 'customer-name' }, c.name || c.id, ' ', tierBadge(c.tier)),
@@ -32,7 +33,7 @@ export async function render(root, params) {
       'section',
       { class: 'open-tasks', 'data-test': 'open-tasks' },
       h('h2', {}, t('customer.openTasks')),
-      openTasks.length ? openTasks.map((task) => taskCard(task, { showCustomer: false })) : h('p', { class: 'muted' }, t('customer.noOpenTasks')),
+      openTasks.length ? openTasks.map((task) => taskCard(task, { showCustomer: false, loadStaff })) : h('p', { class: 'muted' }, t('customer.noOpenTasks')),
     ),
     h(
       'div',
@@ -120,6 +121,7 @@ function profile(c) {
   add('referralCode', c.referralCode);
   add('referredBy', c.referredBy);
   add('consents', consents(c.consents));
+  add('deliverability', deliverability(c.deliverability));
   if (c.marketingOptOut) add('marketingOptOut', t('common.yes'));
   add('createdAt', dateTime(c.createdAt));
   const s = c.sensitive;
@@ -145,6 +147,15 @@ export function consents(cs) {
   return [...latest.entries()].map(([k, v]) => `${k} ${v.granted ? '✓' : '✗'}`).join(' · ');
 }
 
+// deliverability shows per channel whether messages reach the customer (delivery events:
+// bounced, complained, suppressed), a problem one marked.
+function deliverability(d) {
+  if (!d || typeof d !== 'object') return '';
+  const parts = Object.entries(d).filter(([, v]) => v);
+  if (!parts.length) return '';
+  return h('span', { 'data-test': 'deliverability' }, parts.map(([ch, v], i) => [i ? ' · ' : '', `${label('channel', ch)} `, badge(label('deliv', v), v === 'ok' ? 'risk-low' : 'risk-high')]));
+}
+
 // taskFromEntry turns a timeline task entry into the task shape of GET /v1/tasks.
 function taskFromEntry(item, c) {
   const task = item.task || {};
@@ -163,11 +174,26 @@ function taskFromEntry(item, c) {
   };
 }
 
+// isRefund: a stored transaction says so with refund: true (model.Txn); an older item
+// may carry type: 'refund'.
+export function isRefund(it) {
+  return !!it && (it.refund === true || it.type === 'refund');
+}
+
+// messageLine says what became of a message: channel, template, and its disposition with
+// the reason in words (followup.Reasons(), docs/followup.md) and, when deferred, until when.
+export function messageLine(it) {
+  const state = it.disposition ? label('disposition', it.disposition) : has(`status.${it.status}`) ? t(`status.${it.status}`) : it.status || '';
+  const why = it.reason ? reasonLabel(it.reason) : '';
+  const until = it.until && it.disposition === 'deferred' ? t('message.until', { when: dateTime(it.until) }) : '';
+  return [label('channel', it.channel), it.template, [state, why].filter(Boolean).join(': '), until].filter(Boolean).join(' · ');
+}
+
 function describe(e) {
   const it = e.item || {};
   switch (e.kind) {
     case 'transaction':
-      return `${it.type === 'refund' ? `${t('kind.refund')} ` : ''}${money(minor(it.amount), it.currency || 'CNY')}${Array.isArray(it.items) ? ' · ' + it.items.map((x) => x.name || x.sku).join(', ') : ''}`;
+      return `${isRefund(it) ? `${t('kind.refund')} ` : ''}${money(minor(it.amount), it.currency || 'CNY')}${Array.isArray(it.items) ? ' · ' + it.items.map((x) => x.name || x.sku).join(', ') : ''}`;
     case 'touch': {
       const tc = it.touch || {};
       return [tc.channel, tc.interest, tc.message, tc.utm && tc.utm.source ? `utm:${tc.utm.source}` : ''].filter(Boolean).join(' · ');
@@ -177,7 +203,7 @@ function describe(e) {
     case 'task':
       return `${templateLabel(it.template)} · ${has(`status.${it.status}`) ? t(`status.${it.status}`) : it.status}${it.task && it.task.outcome ? ` · ${t(`outcome.${it.task.outcome}`)}` : ''}`;
     case 'message':
-      return `${it.channel || ''} · ${it.template || ''} · ${has(`status.${it.status}`) ? t(`status.${it.status}`) : it.status}`;
+      return messageLine(it);
     default:
       return '';
   }

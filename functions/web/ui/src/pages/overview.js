@@ -9,6 +9,7 @@ import { pct, int, money, dateTime, duration } from '../format.js';
 import { barChart, shareChart, paretoChart } from '../charts.js';
 import { paretoPoints } from '../pareto.js';
 import { rememberStores } from '../store.js';
+import { usd } from '../reports.js';
 
 export const STAGES = ['lead', 'new', 'active', 'dormant', 'sleeping', 'churned'];
 
@@ -45,7 +46,7 @@ export async function render(root) {
       barChart('tiers', t('overview.byTier'), tierLabels, tiers.map((r) => r.customers || 0)),
       shareChart('revenue', t('overview.revenueShare'), tierLabels, tiers.map((r) => r.revenueShare || 0)),
       barChart('stages', t('overview.byStage'), STAGES.map((s) => t(`stage.${s}`)), STAGES.map((s) => stages[s] || 0)),
-      paretoChart(paretoPoints(report.paretoCurve), report.top20RevenueShare),
+      paretoChart(paretoPoints(report.paretoCurve), report.top20RevenueShare, report.paretoMaxError),
     ),
     runBox,
     table({
@@ -71,7 +72,31 @@ export async function render(root) {
     }),
   );
   markPainted('tf:overview');
-  if (report.runId) renderRun(runBox, report.runId);
+  if (report.lastRun && report.lastRun.id) renderLastRun(runBox, report.lastRun);
+  else if (report.runId) renderRun(runBox, report.runId);
+  else fill(runBox, h('h2', {}, t('overview.run')), h('p', { class: 'muted' }, t('common.none')));
+}
+
+// renderLastRun shows the report's lastRun: when, how long, how many changed and what it
+// cost (request units and the dollar estimate), without another request.
+function renderLastRun(box, r) {
+  const ru = r.requestUnits || {};
+  const secs = typeof r.durationSeconds === 'number' ? r.durationSeconds * 1000 : r.finishedAt && r.createdAt ? new Date(r.finishedAt) - new Date(r.createdAt) : NaN;
+  fill(box,
+    h('h2', {}, t('overview.run')),
+    h(
+      'dl',
+      { class: 'facts' },
+      fact(t('run.id'), r.id, 'run-id'),
+      fact(t('run.day'), r.day || '—', 'run-day'),
+      fact(t('run.when'), dateTime(r.finishedAt || r.createdAt), 'run-when'),
+      fact(t('run.took'), duration(secs), 'run-took'),
+      fact(t('run.seen'), int(r.customers), 'run-seen'),
+      fact(t('run.changed'), int(r.changed), 'run-changed'),
+      fact(t('run.requestUnits'), t('run.ru', { rru: int(ru.rru), wru: int(ru.wru) }), 'run-ru'),
+      fact(t('run.cost'), usd(r.estimatedUsd), 'run-cost'),
+    ),
+  );
 }
 
 function kpi(label, value, test, hint, timed) {

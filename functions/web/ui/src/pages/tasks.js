@@ -5,7 +5,7 @@ import { get, query } from '../api.js';
 import { h, fill, loading, problem, table } from '../ui.js';
 import { t } from '../i18n.js';
 import { dateTime } from '../format.js';
-import { taskCard, customerLoader, templateLabel } from '../tasks.js';
+import { taskCard, customerLoader, staffDirectory, templateLabel } from '../tasks.js';
 import { currentStore, storePicker } from '../store.js';
 import { markPainted } from './overview.js';
 
@@ -62,13 +62,14 @@ export async function render(root, _params, ctx) {
     const today = items.filter((x) => x.overdue || new Date(x.dueAt) <= endOfDay || new Date(x.deadlineAt) <= endOfDay);
     const later = items.filter((x) => !today.includes(x));
     const loadCustomer = customerLoader();
+    const loadStaff = staffDirectory();
     const overdue = today.filter((x) => x.overdue).length;
     fill(list,
       note ? h('p', { class: 'note', role: 'status' }, note) : null,
       h('p', { class: 'summary', 'data-test': 'task-summary', elementtiming: today.length ? null : 'tasks' }, t('tasks.summary', { n: today.length, overdue, later: later.length })),
-      today.map((task, i) => taskCard(task, { loadCustomer, timed: i === 0 })),
+      today.map((task, i) => taskCard(task, { loadCustomer, loadStaff, timed: i === 0 })),
       later.length
-        ? h('details', { class: 'later' }, h('summary', {}, t('tasks.later', { n: later.length })), later.map((task) => taskCard(task, { loadCustomer })))
+        ? h('details', { class: 'later' }, h('summary', {}, t('tasks.later', { n: later.length })), later.map((task) => taskCard(task, { loadCustomer, loadStaff })))
         : null,
       page.nextCursor ? h('p', { class: 'muted small' }, t('tasks.more')) : null,
       h('details', { class: 'table-view' }, h('summary', {}, t('tasks.tableView')), table({
