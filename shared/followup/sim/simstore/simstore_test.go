@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/followup"
+	"github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/followup/sim"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
@@ -74,11 +75,16 @@ func TestTheSimulationOnDynamoDBLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := tbl.Units.Snapshot().Sub(before)
-	t.Logf("%d customers × %d days, %d dispatchers: %d reminders, %d messages sent, %d redeliveries, %d faults injected, %d tasks (%d escalated), %d DynamoDB calls, wall %s",
-		rep.Customers, rep.Days, cfg.Dispatchers, rep.ReminderCount, rep.Sent, rep.Redeliveries, rep.FaultsInjected, rep.TasksCreated, rep.TasksEscalated, u.Calls, rep.Wall.Round(time.Second))
+	raced := rep.Results[app.ResultInFlight] + rep.Results[app.ResultDuplicate]
+	t.Logf("%d customers × %d days (%s steps), %d dispatchers: %d reminders, %d messages sent, %d redeliveries (%d found the message claimed, %d already done), %d faults injected, %d tasks (%d escalated), %d DynamoDB calls, wall %s",
+		rep.Customers, rep.Days, cfg.Step, cfg.Dispatchers, rep.ReminderCount, rep.Sent, rep.Redeliveries, rep.Results[app.ResultInFlight], rep.Results[app.ResultDuplicate],
+		rep.FaultsInjected, rep.TasksCreated, rep.TasksEscalated, u.Calls, rep.Wall.Round(time.Second))
 
 	if rep.Sent == 0 || rep.Redeliveries == 0 || rep.FaultsInjected == 0 || len(final) == 0 {
 		t.Fatalf("the run exercised nothing: sent %d, redeliveries %d, faults %d, reminders %d", rep.Sent, rep.Redeliveries, rep.FaultsInjected, len(final))
+	}
+	if raced == 0 {
+		t.Errorf("no dispatch met a message claimed or finished by another: the redeliveries raced nothing (results %v)", rep.Results)
 	}
 	if rep.Duplicates != 0 {
 		t.Errorf("duplicates = %d, want 0", rep.Duplicates)
@@ -97,8 +103,19 @@ func TestTheSimulationOnDynamoDBLocal(t *testing.T) {
 			t.Errorf("%s: duplicates %d, losses %d, misrecorded %d; want 0 (the provider answers lookups)", name, c.Duplicates, c.Losses, c.Misrecorded)
 		}
 	}
-	unsent := 0
-	for _, r := range final {
+	unsent, bad := unexplained(final)
+	for _, b := range bad {
+		t.Error(b)
+	}
+	if unsent == 0 {
+		t.Errorf("no reminder ended unsent: the reason check checked nothing")
+	}
+}
+
+// unexplained counts the messages that ended unsent and lists those (and those deferred
+// or retrying) without a documented reason code (followup.Reasons).
+func unexplained(rems []followup.Reminder) (unsent int, bad []string) {
+	for _, r := range rems {
 		if r.IsTask() {
 			continue
 		}
@@ -107,16 +124,35 @@ func TestTheSimulationOnDynamoDBLocal(t *testing.T) {
 			continue
 		case followup.StatusDeferred, followup.StatusRetry:
 			if !r.Account().Reason.Known() {
-				t.Errorf("reminder %s (%s) is %s without a documented reason: %q", r.ID, r.Class, r.Status, r.Account().Reason)
+				bad = append(bad, fmt.Sprintf("reminder %s (%s) is %s without a documented reason: %q", r.ID, r.Class, r.Status, r.Account().Reason))
 			}
 			continue
 		}
 		unsent++
 		if !r.Reason.Known() {
-			t.Errorf("reminder %s (%s) ended %s without a documented reason: %q", r.ID, r.Class, r.Status, r.Reason)
+			bad = append(bad, fmt.Sprintf("reminder %s (%s) ended %s without a documented reason: %q", r.ID, r.Class, r.Status, r.Reason))
 		}
 	}
-	if unsent == 0 {
-		t.Errorf("no reminder ended unsent: the reason check checked nothing")
+	return unsent, bad
+}
+
+// The reason check can fail: a skipped message, a failed one and a deferred one without
+// a code are each named; a message skipped for a documented reason is not.
+func TestAnUnsentMessageWithoutAReasonIsNamed(t *testing.T) {
+	rems := []followup.Reminder{
+		{ID: "ok", Status: followup.StatusSkipped, Reason: followup.ReasonStale},
+		{ID: "sent", Status: followup.StatusSent},
+		{ID: "skipped", Status: followup.StatusSkipped},
+		{ID: "failed", Status: followup.StatusFailed, Reason: "made_up"},
+		{ID: "deferred", Status: followup.StatusDeferred},
+	}
+	unsent, bad := unexplained(rems)
+	if unsent != 3 || len(bad) != 3 {
+		t.Fatalf("unsent %d, unexplained %q; want 3 unsent and skipped, failed, deferred named", unsent, bad)
+	}
+	for i, id := range []string{"skipped", "failed", "deferred"} {
+		if !strings.Contains(bad[i], "reminder "+id+" ") {
+			t.Errorf("unexplained[%d] = %q, want reminder %s", i, bad[i], id)
+		}
 	}
 }
