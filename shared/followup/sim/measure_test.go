@@ -32,6 +32,7 @@ func TestTheSimulationsCountersCountWhatTheyClaim(t *testing.T) {
 	r := &run{cfg: Config{Customers: 1, Days: 7}, policy: p, store: memstore.New(),
 		views: map[string]followup.CustomerView{"c1": {ID: "c1", TimeZone: "Asia/Shanghai"}},
 		rep:   Report{Results: map[app.Result]int{}, Skipped: map[followup.SkipReason]int{}, Classes: map[string]*ClassCounts{}}}
+	r.ports = memPorts(r.store)
 	r.outbox = memstore.NewOutbox(func() time.Time { return now })
 	send := func(at time.Time, key string, cat model.Category) {
 		t.Helper()
@@ -57,7 +58,9 @@ func TestTheSimulationsCountersCountWhatTheyClaim(t *testing.T) {
 	for i := range perDay + 1 {
 		send(day.AddDate(0, 0, 2).Add(time.Duration(10+i)*time.Hour), "rem_mkt_"+string(rune('a'+i)), model.CategoryMarketing)
 	}
-	r.measure()
+	if err := r.measure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if r.rep.Duplicates != 1 || r.rep.QuietHourMessages != 1 || r.rep.CapViolations != 1 {
 		t.Fatalf("duplicates %d, quiet-hour messages %d, cap violations %d; want 1 each",
 			r.rep.Duplicates, r.rep.QuietHourMessages, r.rep.CapViolations)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/feedback"
@@ -40,6 +41,50 @@ type Config struct {
 	// NoLookup runs the provider without a status API, like SES v2 and End User
 	// Messaging SMS: an expired claim cannot ask whether its message went out.
 	NoLookup bool
+	// Ports, when set, are the store the reminders, counters and staff directory live
+	// in (e.g. the DynamoDB adapters); nil runs everything in memory (memstore).
+	// Customer views, the dispatch queue and staff alerts stay in memory either way.
+	Ports *Ports
+	// Dispatchers is how many dispatchers handle a sweep's queue at the same time; a
+	// redelivered message goes to the queue right behind itself, so two dispatchers
+	// race on it. 0 or 1: one dispatcher, in queue order (a run is then reproducible).
+	Dispatchers int
+}
+
+// Ports are the store adapters a run can work on instead of memory. The dispatcher
+// sees Reminders and Counters as they are, so a store's one-write claim
+// (app.Claimer) and cap reservation (app.CapReserver) are the ones exercised.
+type Ports struct {
+	Reminders app.Reminders
+	Counters  app.Counters
+	Staff     StaffDirectory
+	// All lists every reminder and task in the store, for the measurement at the end.
+	All func(ctx context.Context) ([]followup.Reminder, error)
+}
+
+// StaffDirectory is the staff port plus the registration the run's staff go through.
+type StaffDirectory interface {
+	app.Staff
+	Register(ctx context.Context, store string, role model.Role, id string) error
+}
+
+// memPorts are the ports of the in-memory store.
+func memPorts(s *memstore.Store) *Ports {
+	return &Ports{Reminders: s, Counters: s, Staff: memStaff{s},
+		All: func(context.Context) ([]followup.Reminder, error) { return s.All(), nil }}
+}
+
+type memStaff struct{ *memstore.Store }
+
+func (m memStaff) Register(_ context.Context, store string, role model.Role, id string) error {
+	ids, err := m.Members(context.Background(), store, role)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(ids, id) {
+		m.SetStaff(store, role, append(ids, id)...)
+	}
+	return nil
 }
 
 // DefaultConfig is the run: 10,000 customers for 90 days, sweeping every 5 minutes.
@@ -126,6 +171,8 @@ func (a *actions) Pop() any {
 type run struct {
 	cfg     Config
 	now     time.Time
+	mu      sync.Mutex // rng, rep and handed, while dispatchers run at the same time
+	ports   *Ports
 	rng     *rand.Rand
 	policy  followup.Policy
 	store   *memstore.Store
@@ -171,17 +218,29 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.outbox.Faults = r.fault
 	r.outbox.NoLookup = cfg.NoLookup
 	s := r.store
-	r.planner = &app.Planner{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Now: clock}
-	r.sweeper = &app.Sweeper{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Queue: s, Alerts: s, Now: clock}
-	r.disp = &app.Dispatcher{Policy: p, Reminders: s, Customers: s, Counters: s, Sender: r.outbox, Catalog: cat, Links: links{}, Now: clock}
-	r.tasks = &app.Tasks{Policy: p, Reminders: s, Customers: s, Staff: s, Counters: s, Planner: r.planner, Now: clock}
+	r.ports = cfg.Ports
+	if r.ports == nil {
+		r.ports = memPorts(s)
+	}
+	rs, cs, staff := r.ports.Reminders, r.ports.Counters, r.ports.Staff
+	r.planner = &app.Planner{Policy: p, Reminders: rs, Customers: s, Staff: staff, Counters: cs, Now: clock}
+	r.sweeper = &app.Sweeper{Policy: p, Reminders: rs, Customers: s, Staff: staff, Counters: cs, Queue: s, Alerts: s, Now: clock}
+	r.disp = &app.Dispatcher{Policy: p, Reminders: rs, Customers: s, Counters: cs, Sender: r.outbox, Catalog: cat, Links: links{}, Now: clock}
+	r.tasks = &app.Tasks{Policy: p, Reminders: rs, Customers: s, Staff: staff, Counters: cs, Planner: r.planner, Now: clock}
 	r.rep = Report{Customers: cfg.Customers, Days: cfg.Days, Results: map[app.Result]int{}, Skipped: map[followup.Reason]int{}, Classes: map[string]*ClassCounts{}}
 
 	for st := 0; st < 10; st++ {
 		store := fmt.Sprintf("s%d", st)
-		s.SetStaff(store, model.RoleAgent, store+"-a1", store+"-a2", store+"-a3")
-		s.SetStaff(store, model.RoleClinician, store+"-m1")
-		s.SetStaff(store, model.RoleAdmin, store+"-o1")
+		for _, m := range []struct {
+			role model.Role
+			ids  []string
+		}{{model.RoleAgent, []string{"-a1", "-a2", "-a3"}}, {model.RoleClinician, []string{"-m1"}}, {model.RoleAdmin, []string{"-o1"}}} {
+			for _, id := range m.ids {
+				if err := staff.Register(ctx, store, m.role, store+id); err != nil {
+					return Report{}, fmt.Errorf("sim: staff: %w", err)
+				}
+			}
+		}
 	}
 	for i := 0; i < cfg.Customers; i++ {
 		r.customer(fmt.Sprintf("c%05d", i))
@@ -207,7 +266,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 		r.afterDeliveries(ctx)
 	}
-	r.measure()
+	if err := r.measure(ctx); err != nil {
+		return r.rep, err
+	}
 	r.rep.Wall = time.Since(started)
 	return r.rep, nil
 }
@@ -218,6 +279,8 @@ func (r *run) at(t time.Time, fn func() error) {
 }
 
 func (r *run) fault(m app.Outgoing) memstore.Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.handed[m.ReminderID] = true
 	x := r.rng.Float64()
 	c := r.cfg
@@ -238,7 +301,7 @@ func (r *run) fault(m app.Outgoing) memstore.Fault {
 		r.rep.FaultsInjected++
 	}
 	if f == memstore.TimeoutAfterSend || f == memstore.TimeoutNoSend {
-		if rem, err := r.store.Get(context.Background(), m.ReminderID); err == nil {
+		if rem, err := r.ports.Reminders.Get(context.Background(), m.ReminderID); err == nil {
 			cc := r.class(rem.Class)
 			if f == memstore.TimeoutAfterSend {
 				cc.TimeoutAfterSend++
@@ -445,6 +508,9 @@ func (r *run) tick(ctx context.Context) error {
 	}
 	r.rep.TasksEscalated += len(res.Escalations)
 	r.staffWork(res.Escalations)
+	if r.cfg.Dispatchers > 1 {
+		return r.dispatchConcurrently(ctx, r.store.Drain())
+	}
 	for _, id := range r.store.Drain() {
 		n := 1
 		if r.rng.Float64() < r.cfg.Redelivery {
@@ -467,12 +533,53 @@ func (r *run) tick(ctx context.Context) error {
 	return nil
 }
 
+// dispatchConcurrently hands the queued ids to cfg.Dispatchers dispatchers at once, a
+// redelivered id right behind itself so two dispatchers handle it at the same time.
+func (r *run) dispatchConcurrently(ctx context.Context, ids []string) error {
+	var jobs []string
+	for _, id := range ids {
+		jobs = append(jobs, id)
+		if r.rng.Float64() < r.cfg.Redelivery {
+			r.rep.Redeliveries++
+			jobs = append(jobs, id)
+		}
+		if r.rng.Float64() < r.cfg.LateRedelivery {
+			r.rep.Redeliveries++
+			id := id
+			r.at(r.now.Add(r.cfg.Step), func() error { return r.dispatch(ctx, id) })
+		}
+	}
+	ch := make(chan string)
+	var wg sync.WaitGroup
+	var first error
+	var once sync.Once
+	for range r.cfg.Dispatchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ch {
+				if err := r.dispatch(ctx, id); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		}()
+	}
+	for _, id := range jobs {
+		ch <- id
+	}
+	close(ch)
+	wg.Wait()
+	return first
+}
+
 func (r *run) dispatch(ctx context.Context, id string) error {
 	res, err := r.disp.Handle(ctx, id)
 	if err != nil && !errors.Is(err, app.ErrUndeliverable) {
-		return err
+		return fmt.Errorf("dispatch %s: %w", id, err)
 	}
+	r.mu.Lock()
 	r.rep.Results[res]++
+	r.mu.Unlock()
 	return nil
 }
 
@@ -483,7 +590,7 @@ func (r *run) afterDeliveries(ctx context.Context) {
 		if m.Message.Subject == "" && m.Channel == model.ChannelEmail {
 			continue
 		}
-		rem, err := r.store.Get(ctx, m.ReminderID)
+		rem, err := r.ports.Reminders.Get(ctx, m.ReminderID)
 		if err != nil || (rem.Template != "survey.csat" && rem.Template != "survey.annual") || r.rng.Float64() > 0.3 {
 			continue
 		}
@@ -509,7 +616,11 @@ func (r *run) afterDeliveries(ctx context.Context) {
 // weekday's window straight from the policy document and the zone database, holidays
 // straight from the statutory calendar, per-day counts from the raw outbox, and each
 // reminder's recorded outcome against the provider's log.
-func (r *run) measure() {
+func (r *run) measure(ctx context.Context) error {
+	all, err := r.ports.All(ctx)
+	if err != nil {
+		return fmt.Errorf("sim: list reminders: %w", err)
+	}
 	d := r.outbox.Deliveries()
 	r.rep.Sent = len(d)
 	r.rep.Duplicates = r.outbox.Duplicates()
@@ -518,7 +629,7 @@ func (r *run) measure() {
 	delivered := map[string]int{}
 	var lateness []time.Duration
 	rems := map[string]followup.Reminder{}
-	for _, rem := range r.store.All() {
+	for _, rem := range all {
 		rems[rem.ID] = rem
 		if rem.Status == followup.StatusSkipped || rem.Status == followup.StatusCancelled {
 			r.rep.Skipped[rem.Reason]++
@@ -592,4 +703,5 @@ func (r *run) measure() {
 		r.rep.LatenessMax = lateness[len(lateness)-1]
 		r.rep.LatenessP99 = lateness[(len(lateness)*99)/100]
 	}
+	return nil
 }
