@@ -18,6 +18,7 @@ import (
 	"github.com/tierflow/tierflow/shared/env"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
+	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 )
@@ -384,5 +385,43 @@ func TestAStoreAdminCannotMoveACustomerIntoAnotherStore(t *testing.T) {
 	}
 	if r := g.call("admin", "*", "PATCH", "/v1/customers/"+p.ID, `{"store":"bj-01"}`, nil); r.StatusCode != 200 {
 		t.Fatalf("an all-stores admin: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// Consent is the person's alone (docs/events.md): no staff role can change it with a
+// PATCH, so the staff API has no consent.changed to publish. The refusal names the field
+// and leaves the record as it was.
+func TestStaffCannotChangeACustomersConsent(t *testing.T) {
+	g := newCustRig(t)
+	l, err := customer.Rules{DefaultRegion: "CN", DefaultStore: "sh-01"}.Validate(
+		customer.LeadForm{Name: "Consenting", Phone: mobile(), ConsentMarketingSMS: customer.Checkbox{Set: true, Value: true}, ConsentTextVersion: "2025-01"},
+		customer.Submission{At: time.Date(2025, 3, 4, 2, 0, 0, 0, time.UTC), IP: "203.0.113.5", Channel: "form"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := g.tbl.ResolveOrCreate(context.Background(), l, customer.DefaultGradePolicy().Grade(l), l.Submission.At)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) {
+		t.Fatalf("the form's grant was not recorded: %+v", p.Consents)
+	}
+	for _, role := range []string{"admin", "clinician", "agent"} {
+		for _, body := range []string{
+			`{"consents":[{"category":"marketing","channel":"sms","granted":false}]}`,
+			`{"consents":[]}`,
+			`{"tags":["vip"],"consents":null}`,
+		} {
+			if r := g.call(role, "sh-01", "PATCH", "/v1/customers/"+p.ID, body, nil); r.StatusCode != 400 || !strings.Contains(r.Body, `"consents"`) {
+				t.Errorf("%s PATCH %s: %d %s, want a 400 naming consents", role, body, r.StatusCode, r.Body)
+			}
+		}
+	}
+	after, _, err := g.tbl.GetProfile(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Consents) != len(p.Consents) || !after.Consents.Granted(model.CategoryMarketing, model.ChannelSMS) || len(after.Tags) != 0 {
+		t.Fatalf("a refused PATCH changed the profile: consents %+v tags %v", after.Consents, after.Tags)
 	}
 }

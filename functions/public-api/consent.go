@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/tierflow/tierflow/shared/customer"
+	tevents "github.com/tierflow/tierflow/shared/events"
+	fapp "github.com/tierflow/tierflow/shared/followup/app"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
@@ -97,7 +99,26 @@ func (in *inbound) consentConfirm(ctx context.Context, req events.APIGatewayV2HT
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, consentLink(err)
 	}
-	in.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "consent confirmed",
-		"customer", cr.CustomerID, "consents", len(cr.Consents), "textVersion", cr.TextVersion)
+	ctx = logx.WithRequestID(ctx, httpx.RequestID(req))
+	in.log.InfoContext(ctx, "consent confirmed",
+		"customer", cr.CustomerID, "consents", len(cr.Consents), "changed", len(cr.Changed), "textVersion", cr.TextVersion)
+	if err := in.consentChanged(ctx, cr); err != nil {
+		// The consent is recorded and the link used: the person is told so; the lost
+		// event is logged for the operator (the link cannot be replayed to resend it).
+		in.log.ErrorContext(ctx, "consent.changed not published", "customer", cr.CustomerID, "err", err)
+	}
 	return htmlPage(http.StatusOK, consentTmpl, map[string]any{"Done": true})
+}
+
+// consentChanged publishes consent.changed for each grant the confirmation put in force
+// (none when every grant already was), after it was stored; ids and codes only.
+func (in *inbound) consentChanged(ctx context.Context, cr store.ConsentRequest) error {
+	if in.events == nil || len(cr.Changed) == 0 {
+		return nil
+	}
+	evs := make([]tevents.Event, 0, len(cr.Changed))
+	for _, c := range cr.Changed {
+		evs = append(evs, fapp.ConsentEvent(cr.CustomerID, cr.Store, string(c.Category), string(c.Channel), true, customer.ConfirmSource, c.At))
+	}
+	return in.events.Publish(ctx, evs...)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/env"
+	tfevents "github.com/tierflow/tierflow/shared/events"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/links"
@@ -40,11 +41,21 @@ type inboundRig struct {
 
 func newInboundRig(t *testing.T) *inboundRig {
 	t.Helper()
+	return newInboundRigPublishing(t, nil)
+}
+
+// newInboundRigPublishing is newInboundRig with the routes publishing to pub (nil: the
+// wiring's events.Nop).
+func newInboundRigPublishing(t *testing.T, pub tfevents.Publisher) *inboundRig {
+	t.Helper()
 	tbl := storetest.Table(t)
 	g := &inboundRig{t: t, tbl: tbl, now: leadClock}
 	a, err := wire(logx.New(&bytes.Buffer{}, logx.Options{}), aws.Config{}, tbl, func() time.Time { return g.now }, time.UTC)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if pub != nil {
+		a.events = pub
 	}
 	e := env.FromMap(map[string]string{"PUBLIC_BASE_URL": "https://t.example", "SMS_INBOUND_SECRET": testSMSSecret})
 	g.in = newInbound(a, e) // the adapters the routes use, for the tests to look behind them

@@ -30,7 +30,9 @@ type inbound struct {
 	feedback  *store.Feedback  // survey answers
 	planner   *fapp.Planner
 	replies   *fapp.Replies // STOP replies and unsubscribe links
-	now       func() time.Time
+	// events is where consent.changed goes (the app's publisher: the bus, or Nop).
+	events tevents.Publisher
+	now    func() time.Time
 	// smsSecret verifies inbound SMS webhooks (SMS_INBOUND_SECRET).
 	smsSecret []byte
 }
@@ -38,7 +40,7 @@ type inbound struct {
 func newInbound(a *app, e *env.Reader) *inbound {
 	f := a.followup
 	return &inbound{log: a.log, contacts: f.Contacts, reminders: f.Reminders, consents: store.NewConsents(a.table, a.now),
-		feedback: store.NewFeedback(a.table), planner: f.Planner(), replies: f.Replies(tevents.Nop{}), now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
+		feedback: store.NewFeedback(a.table), planner: f.Planner(), replies: f.Replies(a.events), events: a.events, now: a.now, smsSecret: []byte(e.Optional("SMS_INBOUND_SECRET", ""))}
 }
 
 // optOut records a marketing opt-out on every channel at once and cancels the

@@ -70,6 +70,11 @@ type ConsentRequest struct {
 	TextVersion string // the wording shown and recorded
 	ExpiresAt   time.Time
 	UsedAt      *time.Time
+	// Store and Changed are set by a successful Confirm: the customer's store and the
+	// grants that were not in force before it (a grant already in force is recorded
+	// again but changes nothing), for consent.changed.
+	Store   string
+	Changed []model.Consent
 }
 
 func tokenHash(token string) string {
@@ -183,10 +188,24 @@ func (c *Consents) Confirm(ctx context.Context, token string, at time.Time, ip s
 		if err := it.check(at); err != nil {
 			return it.request(), err
 		}
+		prof, version, err := c.t.GetProfile(ctx, it.CustomerID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return it.request(), ErrNotFound
+		case err != nil:
+			return ConsentRequest{}, fmt.Errorf("confirm consent: %w", err)
+		case prof.Erased():
+			return it.request(), ErrNotFound
+		}
 		recs := make([]model.Consent, 0, len(it.Consents))
+		var changed []model.Consent
 		for _, asked := range it.Consents {
-			recs = append(recs, model.Consent{Category: asked.Category, Channel: asked.Channel, Granted: true, At: at.UTC(),
-				Source: customer.ConfirmSource, IP: ip, TextVersion: it.TextVersion})
+			rec := model.Consent{Category: asked.Category, Channel: asked.Channel, Granted: true, At: at.UTC(),
+				Source: customer.ConfirmSource, IP: ip, TextVersion: it.TextVersion}
+			recs = append(recs, rec)
+			if !prof.Consents.Granted(asked.Category, asked.Channel) {
+				changed = append(changed, rec)
+			}
 		}
 		recsAV, err := attributevalue.Marshal(recs)
 		if err != nil {
@@ -204,7 +223,10 @@ func (c *Consents) Confirm(ctx context.Context, token string, at time.Time, ip s
 			expression.ListAppend(expression.IfNotExists(expression.Name("consents"), expression.Value(&types.AttributeValueMemberL{})), expression.Value(recsAV))).
 			Set(expression.Name("version"), expression.Plus(expression.IfNotExists(expression.Name("version"), expression.Value(0)), expression.Value(1))).
 			Set(expression.Name("updatedAt"), expression.Value(at.UTC().Format(time.RFC3339Nano)))
-		profCond := expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("erasedAt")))
+		// The profile must still be the version read above, so Changed is what this
+		// transaction changed; another write meanwhile makes it read again.
+		sameVersion := profileVersionIs(version)
+		profCond := expression.AttributeExists(expression.Name(attrPK)).And(expression.AttributeNotExists(expression.Name("erasedAt")), sameVersion)
 		profEx, err := expression.NewBuilder().WithUpdate(addRecs).WithCondition(profCond).Build()
 		if err != nil {
 			return ConsentRequest{}, fmt.Errorf("confirm consent: %w", err)
@@ -221,11 +243,14 @@ func (c *Consents) Confirm(ctx context.Context, token string, at time.Time, ip s
 			used := at.UTC()
 			req := it.request()
 			req.UsedAt = &used
+			req.Store, req.Changed = prof.Store, changed
 			return req, nil
 		}
 		switch reasons := cancelReasons(err); {
+		case len(reasons) == 2 && reasons[1] && attempt < 5:
+			continue // erased, gone or changed meanwhile: the next read says which
 		case len(reasons) == 2 && reasons[1]:
-			return it.request(), ErrNotFound // erased or gone
+			return ConsentRequest{}, fmt.Errorf("confirm consent of %s: the profile kept changing: %w", it.CustomerID, err)
 		case len(reasons) == 2 && reasons[0] && attempt < 5:
 			continue // used or expired meanwhile: the next read says which
 		}

@@ -216,11 +216,38 @@ func (c *Contacts) CustomerByPhone(ctx context.Context, e164 string) (string, er
 
 // SetMarketingOptOut records a marketing opt-out on every channel at once (STOP reply,
 // unsubscribe link). Repeating it changes nothing but the latest source.
-func (c *Contacts) SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) error {
+func (c *Contacts) SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) (bool, error) {
 	upd := expression.Set(expression.Name("marketingOptOut"), expression.Value(true)).
 		Set(expression.Name("marketingOptOutAt"), expression.Value(at.UTC().Format(time.RFC3339))).
 		Set(expression.Name("marketingOptOutSource"), expression.Value(source))
-	return c.updateProfile(ctx, customerID, upd, "opt out")
+	// A customer already opted out keeps the first opt-out's time and source.
+	cond := expression.AttributeExists(expression.Name(attrPK)).And(
+		expression.AttributeNotExists(expression.Name("marketingOptOut")).Or(expression.Name("marketingOptOut").NotEqual(expression.Value(true))))
+	ex, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return false, fmt.Errorf("opt out %s: %w", customerID, err)
+	}
+	out, err := c.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(customerID).av(),
+		UpdateExpression: ex.Update(), ConditionExpression: ex.Condition(),
+		ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		c.t.Units.add(true)
+		if len(ccf.Item) == 0 {
+			return false, app.ErrNotFound
+		}
+		return false, nil // already opted out: nothing changed
+	case err != nil:
+		c.t.Units.add(true)
+		return false, fmt.Errorf("opt out %s: %w", customerID, err)
+	}
+	c.t.Units.addOne(true, out.ConsumedCapacity)
+	return true, nil
 }
 
 // MarkBadContact implements app.Customers: the channel joins the badChannels set.

@@ -175,8 +175,14 @@ func TestFollowupContactView(t *testing.T) {
 	if id, err := f.CustomerByPhone(ctx, e164); err != nil || id != p.ID {
 		t.Fatalf("phone lookup: %q %v", id, err)
 	}
-	if err := f.SetMarketingOptOut(ctx, p.ID, "sms:STOP", t0); err != nil {
-		t.Fatal(err)
+	if changed, err := f.SetMarketingOptOut(ctx, p.ID, "sms:STOP", t0); err != nil || !changed {
+		t.Fatalf("first opt-out: changed %v, err %v", changed, err)
+	}
+	if changed, err := f.SetMarketingOptOut(ctx, p.ID, "link", t0.Add(time.Hour)); err != nil || changed {
+		t.Fatalf("an opt-out of a customer already opted out: changed %v, err %v, want no change", changed, err)
+	}
+	if _, err := f.SetMarketingOptOut(ctx, "nobody-"+p.ID, "link", t0); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("opt-out of nobody: %v, want app.ErrNotFound", err)
 	}
 	if err := f.MarkBadContact(ctx, p.ID, model.ChannelEmail); err != nil {
 		t.Fatal(err)

@@ -16,7 +16,9 @@ import (
 type ReplyContacts interface {
 	// CustomerByPhone returns ErrNotFound (or an error wrapping it) for an unknown number.
 	CustomerByPhone(ctx context.Context, e164 string) (string, error)
-	SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) error
+	// SetMarketingOptOut reports whether the customer was not opted out before (false:
+	// already opted out, nothing changed).
+	SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) (bool, error)
 }
 
 // Replies applies what a customer says back: an SMS reply (through the signed webhook of
@@ -69,11 +71,18 @@ func (r *Replies) SMS(ctx context.Context, from, body, messageID string) (ReplyR
 // source is where it came from (sms, link).
 func (r *Replies) OptOut(ctx context.Context, customerID, source string) error {
 	now := r.Now()
-	if err := r.Contacts.SetMarketingOptOut(ctx, customerID, source, now); err != nil {
+	changed, err := r.Contacts.SetMarketingOptOut(ctx, customerID, source, now)
+	if err != nil {
 		return fmt.Errorf("opt-out of %s: %w", customerID, err)
 	}
 	if _, err := r.Planner.Handle(ctx, followup.Trigger{Kind: followup.TriggerOptOut, CustomerID: customerID, Ref: source + ":" + now.UTC().Format(time.RFC3339), At: now}); err != nil {
 		return err
+	}
+	if !changed {
+		// Already opted out: pending marketing is cancelled again above (a reminder
+		// planned meanwhile), but the consent did not change, so nothing is counted
+		// or published.
+		return nil
 	}
 	store := ""
 	if r.Store != nil {
