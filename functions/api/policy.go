@@ -135,24 +135,7 @@ func (h *policyAPI) put(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	if err := access.Require(p, access.ChangePolicy); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if mt, err := httpx.MediaType(req); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	} else if mt != "" && mt != httpx.MediaJSON {
-		return events.APIGatewayV2HTTPResponse{}, httpx.UnsupportedMediaType(httpx.MediaJSON)
-	}
-	body, err := httpx.Body(req, 64<<10)
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	pol, err := tiering.ParsePolicy(body)
-	var verrs tiering.ValidationErrors
-	if errors.As(err, &verrs) {
-		fields := make([]httpx.FieldError, len(verrs))
-		for i, v := range verrs {
-			fields[i] = httpx.FieldError{Field: v.Field, Reason: v.Reason}
-		}
-		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(fields...)
-	}
+	pol, err := policyFromBody(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
@@ -182,4 +165,32 @@ func requireAction(req events.APIGatewayV2HTTPRequest, a access.Action) error {
 		return err
 	}
 	return access.Require(p, a)
+}
+
+// policyFromBody reads a policy document from a request's JSON body (64 KiB at most): a
+// policy that breaks a rule answers 400 naming each field, anything else that is not a
+// policy document 400 naming the body.
+func policyFromBody(req events.APIGatewayV2HTTPRequest) (*tiering.Policy, error) {
+	if mt, err := httpx.MediaType(req); err != nil {
+		return nil, err
+	} else if mt != "" && mt != httpx.MediaJSON {
+		return nil, httpx.UnsupportedMediaType(httpx.MediaJSON)
+	}
+	body, err := httpx.Body(req, 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := tiering.ParsePolicy(body)
+	var verrs tiering.ValidationErrors
+	if errors.As(err, &verrs) {
+		fields := make([]httpx.FieldError, len(verrs))
+		for i, v := range verrs {
+			fields[i] = httpx.FieldError{Field: v.Field, Reason: v.Reason}
+		}
+		return nil, httpx.Invalid(fields...)
+	}
+	if err != nil {
+		return nil, httpx.BadRequest("body", "must be a policy document")
+	}
+	return pol, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -97,26 +96,9 @@ func (h *previewAPI) preview(ctx context.Context, req events.APIGatewayV2HTTPReq
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	if mt, err := httpx.MediaType(req); err != nil {
-		return events.APIGatewayV2HTTPResponse{}, err
-	} else if mt != "" && mt != httpx.MediaJSON {
-		return events.APIGatewayV2HTTPResponse{}, httpx.UnsupportedMediaType(httpx.MediaJSON)
-	}
-	body, err := httpx.Body(req, 64<<10)
+	pol, err := policyFromBody(req)
 	if err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
-	}
-	pol, err := tiering.ParsePolicy(body)
-	var verrs tiering.ValidationErrors
-	if errors.As(err, &verrs) {
-		fields := make([]httpx.FieldError, len(verrs))
-		for i, v := range verrs {
-			fields[i] = httpx.FieldError{Field: v.Field, Reason: v.Reason}
-		}
-		return events.APIGatewayV2HTTPResponse{}, httpx.Invalid(fields...)
-	}
-	if err != nil {
-		return events.APIGatewayV2HTTPResponse{}, httpx.BadRequest("body", "must be a policy document")
 	}
 	base, err := h.desk.PreviewBase(ctx, sc, h.limits)
 	if err != nil {
