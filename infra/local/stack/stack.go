@@ -63,7 +63,11 @@ type Options struct {
 	Secrets     map[string]string
 	NoSchedules bool // do not fire schedules on their own (tests fire them by hand)
 	MaxProcs    int  // processes per function; default 4
-	Logger      *slog.Logger
+	// DynamoDBProxy, when set, is given each function's DynamoDB endpoint (the emulator's
+	// or its IAM guard's) and returns the one the function uses instead: a test harness's
+	// meter in front of the table (webtest's BenchmarkOnlineRetailApp). nil = direct.
+	DynamoDBProxy func(endpoint string) string
+	Logger        *slog.Logger
 }
 
 // Stack is a running local runtime.
@@ -291,6 +295,9 @@ func (s *Stack) startPools() error {
 		passSecrets(env, localSecrets)
 		if err := s.guardDynamoDB(f, env); err != nil {
 			return err
+		}
+		if s.opts.DynamoDBProxy != nil {
+			env["AWS_ENDPOINT_URL_DYNAMODB"] = s.opts.DynamoDBProxy(env["AWS_ENDPOINT_URL_DYNAMODB"])
 		}
 		env["SMS_OUTBOX_PATH"] = s.SMSOutbox
 		env[seal.LocalKeyEnv] = sealKey

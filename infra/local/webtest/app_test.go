@@ -31,14 +31,14 @@ const (
 	searchPhone = "138 0013 8000"
 )
 
-func token(t *testing.T, role, sub string, stores ...string) string {
+func token(t testing.TB, role, sub string, stores ...string) string {
 	t.Helper()
 	tok, err := st.MintToken(role, stores, sub, time.Hour)
 	must(t, err)
 	return tok
 }
 
-func apiGet(t *testing.T, path, tok string, v any) {
+func apiGet(t testing.TB, path, tok string, v any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, st.URL+path, nil)
 	must(t, err)

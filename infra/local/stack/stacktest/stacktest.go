@@ -22,6 +22,9 @@ import (
 type Config struct {
 	Params  map[string]string // template parameter overrides
 	Secrets map[string]string // secret values by name (SMS_INBOUND_SECRET, ...), see stack.Options
+	// DynamoDBProxy puts the caller's proxy (a request-unit meter) between the functions
+	// and DynamoDB, see stack.Options.
+	DynamoDBProxy func(endpoint string) string
 }
 
 // Main starts the stack with the given parameter overrides, runs the tests and stops
@@ -40,7 +43,7 @@ func MainWith(m *testing.M, cfg Config, st **stack.Stack) int {
 	defer os.RemoveAll(state)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	s, err := stack.Start(ctx, stack.Options{Port: -1, StateDir: state, BinDir: filepath.Join(state, "bin"),
-		Build: true, NoSchedules: true, Params: cfg.Params, Secrets: cfg.Secrets})
+		Build: true, NoSchedules: true, Params: cfg.Params, Secrets: cfg.Secrets, DynamoDBProxy: cfg.DynamoDBProxy})
 	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stacktest: the local stack did not start: %v\n", err)
