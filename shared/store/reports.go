@@ -175,8 +175,21 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 	if lim.RandomOrder != nil {
 		order = lim.RandomOrder(out.Segments)
 	}
+	// With a run to scale to and the real clock, a segment still being read when the
+	// budget runs out stops there too (what it read so far joins the sample): a large
+	// segment cannot carry the preview past the function's timeout.
+	scanCtx := ctx
+	if scalable && lim.Budget > 0 && lim.Now == nil {
+		var cancel context.CancelFunc
+		scanCtx, cancel = context.WithDeadline(ctx, start.Add(lim.Budget))
+		defer cancel()
+	}
+	cut := false
 	var mu sync.Mutex
 	for next := 0; next < len(order); next += par {
+		if cut {
+			break
+		}
 		if next > 0 && scalable && ((sampling && len(out.States) >= lim.Sample) || (lim.Budget > 0 && now().Sub(start) > lim.Budget)) {
 			break
 		}
@@ -188,17 +201,22 @@ func (s *Staff) PreviewBase(ctx context.Context, sc access.Scope, lim PreviewLim
 			go func() {
 				defer wg.Done()
 				var got []app.TierState
-				err := s.t.ScanTierStates(ctx, seg, out.Segments, func(st app.TierState) error {
+				err := s.t.ScanTierStates(scanCtx, seg, out.Segments, func(st app.TierState) error {
 					got = append(got, st)
 					return nil
 				})
-				if err != nil {
+				stopped := err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
+				if err != nil && !stopped {
 					errs <- err
 					return
 				}
 				mu.Lock()
 				out.States = append(out.States, got...)
-				out.Read++
+				if stopped {
+					cut = true
+				} else {
+					out.Read++
+				}
 				mu.Unlock()
 			}()
 		}
