@@ -352,6 +352,10 @@ func (p *Pool) remove(s *sandbox, replace bool) {
 
 func (p *Pool) removeLocked(s *sandbox, replace bool) {
 	if s != nil {
+		if s.forgotten {
+			return // Stop, or the reaper of its exit, freed its slot already
+		}
+		s.forgotten = true
 		delete(p.all, s)
 		p.idle = slices.DeleteFunc(p.idle, func(x *sandbox) bool { return x == s })
 	}
@@ -392,4 +396,11 @@ func (p *Pool) Stop() {
 		<-s.dead
 	}
 	p.workers.Wait()
+	// Every process is gone: free their slots now rather than when each exit is reaped, so
+	// that Stats says so as soon as Stop returns.
+	p.mu.Lock()
+	for _, s := range all {
+		p.removeLocked(s, false)
+	}
+	p.mu.Unlock()
 }

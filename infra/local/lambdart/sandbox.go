@@ -42,17 +42,18 @@ func (inv *invocation) finish(r result) { inv.once.Do(func() { inv.done <- r }) 
 
 // sandbox is one bootstrap process with its own Runtime API listener.
 type sandbox struct {
-	pool    *Pool
-	id      int
-	started time.Time
-	ready   chan struct{} // closed on the first GET next
-	readyAt time.Time
-	invoke  chan *invocation
-	dead    chan struct{} // closed when the process has exited
-	exitErr error
-	srv     *http.Server
-	cmd     *exec.Cmd
-	out     *lineWriter
+	forgotten bool // removed from its pool (guarded by the pool's mutex)
+	pool      *Pool
+	id        int
+	started   time.Time
+	ready     chan struct{} // closed on the first GET next
+	readyAt   time.Time
+	invoke    chan *invocation
+	dead      chan struct{} // closed when the process has exited
+	exitErr   error
+	srv       *http.Server
+	cmd       *exec.Cmd
+	out       *lineWriter
 
 	mu      sync.Mutex
 	readyOn sync.Once

@@ -3,12 +3,14 @@ package webtest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -85,7 +87,11 @@ func (m *meter) proxy(endpoint string) string {
 		m.count(resp.Request.Header.Get("X-Amz-Target"), b)
 		return nil
 	}
-	go func() { _ = http.Serve(ln, rp) }()
+	go func() {
+		if err := http.Serve(ln, rp); err != nil && !errors.Is(err, net.ErrClosed) {
+			fmt.Fprintln(os.Stderr, "!!! webtest meter: the DynamoDB proxy stopped:", err)
+		}
+	}()
 	return "http://" + ln.Addr().String()
 }
 
@@ -102,11 +108,17 @@ func (m *meter) count(target string, body []byte) {
 	var one struct {
 		ConsumedCapacity json.RawMessage
 	}
-	_ = json.Unmarshal(body, &one) // an error body has no capacity
+	if err := json.Unmarshal(body, &one); err != nil {
+		// DynamoDB answers JSON, errors included: a body that is not JSON is counted as a
+		// call without capacity, and said loudly, since the figures would then be short.
+		fmt.Fprintln(os.Stderr, "!!! webtest meter: a DynamoDB answer that is not JSON:", err)
+	}
 	var cs []capacity
 	if raw := bytes.TrimSpace(one.ConsumedCapacity); len(raw) > 0 {
 		if raw[0] == '[' {
-			_ = json.Unmarshal(raw, &cs)
+			if err := json.Unmarshal(raw, &cs); err != nil {
+				fmt.Fprintln(os.Stderr, "!!! webtest meter: unreadable ConsumedCapacity:", err)
+			}
 		} else {
 			var c capacity
 			if json.Unmarshal(raw, &c) == nil {
