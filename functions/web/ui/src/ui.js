@@ -3,7 +3,7 @@
 
 import { t } from './i18n.js';
 import { toCSV, download } from './csv.js';
-import { ApiError } from './api.js';
+import { ApiError, get } from './api.js';
 
 // h builds an element: h('a', {href: '/x', class: 'btn'}, 'text', child…).
 export function h(tag, attrs, ...children) {
@@ -98,6 +98,18 @@ export function failure(err, path) {
     return h('div', { class: 'note', role: 'status', 'data-test': 'route-missing' }, t('common.notAvailable', { path: path.split('?')[0] }), err.detail ? h('p', { class: 'muted small' }, err.detail) : null);
   }
   return problem(err);
+}
+
+// fetchInto shows a loading line in box while it reads path; on failure it shows the
+// problem there and answers null, so a page only draws what it got.
+export async function fetchInto(box, path) {
+  fill(box, loading());
+  try {
+    return await get(path);
+  } catch (err) {
+    fill(box, failure(err, path));
+    return null;
+  }
 }
 
 // REPORTS are the report pages under /app/reports/, in the order the menu lists them.

@@ -1,8 +1,8 @@
 // Cohort retention by first-purchase month and tier: the share of each cohort still
 // buying n months later. GET /v1/reports/cohorts?store=.
 
-import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, tierBadge, reportHeader } from '../ui.js';
+import { query } from '../api.js';
+import { h, fill, table, tierBadge, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, pct } from '../format.js';
 import { cohortGrid } from '../reports.js';
@@ -13,15 +13,9 @@ export async function render(root) {
   const box = h('div', { 'data-test': 'cohorts' });
   root.append(...reportHeader('cohorts'), storePicker(() => load()), box);
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/cohorts${query({ store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const g = cohortGrid(rep.cohorts);
     const marks = [1, 3, 6].filter((o) => o <= g.offsets.length);
     fill(box,

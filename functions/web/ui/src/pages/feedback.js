@@ -1,7 +1,7 @@
 // CSAT and NPS per month. GET /v1/reports/feedback?store=.
 
-import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, reportHeader } from '../ui.js';
+import { query } from '../api.js';
+import { h, fill, table, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int } from '../format.js';
 import { fixed1 } from '../reports.js';
@@ -14,15 +14,9 @@ export async function render(root) {
   const box = h('div', { 'data-test': 'feedback' });
   root.append(...reportHeader('feedback'), storePicker(() => load()), box);
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/feedback${query({ store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const months = (rep.months || []).slice().sort((a, b) => String(a.month).localeCompare(String(b.month)));
     fill(box,
       months.length

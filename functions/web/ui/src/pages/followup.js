@@ -2,7 +2,7 @@
 // and escalated in a month. GET /v1/reports/followup?month=YYYY-MM&store=.
 
 import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, badge, reportHeader } from '../ui.js';
+import { h, fill, table, badge, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, pct } from '../format.js';
 import { followupBoard } from '../reports.js';
@@ -21,15 +21,9 @@ export async function render(root, _params, ctx) {
     load();
   });
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/followup${query({ month: month.value, store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const rows = followupBoard(rep.rows);
     fill(box,
       table({

@@ -1,8 +1,8 @@
 // The lifecycle funnel: lead → new → active → dormant → sleeping → churned.
 // GET /v1/reports/funnel?store=.
 
-import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, reportHeader } from '../ui.js';
+import { query } from '../api.js';
+import { h, fill, table, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, pct } from '../format.js';
 import { funnel } from '../reports.js';
@@ -13,15 +13,9 @@ export async function render(root) {
   const box = h('div', { 'data-test': 'funnel' });
   root.append(...reportHeader('funnel'), storePicker(() => load()), box);
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/funnel${query({ store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const rows = funnel(rep.stages);
     fill(box,
       funnelChart('funnel', t('funnel.chart'), rows.map((r) => t(`stage.${r.stage}`)), rows.map((r) => r.customers)),

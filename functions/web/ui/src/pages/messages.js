@@ -3,7 +3,7 @@
 // GET /v1/reports/messages?from=YYYY-MM-DD&to=YYYY-MM-DD&store=.
 
 import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, reportHeader } from '../ui.js';
+import { h, fill, table, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, label, reasonLabel } from '../format.js';
 import { messageRows, notSentGrid, fixed1 } from '../reports.js';
@@ -24,15 +24,9 @@ export async function render(root, _params, ctx) {
     load();
   });
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/messages${query({ from: from.value, to: to.value, store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const m = messageRows(rep.rows);
     const ns = notSentGrid(rep.notSent);
     fill(box,

@@ -2,7 +2,7 @@
 // row and column sums. GET /v1/reports/migration?run=<id>&store=.
 
 import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, tierBadge, reportHeader, kpiBox } from '../ui.js';
+import { h, fill, table, tierBadge, reportHeader, kpiBox, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int } from '../format.js';
 import { matrix, matrixRows } from '../reports.js';
@@ -21,15 +21,9 @@ export async function render(root, _params, ctx) {
   });
 
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/migration${query({ run: runInput.value.trim(), store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     // The contract's "matrix"; the first version of the route called it "flows".
     const m = matrix(rep.matrix || rep.flows || []);
     fill(box,

@@ -2,8 +2,8 @@
 // (the ledger kept at ingest; a refund reverses its share), and the payout export.
 // GET /v1/referrals?store= ; the payout CSV is the API's own (?format=csv).
 
-import { get, getText, query } from '../api.js';
-import { h, fill, loading, failure, problem, table, link, reportHeader, kpiBox } from '../ui.js';
+import { getText, query } from '../api.js';
+import { h, fill, problem, table, link, reportHeader, kpiBox, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, money, pct } from '../format.js';
 import { referralPayout } from '../reports.js';
@@ -14,15 +14,9 @@ export async function render(root) {
   const box = h('div', { 'data-test': 'referrals' });
   root.append(...reportHeader('referrals'), storePicker(() => load()), box);
   async function load() {
-    fill(box, loading());
     const path = `/v1/referrals${query({ store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const items = rep.items || [];
     const pay = referralPayout(items);
     const status = h('div', { role: 'status' });

@@ -1,7 +1,7 @@
 // Leads, customers and revenue by UTM source and campaign. GET /v1/reports/sources?store=.
 
 import { get, query } from '../api.js';
-import { h, fill, loading, failure, table, reportHeader } from '../ui.js';
+import { h, fill, table, reportHeader, fetchInto } from '../ui.js';
 import { t } from '../i18n.js';
 import { int, pct, money, label } from '../format.js';
 import { sourcesTable, decimal } from '../reports.js';
@@ -12,15 +12,9 @@ export async function render(root) {
   const box = h('div', { 'data-test': 'sources' });
   root.append(...reportHeader('sources'), storePicker(() => load()), box);
   async function load() {
-    fill(box, loading());
     const path = `/v1/reports/sources${query({ store: currentStore() })}`;
-    let rep;
-    try {
-      rep = await get(path);
-    } catch (err) {
-      fill(box, failure(err, path));
-      return;
-    }
+    const rep = await fetchInto(box, path);
+    if (!rep) return;
     const s = sourcesTable(rep.rows);
     const bySource = new Map();
     for (const r of s.rows) bySource.set(label('source', r.source) || '—', (bySource.get(label('source', r.source) || '—') || 0) + decimal(r.revenue));
