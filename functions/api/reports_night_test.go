@@ -21,6 +21,7 @@ import (
 	"github.com/tierflow/tierflow/shared/auth"
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/seal"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
@@ -107,33 +108,22 @@ func seedStore(t testing.TB, table *store.Table, st string, n int) seededStore {
 	return s
 }
 
-// segQueue is the retier queue as the test plays it: first in, first out.
-type segQueue struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (q *segQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.bodies = append(q.bodies, bodies...)
-	return slices.Repeat([]bool{true}, len(bodies)), nil
-}
-
 // runNight runs a whole nightly run over the table as the retier function does, and
 // returns the finished run.
 func runNight(t testing.TB, table *store.Table, id string) tapp.Run {
 	t.Helper()
 	ctx := context.Background()
-	q := &segQueue{}
+	q := &queue.Memory{}
 	n := &tapp.Nightly{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Policies: table, Runs: table, Profiles: table, Models: table,
 		Queue: q, Segments: 2, Zone: time.UTC, Now: func() time.Time { return nightAsOf }, CLV: tapp.CLVConfig{Disabled: true}}
 	if _, err := n.Start(ctx, tapp.StartRequest{Action: "nightly", RunID: id, AsOf: &nightAsOf}); err != nil {
 		t.Fatal(err)
 	}
-	for len(q.bodies) > 0 {
-		body := q.bodies[0]
-		q.bodies = q.bodies[1:]
+	for {
+		body, ok := q.Pop()
+		if !ok {
+			break
+		}
 		var msg tapp.SegmentMsg
 		if err := json.Unmarshal([]byte(body), &msg); err != nil {
 			t.Fatal(err)

@@ -16,39 +16,12 @@ import (
 	"github.com/tierflow/tierflow/shared/clv"
 	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/store/storetest"
 	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
-
-// memQueue is the retier queue in memory: the run's segment messages, first in first out.
-type memQueue struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (q *memQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.bodies = append(q.bodies, bodies...)
-	sent := make([]bool, len(bodies))
-	for i := range sent {
-		sent[i] = true
-	}
-	return sent, nil
-}
-
-func (q *memQueue) pop() (string, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.bodies) == 0 {
-		return "", false
-	}
-	b := q.bodies[0]
-	q.bodies = q.bodies[1:]
-	return b, true
-}
 
 // newNightly gives each test its own model namespace (MODEL#clv-<suffix>): tests share
 // the table, and one test's fitted model must not be another's "previous model".
@@ -57,7 +30,7 @@ func newNightly(tb testing.TB, table *store.Table, segments int, now time.Time) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &app.Nightly{Log: discard(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &memQueue{},
+	return &app.Nightly{Log: discard(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &queue.Memory{},
 		Planner: planner, Segments: segments, Zone: shanghai, Now: func() time.Time { return now },
 		CLV: app.CLVConfig{Namespace: "clv-" + storetest.Suffix()}}
 }
@@ -140,7 +113,7 @@ func seedOne(table *store.Table, pol *tiering.Policy, t model.Txn) error {
 func drain(tb testing.TB, n *app.Nightly, runID string) app.Run {
 	tb.Helper()
 	ctx := context.Background()
-	q := n.Queue.(*memQueue)
+	q := n.Queue.(*queue.Memory)
 	for {
 		run, found, err := n.Runs.GetRun(ctx, runID)
 		if err != nil || !found {
@@ -149,7 +122,7 @@ func drain(tb testing.TB, n *app.Nightly, runID string) app.Run {
 		if run.Status == app.RunDone {
 			return run
 		}
-		body, ok := q.pop()
+		body, ok := q.Pop()
 		if !ok {
 			tb.Fatalf("run %s is %s with nothing left on the queue", runID, run.Status)
 		}
@@ -513,9 +486,9 @@ func TestARedeliveredSegmentPutsTheHistoryEntryItMissed(t *testing.T) {
 	n.Profiles = loser
 	ctx := context.Background()
 	runID := start(t, n, app.StartRequest{Action: "nightly", RunID: "hl-" + storetest.Suffix(), AsOf: &asOf})
-	q := n.Queue.(*memQueue)
+	q := n.Queue.(*queue.Memory)
 	for {
-		body, ok := q.pop()
+		body, ok := q.Pop()
 		if !ok {
 			break
 		}

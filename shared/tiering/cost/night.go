@@ -13,6 +13,7 @@ import (
 	"github.com/tierflow/tierflow/shared/boot"
 	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
+	"github.com/tierflow/tierflow/shared/queue"
 	"github.com/tierflow/tierflow/shared/store"
 	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
@@ -194,38 +195,10 @@ func newNightly(table *store.Table, now time.Time, zone *time.Location, prefix s
 	if err != nil {
 		return nil, err
 	}
-	return &app.Nightly{Log: discardLog(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &memQueue{},
+	return &app.Nightly{Log: discardLog(), Policies: table, Runs: table, Profiles: table, Models: table, Queue: &queue.Memory{},
 		Planner: planner, Segments: 4, Zone: zone, Now: func() time.Time { return now },
 		CLV:   app.CLVConfig{Namespace: "clv-" + prefix},
 		Units: func() (float64, float64) { u := table.Units.Snapshot(); return u.Read, u.Write }}, nil
-}
-
-// memQueue is the retier queue in memory, first in first out.
-type memQueue struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (q *memQueue) Send(_ context.Context, bodies []string) ([]bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.bodies = append(q.bodies, bodies...)
-	sent := make([]bool, len(bodies))
-	for i := range sent {
-		sent[i] = true
-	}
-	return sent, nil
-}
-
-func (q *memQueue) pop() (string, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.bodies) == 0 {
-		return "", false
-	}
-	b := q.bodies[0]
-	q.bodies = q.bodies[1:]
-	return b, true
 }
 
 // drain starts a run and plays the retier queue's event source until it is done.
@@ -234,7 +207,7 @@ func drain(ctx context.Context, n *app.Nightly, req app.StartRequest) (app.Run, 
 	if err != nil {
 		return app.Run{}, err
 	}
-	q := n.Queue.(*memQueue)
+	q := n.Queue.(*queue.Memory)
 	for {
 		cur, found, err := n.Runs.GetRun(ctx, run.ID)
 		if err != nil || !found {
@@ -243,7 +216,7 @@ func drain(ctx context.Context, n *app.Nightly, req app.StartRequest) (app.Run, 
 		if cur.Status == app.RunDone {
 			return cur, nil
 		}
-		body, ok := q.pop()
+		body, ok := q.Pop()
 		if !ok {
 			return cur, fmt.Errorf("run %s is %s with nothing left on the queue", run.ID, cur.Status)
 		}
