@@ -214,18 +214,18 @@ type AtRiskRow struct {
 	ExpectedLoss model.Money    `json:"expectedLoss"`
 }
 
-// StoreCLVRows reads every customer of a store that has a prediction (GSI2 `STORE#s`,
-// access pattern 5), projecting only tier, stage and clv. The report sorts them itself:
-// expected loss is not a key, so a store's customers are read in full (1 RRU per ~4 KB
-// of profiles on the index).
+// StoreCLVRows reads every customer of a store that has a prediction (GSI4 `STORE#s`,
+// access pattern 5), which projects tier, stage and clv. The report sorts them itself:
+// expected loss is not a key, so a store's index entries are read in full (0.5 RRU per
+// 4 KB of entries).
 func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, error) {
 	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
-		TableName: aws.String(t.Name), IndexName: aws.String(IndexStore),
-		KeyConditionExpression: aws.String("GSI2PK = :pk AND begins_with(GSI2SK, :t)"),
+		TableName: aws.String(t.Name), IndexName: aws.String(IndexCustomers),
+		KeyConditionExpression: aws.String("GSI4PK = :pk"),
 		FilterExpression:       aws.String("attribute_exists(clv)"),
-		ProjectionExpression:   aws.String("PK, tier, stage, clv"),
+		ProjectionExpression:   aws.String("id, tier, stage, clv"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: StorePK(store)}, ":t": &types.AttributeValueMemberS{Value: storeTierPrefix}},
+			":pk": &types.AttributeValueMemberS{Value: StorePK(store)}},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
 	var rows []AtRiskRow
@@ -237,7 +237,7 @@ func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, er
 		t.Units.addOne(false, page.ConsumedCapacity)
 		for _, it := range page.Items {
 			var raw struct {
-				PK    string         `dynamodbav:"PK"`
+				ID    string         `dynamodbav:"id"`
 				Tier  string         `dynamodbav:"tier"`
 				Stage string         `dynamodbav:"stage"`
 				CLV   clv.ProfileCLV `dynamodbav:"clv"`
@@ -245,7 +245,7 @@ func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, er
 			if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 				return nil, fmt.Errorf("customers of store: %w", err)
 			}
-			rows = append(rows, AtRiskRow{ID: customerIDOf(raw.PK), Tier: model.Tier(raw.Tier),
+			rows = append(rows, AtRiskRow{ID: raw.ID, Tier: model.Tier(raw.Tier),
 				Stage: model.Stage(raw.Stage), CLV: raw.CLV, ExpectedLoss: raw.CLV.ExpectedLoss()})
 		}
 	}

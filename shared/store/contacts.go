@@ -122,36 +122,17 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 	return v, extra.UnsubToken, nil
 }
 
-// ScanContactViews calls fn for every customer profile in one parallel-scan segment
-// (eventually consistent: the calendar pass plans days ahead).
+// ScanContactViews calls fn for every customer profile of one segment (the profile
+// shards it owns, ProfileShardsOf), eventually consistent: the calendar pass plans days
+// ahead.
 func (c *Contacts) ScanContactViews(ctx context.Context, segment, segments int, fn func(followup.CustomerView) error) error {
-	filt := expression.Name(attrSK).Equal(expression.Value(skProfile)).And(expression.Name("type").Equal(expression.Value(typeCustomer)))
-	ex, err := expression.NewBuilder().WithFilter(filt).Build()
-	if err != nil {
-		return fmt.Errorf("scan customers: %w", err)
-	}
-	p := dynamodb.NewScanPaginator(c.t.db, &dynamodb.ScanInput{
-		TableName: aws.String(c.t.Name), FilterExpression: ex.Filter(), ExpressionAttributeNames: ex.Names(), ExpressionAttributeValues: ex.Values(),
-		Segment: aws.Int32(int32(segment)), TotalSegments: aws.Int32(int32(segments)),
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
+	return c.t.queryProfiles(ctx, segment, segments, "", nil, func(it map[string]types.AttributeValue) error {
+		v, _, err := viewFromItem(it)
 		if err != nil {
-			return fmt.Errorf("scan customers segment %d: %w", segment, err)
+			return err
 		}
-		c.t.Units.addOne(false, out.ConsumedCapacity)
-		for _, it := range out.Items {
-			v, _, err := viewFromItem(it)
-			if err != nil {
-				return err
-			}
-			if err := fn(v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return fn(v)
+	})
 }
 
 func newToken() string {

@@ -104,8 +104,8 @@ func profileItem(p customer.Profile, version int64) (map[string]types.AttributeV
 	item["type"] = &types.AttributeValueMemberS{Value: typeCustomer}
 	item["version"] = &types.AttributeValueMemberN{Value: fmt.Sprint(version)}
 	if p.Store != "" {
-		item[attrGSI2PK] = &types.AttributeValueMemberS{Value: StorePK(p.Store)}
-		item[attrGSI2SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(p.Tier), string(p.Stage), p.ID)}
+		item[attrGSI4PK] = &types.AttributeValueMemberS{Value: StorePK(p.Store)}
+		item[attrGSI4SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(p.ID)}
 	}
 	return item, nil
 }
@@ -188,12 +188,12 @@ func (t *Table) lookupUnique(ctx context.Context, keys ...Key) (map[string]strin
 		return nil, fmt.Errorf("look up uniqueness keys: %w", err)
 	}
 	found := make(map[string]string, len(items))
-	for pk, it := range items {
+	for k, it := range items {
 		var u uniqueItem
 		if err := attributevalue.UnmarshalMap(it, &u); err != nil {
 			return nil, fmt.Errorf("decode uniqueness key: %w", err)
 		}
-		found[pk] = u.CustomerID
+		found[k.PK] = u.CustomerID
 	}
 	return found, nil
 }
@@ -273,10 +273,8 @@ func (t *Table) contactUpdate(p customer.Profile, version int64, remove ...strin
 	}
 	u = u.Set(expression.Name("version"), expression.Value(version+1))
 	if p.Store != "" {
-		u = u.Set(expression.Name(attrGSI2PK), expression.Value(StorePK(p.Store)))
-		// The sort key keeps the tier and stage the tiering job wrote.
-		u = u.Set(expression.Name(attrGSI2SK), expression.IfNotExists(expression.Name(attrGSI2SK),
-			expression.Value(StoreCustomerSK(string(p.Tier), string(p.Stage), p.ID))))
+		u = u.Set(expression.Name(attrGSI4PK), expression.Value(StorePK(p.Store))).
+			Set(expression.Name(attrGSI4SK), expression.Value(StoreCustomerSK(p.ID)))
 	}
 	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()
 	if err != nil {
@@ -484,7 +482,7 @@ func (t *Table) Touches(ctx context.Context, customerID string) ([]TouchItem, er
 	return out, nil
 }
 
-// ListQuery selects customers of one store through GSI2, ordered by tier and stage.
+// ListQuery selects customers of one store through the customers-by-store index.
 type ListQuery struct {
 	Store     string
 	Tier      string // "" any
@@ -495,37 +493,27 @@ type ListQuery struct {
 	Cursor    string
 }
 
-// ListCustomers returns one page of a store's customers and the cursor of the next page
-// ("" at the end). Tier (and stage with it) narrow the key condition; stage alone, tag and
-// lead grade are filters, so a page may hold fewer than Limit rows while more follow.
+// ListCustomers returns one page of a store's customers, by id, and the cursor of the
+// next page ("" at the end). Tier, stage, tag and lead grade are filters on what the index
+// projects, so a page may hold fewer than Limit rows while more follow; the page's
+// profiles are then read in one batch (the index carries no personal data to return).
 func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Profile, string, error) {
-	kc := expression.Key(attrGSI2PK).Equal(expression.Value(StorePK(q.Store)))
-	switch {
-	case q.Tier != "" && q.Stage != "":
-		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#" + q.Tier + "#" + q.Stage + "#"))
-	case q.Tier != "":
-		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#" + q.Tier + "#"))
-	default:
-		kc = kc.And(expression.Key(attrGSI2SK).BeginsWith("TIER#"))
-	}
+	kc := expression.Key(attrGSI4PK).Equal(expression.Value(StorePK(q.Store)))
 	b := expression.NewBuilder().WithKeyCondition(kc)
-	var filters []expression.ConditionBuilder
-	filters = append(filters, expression.Name("type").Equal(expression.Value(typeCustomer)))
-	if q.Stage != "" && q.Tier == "" {
-		filters = append(filters, expression.Name("stage").Equal(expression.Value(q.Stage)))
+	f := expression.Name("type").Equal(expression.Value(typeCustomer))
+	if q.Tier != "" {
+		f = f.And(expression.Name("tier").Equal(expression.Value(q.Tier)))
+	}
+	if q.Stage != "" {
+		f = f.And(expression.Name("stage").Equal(expression.Value(q.Stage)))
 	}
 	if q.Tag != "" {
-		filters = append(filters, expression.Contains(expression.Name("tags"), q.Tag))
+		f = f.And(expression.Contains(expression.Name("tags"), q.Tag))
 	}
 	if q.LeadGrade != "" {
-		filters = append(filters, expression.Name("leadGrade").Equal(expression.Value(q.LeadGrade)))
+		f = f.And(expression.Name("leadGrade").Equal(expression.Value(q.LeadGrade)))
 	}
-	f := filters[0]
-	for _, c := range filters[1:] {
-		f = f.And(c)
-	}
-	b = b.WithFilter(f)
-	expr, err := b.Build()
+	expr, err := b.WithFilter(f).Build()
 	if err != nil {
 		return nil, "", fmt.Errorf("build customer list query: %w", err)
 	}
@@ -533,15 +521,33 @@ func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Prof
 	if limit <= 0 || limit > 100 {
 		limit = 50
 	}
-	items, next, err := t.queryPage(ctx, &dynamodb.QueryInput{
-		IndexName: aws.String(IndexStore), KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+	entries, next, err := t.queryPage(ctx, &dynamodb.QueryInput{
+		IndexName: aws.String(IndexCustomers), KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(limit),
-	}, q.Cursor, attrGSI2PK, StorePK(q.Store))
+	}, q.Cursor, attrGSI4PK, StorePK(q.Store))
+	if err != nil {
+		return nil, "", fmt.Errorf("list customers of %s: %w", q.Store, err)
+	}
+	keys := make([]Key, 0, len(entries))
+	for _, it := range entries {
+		var e struct {
+			ID string `dynamodbav:"id"`
+		}
+		if err := attributevalue.UnmarshalMap(it, &e); err != nil || e.ID == "" {
+			return nil, "", fmt.Errorf("list customers of %s: an index entry without its id", q.Store)
+		}
+		keys = append(keys, CustomerKey(e.ID))
+	}
+	items, err := t.batchGet(ctx, keys)
 	if err != nil {
 		return nil, "", fmt.Errorf("list customers of %s: %w", q.Store, err)
 	}
 	ps := make([]customer.Profile, 0, len(items))
-	for _, it := range items {
+	for _, k := range keys { // the index's order, not the batch's
+		it, ok := items[k]
+		if !ok {
+			continue // erased between the two reads
+		}
 		p, _, err := decodeProfile(it)
 		if err != nil {
 			return nil, "", err

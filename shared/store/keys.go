@@ -26,16 +26,19 @@ const (
 	attrGSI2SK = "GSI2SK"
 	attrGSI3PK = "GSI3PK"
 	attrGSI3SK = "GSI3SK"
+	attrGSI4PK = "GSI4PK"
+	attrGSI4SK = "GSI4SK"
 	attrTTL    = "expiresAt"
 
-	IndexDue      = "GSI1" // due reminders and open tasks, sparse
-	IndexStore    = "GSI2" // customers (and tasks) by store
-	IndexAssignee = "GSI3" // tasks by assignee
+	IndexDue       = "GSI1" // due reminders and open tasks, sparse
+	IndexStore     = "GSI2" // tasks by store
+	IndexAssignee  = "GSI3" // tasks by assignee
+	IndexCustomers = "GSI4" // customers by store: keys and what lists filter on (customersProjection)
 )
 
 // keyAttrs are every key attribute of the table and its indexes: all a page cursor may
 // name.
-var keyAttrs = []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK}
+var keyAttrs = []string{attrPK, attrSK, attrGSI1PK, attrGSI1SK, attrGSI2PK, attrGSI2SK, attrGSI3PK, attrGSI3SK, attrGSI4PK, attrGSI4SK}
 
 // Item types (the "type" attribute), so a reader can tell what it reads without parsing
 // keys.
@@ -85,11 +88,41 @@ const sortTimeLayout = "2006-01-02T15:04:05.000Z"
 // never concentrates on one hot key; the sweep queries every shard.
 const DueShards = 4
 
-// Customer items share one partition so that a timeline is one Query.
-func CustomerKey(id string) Key   { return Key{CustomerPK(id), skProfile} }
+// A customer's items (touches, transactions, tier history, reminder pointers) share one
+// partition, CUST#<id>, so that a timeline is one Query of it.
 func CustomerPK(id string) string { return "CUST#" + id }
 
-const skProfile = "PROFILE"
+// CustomerKey is the profile itself. Profiles live apart from their customer's items, in
+// ProfileShards partitions of profiles only: the nightly run and the calendar read every
+// profile with one Query per shard, paying for profiles and nothing else (issue #13),
+// where a scan of the table paid for every transaction, touch and history item too.
+func CustomerKey(id string) Key { return Key{ProfilesPK(ProfileShard(id)), skProfilePrefix + id} }
+
+// ProfileShards is how many partitions hold the profiles. A write of one profile goes to
+// one of them, so no partition key takes more than 1/ProfileShards of ingest's writes;
+// the night's segments divide the shards between them (ProfileShardsOf).
+const ProfileShards = 32
+
+// ProfilesPK is one shard's partition of profiles.
+func ProfilesPK(shard int) string { return fmt.Sprintf("PROFILES#%02d", shard) }
+
+// ProfileShard places a customer's profile.
+func ProfileShard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % ProfileShards)
+}
+
+// ProfileShardsOf are the shards segment seg of total reads: every total-th shard.
+func ProfileShardsOf(seg, total int) []int {
+	var out []int
+	for s := seg; s < ProfileShards && total > 0; s += total {
+		out = append(out, s)
+	}
+	return out
+}
+
+const skProfilePrefix = "PROFILE#"
 
 // Uniqueness items map a phone, e-mail, referral code, unsubscribe token or customer
 // number to its one customer.
@@ -150,14 +183,12 @@ func DueShard(id string) int {
 func DuePK(shard int) string                { return fmt.Sprintf("DUE#%d", shard) }
 func DueSK(due time.Time, id string) string { return sortTime(due) + "#" + id }
 
-// StorePK / StoreCustomerSK order a store's customers by tier and stage.
-func StorePK(store string) string { return "STORE#" + store }
-func StoreCustomerSK(tier, stage, id string) string {
-	if tier == "" {
-		tier = "-"
-	}
-	return "TIER#" + tier + "#" + stage + "#" + id
-}
+// StorePK / StoreCustomerSK place a profile on the customers-by-store index (GSI4). The
+// sort key is the id alone: a tier or stage move then updates the index entry in place
+// (1 write unit) instead of moving it (a delete and a put, 2), and a list filters on the
+// projected tier and stage (customersProjection).
+func StorePK(store string) string      { return "STORE#" + store }
+func StoreCustomerSK(id string) string { return "C#" + id }
 
 // Tasks by assignee (GSI3) and by store (GSI2, overloaded).
 func AssigneePK(staff string) string  { return "ASSIGNEE#" + staff }
@@ -239,14 +270,10 @@ func (k Key) put(item map[string]types.AttributeValue) {
 	item[attrSK] = &types.AttributeValueMemberS{Value: k.SK}
 }
 
-// customerIDOf is the customer id of a CUST#<id> partition key.
-func customerIDOf(pk string) string { return strings.TrimPrefix(pk, "CUST#") }
-
 // Sort-key prefixes the tiering items are queried by.
 const (
 	txnSKPrefix        = "TXN#"    // a customer's transactions (TxnSK)
 	tierSKPrefix       = "TIER#"   // a customer's tier history (TierSK)
-	storeTierPrefix    = "TIER#"   // a store's customers on GSI2, by tier (StoreCustomerSK)
 	runSegmentPrefix   = "SEG#"    // a run's segment results (RunSegmentKey)
 	runSamplePrefix    = "SAMPLE#" // a run's model samples (RunSampleKey)
 	runStorePartPrefix = "SSUM#"   // a running run's per-store shares (RunStorePartKey)

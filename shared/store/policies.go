@@ -88,12 +88,9 @@ func (t *Table) PutPolicy(ctx context.Context, p *tiering.Policy, expected int, 
 		curPut.ConditionExpression = aws.String("version = :v")
 	}
 	curPut.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(expected)}}
-	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Put: &types.Put{TableName: aws.String(t.Name), Item: vk, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: curPut},
-		},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	_, err = t.transactWrite(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(t.Name), Item: vk, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: curPut},
 	})
 	if err != nil {
 		var tce *types.TransactionCanceledException
@@ -102,7 +99,6 @@ func (t *Table) PutPolicy(ctx context.Context, p *tiering.Policy, expected int, 
 		}
 		return 0, fmt.Errorf("store policy v%d: %w", next, err)
 	}
-	t.Units.add(true, out.ConsumedCapacity...)
 	return next, nil
 }
 

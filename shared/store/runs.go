@@ -88,31 +88,26 @@ func (t *Table) FinishPass2(ctx context.Context, runID string, seg int, sum *app
 // redelivered segment is never counted twice. counted=false means it was already.
 func (t *Table) finishSegment(ctx context.Context, runID string, seg, pass int, result types.AttributeValue, now time.Time) (counted bool, err error) {
 	attr := "pass" + strconv.Itoa(pass)
-	_, err = t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Update: &types.Update{TableName: aws.String(t.Name), Key: RunSegmentKey(runID, seg).av(),
-				UpdateExpression:         aws.String("SET #r = :r, #at = :at"),
-				ConditionExpression:      aws.String("attribute_not_exists(#r)"),
-				ExpressionAttributeNames: map[string]string{"#r": attr, "#at": attr + "At"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":r": result,
-					":at": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}}}},
-			{Update: &types.Update{TableName: aws.String(t.Name), Key: RunKey(runID).av(),
-				UpdateExpression:          aws.String("ADD #d :one"),
-				ConditionExpression:       aws.String("attribute_exists(PK)"),
-				ExpressionAttributeNames:  map[string]string{"#d": attr + "Done"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}}},
-		},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	_, err = t.transactWrite(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{TableName: aws.String(t.Name), Key: RunSegmentKey(runID, seg).av(),
+			UpdateExpression:         aws.String("SET #r = :r, #at = :at"),
+			ConditionExpression:      aws.String("attribute_not_exists(#r)"),
+			ExpressionAttributeNames: map[string]string{"#r": attr, "#at": attr + "At"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":r": result,
+				":at": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}}}},
+		{Update: &types.Update{TableName: aws.String(t.Name), Key: RunKey(runID).av(),
+			UpdateExpression:          aws.String("ADD #d :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#d": attr + "Done"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}}},
 	})
 	if err != nil {
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			t.Units.add(true)
 			return false, nil
 		}
 		return false, fmt.Errorf("finish segment %d of run %s: %w", seg, runID, err)
 	}
-	t.Units.add(true)
 	return true, nil
 }
 
@@ -319,38 +314,18 @@ func (t *Table) LatestRunID(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// ScanTierStates calls fn for every customer profile in one parallel-scan segment
-// (access pattern 11). Reads are eventually consistent: writes are conditioned on version.
+// ScanTierStates calls fn for every customer profile of one segment of the run: the
+// profile shards the segment owns, one Query each (access pattern 11), so the night reads
+// profiles and nothing else. Reads are eventually consistent: writes are conditioned on
+// version.
 func (t *Table) ScanTierStates(ctx context.Context, segment, total int, fn func(app.TierState) error) error {
-	in := &dynamodb.ScanInput{
-		TableName:                aws.String(t.Name),
-		Segment:                  aws.Int32(int32(segment)),
-		TotalSegments:            aws.Int32(int32(total)),
-		FilterExpression:         aws.String("SK = :p AND begins_with(PK, :c)"),
-		ProjectionExpression:     aws.String(tierProjection),
-		ExpressionAttributeNames: map[string]string{"#st": "store"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": &types.AttributeValueMemberS{Value: CustomerKey("").SK}, ":c": &types.AttributeValueMemberS{Value: CustomerPK("")}},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	}
-	p := dynamodb.NewScanPaginator(t.db, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	return t.queryProfiles(ctx, segment, total, tierProjection, map[string]string{"#st": "store"}, func(it map[string]types.AttributeValue) error {
+		st, err := decodeTierState(it)
 		if err != nil {
-			return fmt.Errorf("scan segment %d/%d: %w", segment, total, err)
+			return err
 		}
-		t.Units.addOne(false, page.ConsumedCapacity)
-		for _, it := range page.Items {
-			st, err := decodeTierState(it)
-			if err != nil {
-				return err
-			}
-			if err := fn(st); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return fn(st)
+	})
 }
 
 // SaveAssessment writes a night's assessment if the profile is still at a.State.Version;
@@ -386,10 +361,6 @@ func (t *Table) SaveAssessment(ctx context.Context, a app.Assessment) error {
 	if next.Tier != model.TierNone {
 		expr += ", tier = :t"
 		vals[":t"] = &types.AttributeValueMemberS{Value: string(next.Tier)}
-	}
-	if row.Store != "" {
-		expr += ", GSI2SK = :sk"
-		vals[":sk"] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(next.Tier), string(next.Stage), row.ID)}
 	}
 	cond := "version = :v"
 	if row.Version == 0 {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,17 +244,49 @@ func (t *Table) getItem(ctx context.Context, k Key) (map[string]types.AttributeV
 	return out.Item, nil
 }
 
+// queryProfiles calls fn for every profile of the shards segment seg of total owns
+// (ProfileShardsOf), one paginated Query per shard, eventually consistent; projection
+// ("" for every attribute) and names as in a QueryInput.
+func (t *Table) queryProfiles(ctx context.Context, seg, total int, projection string, names map[string]string, fn func(map[string]types.AttributeValue) error) error {
+	for _, shard := range ProfileShardsOf(seg, total) {
+		in := &dynamodb.QueryInput{
+			TableName:              aws.String(t.Name),
+			KeyConditionExpression: aws.String("PK = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: ProfilesPK(shard)}},
+			ExpressionAttributeNames: names,
+			ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+		}
+		if projection != "" {
+			in.ProjectionExpression = aws.String(projection)
+		}
+		p := dynamodb.NewQueryPaginator(t.db, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return fmt.Errorf("read profiles of shard %d (segment %d/%d): %w", shard, seg, total, err)
+			}
+			t.Units.addOne(false, page.ConsumedCapacity)
+			for _, it := range page.Items {
+				if err := fn(it); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // batchGet reads items by key in consistent batches of 100, retrying what DynamoDB
-// leaves unprocessed, keyed by PK (the keys given have distinct PKs); keys without an
-// item are absent. With attrs, only those attributes (and PK) are read: the same units,
-// fewer bytes.
-func (t *Table) batchGet(ctx context.Context, keys []Key, attrs ...string) (map[string]map[string]types.AttributeValue, error) {
-	out := map[string]map[string]types.AttributeValue{}
+// leaves unprocessed; keys without an item are absent. With attrs, only those attributes
+// (and the key) are read: the same units, fewer bytes.
+func (t *Table) batchGet(ctx context.Context, keys []Key, attrs ...string) (map[Key]map[string]types.AttributeValue, error) {
+	out := map[Key]map[string]types.AttributeValue{}
 	var projection *string
 	var names map[string]string
 	if len(attrs) > 0 {
-		names = map[string]string{"#pk": attrPK}
-		p := "#pk"
+		names = map[string]string{"#pk": attrPK, "#sk": attrSK}
+		p := "#pk, #sk"
 		for i, a := range attrs {
 			n := fmt.Sprintf("#a%d", i)
 			names[n], p = a, p+", "+n
@@ -279,8 +313,10 @@ func (t *Table) batchGet(ctx context.Context, keys []Key, attrs ...string) (map[
 			}
 			t.Units.add(false, res.ConsumedCapacity...)
 			for _, it := range res.Responses[t.Name] {
-				if pk, ok := it[attrPK].(*types.AttributeValueMemberS); ok {
-					out[pk.Value] = it
+				pk, ok1 := it[attrPK].(*types.AttributeValueMemberS)
+				sk, ok2 := it[attrSK].(*types.AttributeValueMemberS)
+				if ok1 && ok2 {
+					out[Key{pk.Value, sk.Value}] = it
 				}
 			}
 			req = res.UnprocessedKeys
@@ -319,16 +355,93 @@ func (t *Table) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 // transact runs TransactWriteItems and counts its units. A cancellation is returned as
 // *types.TransactionCanceledException for the caller to read the reasons.
 func (t *Table) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	_, err := t.transactWrite(ctx, items)
+	return err
+}
+
+// transactWrite runs one TransactWriteItems and meters it as DynamoDB bills it, which
+// DynamoDB Local does not report: it answers 2 units for any transaction, whatever it
+// holds. A transactional write costs 2 write units per KB of each item it writes; a Put's
+// size is known here, an Update's, Delete's or ConditionCheck's result is not and is
+// counted as one KB (the items this package updates in transactions are below it). Every
+// index entry a Put carries keys for is counted as one more unit. A cancelled transaction
+// is metered the same: its prepare phase is billed.
+func (t *Table) transactWrite(ctx context.Context, items []types.TransactWriteItem) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems:          items,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	if err != nil {
-		t.Units.add(true) // a cancelled transaction still costs; DynamoDB does not say how much
-		return err
+	units := TransactUnits(items)
+	t.Units.add(true, types.ConsumedCapacity{WriteCapacityUnits: &units})
+	return out, err
+}
+
+// TransactUnits is what a TransactWriteItems of items is billed in write units (see
+// transactWrite).
+func TransactUnits(items []types.TransactWriteItem) float64 {
+	var units float64
+	for _, it := range items {
+		if it.Put == nil {
+			units += 2
+			continue
+		}
+		units += 2 * math.Ceil(float64(ItemSize(it.Put.Item))/1024)
+		for _, idx := range [][2]string{{attrGSI1PK, attrGSI1SK}, {attrGSI2PK, attrGSI2SK}, {attrGSI3PK, attrGSI3SK}, {attrGSI4PK, attrGSI4SK}} {
+			if _, ok := it.Put.Item[idx[0]]; ok {
+				units++
+			}
+		}
 	}
-	t.Units.add(true, out.ConsumedCapacity...)
-	return nil
+	return units
+}
+
+// ItemSize is an item's size as DynamoDB counts it for capacity: each attribute's name
+// and value; a number is about one byte per two digits plus one; a list or map adds 3
+// bytes and one per element, a map also its names.
+func ItemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(x.Value)
+	case *types.AttributeValueMemberN:
+		return (len(strings.TrimLeft(x.Value, "-0"))+1)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(x.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, e := range x.Value {
+			n += len(e)
+		}
+		return n
+	case *types.AttributeValueMemberNS:
+		n := 0
+		for _, e := range x.Value {
+			n += (len(e)+1)/2 + 1
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range x.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		n := 3
+		for k, e := range x.Value {
+			n += 1 + len(k) + valueSize(e)
+		}
+		return n
+	}
+	return 0
 }
 
 // cancelReasons returns, for a cancelled transaction, which items failed their

@@ -33,7 +33,7 @@ func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 }
 
 // tierProjection is what tiering reads of a profile item.
-const tierProjection = "id, PK, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral, touches[0].utm"
+const tierProjection = "id, version, #st, aggregates, assignment, lastRun, prevTier, occasions, clv, retentionRun, applied, referredBy, referral, touches[0].utm"
 
 // ReadTierState reads a profile's tier state, strongly consistent (tiering/app.Ledger and
 // Profiles); found=false when the customer has no profile.
@@ -68,7 +68,7 @@ func (t *Table) readTierState(ctx context.Context, id string, consistent bool) (
 // decodeTierState reads the tier attributes of a profile item.
 func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) {
 	var raw struct {
-		PK         string             `dynamodbav:"PK"`
+		ID         string             `dynamodbav:"id"`
 		Version    int64              `dynamodbav:"version"`
 		Store      string             `dynamodbav:"store"`
 		Aggregates tiering.Aggregates `dynamodbav:"aggregates"`
@@ -87,7 +87,7 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 	if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 		return app.TierState{}, fmt.Errorf("decode profile: %w", err)
 	}
-	st := app.TierState{ID: customerIDOf(raw.PK), Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
+	st := app.TierState{ID: raw.ID, Version: raw.Version, Store: raw.Store, Aggregates: raw.Aggregates,
 		LastRun: raw.LastRun, PrevTier: model.Tier(raw.PrevTier), Occasions: raw.Occasions, CLV: raw.CLV, RetentionRun: raw.Retention, Applied: raw.Applied,
 		ReferredBy: raw.ReferredBy, Referral: raw.Referral}
 	if len(raw.Touches) > 0 {
@@ -112,15 +112,10 @@ func (t *Table) ApplyTxn(ctx context.Context, w app.TxnWrite) (model.TxnMarker, 
 	if err != nil {
 		return model.TxnMarker{}, false, err
 	}
-	out, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems:          items,
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
+	_, err = t.transactWrite(ctx, items)
 	if err == nil {
-		t.Units.add(true, out.ConsumedCapacity...)
 		return model.TxnMarker{}, false, nil
 	}
-	t.Units.add(true) // a cancelled transaction still costs; the emulator does not report it
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		return model.TxnMarker{}, false, err
@@ -240,8 +235,7 @@ func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
 	}
 	if w.Create {
 		prof := map[string]types.AttributeValue{
-			attrPK:       &types.AttributeValueMemberS{Value: CustomerPK(txn.CustomerID)},
-			attrSK:       &types.AttributeValueMemberS{Value: "PROFILE"},
+			"type":       &types.AttributeValueMemberS{Value: typeCustomer},
 			"id":         &types.AttributeValueMemberS{Value: txn.CustomerID},
 			"createdAt":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
 			"updatedAt":  &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)},
@@ -262,10 +256,11 @@ func (t *Table) countWrite(w app.TxnWrite) (*types.Put, *types.Update, error) {
 		if next.Tier != model.TierNone {
 			prof["tier"] = &types.AttributeValueMemberS{Value: string(next.Tier)}
 		}
+		CustomerKey(txn.CustomerID).put(prof)
 		if store != "" {
 			prof["store"] = &types.AttributeValueMemberS{Value: store}
-			prof[attrGSI2PK] = &types.AttributeValueMemberS{Value: StorePK(store)}
-			prof[attrGSI2SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(string(next.Tier), string(next.Stage), txn.CustomerID)}
+			prof[attrGSI4PK] = &types.AttributeValueMemberS{Value: StorePK(store)}
+			prof[attrGSI4SK] = &types.AttributeValueMemberS{Value: StoreCustomerSK(txn.CustomerID)}
 		}
 		return &types.Put{TableName: aws.String(t.Name), Item: prof,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}, nil, nil
@@ -313,7 +308,7 @@ func tierUpdate(id string, aggAV, occ, asgAV, refAV types.AttributeValue, next t
 	if refAV != nil {
 		u = u.Set(expression.Name(attrReferral), expression.Value(refAV))
 	}
-	u = setTierCopies(u, id, next, store)
+	u = setTierCopies(u, next)
 	expr, err := expression.NewBuilder().WithUpdate(u).WithCondition(profileVersionIs(version)).Build()
 	if err != nil {
 		return expr, fmt.Errorf("build profile update: %w", err)
@@ -321,17 +316,14 @@ func tierUpdate(id string, aggAV, occ, asgAV, refAV types.AttributeValue, next t
 	return expr, nil
 }
 
-// setTierCopies writes the top-level tier, stage and the store index sort key that
-// queries filter on.
-func setTierCopies(u expression.UpdateBuilder, id string, a tiering.Assignment, store string) expression.UpdateBuilder {
+// setTierCopies writes the top-level tier and stage that lists filter on (projected on
+// the customers-by-store index, so setting them to what they were writes no index entry).
+func setTierCopies(u expression.UpdateBuilder, a tiering.Assignment) expression.UpdateBuilder {
 	if a.Tier != model.TierNone {
 		u = u.Set(expression.Name("tier"), expression.Value(string(a.Tier)))
 	}
 	if a.Stage != "" {
 		u = u.Set(expression.Name("stage"), expression.Value(string(a.Stage)))
-	}
-	if store != "" {
-		u = u.Set(expression.Name(attrGSI2SK), expression.Value(StoreCustomerSK(string(a.Tier), string(a.Stage), id)))
 	}
 	return u
 }

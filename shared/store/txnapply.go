@@ -147,3 +147,21 @@ func (t *Table) RecordTxn(ctx context.Context, txn model.Txn, rec app.TxnRecord)
 	t.Units.addOne(true, out.ConsumedCapacity)
 	return nil
 }
+
+// RecordTxns puts transaction items in batches of 25 (BatchWriteItem): for tools that load
+// a customer's history whose profile they write themselves (ApplyTxn with Create). The
+// items are the ones RecordTxn puts; nothing is counted on any profile.
+func (t *Table) RecordTxns(ctx context.Context, txns []model.Txn) error {
+	reqs := make([]types.WriteRequest, 0, len(txns))
+	for _, txn := range txns {
+		item, err := txnItem(txn, app.TxnRecord{})
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	if err := t.batchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("record transactions: %w", err)
+	}
+	return nil
+}

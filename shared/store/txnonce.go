@@ -27,7 +27,7 @@ func (t *Table) TxnMarkers(ctx context.Context, keys []model.TxnKey) (map[model.
 	legacy := map[model.TxnKey]model.TxnMarker{}
 	var legacyCustomers []string
 	for _, k := range keys {
-		if it, ok := items[TxnOnceKey(k.Store, k.Source, k.ExternalID).PK]; ok {
+		if it, ok := items[TxnOnceKey(k.Store, k.Source, k.ExternalID)]; ok {
 			var m model.TxnMarker
 			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 				return nil, fmt.Errorf("decode transaction marker: %w", err)
@@ -35,7 +35,7 @@ func (t *Table) TxnMarkers(ctx context.Context, keys []model.TxnKey) (map[model.
 			out[k] = m
 			continue
 		}
-		if it, ok := items[LegacyTxnOnceKey(k.Source, k.ExternalID).PK]; ok {
+		if it, ok := items[LegacyTxnOnceKey(k.Source, k.ExternalID)]; ok {
 			var m model.TxnMarker
 			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 				return nil, fmt.Errorf("decode transaction marker: %w", err)

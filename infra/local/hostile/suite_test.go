@@ -19,6 +19,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/tierflow/tierflow/infra/local/esm"
+
+	"github.com/tierflow/tierflow/shared/store"
 )
 
 // row is one hostile request (or a short sequence of them) and what must come of it.
@@ -97,11 +99,20 @@ var profileBookkeeping = []string{"touches", "updatedAt", "version", "leadGrade"
 
 // dataPrefixes are the partitions of stored data; a new item elsewhere (a consent
 // confirmation token, a frequency counter) is bookkeeping of the public door.
-var dataPrefixes = []string{"CUST#", "PHONE#", "EMAIL#", "REF#", "TXNID#", "REM#", "POLICY#", "RUN#", "ALERT#", "STAFF#", "FEEDBACK#"}
+var dataPrefixes = []string{"PROFILES#", "CUST#", "PHONE#", "EMAIL#", "REF#", "TXNID#", "REM#", "POLICY#", "RUN#", "ALERT#", "STAFF#", "FEEDBACK#"}
+
+// profileKey is how a change names a customer's profile item ("PK SK").
+func profileKey(id string) string {
+	k := store.CustomerKey(id)
+	return k.PK + " " + k.SK
+}
 
 func (a allowance) permits(w *world, c change) bool {
 	owner := func() string { // the world name of the customer an item belongs to
 		if id, ok := strings.CutPrefix(c.PK, "CUST#"); ok {
+			return w.names[id]
+		}
+		if id, ok := strings.CutPrefix(c.SK, "PROFILE#"); ok && strings.HasPrefix(c.PK, "PROFILES#") {
 			return w.names[id]
 		}
 		item := c.After
@@ -123,7 +134,7 @@ func (a allowance) permits(w *world, c change) bool {
 		switch {
 		case strings.HasPrefix(c.PK, "CTR#") && c.kind() != "removed":
 			return true // the round-robin and frequency counters of the follow-up it plans
-		case c.PK == "CUST#"+w.customers[p] && c.SK == "PROFILE" && c.kind() == "modified":
+		case c.Key == profileKey(w.customers[p]) && c.kind() == "modified":
 			for _, attr := range c.Attrs {
 				if !slices.Contains(profileBookkeeping, attr) {
 					return false
@@ -135,7 +146,7 @@ func (a allowance) permits(w *world, c change) bool {
 		case c.PK == "CUST#"+w.customers[p]:
 			// New items of the person's timeline (the touch, a task pointer, a pending
 			// confirmation); not a purchase, a tier change, a survey answer or a section.
-			return !slices.ContainsFunc([]string{"PROFILE", "SENSITIVE", "TXN#", "TIER#", "FEEDBACK#"}, func(x string) bool { return strings.HasPrefix(c.SK, x) })
+			return !slices.ContainsFunc([]string{"SENSITIVE", "TXN#", "TIER#", "FEEDBACK#"}, func(x string) bool { return strings.HasPrefix(c.SK, x) })
 		case strings.HasPrefix(c.PK, "REM#") && owner() == p:
 			return true
 		case strings.HasPrefix(c.PK, "UNSUB#") && owner() == p:
@@ -250,7 +261,7 @@ func runRow(t *testing.T, w *world, r row, before snapshot, res *result) snapsho
 	}
 	for _, req := range r.Allow.Require {
 		who, attr, _ := strings.Cut(req, ".")
-		key := "CUST#" + w.customers[who] + " PROFILE"
+		key := profileKey(w.customers[who])
 		if !slices.ContainsFunc(changes, func(c change) bool { return c.Key == key && slices.Contains(c.Attrs, attr) }) {
 			fail("%s's %s did not change: the request that had to take effect did not", who, attr)
 		}

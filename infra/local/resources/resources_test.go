@@ -75,7 +75,7 @@ func TestCreateFromTemplateInRealEmulators(t *testing.T) {
 			}
 		}
 		slices.Sort(gsis)
-		if !slices.Equal(gsis, []string{"GSI1", "GSI2", "GSI3"}) {
+		if !slices.Equal(gsis, []string{"GSI1", "GSI2", "GSI3", "GSI4"}) {
 			t.Errorf("GSIs %v, want GSI1..3", gsis)
 		}
 		ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(c.Table)})

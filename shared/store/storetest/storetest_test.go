@@ -53,8 +53,8 @@ func TestTheTableIsACopyOfTheTemplatesTable(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	if n := len(got.GlobalSecondaryIndexes); n != 3 {
-		t.Errorf("table has %d GSIs, the template declares 3", n)
+	if n := len(got.GlobalSecondaryIndexes); n != 4 {
+		t.Errorf("table has %d GSIs, the template declares 4", n)
 	}
 	if g, w := indexes(got), indexes(want); !slices.Equal(g, w) {
 		t.Errorf("indexes %v, prototype %v", g, w)

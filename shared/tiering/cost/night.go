@@ -3,7 +3,6 @@ package cost
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,7 +45,8 @@ type Night struct {
 	// NoNewData: the next business day, nothing new.
 	NoNewData      store.Units
 	NoNewDataShare float64 // customers written / customers
-	// OneDayOfSales: the day after, a share of customers bought once.
+	// OneDayOfSales: the night after a day of sales (Sales transactions through ingest).
+	Sales              int
 	OneDayOfSales      store.Units
 	OneDayOfSalesShare float64
 	// PerUnchanged is NoNewData's units per customer; PerChanged the units a written
@@ -61,16 +61,18 @@ type Night struct {
 
 // MeasureNight seeds n synthetic customers (dataset.Synth, two years of purchases up to
 // 2025-01-01) under ids starting with prefix, runs the base's first night, then measures
-// the next night with no new data and, after a day on which every 20th customer bought
-// once, the night after.
+// the next night with no new data and, after a day of sales, the night after. The day of
+// sales is the generator's own next day (its 2025-01-01, dated a day later so that it
+// follows the quiet night): the base's own buyers at the base's own daily rate, about
+// 1 % of customers, through ingest.
 func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string) (Night, error) {
 	zone := time.FixedZone("CST", 8*3600)
 	pol := tiering.DefaultPolicy()
-	ids, err := seed(ctx, table, pol, n, prefix, zone)
+	day0 := time.Date(2025, 1, 1, 2, 0, 0, 0, zone)
+	sales, err := seed(ctx, table, pol, n, prefix, zone, day0.Add(-2*time.Hour))
 	if err != nil {
 		return Night{}, err
 	}
-	day0 := time.Date(2025, 1, 1, 2, 0, 0, 0, zone)
 	night := func(asOf time.Time) (app.Run, store.Units, error) {
 		nt, err := newNightly(table, asOf, zone, prefix)
 		if err != nil {
@@ -94,15 +96,13 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 	c := float64(run.Summary.Customers)
 	out.PerUnchanged = store.Units{Read: u.Read / c, Write: u.Write / c}
 
-	// A day of sales: every 20th customer buys once, through ingest.
 	in := &app.Ingest{Log: discardLog(), Policies: table, Ledger: table, Now: time.Now}
-	sale := day0.AddDate(0, 0, 1).Add(10 * time.Hour)
-	for i := 0; i < len(ids); i += 20 {
-		txn := model.Txn{Source: "cost", ExternalID: prefix + fmt.Sprint(i), CustomerID: ids[i].id, Store: ids[i].store,
-			At: sale, Amount: 300_000, Currency: "CNY", Once: model.OnceStore}
+	for _, txn := range sales {
+		txn.At = txn.At.AddDate(0, 0, 1)
 		if _, err := in.Apply(ctx, pol, txn); err != nil {
 			return out, fmt.Errorf("day of sales: %w", err)
 		}
+		out.Sales++
 	}
 	run, u, err = night(day0.AddDate(0, 0, 2))
 	if err != nil {
@@ -119,73 +119,65 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-type seeded struct{ id, store string }
-
-// seed builds the base the way an import tool would (store.Table.ApplyTxn: marker,
-// transaction and profile in one transaction, instant rules only), 16 customers at once.
-func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, prefix string, zone *time.Location) ([]seeded, error) {
+// seed builds the base the way an import tool would: each customer's history folded in
+// memory with ingest's instant rules, then the profile written with its last transaction
+// (store.Table.ApplyTxn: marker, transaction, profile) and the earlier transactions put
+// in batches, 16 customers at once. It returns the generator's transactions from until on
+// (one more day: the day of sales), under the customers' ids.
+func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, prefix string, zone *time.Location, until time.Time) ([]model.Txn, error) {
 	syn := dataset.Synth(dataset.SynthConfig{Seed: 7, Customers: n,
-		From: time.Date(2023, 1, 1, 0, 0, 0, 0, zone), To: time.Date(2025, 1, 1, 0, 0, 0, 0, zone)})
+		From: time.Date(2023, 1, 1, 0, 0, 0, 0, zone), To: until.AddDate(0, 0, 1)})
 	byCust := map[string][]model.Txn{}
+	var later []model.Txn
 	for _, t := range syn.Txns {
+		t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, prefix+t.CustomerID, "CNY", nil, model.OnceStore
+		if !t.At.Before(until) {
+			later = append(later, t)
+			continue
+		}
 		byCust[t.CustomerID] = append(byCust[t.CustomerID], t)
 	}
 	var mu sync.Mutex
 	var firstErr error
-	var out []seeded
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for _, c := range syn.Customers {
-		id := prefix + c.ID
-		txns := byCust[c.ID]
+		txns := byCust[prefix+c.ID]
 		if len(txns) == 0 {
 			continue
 		}
-		out = append(out, seeded{id, txns[0].Store})
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			for _, t := range txns {
-				t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, id, "CNY", nil, model.OnceStore
-				if err := seedOne(ctx, table, pol, t); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
+			if err := seedOne(ctx, table, pol, txns); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
 				}
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return out, firstErr
+	return later, firstErr
 }
 
-func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, t model.Txn) error {
-	for {
-		st, found, err := table.ReadTierState(ctx, t.CustomerID)
-		if err != nil {
-			return err
-		}
-		w := app.TxnWrite{Txn: t, Version: st.Version, Store: t.Store, Create: !found, At: t.At,
-			Aggregates: st.Aggregates, Occasions: st.OccasionsOrEstimate()}
+// seedOne writes one customer's history (ordered by time): the profile as ingest would
+// have left it after the last transaction.
+func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, txns []model.Txn) error {
+	last := txns[len(txns)-1]
+	w := app.TxnWrite{Txn: last, Store: last.Store, Create: true, At: last.At}
+	for _, t := range txns {
 		w.Aggregates.Apply(t)
 		w.Occasions.Apply(t.At, t.Net(), t.Refund)
-		w.Assignment, _ = tiering.InstantUpgrade(pol, &w.Aggregates, st.Assignment, t.At)
-		_, taken, err := table.ApplyTxn(ctx, w)
-		switch {
-		case errors.Is(err, app.ErrConflict):
-			continue
-		case err != nil:
-			return err
-		case taken:
-			return fmt.Errorf("seed %s: applied before", t.Ref())
-		}
-		return nil
+		w.Assignment, _ = tiering.InstantUpgrade(pol, &w.Aggregates, w.Assignment, t.At)
 	}
+	if _, taken, err := table.ApplyTxn(ctx, w); err != nil || taken {
+		return fmt.Errorf("seed %s: taken=%v %w", last.CustomerID, taken, err)
+	}
+	return table.RecordTxns(ctx, txns[:len(txns)-1])
 }
 
 // newNightly is the production run (planner included) over table, with the queue in
