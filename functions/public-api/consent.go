@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -12,28 +11,37 @@ import (
 	"github.com/tierflow/tierflow/shared/customer"
 	tevents "github.com/tierflow/tierflow/shared/events"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/htmlx"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 	"github.com/tierflow/tierflow/shared/store"
 )
 
-var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>确认授权 / Confirm your consent</title></head>
-<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">
-{{if .Done}}<h1>已确认 · Confirmed</h1>
+// consentPageHTML is the confirmation page for the consents of a link (token), in the
+// wording of version, or its outcome once done.
+func consentPageHTML(token, version string, items []consentItem, done bool) string {
+	const title, width = "确认授权 / Confirm your consent", "36rem"
+	if done {
+		return page(title, width, `<h1>已确认 · Confirmed</h1>
 <p>谢谢，我们已记录您的授权。您可随时回复 TD 或点击邮件中的退订链接撤回。</p>
-<p>Thank you, your consent is recorded. You can withdraw it at any time (reply TD, or the unsubscribe link in any e-mail).</p>
-{{else}}<h1>确认授权 · Confirm your consent</h1>
+<p>Thank you, your consent is recorded. You can withdraw it at any time (reply TD, or the unsubscribe link in any e-mail).</p>`)
+	}
+	var b strings.Builder
+	b.WriteString(`<h1>确认授权 · Confirm your consent</h1>
 <p>有人通过我们的表单为您申请了以下授权。如是您本人，请点击确认；如不是，请关闭本页，我们不会做任何更改。</p>
 <p>Someone used our form to ask for the following on your behalf. If it was you, confirm; if not, close this page and nothing changes.</p>
-<ul>{{range .Items}}<li><p>{{.ZH}}</p><p>{{.EN}}</p></li>{{end}}</ul>
-<p style="color:#666">授权文本版本 · Wording version {{.Version}}</p>
-<form method="post" action="/v1/consent/confirm?t={{.Token}}">
+<ul>`)
+	for _, it := range items {
+		b.WriteString("<li><p>" + htmlx.Text(it.ZH) + "</p><p>" + htmlx.Text(it.EN) + "</p></li>")
+	}
+	b.WriteString(`</ul>
+<p style="color:#666">授权文本版本 · Wording version ` + htmlx.Text(version) + `</p>
+<form method="post" action="/v1/consent/confirm?t=` + htmlx.QueryValue(token) + `">
 <input type="hidden" name="confirm" value="yes">
 <button type="submit" style="font-size:1.1rem;padding:.6rem 1.2rem">确认 · Confirm</button>
-</form>{{end}}
-</body></html>`))
+</form>`)
+	return page(title, width, b.String())
+}
 
 // consentItem is one consent as the page shows it, in both languages.
 type consentItem struct{ ZH, EN string }
@@ -84,7 +92,7 @@ func (in *inbound) consentPage(ctx context.Context, req events.APIGatewayV2HTTPR
 		}
 		items = append(items, consentItem{ZH: zh, EN: en})
 	}
-	return htmlPage(http.StatusOK, consentTmpl, map[string]any{"Token": tok, "Items": items, "Version": cr.TextVersion})
+	return htmlPage(http.StatusOK, consentPageHTML(tok, cr.TextVersion, items, false)), nil
 }
 
 // consentConfirm answers POST /v1/consent/confirm?t=: the consents the link stands for
@@ -107,7 +115,7 @@ func (in *inbound) consentConfirm(ctx context.Context, req events.APIGatewayV2HT
 		// event is logged for the operator (the link cannot be replayed to resend it).
 		in.log.ErrorContext(ctx, "consent.changed not published", "customer", cr.CustomerID, "err", err)
 	}
-	return htmlPage(http.StatusOK, consentTmpl, map[string]any{"Done": true})
+	return htmlPage(http.StatusOK, consentPageHTML("", "", nil, true)), nil
 }
 
 // consentChanged publishes consent.changed for each grant the confirmation put in force

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,24 +12,38 @@ import (
 	"github.com/tierflow/tierflow/shared/feedback"
 	"github.com/tierflow/tierflow/shared/followup"
 	fapp "github.com/tierflow/tierflow/shared/followup/app"
+	"github.com/tierflow/tierflow/shared/htmlx"
 	"github.com/tierflow/tierflow/shared/httpx"
 	"github.com/tierflow/tierflow/shared/logx"
 )
 
-var surveyTmpl = template.Must(template.New("survey").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>满意度调查 / Survey</title></head>
-<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem">
-{{if .Done}}<h1>谢谢！· Thank you!</h1><p>我们已收到您的反馈。 We have your answer.</p>
-{{else}}<h1>您对本次服务满意吗？· How was your visit?</h1>
-<form method="post" action="/v1/feedback?t={{.Token}}&amp;r={{.Ref}}">
+// surveyPageHTML is the survey form for a link (token, ref), or its outcome once done.
+func surveyPageHTML(token, ref string, done bool) string {
+	const title, width = "满意度调查 / Survey", "36rem"
+	if done {
+		return page(title, width, `<h1>谢谢！· Thank you!</h1><p>我们已收到您的反馈。 We have your answer.</p>`)
+	}
+	var b strings.Builder
+	scale := func(name string, lo, hi int) {
+		for n := lo; n <= hi; n++ {
+			v := strconv.Itoa(n)
+			b.WriteString(`<label><input type="radio" name="` + name + `" value="` + v + `"> ` + v + `</label> `)
+		}
+	}
+	b.WriteString(`<h1>您对本次服务满意吗？· How was your visit?</h1>
+<form method="post" action="/v1/feedback?t=` + htmlx.QueryValue(token) + `&amp;r=` + htmlx.QueryValue(ref) + `">
 <fieldset><legend>满意度 Satisfaction (1–5)</legend>
-{{range .CSAT}}<label><input type="radio" name="csat" value="{{.}}"> {{.}}</label> {{end}}</fieldset>
+`)
+	scale("csat", 1, 5)
+	b.WriteString(`</fieldset>
 <fieldset><legend>您向朋友推荐我们的可能性 How likely are you to recommend us? (0–10)</legend>
-{{range .NPS}}<label><input type="radio" name="nps" value="{{.}}"> {{.}}</label> {{end}}</fieldset>
+`)
+	scale("nps", 0, 10)
+	b.WriteString(`</fieldset>
 <p><button type="submit">提交 · Send</button></p>
-</form>{{end}}
-</body></html>`))
+</form>`)
+	return page(title, width, b.String())
+}
 
 // survey resolves a survey link: ?t= names the customer (their unsubscribe token) and
 // ?r= the survey reminder dispatch sent them (shared/links builds both). Only a
@@ -67,10 +80,7 @@ func (in *inbound) surveyPage(ctx context.Context, req events.APIGatewayV2HTTPRe
 	if _, _, err := in.survey(ctx, req); err != nil {
 		return events.APIGatewayV2HTTPResponse{}, err
 	}
-	return htmlPage(http.StatusOK, surveyTmpl, map[string]any{
-		"Token": req.QueryStringParameters["t"], "Ref": req.QueryStringParameters["r"],
-		"CSAT": []int{1, 2, 3, 4, 5}, "NPS": []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
-	})
+	return htmlPage(http.StatusOK, surveyPageHTML(req.QueryStringParameters["t"], req.QueryStringParameters["r"], false)), nil
 }
 
 // SurveyAnswer is the JSON form of an answer; the HTML form posts the same names.
@@ -151,7 +161,7 @@ func (in *inbound) surveyAnswer(ctx context.Context, req events.APIGatewayV2HTTP
 	}
 	in.log.InfoContext(logx.WithRequestID(ctx, httpx.RequestID(req)), "survey answer", "recorded", recorded, "complaint", r.Complaint())
 	if form {
-		return htmlPage(http.StatusOK, surveyTmpl, map[string]any{"Done": true})
+		return htmlPage(http.StatusOK, surveyPageHTML("", "", true)), nil
 	}
 	return httpx.JSON(http.StatusOK, map[string]any{"recorded": recorded, "complaintTask": complaint}), nil
 }

@@ -19,6 +19,10 @@ type Function struct {
 	// Links are the heavy packages this function uses; every other entry of Heavy is a
 	// package it must not link.
 	Links []string
+	// MethodLookup, when set, says why this function may reach a method lookup by a
+	// run-time name (executing a template), which keeps every exported method of every
+	// type it links; TestNoFunctionLooksUpMethodsByRunTimeName fails for any other.
+	MethodLookup string
 }
 
 // Heavy are packages that weigh in a bootstrap and that only some functions need.
@@ -42,15 +46,15 @@ const (
 
 // Functions is every function of template.yaml with its budget.
 var Functions = []Function{
-	{Dir: "api", Budget: 18 * MiB, Ceiling: 22_100_000, Links: []string{phones, kms, ddb}},
-	{Dir: "public-api", Budget: 18 * MiB, Ceiling: 22_300_000, Links: []string{phones, ses, sms, ddb}},
+	{Dir: "api", Budget: 18 * MiB, Links: []string{phones, kms, ddb}},
+	{Dir: "public-api", Budget: 18 * MiB, Links: []string{phones, ses, sms, ddb}},
 	{Dir: "ingest", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "retier", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "sweep", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "dispatch", Budget: 12 * MiB, Links: []string{ses, sms, ddb}},
 	{Dir: "delivery", Budget: 12 * MiB, Links: []string{ddb}},
 	{Dir: "api-key-authorizer", Budget: 12 * MiB, Links: []string{ddb}},
-	{Dir: "web", Budget: 12 * MiB},
+	{Dir: "web", Budget: 12 * MiB, MethodLookup: "renders /docs with html/template; it links no AWS client, so little is kept"},
 }
 
 // Forbidden returns the heavy packages of deps that f must not link.

@@ -98,3 +98,57 @@ func TestCeilingsAreAboveBudgets(t *testing.T) {
 		}
 	}
 }
+
+// No bootstrap reaches a method lookup by a run-time name: the linker would then keep
+// every exported method of every type it links (api and public-api weighed 21 MiB instead
+// of 16 for it). The failure names the chain of calls that reaches it.
+func TestNoFunctionLooksUpMethodsByRunTimeName(t *testing.T) {
+	root := repoRoot(t)
+	out := t.TempDir()
+	for _, f := range build.Functions {
+		t.Run(f.Dir, func(t *testing.T) {
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -dumpdep",
+				"-o", filepath.Join(out, f.Dir), "./functions/"+f.Dir)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("go build ./functions/%s: %v\n%.2000s", f.Dir, err, stderr.String())
+			}
+			chain, err := build.ReflectMethodChain(strings.NewReader(stderr.String()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case chain != nil && f.MethodLookup == "":
+				t.Errorf("functions/%s reaches %s, so its bootstrap keeps every exported method of every linked type; reached through:\n  %s\n"+
+					"(a step from type:T to a method of T: the method is kept because some package looks a method of that name up, "+
+					"or calls one through an interface — protobuf-go before v1.36.12 asks for \"Methods\", which is reflect's own)",
+					f.Dir, chain[len(chain)-1], strings.Join(chain, "\n  -> "))
+			case chain == nil && f.MethodLookup != "":
+				t.Errorf("functions/%s no longer looks methods up by name: drop its MethodLookup", f.Dir)
+			}
+		})
+	}
+}
+
+func TestReflectMethodChainNamesThePath(t *testing.T) {
+	dump := `_ -> main.main
+main.main -> main.page
+main.main -> fmt.Println
+main.page -> html/template.(*Template).Execute
+type:reflect.Value <UsedInIface> -> reflect.Value.String
+html/template.(*Template).Execute -> text/template.(*state).evalField <ReflectMethod>
+text/template.(*state).evalField <ReflectMethod> -> reflect.Value.MethodByName
+`
+	chain, err := build.ReflectMethodChain(strings.NewReader(dump))
+	want := []string{"main.main", "main.page", "html/template.(*Template).Execute", "text/template.(*state).evalField"}
+	if err != nil || !slices.Equal(chain, want) {
+		t.Errorf("chain = %q, %v; want %q", chain, err, want)
+	}
+	chain, err = build.ReflectMethodChain(strings.NewReader("_ -> main.main\nmain.main -> fmt.Println\n"))
+	if err != nil || chain != nil {
+		t.Errorf("a program without a run-time method lookup: chain = %q, %v", chain, err)
+	}
+}

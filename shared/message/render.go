@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template/parse"
-	"unicode/utf8"
+
+	"github.com/tierflow/tierflow/shared/htmlx"
 )
 
 // A compiled template is its literal text and its {{.Var}} actions in order, each with
@@ -101,9 +102,9 @@ func compileHTML(root *parse.ListNode) (compiled, error) {
 			}
 			switch {
 			case !st.inTag:
-				c = append(c, piece{field: f, esc: htmlEscape})
+				c = append(c, piece{field: f, esc: htmlx.Text})
 			case st.inValue && st.valueSoFar == 0 && (st.attr == "href" || st.attr == "src"):
-				c = append(c, piece{field: f, esc: func(s string) string { return htmlEscape(urlNormalize(urlFilter(s))) }})
+				c = append(c, piece{field: f, esc: htmlx.URL})
 				st.valueSoFar = 1 // text after it continues the URL
 			default:
 				return nil, fmt.Errorf("%s: a variable may stand in text or begin a double-quoted href/src value", n)
@@ -177,88 +178,4 @@ func attrBefore(s string) string {
 	s = strings.TrimRight(s, " \t")
 	k := strings.LastIndexAny(s, " \t\n\r<")
 	return strings.ToLower(s[k+1:])
-}
-
-// The escapers below are html/template's (Go's html/template/html.go and url.go) for the
-// contexts compileHTML allows.
-
-// htmlEscape is html/template's htmlEscaper and attrEscaper for plain strings.
-func htmlEscape(s string) string {
-	var b strings.Builder
-	written := 0
-	for i, r := range s {
-		var repl string
-		switch r {
-		case 0:
-			repl = "\uFFFD"
-		case '"':
-			repl = "&#34;"
-		case '&':
-			repl = "&amp;"
-		case '\'':
-			repl = "&#39;"
-		case '+':
-			repl = "&#43;"
-		case '<':
-			repl = "&lt;"
-		case '>':
-			repl = "&gt;"
-		default:
-			continue
-		}
-		b.WriteString(s[written:i])
-		b.WriteString(repl)
-		written = i + utf8.RuneLen(r)
-	}
-	if written == 0 {
-		return s
-	}
-	b.WriteString(s[written:])
-	return b.String()
-}
-
-// urlFilter replaces a URL whose scheme is not http, https or mailto.
-func urlFilter(s string) string {
-	if protocol, _, ok := strings.Cut(s, ":"); ok && !strings.Contains(protocol, "/") {
-		if !strings.EqualFold(protocol, "http") && !strings.EqualFold(protocol, "https") && !strings.EqualFold(protocol, "mailto") {
-			return "#ZgotmplZ"
-		}
-	}
-	return s
-}
-
-// urlNormalize percent-encodes what may not stand in a URL, keeping what already is
-// encoded and the reserved characters.
-func urlNormalize(s string) string {
-	var b strings.Builder
-	written := 0
-	for i, n := 0, len(s); i < n; i++ {
-		c := s[i]
-		switch c {
-		case '!', '#', '$', '&', '*', '+', ',', '/', ':', ';', '=', '?', '@', '[', ']':
-			continue
-		case '-', '.', '_', '~':
-			continue
-		case '%':
-			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-				continue // a valid escape is kept
-			}
-		default:
-			if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-				continue
-			}
-		}
-		b.WriteString(s[written:i])
-		fmt.Fprintf(&b, "%%%02x", c)
-		written = i + 1
-	}
-	if written == 0 {
-		return s
-	}
-	b.WriteString(s[written:])
-	return b.String()
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
