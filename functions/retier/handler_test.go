@@ -144,3 +144,45 @@ func mustPolicy(t *testing.T) string {
 	}
 	return string(b)
 }
+
+// fakeLayout is a table in some item layout; migrating moves its profiles once.
+type fakeLayout struct {
+	version, profiles, migrations int
+}
+
+func (f *fakeLayout) Layout(context.Context) (int, error) { return f.version, nil }
+func (f *fakeLayout) MigrateProfiles(context.Context, time.Time) (int, error) {
+	f.migrations++
+	moved := f.profiles
+	f.version, f.profiles = 2, 0
+	return moved, nil
+}
+
+// A table written before the current layout is migrated by the deploy's
+// {"action":"migrate"}, or, if that never ran, by the first nightly run, before it reads a
+// profile; a migrated table is never migrated again.
+func TestATableFromBeforeIsMigratedOnceBeforeTheNightReadsIt(t *testing.T) {
+	h, r, _ := newHandler()
+	tbl := &fakeLayout{version: 1, profiles: 12}
+	h.layout = tbl
+	out, err := h.Handle(context.Background(), json.RawMessage(`{"action":"migrate"}`))
+	if err != nil || out.(map[string]any)["profilesMoved"] != 12 || len(r.byID) != 0 {
+		t.Fatalf("migrate answered %v, %v (runs %d); want 12 profiles moved and no run", out, err, len(r.byID))
+	}
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"action":"nightly"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if tbl.migrations != 1 || len(r.byID) != 1 {
+		t.Fatalf("%d migrations, %d runs; want 1 and 1", tbl.migrations, len(r.byID))
+	}
+
+	h2, r2, _ := newHandler()
+	old := &fakeLayout{version: 1, profiles: 3}
+	h2.layout = old
+	if _, err := h2.Handle(context.Background(), json.RawMessage(`{"action":"nightly"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if old.migrations != 1 || old.version != 2 || len(r2.byID) != 1 {
+		t.Fatalf("a nightly run on an unmigrated table: %d migrations, layout %d, %d runs", old.migrations, old.version, len(r2.byID))
+	}
+}

@@ -37,7 +37,7 @@ func main() {
 		logx.Duration(ctx, "NightlyRunDuration", took)
 	}
 	boot.Check(b.Log, "configuration", e.Err(), segErr, err)
-	lambda.Start((&handler{log: b.Log, night: n}).Handle)
+	lambda.Start((&handler{log: b.Log, night: n, layout: b.Table}).Handle)
 }
 
 // tableUnits reads the request units the function's table client consumed so far: the

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/boot"
+	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/dataset"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/queue"
@@ -46,7 +48,10 @@ type Night struct {
 	NoNewData      store.Units
 	NoNewDataShare float64 // customers written / customers
 	// OneDayOfSales: the night after a day of sales (Sales transactions through ingest).
-	Sales              int
+	Sales int
+	// PerSale is what ingest cost per sale of that day (follow-up planning included), on
+	// customers with a history: the base's own purchases, not a fresh customer's.
+	PerSale            store.Units
 	OneDayOfSales      store.Units
 	OneDayOfSalesShare float64
 	// PerUnchanged is NoNewData's units per customer; PerChanged the units a written
@@ -96,13 +101,23 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 	c := float64(run.Summary.Customers)
 	out.PerUnchanged = store.Units{Read: u.Read / c, Write: u.Write / c}
 
-	in := &app.Ingest{Log: discardLog(), Policies: table, Ledger: table, Now: time.Now}
+	saleDay := day0.AddDate(0, 0, 1)
+	planner, err := boot.Planner(table, func() time.Time { return saleDay.Add(12 * time.Hour) })
+	if err != nil {
+		return out, err
+	}
+	in := &app.Ingest{Log: discardLog(), Policies: table, Ledger: table, Planner: planner, Now: func() time.Time { return saleDay.Add(12 * time.Hour) }}
+	before := table.Units.Snapshot()
 	for _, txn := range sales {
 		txn.At = txn.At.AddDate(0, 0, 1)
 		if _, err := in.Apply(ctx, pol, txn); err != nil {
 			return out, fmt.Errorf("day of sales: %w", err)
 		}
 		out.Sales++
+	}
+	if out.Sales > 0 {
+		u := table.Units.Snapshot().Sub(before)
+		out.PerSale = store.Units{Read: u.Read / float64(out.Sales), Write: u.Write / float64(out.Sales), Calls: u.Calls / out.Sales}
 	}
 	run, u, err = night(day0.AddDate(0, 0, 2))
 	if err != nil {
@@ -119,30 +134,27 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// seed builds the base the way an import tool would: each customer's history folded in
-// memory with ingest's instant rules, then the profile written with its last transaction
-// (store.Table.ApplyTxn: marker, transaction, profile) and the earlier transactions put
-// in batches, 16 customers at once. It returns the generator's transactions from until on
-// (one more day: the day of sales), under the customers' ids.
+// seed builds the base as it arrives in production: every customer first as a lead
+// through the public form's path (store.Table.ResolveLead: name, phone, e-mail, birthday,
+// consents, a UTM source), so profiles weigh what real ones do; then their history folded
+// in memory with ingest's instant rules and written the way an import tool would (the
+// profile counted once with its last transaction through store.Table.ApplyTxn, the earlier
+// transactions put in batches), 16 customers at once. It returns the generator's
+// transactions from until on (one more day: the day of sales) under the customers' ids.
 func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, prefix string, zone *time.Location, until time.Time) ([]model.Txn, error) {
-	syn := dataset.Synth(dataset.SynthConfig{Seed: 7, Customers: n,
+	syn := dataset.Synth(dataset.SynthConfig{Seed: seedOf(prefix), Customers: n,
 		From: time.Date(2023, 1, 1, 0, 0, 0, 0, zone), To: until.AddDate(0, 0, 1)})
 	byCust := map[string][]model.Txn{}
-	var later []model.Txn
 	for _, t := range syn.Txns {
-		t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, prefix+t.CustomerID, "CNY", nil, model.OnceStore
-		if !t.At.Before(until) {
-			later = append(later, t)
-			continue
-		}
 		byCust[t.CustomerID] = append(byCust[t.CustomerID], t)
 	}
 	var mu sync.Mutex
 	var firstErr error
+	ids := map[string]string{} // generator id -> customer id
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for _, c := range syn.Customers {
-		txns := byCust[prefix+c.ID]
+		txns := byCust[c.ID]
 		if len(txns) == 0 {
 			continue
 		}
@@ -151,33 +163,89 @@ func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, p
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := seedOne(ctx, table, pol, txns); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+			id, err := seedOne(ctx, table, pol, c, txns, prefix, until)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
 			}
+			ids[c.ID] = id
 		}()
 	}
 	wg.Wait()
-	return later, firstErr
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	var later []model.Txn
+	for _, t := range syn.Txns {
+		if !t.At.Before(until) {
+			later = append(later, synthTxn(t, ids[t.CustomerID], prefix))
+		}
+	}
+	return later, nil
 }
 
-// seedOne writes one customer's history (ordered by time): the profile as ingest would
-// have left it after the last transaction.
-func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, txns []model.Txn) error {
-	last := txns[len(txns)-1]
-	w := app.TxnWrite{Txn: last, Store: last.Store, Create: true, At: last.At}
+// seedOf keeps two measurements on one table apart: the generator's phones and e-mails
+// are unique per seed.
+func seedOf(prefix string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(prefix))
+	return h.Sum64()
+}
+
+// synthTxn is a generated transaction as a POS would post it for customer id.
+func synthTxn(t model.Txn, id, prefix string) model.Txn {
+	t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, id, "CNY", nil, model.OnceStore
+	return t
+}
+
+// seedRules read the generator's forms as public-api reads them.
+var seedRules = customer.Rules{DefaultRegion: "CN"}
+
+// seedOne creates one customer from their lead form and writes their history before
+// until (ordered by time): the profile as ingest would have left it after the last
+// transaction. It returns the customer's id.
+func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, c dataset.Customer, txns []model.Txn, prefix string, until time.Time) (string, error) {
+	form := customer.LeadForm{Name: c.Name, Phone: c.Phone, Email: c.Email, Store: c.Store, TimeZone: c.TimeZone,
+		Birthday: c.Birthday.Format(time.DateOnly), Interest: "whitening", UTMSource: "baidu", UTMCampaign: "spring",
+		ConsentService: customer.Checkbox{Set: true, Value: true}, ConsentMarketingSMS: customer.Checkbox{Set: true, Value: true},
+		ConsentTextVersion: "v1"}
+	lead, err := seedRules.Validate(form, customer.Submission{At: c.Since, IP: "203.0.113.7", Channel: "form"})
+	if err != nil {
+		return "", fmt.Errorf("seed %s: %w", c.ID, err)
+	}
+	res, err := table.ResolveLead(ctx, lead, customer.DefaultGradePolicy().Grade(lead), c.Since)
+	if err != nil {
+		return "", fmt.Errorf("seed %s: %w", c.ID, err)
+	}
+	if !res.Created {
+		return "", fmt.Errorf("seed %s: the generator's person is in the table already (use a fresh table or another prefix)", c.ID)
+	}
+	id := res.Profile.ID
+	var past []model.Txn
 	for _, t := range txns {
+		if t.At.Before(until) {
+			past = append(past, synthTxn(t, id, prefix))
+		}
+	}
+	if len(past) == 0 {
+		return id, nil
+	}
+	st, _, err := table.ReadTierState(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	last := past[len(past)-1]
+	w := app.TxnWrite{Txn: last, Store: st.Store, Version: st.Version, At: last.At, Assignment: st.Assignment}
+	for _, t := range past {
 		w.Aggregates.Apply(t)
 		w.Occasions.Apply(t.At, t.Net(), t.Refund)
 		w.Assignment, _ = tiering.InstantUpgrade(pol, &w.Aggregates, w.Assignment, t.At)
 	}
 	if _, taken, err := table.ApplyTxn(ctx, w); err != nil || taken {
-		return fmt.Errorf("seed %s: taken=%v %w", last.CustomerID, taken, err)
+		return "", fmt.Errorf("seed %s: taken=%v %w", id, taken, err)
 	}
-	return table.RecordTxns(ctx, txns[:len(txns)-1])
+	return id, table.RecordTxns(ctx, past[:len(past)-1])
 }
 
 // newNightly is the production run (planner included) over table, with the queue in
