@@ -17,17 +17,19 @@ import (
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/store"
+	"github.com/tierflow/tierflow/shared/tiering"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
-// What ingest is held to, in request units. Issue #13's budget for a new transaction is
-// 1 RRU + 3 WRU; it costs 4 WRU: the once-marker 1, the transaction item 1, the profile 1
-// and the profile's copy on the store index (GSI2 projects ALL attributes, so every
-// profile write is written twice) 1. Reaching 3 needs the tier state in an item of its
-// own that no index copies (docs/scale.md). The duplicate's budget holds.
+// What ingest is held to, in request units (issue #13): a new transaction 1 RRU (the
+// once-marker and the profile, eventually consistent) + 3 WRU (the once-marker, the
+// profile, the transaction item; the profile's store-index entry projects nothing a
+// purchase changes, so it is not written), for a profile of at most 1 KB. A profile above
+// 1 KB costs one unit more per KB (Night.PerSale measures the base's). A duplicate
+// costs the marker's and the transaction item's reads, nothing written.
 const (
 	IngestNewMaxRRU       = 1.0
-	IngestNewMaxWRU       = 4.0
+	IngestNewMaxWRU       = 3.0
 	IngestDuplicateMaxRRU = 1.0
 	IngestDuplicateMaxWRU = 0.0
 )
@@ -160,17 +162,22 @@ func MeasureTierMove(ctx context.Context, table *store.Table, st, suffix string)
 	if _, err := in.Apply(ctx, pol, buy); err != nil {
 		return store.Units{}, err
 	}
+	return moveOnce(ctx, table, pol, id, "move-"+suffix, time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC))
+}
+
+// moveOnce writes, as a night would, customer id's move to tier A (active) and returns
+// what that write cost: the profile's update and the history item.
+func moveOnce(ctx context.Context, table *store.Table, pol *tiering.Policy, id, runID string, asOf time.Time) (store.Units, error) {
 	p, _, err := table.ReadTierState(ctx, id)
 	if err != nil {
 		return store.Units{}, err
 	}
-	asOf := time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC)
 	next := p.Assignment // the move measured: to A, as a night would write it
 	next.Tier, next.Computed, next.Stage, next.AssessedOn = model.TierA, model.TierA, model.StageActive, asOf.Format(time.DateOnly)
 	next.Reason = fmt.Sprintf("A (%s): R=5 F=5 M=5 T=+, policy v%d", pol.Name(model.TierA), pol.Version)
-	a := app.Assessment{State: p, Next: next, RunID: "move-" + suffix, From: p.Assignment.Tier,
+	a := app.Assessment{State: p, Next: next, RunID: runID, From: p.Assignment.Tier,
 		Change: &app.TierChange{At: asOf, From: p.Assignment.Tier, To: next.Tier, Stage: next.Stage,
-			Reason: next.Reason, PolicyVersion: next.PolicyVersion, RunID: "move-" + suffix}}
+			Reason: next.Reason, PolicyVersion: next.PolicyVersion, RunID: runID}}
 	before := table.Units.Snapshot()
 	if err := table.SaveAssessment(ctx, a); err != nil {
 		return store.Units{}, err

@@ -18,8 +18,9 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 func init() { customer.UsePhones(phone.Library{}) }
 
 // Ingest's request units, against DynamoDB Local: a new transaction of a customer who has
-// bought before, its follow-up planning included, costs at most 1 RRU + 4 WRU (issue
-// #13 asks 3 WRU: see cost.IngestNewMaxWRU); its redelivery at most 1 RRU and no write.
+// bought before, its follow-up planning included, costs at most 1 RRU + 3 WRU (issue
+// #13's budget, cost.IngestNewMaxWRU, for a profile up to 1 KB: a customer the POS knows
+// by number); its redelivery at most 1 RRU and no write.
 func TestIngestStaysInItsRequestUnitBudget(t *testing.T) {
 	got, err := cost.MeasureIngest(context.Background(), storetest.Table(t), "sh-01", storetest.Suffix())
 	if err != nil {
@@ -35,11 +36,10 @@ func TestIngestStaysInItsRequestUnitBudget(t *testing.T) {
 	}
 }
 
-// The nightly run on a synthetic base against DynamoDB Local. Issue #13's write share
-// holds: the next night with no new data writes at most 2 % of customers (the rest
-// cost no write). Its read budget (0.5 RRU per customer) does not yet: both passes scan
-// the whole table, transactions and markers included (docs/scale.md); the test holds
-// the measured figure so that it does not grow.
+// The nightly run on a synthetic base against DynamoDB Local: the next night with no new
+// data writes at most 2 % of customers (the rest cost no write), and the night reads
+// profiles and nothing else (a ceiling for this small base; issue #13's 0.5 RRU per
+// customer is held on its base of 5,000 by make cost).
 func TestNightStaysInItsRequestUnitBudget(t *testing.T) {
 	got, err := cost.MeasureNight(context.Background(), storetest.Table(t), 300, "cn"+storetest.Suffix()+"-")
 	if err != nil {
@@ -55,8 +55,8 @@ func TestNightStaysInItsRequestUnitBudget(t *testing.T) {
 	if got.Summary.Read <= 0.5*got.NoNewData.Read || got.Summary.Read > got.NoNewData.Read || got.Summary.Write > got.NoNewData.Write {
 		t.Errorf("the run's summary says %.1f RRU + %.1f WRU; measured %.1f + %.1f", got.Summary.Read, got.Summary.Write, got.NoNewData.Read, got.NoNewData.Write)
 	}
-	if got.PerUnchanged.Read > cost.NightUnchangedMeasuredRRU {
-		t.Errorf("a night with no new data read %.2f RRU per customer; it was %.1f (budget %.1f)", got.PerUnchanged.Read, cost.NightUnchangedMeasuredRRU, cost.NightUnchangedMaxRRU)
+	if got.PerUnchanged.Read > cost.NightUnchangedSmallBaseRRU {
+		t.Errorf("a night with no new data read %.2f RRU per customer of a small base; at most %.1f", got.PerUnchanged.Read, cost.NightUnchangedSmallBaseRRU)
 	}
 }
 
