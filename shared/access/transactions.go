@@ -237,8 +237,10 @@ func (r *txnResolver) create(ctx context.Context, items []TxnCustomer) {
 				jobs = append(jobs, job{ref: &k})
 			}
 		case it.Phone != "" || it.Email != "":
+			// A contact naming a customer without a profile is a creation in flight or
+			// one that died: creating settles which (the store releases a dead claim).
 			k := contactKey(it.Phone, it.Email)
-			if r.byContact[k].id == "" && !queued["c"+k] {
+			if h := r.byContact[k]; (h.id == "" || !r.exists[h.id]) && !queued["c"+k] {
 				queued["c"+k] = true
 				jobs = append(jobs, job{contact: &items[i]})
 			}

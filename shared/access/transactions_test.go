@@ -27,6 +27,8 @@ func TestTransactionCustomers(t *testing.T) {
 			access.TxnCustomer{Store: "sh-01", Phone: "+8613900000002"}, want{field: "/customer", audited: true}},
 		{"a phone of the caller's customer finds them", access.TxnCustomer{Store: "sh-01", Phone: "+8613900000001"}, want{id: "c-sh"}},
 		{"an unknown phone creates a customer in the transaction's store", access.TxnCustomer{Store: "sh-01", Phone: "+8613900000009"}, want{id: "new", created: 1}},
+		{"a phone whose customer has no profile (a creation that died) creates one: the store settles the claim",
+			access.TxnCustomer{Store: "sh-01", Phone: "+8613900000003"}, want{id: "new", created: 1}},
 		{"an unknown number creates that store's customer", access.TxnCustomer{Store: "sh-01", Ref: "POS-77"}, want{id: "new", created: 1}},
 		{"a known number finds that store's customer", access.TxnCustomer{Store: "sh-01", Ref: "POS-1"}, want{id: "c-sh"}},
 		{"the same number in another store is another customer", access.TxnCustomer{Store: "sh-01", Ref: "BJ-1"}, want{id: "new", created: 1}},
@@ -38,6 +40,7 @@ func TestTransactionCustomers(t *testing.T) {
 			f := newFake()
 			f.add("c-sh", "sh-01", "+8613900000001")
 			f.add("c-bj", "bj-01", "+8613900000002")
+			f.contacts["+8613900000003"] = "c-dead" // a claim whose profile never came
 			f.refs[access.Ref{Store: "sh-01", Number: "POS-1"}] = "c-sh"
 			f.refs[access.Ref{Store: "bj-01", Number: "BJ-1"}] = "c-bj"
 			res := f.layer().TxnCustomers(context.Background(), shClinician, []access.TxnCustomer{tc.item}, req)[0]

@@ -5,13 +5,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/tierflow/tierflow/shared/access"
 	"github.com/tierflow/tierflow/shared/customer"
@@ -68,6 +67,8 @@ func (t *Table) CustomerStores(ctx context.Context, ids []string) (map[string]st
 }
 
 // CustomersByRef implements access.TxnPorts through the customer-number uniqueness items.
+// A number whose key names a customer without a profile (a creation in flight, or one
+// that died: claims.go) is nobody's yet: it is absent, and creating it settles which.
 func (t *Table) CustomersByRef(ctx context.Context, refs []access.Ref) (map[access.Ref]string, error) {
 	out := map[access.Ref]string{}
 	for start := 0; start < len(refs); start += 100 {
@@ -80,8 +81,16 @@ func (t *Table) CustomersByRef(ctx context.Context, refs []access.Ref) (map[acce
 		if err != nil {
 			return nil, fmt.Errorf("look up customer numbers: %w", err)
 		}
+		profiles := make([]Key, 0, len(owners))
+		for _, id := range owners {
+			profiles = append(profiles, CustomerKey(id))
+		}
+		exist, err := t.batchGet(ctx, profiles, "id")
+		if err != nil {
+			return nil, fmt.Errorf("look up customer numbers' profiles: %w", err)
+		}
 		for i, r := range chunk {
-			if id := owners[keys[i].PK]; id != "" {
+			if id := owners[keys[i].PK]; id != "" && exist[CustomerKey(id)] != nil {
 				out[r] = id
 			}
 		}
@@ -90,11 +99,12 @@ func (t *Table) CustomersByRef(ctx context.Context, refs []access.Ref) (map[acce
 }
 
 // CreateByRef implements access.TxnPorts: a customer of the store known only by the
-// business's number, created with the number's uniqueness item in one transaction.
+// business's number, which it claims before its profile is written (createProfile). at
+// is the caller's clock.
 func (t *Table) CreateByRef(ctx context.Context, ref access.Ref, at time.Time) (string, error) {
 	lead := customer.Lead{Store: ref.Store, Submission: customer.Submission{At: at, Channel: "api"}}
 	k := CustomerRefKey(ref.Store, ref.Number)
-	r, err := t.createProfile(ctx, lead, customer.DefaultGradePolicy().Grade(lead), "", NewID(), &k)
+	r, err := t.createProfile(ctx, lead, customer.DefaultGradePolicy().Grade(lead), "", NewID(), &k, at)
 	if errors.Is(err, ErrContactTaken) {
 		return "", access.ErrTaken
 	}
@@ -107,18 +117,22 @@ func (t *Table) CreateByContact(ctx context.Context, lead customer.Lead, g custo
 	if lead.Submission.At.IsZero() {
 		lead.Submission.At = at
 	}
-	r, err := t.createProfile(ctx, lead, g, "", NewID(), nil)
+	r, err := t.createProfile(ctx, lead, g, "", NewID(), nil, at)
 	if errors.Is(err, ErrContactTaken) {
 		return "", access.ErrTaken
 	}
 	return r.Profile.ID, err
 }
 
-// createProfile writes a new profile with its uniqueness keys (phone, e-mail and, when
-// given, the customer number), referral code and first touch in one transaction. A
-// uniqueness key taken meanwhile cancels it with ErrContactTaken; a clashing referral code
-// is redrawn.
-func (t *Table) createProfile(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string, ref *Key) (LeadResult, error) {
+// createProfile creates a customer without a transaction (claims.go): it claims the
+// referral code, then the phone, e-mail and, when given, customer-number keys, each with
+// a conditional PutItem naming the new id and now; then puts the profile, then the first
+// touch. A key held by someone else releases what this attempt claimed: a clashing
+// referral code is redrawn; a phone, e-mail or number is ErrContactTaken, wrapping the
+// condition failure so that lead resolution re-resolves. A key held by a dangling claim
+// (older than ClaimGrace, without a profile) is released and claimed. now is the claim
+// time others compare with ClaimGrace: the caller's clock, never a time a client sent.
+func (t *Table) createProfile(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string, ref *Key, now time.Time) (LeadResult, error) {
 	for draw := 0; draw < 5; draw++ {
 		code, err := customer.NewReferralCode(rand.Reader)
 		if err != nil {
@@ -130,52 +144,71 @@ func (t *Table) createProfile(ctx context.Context, lead customer.Lead, g custome
 		if err != nil {
 			return LeadResult{}, err
 		}
-		keys := []Key{PhoneKey(p.Phone), EmailKey(p.Email)}
 		if ref != nil {
 			item[attrCustomerRef] = &types.AttributeValueMemberS{Value: ref.PK}
-			keys = append(keys, *ref)
 		}
-		items := []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String(t.Name), Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
-		refIdx := len(items)
-		rc, err := putUnique(t.Name, ReferralKey(code), id)
+		touch, err := touchItem(TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[len(p.Touches)-1], Created: true})
 		if err != nil {
 			return LeadResult{}, err
 		}
-		items = append(items, rc)
-		for _, k := range keys {
-			if strings.HasSuffix(k.PK, "#") {
-				continue
-			}
-			u, err := putUnique(t.Name, k, id)
-			if err != nil {
-				return LeadResult{}, err
-			}
-			items = append(items, u)
-		}
-		touch, err := putTouch(t.Name, TouchItem{CustomerID: id, ID: touchID, Touch: p.Touches[len(p.Touches)-1], Created: true})
-		if err != nil {
-			return LeadResult{}, err
-		}
-		items = append(items, touch)
-		err = t.transact(ctx, items)
-		if err == nil {
-			return LeadResult{Profile: p, Version: 1, Created: true, TouchRef: TouchRef(lead.Submission.At, touchID)}, nil
-		}
-		failed := cancelReasons(err)
-		if failed == nil {
+		err = t.claimAndPut(ctx, creationKeys(p, ref), id, item, now)
+		var held *errKeyHeld
+		switch {
+		case errors.As(err, &held) && held.key == ReferralKey(code):
+			continue // only the referral code clashed: draw another
+		case errors.As(err, &held):
+			// A phone, e-mail or number is someone's (or a creation's in flight): the
+			// wrapped condition failure keeps it retryable for lead resolution.
+			return LeadResult{}, fmt.Errorf("create customer: %w: %w", ErrContactTaken, err)
+		case err != nil:
 			return LeadResult{}, fmt.Errorf("create customer: %w", err)
 		}
-		others := append(slices.Clone(failed[:refIdx]), failed[refIdx+1:]...)
-		if failed[refIdx] && !slices.Contains(others, true) {
-			continue // only the referral code clashed: draw another
+		// The customer exists from here on. A touch lost to a crash is the only loss: the
+		// form's retry lands on the person as a known one and writes it then.
+		if err := t.putNew(ctx, touch); err != nil {
+			return LeadResult{}, fmt.Errorf("create customer %s: first touch: %w", id, err)
 		}
-		if !slices.Contains(others, true) {
-			return LeadResult{}, fmt.Errorf("create customer: %w", err) // a conflict in flight: retryable
-		}
-		// A phone, e-mail or number is someone's now (the profile id is fresh): the
-		// wrapped cancellation keeps it retryable for lead resolution.
-		return LeadResult{}, fmt.Errorf("create customer: %w: %w", ErrContactTaken, err)
+		return LeadResult{Profile: p, Version: 1, Created: true, TouchRef: TouchRef(lead.Submission.At, touchID)}, nil
 	}
 	return LeadResult{}, fmt.Errorf("create customer: no free referral code after 5 draws")
+}
+
+// creationKeys are the uniqueness keys a new profile claims, in the order it claims
+// them: the referral code first, so that a clash there (redrawn) costs nothing else.
+func creationKeys(p customer.Profile, ref *Key) []Key {
+	keys := []Key{ReferralKey(p.ReferralCode)}
+	for _, k := range []Key{PhoneKey(p.Phone), EmailKey(p.Email)} {
+		if !strings.HasSuffix(k.PK, "#") {
+			keys = append(keys, k)
+		}
+	}
+	if ref != nil {
+		keys = append(keys, *ref)
+	}
+	return keys
+}
+
+// claimAndPut claims keys for id and puts the profile item, within claimDeadline of the
+// first claim. Claims are released when the profile was surely not written (a key held,
+// a request refused); when the outcome is unknown they stay, and ClaimGrace frees them.
+func (t *Table) claimAndPut(ctx context.Context, keys []Key, id string, profile map[string]types.AttributeValue, now time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, claimDeadline)
+	defer cancel()
+	if err := t.claimAll(ctx, keys, id, now); err != nil {
+		return err
+	}
+	err := t.putNew(ctx, profile)
+	var api smithy.APIError
+	if err != nil && errors.As(err, &api) && api.ErrorFault() == smithy.FaultClient {
+		mine := claim{CustomerID: id, ClaimedAt: now.UTC().Format(time.RFC3339Nano)}
+		for _, k := range keys {
+			if rerr := t.releaseClaim(context.WithoutCancel(ctx), k, mine); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("put profile %s: %w", id, err)
+	}
+	return nil
 }

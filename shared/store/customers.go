@@ -175,25 +175,15 @@ func (t *Table) profileAttr(ctx context.Context, id, attr string, v any) (found 
 }
 
 // lookupUnique reads uniqueness items (consistent, 100 keys a call), returning key PK →
-// customer id for those that exist.
+// customer id for those that exist (lookupClaims, with the claim time).
 func (t *Table) lookupUnique(ctx context.Context, keys ...Key) (map[string]string, error) {
-	var live []Key
-	for _, k := range keys {
-		if k.PK != "" {
-			live = append(live, k)
-		}
-	}
-	items, err := t.batchGet(ctx, live, "customerId")
+	claims, err := t.lookupClaims(ctx, keys...)
 	if err != nil {
-		return nil, fmt.Errorf("look up uniqueness keys: %w", err)
+		return nil, err
 	}
-	found := make(map[string]string, len(items))
-	for k, it := range items {
-		var u uniqueItem
-		if err := attributevalue.UnmarshalMap(it, &u); err != nil {
-			return nil, fmt.Errorf("decode uniqueness key: %w", err)
-		}
-		found[k.PK] = u.CustomerID
+	found := make(map[string]string, len(claims))
+	for pk, c := range claims {
+		found[pk] = c.CustomerID
 	}
 	return found, nil
 }
@@ -322,45 +312,95 @@ func (t *Table) ResolveLead(ctx context.Context, lead customer.Lead, g customer.
 }
 
 func (t *Table) resolveOnce(ctx context.Context, lead customer.Lead, g customer.Grading, now time.Time, touchID string) (LeadResult, error) {
+	var phone, email, code Key
 	keys := []Key{}
 	if lead.Phone != "" {
-		keys = append(keys, PhoneKey(lead.Phone))
+		phone = PhoneKey(lead.Phone)
+		keys = append(keys, phone)
 	}
 	if lead.Email != "" {
-		keys = append(keys, EmailKey(lead.Email))
+		email = EmailKey(lead.Email)
+		keys = append(keys, email)
 	}
 	if lead.ReferralCode != "" {
-		keys = append(keys, ReferralKey(lead.ReferralCode))
+		code = ReferralKey(lead.ReferralCode)
+		keys = append(keys, code)
 	}
-	owners, err := t.lookupUnique(ctx, keys...)
+	claims, err := t.lookupClaims(ctx, keys...)
 	if err != nil {
 		return LeadResult{}, err
 	}
-	var phoneOwner, emailOwner, referrer string
-	if lead.Phone != "" {
-		phoneOwner = owners[PhoneKey(lead.Phone).PK]
+	phoneOwner, emailOwner := claims[phone.PK].CustomerID, claims[email.PK].CustomerID
+	owner := phoneOwner
+	if owner == "" {
+		owner = emailOwner
 	}
-	if lead.Email != "" {
-		emailOwner = owners[EmailKey(lead.Email).PK]
+	if owner != "" {
+		other := emailOwner
+		if owner == emailOwner {
+			other = ""
+		}
+		if other != "" {
+			// Rare: the e-mail is someone else's, or a dangling claim's, which is
+			// nobody's (released once old) and no conflict to note on the touch.
+			exists, err := t.profileExists(ctx, other)
+			if err != nil {
+				return LeadResult{}, err
+			}
+			if !exists {
+				if err := t.releaseDangling(ctx, other, now, nil, claims, email); err != nil {
+					return LeadResult{}, err
+				}
+				other = ""
+			}
+		}
+		r, err := t.receive(ctx, owner, other, lead, g, touchID)
+		if errors.Is(err, errNoProfile) {
+			return LeadResult{}, t.releaseDangling(ctx, owner, now, err, claims, phone, email)
+		}
+		return r, err
 	}
-	if lead.ReferralCode != "" {
-		referrer = owners[ReferralKey(lead.ReferralCode).PK]
+	var referrer string
+	if c, ok := claims[code.PK]; ok {
+		// A code whose creation died names nobody (a form can only have it by guessing).
+		exists, err := t.profileExists(ctx, c.CustomerID)
+		if err != nil {
+			return LeadResult{}, err
+		}
+		if exists {
+			referrer = c.CustomerID
+		}
 	}
-	switch {
-	case phoneOwner != "":
-		return t.receive(ctx, phoneOwner, emailOwner, lead, g, touchID)
-	case emailOwner != "":
-		return t.receive(ctx, emailOwner, "", lead, g, touchID)
-	}
-	return t.create(ctx, lead, g, referrer, touchID)
+	return t.create(ctx, lead, g, referrer, touchID, now)
 }
 
-// create writes a new profile with its uniqueness keys, referral code and first touch in
-// one transaction (createProfile). A uniqueness key taken meanwhile cancels it: the caller
-// re-resolves and merges.
-func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string) (LeadResult, error) {
-	return t.createProfile(ctx, lead, g, referrer, touchID, nil)
+// releaseDangling answers a lead whose phone or e-mail key names customer id, who has no
+// profile (err): a creation in flight, or one that died after its claims. Keys naming id
+// whose claim is older than ClaimGrace are released; either way the lead is resolved
+// again (err is a retryable conflict), and then finds the keys free or the profile there.
+func (t *Table) releaseDangling(ctx context.Context, id string, now time.Time, err error, claims map[string]claim, keys ...Key) error {
+	for _, k := range keys {
+		c, ok := claims[k.PK]
+		if !ok || c.CustomerID != id || !c.older(now) {
+			continue
+		}
+		if rerr := t.releaseClaim(ctx, k, c); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	return err
 }
+
+// create writes a new profile with its uniqueness keys, referral code and first touch
+// (createProfile). A uniqueness key taken meanwhile fails it: the caller re-resolves and
+// lands on the person who has it.
+func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Grading, referrer, touchID string, now time.Time) (LeadResult, error) {
+	return t.createProfile(ctx, lead, g, referrer, touchID, nil, now)
+}
+
+// errNoProfile: a uniqueness key names a customer who has no profile (a creation in
+// flight or a dangling claim); a retryable conflict.
+var errNoProfile = fmt.Errorf("a uniqueness key names a customer without a profile: %w", ErrVersionConflict)
 
 // receive lands a lead on customer id, a person we already know, by writing its touch
 // and nothing else: the profile (contacts, name, birthday, store, tags, grade, referrer,
@@ -374,9 +414,8 @@ func (t *Table) create(ctx context.Context, lead customer.Lead, g customer.Gradi
 func (t *Table) receive(ctx context.Context, id, otherEmailOwner string, lead customer.Lead, g customer.Grading, touchID string) (LeadResult, error) {
 	p, version, err := t.GetProfile(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		// The key was written but its profile is gone (erased midway): let the caller
-		// retry; erasure deletes the key in the same transaction.
-		return LeadResult{}, fmt.Errorf("lead for %s: %w", id, ErrVersionConflict)
+		// The key was claimed but the profile is not there (yet): resolveOnce decides.
+		return LeadResult{}, fmt.Errorf("lead for %s: %w", id, errNoProfile)
 	}
 	if err != nil {
 		return LeadResult{}, err

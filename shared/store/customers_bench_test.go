@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkLeadRequestUnits reports the DynamoDB request units one lead costs, read from
-// ReturnConsumedCapacity: a new person (lookup + create transaction) and a known one
-// (lookup + read + one touch PutItem; the profile is never written).
+// ReturnConsumedCapacity: a new person (lookup + three claims, profile and touch, each a
+// conditional PutItem) and a known one (lookup + read + one touch PutItem; the profile is
+// never written).
 func BenchmarkLeadRequestUnits(b *testing.B) {
 	ctx := context.Background()
 	form := func() customer.LeadForm {

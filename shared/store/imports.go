@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -39,8 +40,9 @@ func (s *Staff) CustomerByRef(ctx context.Context, st access.Store, number strin
 }
 
 // CreateCustomer creates a customer of the granted store with the lead's name, contacts
-// and birthday and, when number is not empty, the business's number, all uniqueness keys
-// in one transaction. A phone or e-mail of someone else is a *ContactTakenError naming
+// and birthday and, when number is not empty, the business's number, each uniqueness key
+// claimed before the profile is written (createProfile; the lead's submission time is
+// the claim time). A phone or e-mail of someone else is a *ContactTakenError naming
 // them; a number taken meanwhile is access.ErrTaken.
 func (s *Staff) CreateCustomer(ctx context.Context, st access.Store, lead customer.Lead, number string) (string, error) {
 	if st.ID() == "" {
@@ -52,7 +54,11 @@ func (s *Staff) CreateCustomer(ctx context.Context, st access.Store, lead custom
 		k := CustomerRefKey(st.ID(), number)
 		ref = &k
 	}
-	r, err := s.t.createProfile(ctx, lead, customer.DefaultGradePolicy().Grade(lead), "", NewID(), ref)
+	now := lead.Submission.At
+	if now.IsZero() {
+		now = time.Now()
+	}
+	r, err := s.t.createProfile(ctx, lead, customer.DefaultGradePolicy().Grade(lead), "", NewID(), ref, now)
 	if !errors.Is(err, ErrContactTaken) {
 		return r.Profile.ID, err
 	}

@@ -17,13 +17,13 @@ const (
 )
 
 // LeadUnits measures the request units the lead path's resolution consumes on t (against
-// DynamoDB Local, from ReturnConsumedCapacity): a new person's form (lookup, then the
-// profile, its uniqueness keys and first touch in one transaction) and the same person's
-// second form. It writes one synthetic customer (example.com, a number reserved for
+// DynamoDB Local, from ReturnConsumedCapacity): a new person's form (lookup, then its
+// referral code, phone and e-mail claimed, the profile and its store-index entry, the first
+// touch: a conditional PutItem each, 6 WRU) and the same person's second form. It writes one synthetic customer (example.com, a number reserved for
 // fiction). The make cost harness calls it; TestLeadsStayWithinTheirBudget asserts it.
 func LeadUnits(ctx context.Context, t *Table, now time.Time) (newLead, knownLead Units, err error) {
 	// A lead of a store, as every real one is: the profile is then also written to the
-	// store index (GSI2), which the units include.
+	// store index (GSI4), which the units include.
 	rules := customer.Rules{DefaultRegion: "CN", Stores: []string{"sh-01"}, DefaultStore: "sh-01"}
 	n := rand.IntN(100000000)
 	form := customer.LeadForm{Name: "Cost Person", Phone: fmt.Sprintf("+86135%08d", n),

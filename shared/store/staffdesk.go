@@ -126,26 +126,41 @@ func (s *Staff) SaveProfile(ctx context.Context, c access.Customer, next custome
 			extra = append(extra, put)
 		}
 	}
-	err := s.t.saveProfile(ctx, prev.Profile, prev.Version, next, extra...)
-	if !errors.Is(err, ErrContactTaken) {
-		return err
+	for attempt := 0; ; attempt++ {
+		err := s.t.saveProfile(ctx, prev.Profile, prev.Version, next, extra...)
+		if !errors.Is(err, ErrContactTaken) {
+			return err
+		}
+		freed := false
+		for _, k := range []struct {
+			field    string
+			old, new Key
+		}{{"phone", PhoneKey(prev.Phone), PhoneKey(next.Phone)}, {"email", EmailKey(prev.Email), EmailKey(next.Email)}} {
+			if k.old == k.new || strings.HasSuffix(k.new.PK, "#") {
+				continue
+			}
+			claims, lerr := s.t.lookupClaims(ctx, k.new)
+			if lerr != nil {
+				return errors.Join(err, lerr)
+			}
+			o, ok := claims[k.new.PK]
+			if !ok || o.CustomerID == c.ID() {
+				continue
+			}
+			// A creation that died after claiming the contact holds it for nobody.
+			released, lerr := s.t.releaseIfDangling(ctx, k.new, o, at)
+			if lerr != nil {
+				return errors.Join(err, lerr)
+			}
+			if !released || attempt > 0 {
+				return fmt.Errorf("save profile %s: %w", c.ID(), &ContactTakenError{Field: k.field, Owner: o.CustomerID})
+			}
+			freed = true
+		}
+		if !freed {
+			return err
+		}
 	}
-	for _, k := range []struct {
-		field    string
-		old, new Key
-	}{{"phone", PhoneKey(prev.Phone), PhoneKey(next.Phone)}, {"email", EmailKey(prev.Email), EmailKey(next.Email)}} {
-		if k.old == k.new || strings.HasSuffix(k.new.PK, "#") {
-			continue
-		}
-		owners, lerr := s.t.lookupUnique(ctx, k.new)
-		if lerr != nil {
-			return errors.Join(err, lerr)
-		}
-		if o := owners[k.new.PK]; o != "" && o != c.ID() {
-			return fmt.Errorf("save profile %s: %w", c.ID(), &ContactTakenError{Field: k.field, Owner: o})
-		}
-	}
-	return err
 }
 
 // Erase erases a resolved customer (Table.EraseCustomer).
