@@ -74,7 +74,9 @@ func (u Units) Sub(before Units) Units {
 }
 
 // add records consumed capacity returned by one call. Reads and writes are told apart by
-// the call kind because DynamoDB reports only the total for single-item operations.
+// the call kind because DynamoDB reports only the total for single-item operations. A
+// write that reports nothing is one whose condition failed (the error carries no
+// capacity): DynamoDB bills it all the same, one unit per KB of the item, counted as 1.
 func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 	if m == nil {
 		return
@@ -82,6 +84,10 @@ func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
+	if write && len(cc) == 0 {
+		m.write++
+		return
+	}
 	for _, c := range cc {
 		var units float64
 		switch {
@@ -107,7 +113,11 @@ func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 // addOne is add for the single *ConsumedCapacity most calls return.
 func (m *Meter) addOne(write bool, cc *types.ConsumedCapacity) {
 	if cc == nil {
-		m.add(write)
+		if m != nil {
+			m.mu.Lock()
+			m.calls++
+			m.mu.Unlock()
+		}
 		return
 	}
 	m.add(write, *cc)

@@ -87,7 +87,7 @@ func (t *Table) ClaimTxn(ctx context.Context, txn model.Txn, at time.Time) (mode
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case errors.As(err, &ccf):
-		t.Units.add(true) // a failed condition still costs a write; the emulator does not report it
+		t.Units.add(true) // a failed condition still costs a write
 		return decodeMarker(txn, ccf.Item)
 	case err != nil:
 		return model.TxnMarker{}, false, fmt.Errorf("claim once-marker: %w", err)

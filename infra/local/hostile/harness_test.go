@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/tierflow/tierflow/shared/store"
 )
 
 // The suite is only as good as its comparison: these check the harness itself, without
@@ -82,10 +84,11 @@ func TestOnlyBookkeepingIsExcludedFromTheComparison(t *testing.T) {
 
 func TestAPublicTouchMayAddATouchAndATaskButChangeNoStoredField(t *testing.T) {
 	w := &world{customers: map[string]string{"bjB": "c2", "shA": "c1"}, names: map[string]string{"c2": "bjB", "c1": "shA"}}
-	before := item("CUST#c2", "PROFILE", map[string]types.AttributeValue{"name": s("")})
+	k := store.CustomerKey("c2")
+	before := item(k.PK, k.SK, map[string]types.AttributeValue{"name": s("")})
 	modified := func(attrs ...string) change {
 		after := before
-		return change{Key: "CUST#c2 PROFILE", PK: "CUST#c2", SK: "PROFILE", Before: &before, After: &after, Attrs: attrs}
+		return change{Key: k.PK + " " + k.SK, PK: k.PK, SK: k.SK, Before: &before, After: &after, Attrs: attrs}
 	}
 	added := func(pk, sk, owner string) change {
 		attrs := map[string]types.AttributeValue{}
