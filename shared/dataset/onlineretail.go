@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -100,11 +101,22 @@ func (s *stackedCloser) Close() error {
 // CustomerID are skipped and counted; rows that cannot be parsed are listed in
 // st.Rejected. The file's Country is the only place field it has, so it becomes Store.
 func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
+	return readOnlineRetail(newRecords(r), true)
+}
+
+// ReadOnlineRetailTotals reads the file as ReadOnlineRetail does (the same transactions,
+// totals, times and counts) but leaves each transaction's Items empty: what RFM and the
+// other per-customer figures need, without converting a SKU or a description per line.
+func ReadOnlineRetailTotals(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
+	return readOnlineRetail(newRecords(r), false)
+}
+
+// readOnlineRetail reads from cr (a short row is one rejected row, not a failed import).
+func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadStats, err error) {
 	loc, err := londonTZ()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail: load Europe/London: %w", err)
 	}
-	cr := newRecords(r) // a short row is one rejected row, not a failed import
 	header, err := cr.Read()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail header: %w", err)
@@ -127,25 +139,26 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 	accs := make([]acc, 0, 1<<15)
 	customers := make(map[string]struct{}, 1<<13)
 	// Strings repeat a lot (customers, countries, SKUs); interning keeps the result small.
+	// A lookup by string(b) does not allocate: only a string seen for the first time does.
 	intern := make(map[string]string, 1<<14)
-	in := func(b string) string {
-		if s, ok := intern[b]; ok {
+	in := func(b []byte) string {
+		if s, ok := intern[string(b)]; ok {
 			return s
 		}
-		s := strings.Clone(b)
+		s := string(b)
 		intern[s] = s
 		return s
 	}
 
 	type product2 struct{ sku, name string }
 	products := make(map[string]product2, 1<<12)
-	var lastInv string
+	var lastInv string // the invoice of the previous line: its lines are consecutive
 	var lastIdx int
 	line := 1
-	var lastDate string
+	var lastDate []byte // the previous line's date as written, and its time
 	var lastAt time.Time
 	for {
-		rec, rerr := cr.Read()
+		rec, rerr := cr.readFields()
 		if rerr == io.EOF {
 			break
 		}
@@ -158,14 +171,14 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf("%d columns, want %d", len(rec), len(want))})
 			continue
 		}
-		if rec[6] == "" {
+		if len(rec[6]) == 0 {
 			st.NoCustomer++
 			continue
 		}
 		reject := func(format string, a ...any) {
 			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf(format, a...)})
 		}
-		qty, perr := strconv.Atoi(rec[3])
+		qty, perr := atoi(rec[3])
 		if perr != nil {
 			reject("quantity %q is not a whole number", rec[3])
 			continue
@@ -177,28 +190,29 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 		}
 		// An invoice's lines share its date: parse each distinct date once.
 		at := lastAt
-		if rec[4] != lastDate || lastDate == "" {
+		if len(lastDate) == 0 || !bytes.Equal(rec[4], lastDate) {
+			ds := string(rec[4])
 			var perr error
-			at, perr = time.ParseInLocation("2006-01-02 15:04:05", rec[4], loc)
+			at, perr = time.ParseInLocation("2006-01-02 15:04:05", ds, loc)
 			if perr != nil {
 				// Some copies of the file use the spreadsheet's own format.
-				at, perr = time.ParseInLocation("1/2/2006 15:04", rec[4], loc)
+				at, perr = time.ParseInLocation("1/2/2006 15:04", ds, loc)
 			}
 			if perr != nil {
 				reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
 				continue
 			}
-			lastDate, lastAt = rec[4], at
+			lastDate, lastAt = append(lastDate[:0], rec[4]...), at
 		}
-		cust := strings.TrimSuffix(rec[6], ".0") // spreadsheet exports write 17850.0
+		cust := bytes.TrimSuffix(rec[6], []byte(".0")) // spreadsheet exports write 17850.0
 		if !isDigits(cust) {
 			reject("customer id %q is not numeric", rec[6])
 			continue
 		}
 		// An invoice's lines are consecutive: look the invoice up once per run of lines.
-		idx, ok := lastIdx, rec[0] == lastInv && lastInv != ""
+		idx, ok := lastIdx, lastInv != "" && string(rec[0]) == lastInv
 		if !ok {
-			idx, ok = byInvoice[rec[0]]
+			idx, ok = byInvoice[string(rec[0])]
 		}
 		if !ok {
 			inv := in(rec[0])
@@ -219,20 +233,22 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
 		a.micro += int64(qty) * price
+		st.Items++
+		if !withItems {
+			continue
+		}
 		// A product is one SKU with (nearly always) one description: one lookup for both.
-		p, known := products[rec[1]]
-		if !known || p.name != rec[2] {
+		p, known := products[string(rec[1])]
+		if !known || p.name != string(rec[2]) {
 			p = product2{sku: in(rec[1]), name: in(rec[2])}
 			products[p.sku] = p
 		}
-		sku, name := p.sku, p.name
 		a.txn.Items = append(a.txn.Items, model.TxnItem{
-			SKU:       sku,
-			Name:      name,
+			SKU:       p.sku,
+			Name:      p.name,
 			Qty:       qty,
 			UnitPrice: model.Money(roundDiv(price, 10_000)),
 		})
-		st.Items++
 	}
 
 	txns = make([]model.Txn, len(accs))
@@ -262,9 +278,33 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 	return txns, st, nil
 }
 
+// atoi is strconv.Atoi over bytes: up to 18 digits (which cannot overflow) are read in
+// place, anything longer or odd is left to strconv for its exact answer.
+func atoi(b []byte) (int, error) {
+	s := b
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return strconv.Atoi(string(b))
+	}
+	v := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return strconv.Atoi(string(b))
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
 // parseMicro parses a plain decimal ("2.55", "-11062.06", "0.001", "3") into millionths.
-func parseMicro(s string) (int64, error) {
-	if s == "" {
+func parseMicro[T string | []byte](s T) (int64, error) {
+	if len(s) == 0 {
 		return 0, errors.New("empty")
 	}
 	neg := false
@@ -274,12 +314,19 @@ func parseMicro(s string) (int64, error) {
 	case '+':
 		s = s[1:]
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" || len(frac) > 6 || len(intPart) > 12 {
+	intPart, frac := s, s[:0]
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			intPart, frac = s[:i], s[i+1:]
+			break
+		}
+	}
+	if len(intPart) == 0 && len(frac) == 0 || len(frac) > 6 || len(intPart) > 12 {
 		return 0, errors.New("not a decimal with at most 6 places")
 	}
 	var v int64
-	for _, c := range []byte(intPart) {
+	for i := 0; i < len(intPart); i++ {
+		c := intPart[i]
 		if c < '0' || c > '9' {
 			return 0, errors.New("not a decimal")
 		}
@@ -309,11 +356,11 @@ func roundDiv(v, d int64) int64 {
 	return -((-v + d/2) / d)
 }
 
-func isDigits(s string) bool {
-	if s == "" {
+func isDigits(s []byte) bool {
+	if len(s) == 0 {
 		return false
 	}
-	for _, c := range []byte(s) {
+	for _, c := range s {
 		if c < '0' || c > '9' {
 			return false
 		}
