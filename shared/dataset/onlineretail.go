@@ -137,18 +137,20 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 	}
 	byInvoice := make(map[string]int, 1<<15)
 	accs := make([]acc, 0, 1<<15)
-	customers := make(map[string]struct{}, 1<<13)
 	// Strings repeat a lot (customers, countries, SKUs); interning keeps the result small.
 	// A lookup by string(b) does not allocate: only a string seen for the first time does.
-	intern := make(map[string]string, 1<<14)
-	in := func(b []byte) string {
-		if s, ok := intern[string(b)]; ok {
+	// Customers have a table of their own: its size is the number of customers.
+	customers := make(map[string]string, 1<<13)
+	intern := make(map[string]string, 1<<10)
+	in := func(m map[string]string, b []byte) string {
+		if s, ok := m[string(b)]; ok {
 			return s
 		}
 		s := string(b)
-		intern[s] = s
+		m[s] = s
 		return s
 	}
+	var lastStore string // most invoices are from the country before them
 
 	type product2 struct{ sku, name string }
 	products := make(map[string]product2, 1<<12)
@@ -157,6 +159,7 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 	line := 1
 	var lastDate []byte // the previous line's date as written, and its time
 	var lastAt time.Time
+	sameDate := false // this line's date is the previous line's
 	for {
 		rec, rerr := cr.readFields()
 		if rerr == io.EOF {
@@ -190,17 +193,21 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		}
 		// An invoice's lines share its date: parse each distinct date once.
 		at := lastAt
-		if len(lastDate) == 0 || !bytes.Equal(rec[4], lastDate) {
-			ds := string(rec[4])
-			var perr error
-			at, perr = time.ParseInLocation("2006-01-02 15:04:05", ds, loc)
-			if perr != nil {
-				// Some copies of the file use the spreadsheet's own format.
-				at, perr = time.ParseInLocation("1/2/2006 15:04", ds, loc)
-			}
-			if perr != nil {
-				reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
-				continue
+		sameDate = len(lastDate) != 0 && bytes.Equal(rec[4], lastDate)
+		if !sameDate {
+			var ok bool
+			if at, ok = parseDateTime(rec[4], loc); !ok {
+				ds := string(rec[4])
+				var perr error
+				at, perr = time.ParseInLocation("2006-01-02 15:04:05", ds, loc)
+				if perr != nil {
+					// Some copies of the file use the spreadsheet's own format.
+					at, perr = time.ParseInLocation("1/2/2006 15:04", ds, loc)
+				}
+				if perr != nil {
+					reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
+					continue
+				}
 			}
 			lastDate, lastAt = append(lastDate[:0], rec[4]...), at
 		}
@@ -210,26 +217,29 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 			continue
 		}
 		// An invoice's lines are consecutive: look the invoice up once per run of lines.
-		idx, ok := lastIdx, lastInv != "" && string(rec[0]) == lastInv
+		sameInv := lastInv != "" && string(rec[0]) == lastInv
+		idx, ok := lastIdx, sameInv
 		if !ok {
 			idx, ok = byInvoice[string(rec[0])]
 		}
 		if !ok {
-			inv := in(rec[0])
+			inv := string(rec[0]) // invoice numbers do not repeat: nothing to intern
 			idx = len(accs)
 			byInvoice[inv] = idx
+			if string(rec[7]) != lastStore {
+				lastStore = in(intern, rec[7])
+			}
 			accs = append(accs, acc{txn: model.Txn{
-				CustomerID: in(cust),
+				CustomerID: in(customers, cust),
 				ExternalID: inv,
-				Store:      in(rec[7]),
+				Store:      lastStore,
 				At:         at,
 				Refund:     strings.HasPrefix(inv, "C"),
 			}})
-			customers[accs[idx].txn.CustomerID] = struct{}{}
 		}
 		lastInv, lastIdx = accs[idx].txn.ExternalID, idx
 		a := &accs[idx]
-		if at.Before(a.txn.At) {
+		if !(sameInv && sameDate) && at.Before(a.txn.At) {
 			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
 		a.micro += int64(qty) * price
@@ -240,7 +250,7 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		// A product is one SKU with (nearly always) one description: one lookup for both.
 		p, known := products[string(rec[1])]
 		if !known || p.name != string(rec[2]) {
-			p = product2{sku: in(rec[1]), name: in(rec[2])}
+			p = product2{sku: in(intern, rec[1]), name: in(intern, rec[2])}
 			products[p.sku] = p
 		}
 		a.txn.Items = append(a.txn.Items, model.TxnItem{
@@ -274,8 +284,37 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		return txns[i].ExternalID < txns[j].ExternalID
 	})
 	st.Invoices = len(txns)
-	st.Customers = len(customers)
+	st.Customers = len(customers) // a customer is added with the first invoice that is kept
 	return txns, st, nil
+}
+
+// parseDateTime reads "YYYY-MM-DD HH:MM:SS" in loc from bytes, as
+// time.ParseInLocation("2006-01-02 15:04:05", …) does (time.Date of the same fields);
+// false for anything else, which is left to time.ParseInLocation and its error.
+func parseDateTime(b []byte, loc *time.Location) (time.Time, bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	// The last day of the month: the day before the first of the next.
+	if day > 28 && day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
 }
 
 // atoi is strconv.Atoi over bytes: up to 18 digits (which cannot overflow) are read in
