@@ -284,3 +284,28 @@ func BenchmarkReadOnlineRetailAgainstDecompressing(b *testing.B) {
 	b.ReportMetric(floor.Seconds()/float64(b.N), "decompress-s/op")
 	b.ReportMetric(float64(read)/float64(floor), "x-floor")
 }
+
+// parseDateTime gives what time.ParseInLocation gives for the file's layout, and leaves
+// everything it would refuse (or read otherwise) to it.
+func TestParseDateTimeLikeTimeParse(t *testing.T) {
+	loc, err := londonTZ()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{
+		"2010-12-01 08:26:00", "2011-03-27 01:30:00", "2011-10-30 01:30:00", // BST starts; 01:30 twice
+		"2012-02-29 23:59:59", "2011-02-29 10:00:00", "2011-04-31 10:00:00", "2011-12-31 24:00:00",
+		"2011-13-01 10:00:00", "2011-00-10 10:00:00", "2011-01-00 10:00:00", "2011-01-01 10:60:00",
+		"2011-01-01 10:00:60", "0000-01-01 00:00:00", "2011-1-01 10:00:00", "2011-01-01T10:00:00",
+		"2011-01-01 10:00:00.5", "2011-01-01 10:0a:00", "+011-01-01 10:00:00", "12/1/2010 8:26",
+	} {
+		want, werr := time.ParseInLocation("2006-01-02 15:04:05", in, loc)
+		got, ok := parseDateTime([]byte(in), loc)
+		if ok && (werr != nil || got != want) {
+			t.Errorf("parseDateTime(%q) = %v; time.ParseInLocation: %v, %v", in, got, want, werr)
+		}
+		if !ok && werr == nil && len(in) == 19 {
+			t.Errorf("parseDateTime(%q) refused what time.ParseInLocation reads as %v", in, want)
+		}
+	}
+}
