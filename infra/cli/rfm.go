@@ -56,7 +56,7 @@ func runRFM(args []string) error {
 	if err != nil {
 		return err
 	}
-	txns, st, err := dataset.ReadOnlineRetail(f)
+	txns, st, err := dataset.ReadOnlineRetailTotals(f) // RFM needs no line items
 	f.Close()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -100,11 +101,22 @@ func (s *stackedCloser) Close() error {
 // CustomerID are skipped and counted; rows that cannot be parsed are listed in
 // st.Rejected. The file's Country is the only place field it has, so it becomes Store.
 func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
+	return readOnlineRetail(newRecords(r), true)
+}
+
+// ReadOnlineRetailTotals reads the file as ReadOnlineRetail does (the same transactions,
+// totals, times and counts) but leaves each transaction's Items empty: what RFM and the
+// other per-customer figures need, without converting a SKU or a description per line.
+func ReadOnlineRetailTotals(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
+	return readOnlineRetail(newRecords(r), false)
+}
+
+// readOnlineRetail reads from cr (a short row is one rejected row, not a failed import).
+func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadStats, err error) {
 	loc, err := londonTZ()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail: load Europe/London: %w", err)
 	}
-	cr := newRecords(r) // a short row is one rejected row, not a failed import
 	header, err := cr.Read()
 	if err != nil {
 		return nil, st, fmt.Errorf("read online retail header: %w", err)
@@ -125,27 +137,31 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 	}
 	byInvoice := make(map[string]int, 1<<15)
 	accs := make([]acc, 0, 1<<15)
-	customers := make(map[string]struct{}, 1<<13)
 	// Strings repeat a lot (customers, countries, SKUs); interning keeps the result small.
-	intern := make(map[string]string, 1<<14)
-	in := func(b string) string {
-		if s, ok := intern[b]; ok {
+	// A lookup by string(b) does not allocate: only a string seen for the first time does.
+	// Customers have a table of their own: its size is the number of customers.
+	customers := make(map[string]string, 1<<13)
+	intern := make(map[string]string, 1<<10)
+	in := func(m map[string]string, b []byte) string {
+		if s, ok := m[string(b)]; ok {
 			return s
 		}
-		s := strings.Clone(b)
-		intern[s] = s
+		s := string(b)
+		m[s] = s
 		return s
 	}
+	var lastStore string // most invoices are from the country before them
 
 	type product2 struct{ sku, name string }
 	products := make(map[string]product2, 1<<12)
-	var lastInv string
+	var lastInv string // the invoice of the previous line: its lines are consecutive
 	var lastIdx int
 	line := 1
-	var lastDate string
+	var lastDate []byte // the previous line's date as written, and its time
 	var lastAt time.Time
+	sameDate := false // this line's date is the previous line's
 	for {
-		rec, rerr := cr.Read()
+		rec, rerr := cr.readFields()
 		if rerr == io.EOF {
 			break
 		}
@@ -158,14 +174,14 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf("%d columns, want %d", len(rec), len(want))})
 			continue
 		}
-		if rec[6] == "" {
+		if len(rec[6]) == 0 {
 			st.NoCustomer++
 			continue
 		}
 		reject := func(format string, a ...any) {
 			st.Rejected = append(st.Rejected, RowError{Line: line, Reason: fmt.Sprintf(format, a...)})
 		}
-		qty, perr := strconv.Atoi(rec[3])
+		qty, perr := atoi(rec[3])
 		if perr != nil {
 			reject("quantity %q is not a whole number", rec[3])
 			continue
@@ -177,62 +193,72 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 		}
 		// An invoice's lines share its date: parse each distinct date once.
 		at := lastAt
-		if rec[4] != lastDate || lastDate == "" {
-			var perr error
-			at, perr = time.ParseInLocation("2006-01-02 15:04:05", rec[4], loc)
-			if perr != nil {
-				// Some copies of the file use the spreadsheet's own format.
-				at, perr = time.ParseInLocation("1/2/2006 15:04", rec[4], loc)
+		sameDate = len(lastDate) != 0 && bytes.Equal(rec[4], lastDate)
+		if !sameDate {
+			var ok bool
+			if at, ok = parseDateTime(rec[4], loc); !ok {
+				ds := string(rec[4])
+				var perr error
+				at, perr = time.ParseInLocation("2006-01-02 15:04:05", ds, loc)
+				if perr != nil {
+					// Some copies of the file use the spreadsheet's own format.
+					at, perr = time.ParseInLocation("1/2/2006 15:04", ds, loc)
+				}
+				if perr != nil {
+					reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
+					continue
+				}
 			}
-			if perr != nil {
-				reject("invoice date %q is not YYYY-MM-DD HH:MM:SS", rec[4])
-				continue
-			}
-			lastDate, lastAt = rec[4], at
+			lastDate, lastAt = append(lastDate[:0], rec[4]...), at
 		}
-		cust := strings.TrimSuffix(rec[6], ".0") // spreadsheet exports write 17850.0
+		cust := bytes.TrimSuffix(rec[6], []byte(".0")) // spreadsheet exports write 17850.0
 		if !isDigits(cust) {
 			reject("customer id %q is not numeric", rec[6])
 			continue
 		}
 		// An invoice's lines are consecutive: look the invoice up once per run of lines.
-		idx, ok := lastIdx, rec[0] == lastInv && lastInv != ""
+		sameInv := lastInv != "" && string(rec[0]) == lastInv
+		idx, ok := lastIdx, sameInv
 		if !ok {
-			idx, ok = byInvoice[rec[0]]
+			idx, ok = byInvoice[string(rec[0])]
 		}
 		if !ok {
-			inv := in(rec[0])
+			inv := string(rec[0]) // invoice numbers do not repeat: nothing to intern
 			idx = len(accs)
 			byInvoice[inv] = idx
+			if string(rec[7]) != lastStore {
+				lastStore = in(intern, rec[7])
+			}
 			accs = append(accs, acc{txn: model.Txn{
-				CustomerID: in(cust),
+				CustomerID: in(customers, cust),
 				ExternalID: inv,
-				Store:      in(rec[7]),
+				Store:      lastStore,
 				At:         at,
 				Refund:     strings.HasPrefix(inv, "C"),
 			}})
-			customers[accs[idx].txn.CustomerID] = struct{}{}
 		}
 		lastInv, lastIdx = accs[idx].txn.ExternalID, idx
 		a := &accs[idx]
-		if at.Before(a.txn.At) {
+		if !(sameInv && sameDate) && at.Before(a.txn.At) {
 			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
 		a.micro += int64(qty) * price
+		st.Items++
+		if !withItems {
+			continue
+		}
 		// A product is one SKU with (nearly always) one description: one lookup for both.
-		p, known := products[rec[1]]
-		if !known || p.name != rec[2] {
-			p = product2{sku: in(rec[1]), name: in(rec[2])}
+		p, known := products[string(rec[1])]
+		if !known || p.name != string(rec[2]) {
+			p = product2{sku: in(intern, rec[1]), name: in(intern, rec[2])}
 			products[p.sku] = p
 		}
-		sku, name := p.sku, p.name
 		a.txn.Items = append(a.txn.Items, model.TxnItem{
-			SKU:       sku,
-			Name:      name,
+			SKU:       p.sku,
+			Name:      p.name,
 			Qty:       qty,
 			UnitPrice: model.Money(roundDiv(price, 10_000)),
 		})
-		st.Items++
 	}
 
 	txns = make([]model.Txn, len(accs))
@@ -258,13 +284,66 @@ func ReadOnlineRetail(r io.Reader) (txns []model.Txn, st ReadStats, err error) {
 		return txns[i].ExternalID < txns[j].ExternalID
 	})
 	st.Invoices = len(txns)
-	st.Customers = len(customers)
+	st.Customers = len(customers) // a customer is added with the first invoice that is kept
 	return txns, st, nil
 }
 
+// parseDateTime reads "YYYY-MM-DD HH:MM:SS" in loc from bytes, as
+// time.ParseInLocation("2006-01-02 15:04:05", …) does (time.Date of the same fields);
+// false for anything else, which is left to time.ParseInLocation and its error.
+func parseDateTime(b []byte, loc *time.Location) (time.Time, bool) {
+	if len(b) != 19 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	year, month, day := num(0, 4), num(5, 2), num(8, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	// The last day of the month: the day before the first of the next.
+	if day > 28 && day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, loc), true
+}
+
+// atoi is strconv.Atoi over bytes: up to 18 digits (which cannot overflow) are read in
+// place, anything longer or odd is left to strconv for its exact answer.
+func atoi(b []byte) (int, error) {
+	s := b
+	neg := false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, s = s[0] == '-', s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return strconv.Atoi(string(b))
+	}
+	v := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return strconv.Atoi(string(b))
+		}
+		v = v*10 + int(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
 // parseMicro parses a plain decimal ("2.55", "-11062.06", "0.001", "3") into millionths.
-func parseMicro(s string) (int64, error) {
-	if s == "" {
+func parseMicro[T string | []byte](s T) (int64, error) {
+	if len(s) == 0 {
 		return 0, errors.New("empty")
 	}
 	neg := false
@@ -274,12 +353,19 @@ func parseMicro(s string) (int64, error) {
 	case '+':
 		s = s[1:]
 	}
-	intPart, frac, _ := strings.Cut(s, ".")
-	if intPart == "" && frac == "" || len(frac) > 6 || len(intPart) > 12 {
+	intPart, frac := s, s[:0]
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			intPart, frac = s[:i], s[i+1:]
+			break
+		}
+	}
+	if len(intPart) == 0 && len(frac) == 0 || len(frac) > 6 || len(intPart) > 12 {
 		return 0, errors.New("not a decimal with at most 6 places")
 	}
 	var v int64
-	for _, c := range []byte(intPart) {
+	for i := 0; i < len(intPart); i++ {
+		c := intPart[i]
 		if c < '0' || c > '9' {
 			return 0, errors.New("not a decimal")
 		}
@@ -309,11 +395,11 @@ func roundDiv(v, d int64) int64 {
 	return -((-v + d/2) / d)
 }
 
-func isDigits(s string) bool {
-	if s == "" {
+func isDigits(s []byte) bool {
+	if len(s) == 0 {
 		return false
 	}
-	for _, c := range []byte(s) {
+	for _, c := range s {
 		if c < '0' || c > '9' {
 			return false
 		}
