@@ -151,9 +151,10 @@ COST_CUSTOMERS ?= 5000
 cost: launcher
 	@$(MAKE) --no-print-directory deps >&2
 	@mkdir -p $(BUILD)
-	@$(LAUNCHER) test -- $(GO) test -count=1 -timeout 60m -run '^TestCostReport$$' ./infra/local/cost \
-	  -args -customers $(COST_CUSTOMERS) -json $(CURDIR)/$(BUILD)/cost.json >&2
-	@cat $(BUILD)/cost.json
+	@rm -f $(BUILD)/cost.json; status=0; \
+	  $(LAUNCHER) test -- $(GO) test -count=1 -timeout 60m -run '^TestCostReport$$' ./infra/local/cost \
+	    -args -customers $(COST_CUSTOMERS) -json $(CURDIR)/$(BUILD)/cost.json >&2 || status=$$?; \
+	  if [ -f $(BUILD)/cost.json ]; then cat $(BUILD)/cost.json; fi; exit $$status
 
 # ---------------------------------------------------------------- operator tools
 ROLE ?= admin

@@ -68,6 +68,11 @@ type Units struct {
 // Total is read + write units.
 func (u Units) Total() float64 { return u.Read + u.Write }
 
+// Add returns u and o together.
+func (u Units) Add(o Units) Units {
+	return Units{Read: u.Read + o.Read, Write: u.Write + o.Write, Calls: u.Calls + o.Calls}
+}
+
 // Sub returns the units consumed between two snapshots.
 func (u Units) Sub(before Units) Units {
 	return Units{Read: u.Read - before.Read, Write: u.Write - before.Write, Calls: u.Calls - before.Calls}

@@ -48,7 +48,10 @@ type Report struct {
 		NoNewData     float64 `json:"no_new_data"`
 		OneDayOfSales float64 `json:"one_day_of_sales"`
 	} `json:"night_write_share"`
-	USDPerNight struct {
+	// NightRunFixed is what a run costs whatever the number of customers (its header,
+	// segment results, model samples and fits, per-store summaries): part of the bill.
+	NightRunFixed Units `json:"night_run_fixed"`
+	USDPerNight   struct {
 		Customers1M  float64 `json:"customers_1m"`
 		Customers10M float64 `json:"customers_10m"`
 	} `json:"usd_per_night"`
@@ -119,10 +122,11 @@ func Run(ctx context.Context, table *store.Table, o Options) (Report, error) {
 	if err != nil {
 		return r, fmt.Errorf("nights: %w", err)
 	}
-	n := NightFigures{Unchanged: per(night.PerUnchanged, 1), Changed: per(night.PerChanged, 1),
+	n := NightFigures{Unchanged: per(night.PerUnchanged, 1), Changed: per(night.PerChanged, 1), Fixed: per(night.Fixed, 1),
 		ShareNoNewData: night.NoNewDataShare, ShareOneDay: night.OneDayOfSalesShare, Customers: night.Customers}
+	r.NightRunFixed = n.Fixed
 	r.PerOperation["night_unchanged_customer"], r.PerOperation["night_changed_customer_with_followup"] = n.Unchanged, n.Changed
-	r.PerOperation["night_changed_customer"] = Units{RRU: night.PerUnchanged.Read + night.MoveOfBaseCustomer.Read, WRU: night.MoveOfBaseCustomer.Write}
+	r.PerOperation["night_changed_customer"] = Units{RRU: night.PerUnchanged.Read + night.MoveOfBaseCustomer.Read, WRU: night.PerUnchanged.Write + night.MoveOfBaseCustomer.Write}
 	r.PerOperation["transaction_new_form_customer"] = per(night.PerSale, 1)
 	r.WriteShare.NoNewData, r.WriteShare.OneDayOfSales = n.ShareNoNewData, n.ShareOneDay
 	r.USDPerNight.Customers1M = NightUSD(1_000_000, n, o.Prices)
@@ -130,19 +134,68 @@ func Run(ctx context.Context, table *store.Table, o Options) (Report, error) {
 	return r, nil
 }
 
-// NightUSD is the model of a night for customers on-demand: every customer read as an
-// unchanged one, and the measured share of a night after a day of sales written as a
-// changed one. Storage, PITR, SQS and Lambda are not included.
+// NightUSD is the model of a night for customers on-demand (a model: it assumes the
+// measured per-customer units and the write share of the night after a day of sales hold
+// at that size): the run's fixed items, every customer's profile read, and the share
+// written adding what a written customer adds. Storage, PITR, SQS and Lambda are not
+// included.
 func NightUSD(customers float64, n NightFigures, p Prices) float64 {
 	s := n.ShareOneDay
-	rru := customers * ((1-s)*n.Unchanged.RRU + s*n.Changed.RRU)
-	wru := customers * ((1-s)*n.Unchanged.WRU + s*n.Changed.WRU)
+	rru := n.Fixed.RRU + customers*(n.Unchanged.RRU+s*n.Changed.RRU)
+	wru := n.Fixed.WRU + customers*(n.Unchanged.WRU+s*n.Changed.WRU)
 	return rru/1e6*p.RRU + wru/1e6*p.WRU
 }
 
-// NightFigures are what the nights measured.
+// NightFigures are what the nights measured: per customer unchanged, what a written one
+// adds, the run's fixed units, the write shares.
 type NightFigures struct {
-	Unchanged, Changed          Units
+	Unchanged, Changed, Fixed   Units
 	ShareNoNewData, ShareOneDay float64
 	Customers                   int
+}
+
+// Budget is one of issue #13's targets, read off a report.
+type Budget struct {
+	Name string
+	// Base says the target is about the nights, held on a base of at least BaseCustomers
+	// (a smaller base spreads each shard's last page and the run's items thinner).
+	Base bool
+	Held func(Report) (ok bool, got string)
+}
+
+// BaseCustomers is the synthetic base issue #13 measures the nights on.
+const BaseCustomers = 5000
+
+func ru(u Units) string { return fmt.Sprintf("%.2f RRU + %.2f WRU", u.RRU, u.WRU) }
+
+// Budgets are issue #13's targets.
+var Budgets = []Budget{
+	{"new lead ≤ 6 WRU", false, func(r Report) (bool, string) { u := r.PerOperation["lead_new"]; return u.WRU <= 6, ru(u) }},
+	{"known person's lead ≤ 4 WRU", false, func(r Report) (bool, string) { u := r.PerOperation["lead_known"]; return u.WRU <= 4, ru(u) }},
+	{"ingest, new transaction ≤ 1 RRU + 3 WRU", false, func(r Report) (bool, string) {
+		u := r.PerOperation["transaction_new"]
+		return u.RRU <= 1 && u.WRU <= 3, ru(u)
+	}},
+	{"ingest, duplicate ≤ 1 RRU, 0 WRU", false, func(r Report) (bool, string) {
+		u := r.PerOperation["transaction_duplicate"]
+		return u.RRU <= 1 && u.WRU == 0, ru(u)
+	}},
+	{"one message dispatched ≤ 6 RU", false, func(r Report) (bool, string) {
+		u := r.PerOperation["message_sent"]
+		return u.RRU+u.WRU <= 6, ru(u)
+	}},
+	{"night, customer with nothing new ≤ 0.5 RRU, 0 WRU", true, func(r Report) (bool, string) {
+		u := r.PerOperation["night_unchanged_customer"]
+		return u.RRU <= 0.5 && u.WRU == 0, ru(u)
+	}},
+	{"night, customer whose tier moved ≤ 4 RU (history item included)", true, func(r Report) (bool, string) {
+		u := r.PerOperation["night_changed_customer"]
+		return u.RRU+u.WRU <= 4, ru(u)
+	}},
+	{"night with no new data writes ≤ 2 % of customers", true, func(r Report) (bool, string) {
+		return r.WriteShare.NoNewData <= 0.02, fmt.Sprintf("%.2f %%", 100*r.WriteShare.NoNewData)
+	}},
+	{"a night for 10 M customers ≤ $1.00", true, func(r Report) (bool, string) {
+		return r.USDPerNight.Customers10M <= 1.00, fmt.Sprintf("$%.2f", r.USDPerNight.Customers10M)
+	}},
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"slices"
 	"testing"
@@ -47,6 +48,7 @@ func TestCostReport(t *testing.T) {
 	}
 	want := map[string][]string{
 		"per_operation":     slices.Sorted(slices.Values(cost.Operations)),
+		"night_run_fixed":   {"rru", "wru"},
 		"night_write_share": {"no_new_data", "one_day_of_sales"},
 		"usd_per_night":     {"customers_10m", "customers_1m"},
 		"prices":            {"region", "usd_per_million_rru", "usd_per_million_wru"},
@@ -68,14 +70,27 @@ func TestCostReport(t *testing.T) {
 	if s := r.WriteShare; s.NoNewData < 0 || s.NoNewData > 1 || s.OneDayOfSales <= 0 || s.OneDayOfSales > 1 {
 		t.Errorf("write shares %+v: a share is in [0,1], and a day of sales writes someone", s)
 	}
-	if u := r.USDPerNight; u.Customers1M <= 0 || u.Customers10M < 9.99*u.Customers1M || u.Customers10M > 10.01*u.Customers1M {
-		t.Errorf("usd per night %+v: positive, and linear in customers", u)
+	fixed := r.NightRunFixed.RRU/1e6*r.Prices.RRU + r.NightRunFixed.WRU/1e6*r.Prices.WRU
+	if u := r.USDPerNight; u.Customers1M <= fixed || math.Abs((u.Customers10M-fixed)-10*(u.Customers1M-fixed)) > 1e-9 {
+		t.Errorf("usd per night %+v (fixed $%.6f): the run's fixed part plus a part linear in customers", u, fixed)
 	}
 	// A redelivered transaction is recognised: it is never written again.
 	if d := r.PerOperation["transaction_duplicate"]; d.WRU != 0 {
 		t.Errorf("a duplicate wrote %.2f WRU", d.WRU)
 	}
 	t.Logf("%s", doc)
+	// Issue #13's targets: those of single operations on any base, those of the nights
+	// on the issue's base (make cost).
+	for _, b := range cost.Budgets {
+		if b.Base && *customers < cost.BaseCustomers {
+			continue
+		}
+		if ok, got := b.Held(r); !ok {
+			t.Errorf("%s: %s", b.Name, got)
+		} else {
+			t.Logf("holds: %s: %s", b.Name, got)
+		}
+	}
 	if *out != "" {
 		if err := os.WriteFile(*out, append(bytes.TrimSpace(doc), '\n'), 0o644); err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"sync"
@@ -60,11 +59,17 @@ type Night struct {
 	MoveOfBaseCustomer store.Units
 	OneDayOfSales      store.Units
 	OneDayOfSalesShare float64
-	// PerUnchanged is NoNewData's units per customer; PerChanged the units a written
-	// customer added on the night after the sales (the night's units minus the unchanged
-	// customers' share, over the customers written).
+	// A night costs Fixed + Σ per customer. PerUnchanged is what reading one customer's
+	// profile costs (both passes' queries, measured apart from everything the run does
+	// with a profile: scanned units over customers) and all a customer with nothing new
+	// costs; PerChanged what a customer the night writes adds on top (its writes, the
+	// follow-up its move plans, what that reads). Fixed is the run's own items (header,
+	// segment results, model samples and fits, per-store summaries). PerChanged and Fixed
+	// are solved from the two measured nights: each night's units less its profile reads
+	// = Fixed + written × PerChanged.
 	PerUnchanged store.Units
 	PerChanged   store.Units
+	Fixed        store.Units
 	// Summary is what the quiet night's run summary says it consumed (rru, wru): its
 	// segments' units, without the run's own header and finishing items.
 	Summary store.Units
@@ -84,11 +89,14 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 	if err != nil {
 		return Night{}, err
 	}
+	var scans store.Units // the profile reads of the night being measured
 	night := func(asOf time.Time) (app.Run, store.Units, error) {
 		nt, err := newNightly(table, asOf, zone, prefix)
 		if err != nil {
 			return app.Run{}, store.Units{}, err
 		}
+		scans = store.Units{}
+		nt.Profiles = &scanMeter{Profiles: table, table: table, scans: &scans}
 		before := table.Units.Snapshot()
 		run, err := drain(ctx, nt, app.StartRequest{Action: "nightly", RunID: "cost-" + prefix + asOf.Format("20060102"), AsOf: &asOf})
 		return run, table.Units.Snapshot().Sub(before), err
@@ -105,7 +113,8 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 	out.Summary = store.Units{Read: run.Summary.ReadUnits, Write: run.Summary.WriteUnits}
 	out.NoNewDataShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
 	c := float64(run.Summary.Customers)
-	out.PerUnchanged = store.Units{Read: u.Read / c, Write: u.Write / c}
+	out.PerUnchanged = store.Units{Read: scans.Read / c, Write: scans.Write / c}
+	quietRest, quietWritten := u.Sub(scans), float64(run.Summary.Changed)
 
 	saleDay := day0.AddDate(0, 0, 1)
 	planner, err := boot.Planner(table, func() time.Time { return saleDay.Add(12 * time.Hour) })
@@ -145,14 +154,39 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 		}
 	}
 	out.OneDayOfSalesShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
-	if ch := float64(run.Summary.Changed); ch > 0 {
-		quiet := float64(run.Summary.Customers - run.Summary.Changed)
-		out.PerChanged = store.Units{Read: (u.Read - quiet*out.PerUnchanged.Read) / ch, Write: (u.Write - quiet*out.PerUnchanged.Write) / ch}
+	salesRest, salesWritten := u.Sub(scans), float64(run.Summary.Changed)
+	if salesWritten <= quietWritten {
+		return out, fmt.Errorf("the night after a day of sales wrote %v customers, the quiet night %v: nothing to solve a written customer's units from", salesWritten, quietWritten)
 	}
+	d := salesWritten - quietWritten
+	out.PerChanged = store.Units{Read: (salesRest.Read - quietRest.Read) / d, Write: (salesRest.Write - quietRest.Write) / d}
+	out.Fixed = store.Units{Read: max(0, quietRest.Read-quietWritten*out.PerChanged.Read), Write: max(0, quietRest.Write-quietWritten*out.PerChanged.Write)}
 	return out, nil
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// scanMeter adds to scans what reading the profiles costs, and only that: the units the
+// store consumed during ScanTierStates less what the run did with each profile (fn).
+// Segments run one at a time here, so the table's meter is not shared meanwhile.
+type scanMeter struct {
+	app.Profiles
+	table *store.Table
+	scans *store.Units
+}
+
+func (m *scanMeter) ScanTierStates(ctx context.Context, segment, total int, fn func(app.TierState) error) error {
+	start := m.table.Units.Snapshot()
+	var inFn store.Units
+	err := m.Profiles.ScanTierStates(ctx, segment, total, func(p app.TierState) error {
+		before := m.table.Units.Snapshot()
+		err := fn(p)
+		inFn = inFn.Add(m.table.Units.Snapshot().Sub(before))
+		return err
+	})
+	*m.scans = m.scans.Add(m.table.Units.Snapshot().Sub(start).Sub(inFn))
+	return err
+}
 
 // seed builds the base as it arrives in production: every customer first as a lead
 // through the public form's path (store.Table.ResolveLead: name, phone, e-mail, birthday,
@@ -162,7 +196,7 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 // transactions put in batches), 16 customers at once. It returns the generator's
 // transactions from until on (one more day: the day of sales) under the customers' ids.
 func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, prefix string, zone *time.Location, until time.Time) ([]model.Txn, error) {
-	syn := dataset.Synth(dataset.SynthConfig{Seed: seedOf(prefix), Customers: n,
+	syn := dataset.Synth(dataset.SynthConfig{Seed: 7, Customers: n,
 		From: time.Date(2023, 1, 1, 0, 0, 0, 0, zone), To: until.AddDate(0, 0, 1)})
 	byCust := map[string][]model.Txn{}
 	for _, t := range syn.Txns {
@@ -219,14 +253,6 @@ func seed(ctx context.Context, table *store.Table, pol *tiering.Policy, n int, p
 	return later, nil
 }
 
-// seedOf keeps two measurements on one table apart: the generator's phones and e-mails
-// are unique per seed.
-func seedOf(prefix string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(prefix))
-	return h.Sum64()
-}
-
 // synthTxn is a generated transaction as a POS would post it for customer id.
 func synthTxn(t model.Txn, id, prefix string) model.Txn {
 	t.Source, t.ExternalID, t.CustomerID, t.Currency, t.Items, t.Once = "synth", prefix+t.ExternalID, id, "CNY", nil, model.OnceStore
@@ -255,7 +281,7 @@ func seedOne(ctx context.Context, table *store.Table, pol *tiering.Policy, c dat
 		return "", fmt.Errorf("seed %s: %w", c.ID, err)
 	}
 	if !res.Created {
-		return "", fmt.Errorf("seed %s: the generator's person is in the table already (use a fresh table or another prefix)", c.ID)
+		return "", fmt.Errorf("seed %s: the generator's person is in the table already (one measurement per table)", c.ID)
 	}
 	id := res.Profile.ID
 	var past []model.Txn
