@@ -245,6 +245,7 @@ func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, er
 			if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
 				return nil, fmt.Errorf("customers of store: %w", err)
 			}
+			raw.CLV.Explanation = raw.CLV.Explain()
 			rows = append(rows, AtRiskRow{ID: raw.ID, Tier: model.Tier(raw.Tier),
 				Stage: model.Stage(raw.Stage), CLV: raw.CLV, ExpectedLoss: raw.CLV.ExpectedLoss()})
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
+	"github.com/tierflow/tierflow/shared/clv"
 	"github.com/tierflow/tierflow/shared/customer"
 )
 
@@ -30,6 +31,14 @@ func (t *Table) GetProfileView(ctx context.Context, id string) (ProfileView, err
 		return view, fmt.Errorf("decode profile %s: %w", id, err)
 	}
 	view.Assignment, view.CLV, view.Aggregates = extras.Assignment, extras.CLV, extras.Aggregates
+	if av, ok := item["clv"]; ok && view.CLV != nil {
+		var pred clv.ProfileCLV
+		if err := attributevalue.Unmarshal(av, &pred); err != nil {
+			return view, fmt.Errorf("decode prediction of %s: %w", id, err)
+		}
+		view.CLV["explanation"] = pred.Explain()
+		delete(view.CLV, "storeModel")
+	}
 	view.MarketingOptOut = extras.OptOut
 	if view.Deliverability, err = deliverability(item); err != nil {
 		return view, fmt.Errorf("decode profile %s: %w", id, err)

@@ -24,9 +24,16 @@ import (
 func jsonTags(o *attributevalue.EncoderOptions)    { o.TagKey = "json" }
 func jsonTagsDec(o *attributevalue.DecoderOptions) { o.TagKey = "json" }
 
-// marshalAssignment / unmarshalAssignment store an assignment under its JSON names.
+// marshalAssignment / unmarshalAssignment store an assignment under its JSON names,
+// without its metrics: every night recomputes them from the aggregates and nothing reads
+// them back, so the profile does not carry them (a profile write stays a unit smaller,
+// issue #13); the scores, which the reason restates, stay.
 func marshalAssignment(a tiering.Assignment) (types.AttributeValue, error) {
-	return attributevalue.MarshalWithOptions(a, jsonTags)
+	av, err := attributevalue.MarshalWithOptions(a, jsonTags)
+	if m, ok := av.(*types.AttributeValueMemberM); ok {
+		delete(m.Value, "metrics")
+	}
+	return av, err
 }
 func unmarshalAssignment(av types.AttributeValue, a *tiering.Assignment) error {
 	return attributevalue.UnmarshalWithOptions(av, a, jsonTagsDec)
@@ -92,6 +99,9 @@ func decodeTierState(it map[string]types.AttributeValue) (app.TierState, error) 
 		ReferredBy: raw.ReferredBy, Referral: raw.Referral}
 	if len(raw.Touches) > 0 {
 		st.Source, st.Campaign = raw.Touches[0].UTM.Source, raw.Touches[0].UTM.Campaign
+	}
+	if st.CLV != nil {
+		st.CLV.Explanation = st.CLV.Explain()
 	}
 	if av, ok := it["assignment"]; ok {
 		if err := unmarshalAssignment(av, &st.Assignment); err != nil {

@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/tierflow/tierflow/shared/clv"
@@ -370,7 +369,8 @@ func (n *Nightly) predict(run Run, ms models, p TierState) (*clv.ProfileCLV, err
 		ExpectedSpend: money(pr.ExpectedSpend), CLV: money(pr.CLV), Risk: pr.Risk,
 		ModelVersion: m.Version, At: run.Day,
 	}
-	out.Explanation = explain(*out, occ, m, cfg)
+	out.StoreModel = m.Scope != ScopeBusiness
+	out.Explanation = out.Explain()
 	if !out.Finite() {
 		return nil, fmt.Errorf("predict %s: %w", p.ID, ErrNonFinite)
 	}
@@ -396,27 +396,6 @@ func (n *Nightly) modelStep(run Run, ms models, p TierState, next tiering.Assign
 		st.write = pred
 	}
 	return st, nil
-}
-
-// explain says why, in one line with no personal data:
-// "P(alive)=0.27 (high risk): last purchase 2024-08-14 after 6 purchase days; …".
-func explain(p clv.ProfileCLV, occ clv.Occasions, m *StoredModel, cfg CLVConfig) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "P(alive)=%.2f (%s risk): last purchase %s after %d purchase day", p.PAlive, p.Risk, occ.Last, occ.Days)
-	if occ.Days != 1 {
-		b.WriteString("s")
-	}
-	fmt.Fprintf(&b, "; %.2f purchases expected in %d days", p.ExpectedPurchases, cfg.Outlook.PurchaseDays)
-	if m.Model.Spend != nil {
-		fmt.Fprintf(&b, ", %d-month CLV %s", cfg.Outlook.CLVMonths, p.CLV.String())
-	}
-	scope := "business"
-	if m.Scope != ScopeBusiness {
-		scope = "store"
-	}
-	bg := m.Model.Purchases
-	fmt.Fprintf(&b, "; %s model %s BG/NBD r=%.3g α=%.3g a=%.3g b=%.3g", scope, m.Version, bg.R, bg.Alpha, bg.A, bg.B)
-	return b.String()
 }
 
 func round(v float64, places int) float64 {

@@ -240,7 +240,7 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 			}
 		}
 		if p.PAlive > 1 || p.CLV < 0 || p.ExpectedSpend <= 0 || p.ModelVersion != run.ID || p.Risk == "" ||
-			!strings.HasPrefix(p.Explanation, "P(alive)=") || !strings.Contains(p.Explanation, "BG/NBD r=") {
+			!strings.HasPrefix(p.Explanation, "P(alive)=") || !strings.Contains(p.Explanation, " model "+run.ID) {
 			t.Fatalf("%s: prediction %+v", id, p)
 		}
 		preds[id] = *p
