@@ -6,25 +6,8 @@ import (
 	"testing"
 
 	"github.com/tierflow/tierflow/shared/htmlx"
+	"github.com/tierflow/tierflow/shared/htmlx/htmlxtest"
 )
-
-// Values a name, a token or a link could carry: markup, quotes, entities, script URLs,
-// unencoded and already-encoded URL bytes, reserved URL characters, non-ASCII, NUL.
-var hostile = []string{
-	"",
-	"Wang Fang",
-	`<script>alert("x")</script> & 'quotes' + plus`,
-	"javascript:alert(1)",
-	"JavaScript:alert(1)",
-	"https://tierflow.example/u/abc?x=1&y=2 space é%41%zz%4",
-	"mailto:a@b.example",
-	"data:text/html,<b>x</b>",
-	"/relative/path?q=a b#frag",
-	"王芳\x00(nul)",
-	"100% sure",
-	"tok_-.~AZaz09!#$&*+,/:;=?@[]()'\"",
-	"\x7f\x01\xff",
-}
 
 // Each escaper gives, for every value above, what html/template gives in the place the
 // escaper is for.
@@ -43,7 +26,7 @@ func TestEscapersEscapeAsHTMLTemplateDoes(t *testing.T) {
 	for _, p := range places {
 		tmpl := template.Must(template.New(p.name).Parse(p.src))
 		before, after, _ := strings.Cut(p.src, "{{.}}")
-		for _, v := range hostile {
+		for _, v := range htmlxtest.Hostile {
 			var want strings.Builder
 			if err := tmpl.Execute(&want, v); err != nil {
 				t.Fatal(err)

@@ -386,21 +386,21 @@ func (t *Table) transactWrite(ctx context.Context, items []types.TransactWriteIt
 		TransactItems:          items,
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	units := TransactUnits(items)
+	units := transactUnits(items)
 	t.Units.add(true, types.ConsumedCapacity{WriteCapacityUnits: &units})
 	return out, err
 }
 
-// TransactUnits is what a TransactWriteItems of items is billed in write units (see
+// transactUnits is what a TransactWriteItems of items is billed in write units (see
 // transactWrite).
-func TransactUnits(items []types.TransactWriteItem) float64 {
+func transactUnits(items []types.TransactWriteItem) float64 {
 	var units float64
 	for _, it := range items {
 		if it.Put == nil {
 			units += 2
 			continue
 		}
-		units += 2 * math.Ceil(float64(ItemSize(it.Put.Item))/1024)
+		units += 2 * math.Ceil(float64(itemSize(it.Put.Item))/1024)
 		for _, idx := range [][2]string{{attrGSI1PK, attrGSI1SK}, {attrGSI2PK, attrGSI2SK}, {attrGSI3PK, attrGSI3SK}, {attrGSI4PK, attrGSI4SK}} {
 			if _, ok := it.Put.Item[idx[0]]; ok {
 				units++
@@ -410,10 +410,10 @@ func TransactUnits(items []types.TransactWriteItem) float64 {
 	return units
 }
 
-// ItemSize is an item's size as DynamoDB counts it for capacity: each attribute's name
+// itemSize is an item's size as DynamoDB counts it for capacity: each attribute's name
 // and value; a number is about one byte per two digits plus one; a list or map adds 3
 // bytes and one per element, a map also its names.
-func ItemSize(item map[string]types.AttributeValue) int {
+func itemSize(item map[string]types.AttributeValue) int {
 	n := 0
 	for k, v := range item {
 		n += len(k) + valueSize(v)

@@ -48,6 +48,14 @@ type Report struct {
 		NoNewData     float64 `json:"no_new_data"`
 		OneDayOfSales float64 `json:"one_day_of_sales"`
 	} `json:"night_write_share"`
+	// NightBase is the synthetic base the nights ran on: its customers (each night saw)
+	// and the purchases of its day of sales.
+	NightBase struct {
+		Customers          int `json:"customers"`
+		DayOfSales         int `json:"day_of_sales"`
+		ProfileBytesMedian int `json:"profile_bytes_median"`
+		ProfileBytesP90    int `json:"profile_bytes_p90"`
+	} `json:"night_base"`
 	// NightRunFixed is what a run costs whatever the number of customers (its header,
 	// segment results, model samples and fits, per-store summaries): part of the bill.
 	NightRunFixed Units `json:"night_run_fixed"`
@@ -125,6 +133,8 @@ func Run(ctx context.Context, table *store.Table, o Options) (Report, error) {
 	n := NightFigures{Unchanged: per(night.PerUnchanged, 1), Changed: per(night.PerChanged, 1), Fixed: per(night.Fixed, 1),
 		ShareNoNewData: night.NoNewDataShare, ShareOneDay: night.OneDayOfSalesShare, Customers: night.Customers}
 	r.NightRunFixed = n.Fixed
+	r.NightBase.Customers, r.NightBase.DayOfSales = night.Customers, night.Sales
+	r.NightBase.ProfileBytesMedian, r.NightBase.ProfileBytesP90 = night.ProfileBytesMedian, night.ProfileBytesP90
 	r.PerOperation["night_unchanged_customer"], r.PerOperation["night_changed_customer_with_followup"] = n.Unchanged, n.Changed
 	r.PerOperation["night_changed_customer"] = Units{RRU: night.PerUnchanged.Read + night.MoveOfBaseCustomer.Read, WRU: night.PerUnchanged.Write + night.MoveOfBaseCustomer.Write}
 	r.PerOperation["transaction_new_form_customer"] = per(night.PerSale, 1)

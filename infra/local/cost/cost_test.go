@@ -49,6 +49,7 @@ func TestCostReport(t *testing.T) {
 	want := map[string][]string{
 		"per_operation":     slices.Sorted(slices.Values(cost.Operations)),
 		"night_run_fixed":   {"rru", "wru"},
+		"night_base":        {"customers", "day_of_sales", "profile_bytes_median", "profile_bytes_p90"},
 		"night_write_share": {"no_new_data", "one_day_of_sales"},
 		"usd_per_night":     {"customers_10m", "customers_1m"},
 		"prices":            {"region", "usd_per_million_rru", "usd_per_million_wru"},

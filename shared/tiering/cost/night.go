@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,6 +60,9 @@ type Night struct {
 	MoveOfBaseCustomer store.Units
 	OneDayOfSales      store.Units
 	OneDayOfSalesShare float64
+	// ProfileBytesMedian and ProfileBytesP90 are the profiles' sizes after the last night
+	// (the store's item size): a write costs a unit per started KB.
+	ProfileBytesMedian, ProfileBytesP90 int
 	// A night costs Fixed + Σ per customer. PerUnchanged is what reading one customer's
 	// profile costs (both passes' queries, measured apart from everything the run does
 	// with a profile: scanned units over customers) and all a customer with nothing new
@@ -154,6 +158,14 @@ func MeasureNight(ctx context.Context, table *store.Table, n int, prefix string)
 		}
 	}
 	out.OneDayOfSalesShare = float64(run.Summary.Changed) / float64(run.Summary.Customers)
+	sizes, err := table.ProfileSizes(ctx)
+	if err != nil {
+		return out, err
+	}
+	if len(sizes) > 0 {
+		slices.Sort(sizes)
+		out.ProfileBytesMedian, out.ProfileBytesP90 = sizes[len(sizes)/2], sizes[len(sizes)*9/10]
+	}
 	salesRest, salesWritten := u.Sub(scans), float64(run.Summary.Changed)
 	if salesWritten <= quietWritten {
 		return out, fmt.Errorf("the night after a day of sales wrote %v customers, the quiet night %v: nothing to solve a written customer's units from", salesWritten, quietWritten)
