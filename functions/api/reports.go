@@ -261,8 +261,9 @@ type AtRiskItem struct {
 
 // atRisk lists a store's high-value customers (tier A or B, or a 12-month CLV of at
 // least ?minClv) by expected loss = CLV × (1 − P(alive)), largest first: the value that
-// leaves with the customers most likely gone. ?limit (1–100, default 50) and the opaque
-// ?cursor page through it. Admins and clinician/managers, for a store they may see.
+// leaves with the customers most likely gone, among the app.AtRiskKept largest losses the
+// last nightly run kept for the store. ?limit (1–100, default 50) and the opaque ?cursor
+// page through it. Admins and clinician/managers, for a store they may see.
 func (h *reportsAPI) atRisk(ctx context.Context, p auth.Principal, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	q := req.QueryStringParameters
 	for k := range q {
@@ -303,10 +304,10 @@ func (h *reportsAPI) atRisk(ctx context.Context, p auth.Principal, req events.AP
 		}
 	}
 	rows = keep
-	sort.Slice(rows, func(i, j int) bool { return lossBefore(rows[i], rows[j]) })
+	sort.Slice(rows, func(i, j int) bool { return tapp.LossBefore(rows[i], rows[j]) })
 	start := 0
 	if after != nil {
-		start = sort.Search(len(rows), func(i int) bool { return lossBefore(*after, rows[i]) })
+		start = sort.Search(len(rows), func(i int) bool { return tapp.LossBefore(*after, rows[i]) })
 	}
 	page := rows[start:min(start+limit, len(rows))]
 	items := make([]AtRiskItem, len(page))
@@ -321,14 +322,6 @@ func (h *reportsAPI) atRisk(ctx context.Context, p auth.Principal, req events.AP
 		body["nextCursor"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(int64(last.ExpectedLoss), 10) + "|" + last.ID))
 	}
 	return httpx.JSON(http.StatusOK, body), nil
-}
-
-// lossBefore orders the report: larger expected loss first, then by id.
-func lossBefore(a, b store.AtRiskRow) bool {
-	if a.ExpectedLoss != b.ExpectedLoss {
-		return a.ExpectedLoss > b.ExpectedLoss
-	}
-	return a.ID < b.ID
 }
 
 func parseLossCursor(c string) (*store.AtRiskRow, error) {

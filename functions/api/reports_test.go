@@ -28,25 +28,25 @@ func ingestInto(table *store.Table, create bool) *tapp.Ingest {
 		Now: time.Now, CreateMissing: create}
 }
 
-// atRiskCustomer creates a profile through ingest and writes a tier and a prediction
-// the way the nightly run does (SaveAssessment with the clv extra).
-func atRiskCustomer(t *testing.T, table *store.Table, id, st string, tier model.Tier, pAlive float64, clv12m model.Money) {
+// atRiskRow is one customer as the nightly run keeps them for the at-risk report.
+func atRiskRow(id string, tier model.Tier, pAlive float64, clv12m model.Money) tapp.AtRiskRow {
+	p := clv.ProfileCLV{PAlive: pAlive, ExpectedPurchases: 1, ExpectedSpend: 1000, CLV: clv12m, Risk: clv.DefaultRiskPolicy.Band(pAlive),
+		ModelVersion: "night-test", At: "2025-03-01"}
+	return tapp.AtRiskRow{ID: id, Tier: tier, Stage: model.StageActive, CLV: p, ExpectedLoss: p.ExpectedLoss()}
+}
+
+// plantAtRisk makes a finished run, the latest, whose store summaries keep rows.
+func plantAtRisk(t *testing.T, table *store.Table, rows map[string][]tapp.AtRiskRow) {
 	t.Helper()
-	ctx := context.Background()
-	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
-	_, err := ingestInto(table, true).Apply(ctx, tiering.DefaultPolicy(),
-		model.Txn{Source: "test", ExternalID: id, CustomerID: id, Store: st, At: at, Amount: 1000, Currency: "CNY"})
-	if err != nil {
-		t.Fatal(err)
+	sums := map[string]*tapp.RunSummary{}
+	for st, rs := range rows {
+		s := tapp.NewRunSummary()
+		s.AtRisk = rs
+		sums[st] = s
 	}
-	st0, _, err := table.ReadTierState(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &clv.ProfileCLV{PAlive: pAlive, ExpectedPurchases: 1, ExpectedSpend: 1000, CLV: clv12m, Risk: clv.DefaultRiskPolicy.Band(pAlive),
-		ModelVersion: "night-test", Explanation: fmt.Sprintf("P(alive)=%.2f", pAlive), At: "2025-03-01"}
-	err = table.SaveAssessment(ctx, tapp.Assessment{State: st0, Next: tiering.Assignment{Tier: tier, Stage: model.StageActive}, RunID: "night-test", CLV: p})
-	if err != nil {
+	id := "run-atrisk-" + storetest.Suffix()
+	plantRun(t, table, id, false, tapp.NewRunSummary(), sums)
+	if err := table.SetLatestRun(context.Background(), tapp.Run{ID: id, AsOf: time.Date(2099, 1, 1, 2, 0, 0, 0, time.UTC)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -62,12 +62,16 @@ func TestAtRiskReportSortsByExpectedLossWithinOneStore(t *testing.T) {
 	table := tableOf(t)
 	sfx := storetest.Suffix()
 	mine, other := "sh-"+sfx, "bj-"+sfx
-	// id, tier, P(alive), CLV → expected loss = CLV × (1 − P(alive))
-	atRiskCustomer(t, table, "ar1"+sfx, mine, model.TierA, 0.2, 100000)  // 800.00
-	atRiskCustomer(t, table, "ar2"+sfx, mine, model.TierB, 0.5, 300000)  // 1500.00
-	atRiskCustomer(t, table, "ar3"+sfx, mine, model.TierA, 0.9, 200000)  // 200.00
-	atRiskCustomer(t, table, "ar4"+sfx, mine, model.TierC, 0.1, 500000)  // C: only with minClv
-	atRiskCustomer(t, table, "ar5"+sfx, other, model.TierA, 0.1, 900000) // another store
+	// id, tier, P(alive), CLV → expected loss = CLV × (1 − P(alive)), as the last run kept them
+	plantAtRisk(t, table, map[string][]tapp.AtRiskRow{
+		mine: {
+			atRiskRow("ar4"+sfx, model.TierC, 0.1, 500000), // C: only with minClv
+			atRiskRow("ar2"+sfx, model.TierB, 0.5, 300000), // 1500.00
+			atRiskRow("ar1"+sfx, model.TierA, 0.2, 100000), // 800.00
+			atRiskRow("ar3"+sfx, model.TierA, 0.9, 200000), // 200.00
+		},
+		other: {atRiskRow("ar5"+sfx, model.TierA, 0.1, 900000)}, // another store
+	})
 
 	get := func(role, store string, q map[string]string) (int, atRiskPage, string) {
 		claims := map[string]string{"sub": role + "-1", auth.ClaimRole: role, auth.ClaimStores: store}

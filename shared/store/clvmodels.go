@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/tierflow/tierflow/shared/clv"
-	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering/app"
 )
 
@@ -204,51 +204,28 @@ func (t *Table) getModel(ctx context.Context, k Key, scope string) (app.StoredMo
 
 // --- at-risk report --------------------------------------------------------------------
 
-// AtRiskRow is one customer of the at-risk report: no contact data, only what the
-// model and the tier say.
-type AtRiskRow struct {
-	ID           string         `json:"id"`
-	Tier         model.Tier     `json:"tier"`
-	Stage        model.Stage    `json:"stage"`
-	CLV          clv.ProfileCLV `json:"clv"`
-	ExpectedLoss model.Money    `json:"expectedLoss"`
-}
+// AtRiskRow is one customer of the at-risk report (tiering/app.AtRiskRow).
+type AtRiskRow = app.AtRiskRow
 
-// StoreCLVRows reads every customer of a store that has a prediction (GSI4 `STORE#s`,
-// access pattern 5), which projects tier, stage and clv. The report sorts them itself:
-// expected loss is not a key, so a store's index entries are read in full (0.5 RRU per
-// 4 KB of entries).
-func (t *Table) StoreCLVRows(ctx context.Context, store string) ([]AtRiskRow, error) {
-	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
-		TableName: aws.String(t.Name), IndexName: aws.String(IndexCustomers),
-		KeyConditionExpression: aws.String("GSI4PK = :pk"),
-		FilterExpression:       aws.String("attribute_exists(clv)"),
-		ProjectionExpression:   aws.String("id, tier, stage, clv"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: StorePK(store)}},
-		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
-	})
-	var rows []AtRiskRow
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("customers of store: %w", err)
-		}
-		t.Units.addOne(false, page.ConsumedCapacity)
-		for _, it := range page.Items {
-			var raw struct {
-				ID    string         `dynamodbav:"id"`
-				Tier  string         `dynamodbav:"tier"`
-				Stage string         `dynamodbav:"stage"`
-				CLV   clv.ProfileCLV `dynamodbav:"clv"`
-			}
-			if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-				return nil, fmt.Errorf("customers of store: %w", err)
-			}
-			raw.CLV.Explanation = raw.CLV.Explain()
-			rows = append(rows, AtRiskRow{ID: raw.ID, Tier: model.Tier(raw.Tier),
-				Stage: model.Stage(raw.Stage), CLV: raw.CLV, ExpectedLoss: raw.CLV.ExpectedLoss()})
-		}
+// AtRiskRows reads a store's at-risk customers as the last finished run kept them in the
+// store's summary (app.AtRiskKept at most, largest expected loss first; access pattern
+// 15): two reads, however many customers the store has. No run yet: none.
+func (t *Table) AtRiskRows(ctx context.Context, store string) ([]AtRiskRow, error) {
+	id, err := t.LatestRunID(ctx)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	sums, err := t.StoreSummaries(ctx, id, []string{store})
+	if err != nil {
+		return nil, fmt.Errorf("at-risk customers of %s: %w", store, err)
+	}
+	sum := sums[store]
+	if sum == nil {
+		return nil, nil
+	}
+	rows := slices.Clone(sum.AtRisk)
+	for i := range rows {
+		rows[i].CLV.Explanation = rows[i].CLV.Explain()
 	}
 	return rows, nil
 }

@@ -533,19 +533,14 @@ type ListQuery struct {
 }
 
 // ListCustomers returns one page of a store's customers, by id, and the cursor of the
-// next page ("" at the end). Tier, stage, tag and lead grade are filters on what the index
-// projects, so a page may hold fewer than Limit rows while more follow; the page's
-// profiles are then read in one batch (the index carries no personal data to return).
+// next page ("" at the end). Tag and lead grade are filters on what the index projects;
+// the page's profiles are then read in one batch (the index carries no personal data to
+// return) and tier and stage filtered on them (the index does not carry them, so a tier
+// move never writes it). A page may hold fewer than Limit rows while more follow.
 func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Profile, string, error) {
 	kc := expression.Key(attrGSI4PK).Equal(expression.Value(StorePK(q.Store)))
 	b := expression.NewBuilder().WithKeyCondition(kc)
 	f := expression.Name("type").Equal(expression.Value(typeCustomer))
-	if q.Tier != "" {
-		f = f.And(expression.Name("tier").Equal(expression.Value(q.Tier)))
-	}
-	if q.Stage != "" {
-		f = f.And(expression.Name("stage").Equal(expression.Value(q.Stage)))
-	}
 	if q.Tag != "" {
 		f = f.And(expression.Contains(expression.Name("tags"), q.Tag))
 	}
@@ -590,6 +585,9 @@ func (t *Table) ListCustomers(ctx context.Context, q ListQuery) ([]customer.Prof
 		p, _, err := decodeProfile(it)
 		if err != nil {
 			return nil, "", err
+		}
+		if (q.Tier != "" && string(p.Tier) != q.Tier) || (q.Stage != "" && string(p.Stage) != q.Stage) {
+			continue
 		}
 		ps = append(ps, p)
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // spendChunk bounds the spends one SSUM item carries (≈ 3 bytes each, well inside 400 KB).
-const spendChunk = 60000
+const spendChunk = 40000
 
 // partTTL keeps a segment's per-store share for a week: the run finishes in minutes.
 const partTTL = 7 * 24 * time.Hour

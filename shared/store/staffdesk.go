@@ -295,10 +295,10 @@ func (s *Staff) RegisterCaller(ctx context.Context, p auth.Principal) error {
 	return errors.Join(errs...)
 }
 
-// AtRisk reads the at-risk rows of a store the caller may see (Table.StoreCLVRows).
+// AtRisk reads the at-risk rows of a store the caller may see (Table.AtRiskRows: as the last run kept them).
 func (s *Staff) AtRisk(ctx context.Context, st access.Store) ([]AtRiskRow, error) {
 	if st.ID() == "" {
 		return nil, errNoGrant
 	}
-	return s.t.StoreCLVRows(ctx, st.ID())
+	return s.t.AtRiskRows(ctx, st.ID())
 }

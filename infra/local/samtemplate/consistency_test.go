@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -167,8 +168,10 @@ func TestProjectTemplateReadsAsWritten(t *testing.T) {
 	if tp.Table.LogicalID != "TierflowTable" || tp.Table.Name != "tierflow-dev" || tp.Table.TTLAttribute != "expiresAt" {
 		t.Errorf("table: %+v", tp.Table)
 	}
-	if len(tp.Table.GSIs) != 3 {
+	if len(tp.Table.GSIs) != 4 {
 		t.Errorf("table GSIs: %+v", tp.Table.GSIs)
+	} else if g := tp.Table.GSIs[3]; g.Name != "GSI4" || g.Projection != "INCLUDE" || !slices.Contains(g.NonKeyAttributes, "tags") {
+		t.Errorf("GSI4, the customers by store, reads as %+v", g)
 	}
 	if q, ok := tp.Queue("IngestQueue"); !ok || q.DLQ != "IngestDLQ" || q.MaxReceiveCount != 5 || q.Name != "tierflow-dev-ingest" {
 		t.Errorf("IngestQueue: %+v", q)

@@ -268,6 +268,9 @@ func (n *Nightly) pass2(ctx context.Context, run Run, pol *tiering.Policy, seg i
 	if err != nil {
 		return err
 	}
+	for _, st := range shares.sums {
+		st.trimAtRisk()
+	}
 	// Each store's share goes first: the finisher, which may be this very worker, must
 	// find every counted segment's.
 	if err := n.Runs.PutStoreParts(ctx, run.ID, seg, shares.sums, shares.spends, n.Now()); err != nil {
@@ -375,6 +378,11 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 			if step.flagged {
 				s.RetentionDue++
 			}
+		}
+		if step.pred != nil {
+			pred := *step.pred
+			pred.Explanation = "" // derived on read
+			storeSum.keepAtRisk(AtRiskRow{ID: p.ID, Tier: next.Tier, Stage: next.Stage, CLV: pred, ExpectedLoss: pred.ExpectedLoss()})
 		}
 		if next.Metrics.HasHistory {
 			k := storeKey(p.Store)

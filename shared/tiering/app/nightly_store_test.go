@@ -222,6 +222,7 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 	}
 	preds := map[string]clv.ProfileCLV{}
 	risk := map[string]int{}
+	storeOf := map[string]string{}
 	for _, id := range ids {
 		if !buyers[id] {
 			continue
@@ -230,6 +231,7 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 		if !found {
 			t.Fatalf("%s has no profile", id)
 		}
+		storeOf[id] = st.Store
 		p := st.CLV
 		if p == nil {
 			t.Fatalf("%s bought but has no prediction", id)
@@ -246,6 +248,7 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 		preds[id] = *p
 		risk[string(p.Risk)]++
 	}
+	checkAtRisk(t, table, run, preds, storeOf)
 	s := run.Summary
 	if s.Predicted < len(preds) || risk["low"] == 0 {
 		t.Fatalf("predicted %d (own buyers %d), risk bands %v", s.Predicted, len(preds), risk)
@@ -253,6 +256,45 @@ func checkPredictions(t *testing.T, table *store.Table, run app.Run, ids []strin
 	t.Logf("model n=%d ll=%.1f warnings=%v; own buyers by risk %v; tier A at risk %d, newly due %d, plan failures %d",
 		c.Business.N, c.Business.LogLik, c.Business.Warnings, risk, s.AtRiskA, s.RetentionDue, s.FollowupPlanFails)
 	return preds
+}
+
+// checkAtRisk asserts each store's summary keeps the customers with the largest expected
+// loss tonight, largest first, with tonight's prediction: every buyer of the store whose
+// loss is above the smallest kept (or all of them, when fewer than app.AtRiskKept).
+func checkAtRisk(t *testing.T, table *store.Table, run app.Run, preds map[string]clv.ProfileCLV, storeOf map[string]string) {
+	t.Helper()
+	var stores []string
+	for _, st := range storeOf {
+		if !slices.Contains(stores, st) {
+			stores = append(stores, st)
+		}
+	}
+	sums, err := table.StoreSummaries(context.Background(), run.ID, stores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stores {
+		rows := sums[st].AtRisk
+		if len(rows) == 0 || len(rows) > app.AtRiskKept {
+			t.Fatalf("store %s keeps %d at-risk rows", st, len(rows))
+		}
+		kept := map[string]bool{}
+		for i, r := range rows {
+			kept[r.ID] = true
+			if i > 0 && !app.LossBefore(rows[i-1], r) {
+				t.Fatalf("store %s: at-risk rows out of order at %d: %+v, %+v", st, i, rows[i-1], r)
+			}
+			if p, ours := preds[r.ID]; ours && (p.PAlive != r.CLV.PAlive || p.CLV != r.CLV.CLV || r.ExpectedLoss != p.ExpectedLoss()) {
+				t.Fatalf("store %s keeps %s as %+v; tonight's prediction %+v", st, r.ID, r, p)
+			}
+		}
+		floor := rows[len(rows)-1].ExpectedLoss
+		for id, p := range preds {
+			if storeOf[id] == st && !kept[id] && (len(rows) < app.AtRiskKept || p.ExpectedLoss() > floor) {
+				t.Fatalf("store %s left out %s (loss %v; kept %d down to %v)", st, id, p.ExpectedLoss(), len(rows), floor)
+			}
+		}
+	}
 }
 
 func getRun(t *testing.T, table *store.Table, id string) app.Run {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tierflow/tierflow/shared/clv"
 	"github.com/tierflow/tierflow/shared/model"
 	"github.com/tierflow/tierflow/shared/tiering"
 )
@@ -117,6 +118,57 @@ type RunSummary struct {
 	ParetoMaxError float64               `dynamodbav:"paretoMaxError,omitempty" json:"paretoMaxError,omitempty"`
 	Cohorts        tiering.Cohorts       `dynamodbav:"cohorts,omitempty" json:"-"` // served by the cohorts report
 	Sources        tiering.Sources       `dynamodbav:"sources,omitempty" json:"-"` // served by the sources report
+	// AtRisk is, in a store's summary, its AtRiskKept customers with the largest expected
+	// loss tonight, largest first: the at-risk report reads it (no index of every
+	// customer's prediction, so a prediction or a tier move writes the profile alone).
+	AtRisk []AtRiskRow `dynamodbav:"atRisk,omitempty" json:"-"`
+}
+
+// AtRiskKept is how many customers of a store a run keeps for the at-risk report.
+const AtRiskKept = 200
+
+// AtRiskRow is one customer of the at-risk report: no contact data, only what the model
+// and the tier say.
+type AtRiskRow struct {
+	ID           string         `dynamodbav:"id" json:"id"`
+	Tier         model.Tier     `dynamodbav:"tier" json:"tier"`
+	Stage        model.Stage    `dynamodbav:"stage" json:"stage"`
+	CLV          clv.ProfileCLV `dynamodbav:"clv" json:"clv"`
+	ExpectedLoss model.Money    `dynamodbav:"loss" json:"expectedLoss"`
+}
+
+// LossBefore orders the at-risk report: larger expected loss first, then by id.
+func LossBefore(a, b AtRiskRow) bool {
+	if a.ExpectedLoss != b.ExpectedLoss {
+		return a.ExpectedLoss > b.ExpectedLoss
+	}
+	return a.ID < b.ID
+}
+
+// keepAtRisk adds a row, trimming to the AtRiskKept largest losses once the list holds
+// twice as many (amortised: a segment of a million customers sorts a few thousand rows
+// at a time).
+func (s *RunSummary) keepAtRisk(r AtRiskRow) {
+	s.AtRisk = append(s.AtRisk, r)
+	if len(s.AtRisk) >= 2*AtRiskKept {
+		s.trimAtRisk()
+	}
+}
+
+// trimAtRisk sorts the list and keeps the AtRiskKept largest losses.
+func (s *RunSummary) trimAtRisk() {
+	slices.SortFunc(s.AtRisk, func(a, b AtRiskRow) int {
+		switch {
+		case LossBefore(a, b):
+			return -1
+		case LossBefore(b, a):
+			return 1
+		}
+		return 0
+	})
+	if len(s.AtRisk) > AtRiskKept {
+		s.AtRisk = slices.Clip(s.AtRisk[:AtRiskKept])
+	}
 }
 
 // NewRunSummary returns an empty summary with its maps made.
@@ -169,6 +221,10 @@ func (s *RunSummary) Add(o *RunSummary) {
 			s.Sources = tiering.Sources{}
 		}
 		s.Sources.Add(o.Sources)
+	}
+	if len(o.AtRisk) > 0 {
+		s.AtRisk = append(s.AtRisk, o.AtRisk...)
+		s.trimAtRisk()
 	}
 }
 
