@@ -696,3 +696,15 @@ func profileVersionIs(version int64) expression.ConditionBuilder {
 	}
 	return expression.Name("version").Equal(expression.Value(version))
 }
+
+// ProfileSizes are the sizes of every profile in the table, in bytes as DynamoDB counts
+// them for capacity (itemSize): what a profile write or read costs follows from them.
+// One Query per shard (make cost reads them after it has measured).
+func (t *Table) ProfileSizes(ctx context.Context) ([]int, error) {
+	var sizes []int
+	err := t.queryProfiles(ctx, 0, 1, "", nil, func(it map[string]types.AttributeValue) error {
+		sizes = append(sizes, itemSize(it))
+		return nil
+	})
+	return sizes, err
+}
