@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"time"
@@ -51,6 +52,14 @@ func runRFM(args []string) error {
 		return fmt.Errorf("-tz: %w", err)
 	}
 
+	// The run keeps nearly all it allocates (the invoices, then the customers): a garbage
+	// collection finds little to free and costs processor time, ~8 % of the whole process
+	// on the Online Retail file for ~2 MiB more at the peak. Collect only as the heap
+	// nears 256 MiB, unless GOGC or GOMEMLIMIT say otherwise; put both back after.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(256 << 20))
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	}
 	start, startCPU := time.Now(), processCPU()
 	f, err := dataset.OpenOnlineRetail(*file)
 	if err != nil {
