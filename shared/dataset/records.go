@@ -263,7 +263,7 @@ func (r *records) splitQuoted(body []byte) ([][]byte, bool) {
 // split cuts one line into fields, or says it is not the simple case. It looks for the
 // next quote or comma eight bytes at a time (see quoteAt and stopAt), with no call per
 // field: the file's fields are short, and bytes.IndexByte's call cost more than the
-// scan. The words may run past the line into what bufio holds after it (never past
+// scan. The words may run past the line into what the chunk holds after it (never past
 // its buffer): a match there is no match.
 func (r *records) split(body []byte) ([][]byte, bool) {
 	fs := r.fields[:0]

@@ -78,7 +78,7 @@ func TestRecordsReadLikeEncodingCSV(t *testing.T) {
 // records and errors alike. Seeded: a failure names its input and repeats.
 func TestRecordsReadLikeEncodingCSVOnRandomInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 13))
-	// Lines of up to a few hundred bytes: the fast path reads 64 bytes a word, 128 at most.
+	// Lines of up to a few hundred bytes: the fast path reads them eight bytes a word.
 	parts := []string{"a", "7", ",", ",", ",", "\"", "\"", "\"\"", "\n", "\r\n", "\r", "\ufeff", " ", "x y", "WHITE HANGING HEART"}
 	for i := range 30000 {
 		var b strings.Builder
