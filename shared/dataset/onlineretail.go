@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +78,25 @@ func OpenOnlineRetail(path string) (io.ReadCloser, error) {
 	return &stackedCloser{Reader: br, closers: []io.Closer{f}}, nil
 }
 
+// Drain reads r to its end the way the records reader reads it (a file opened by
+// OpenOnlineRetail chunk by chunk, as the read-ahead hands them over, without a copy)
+// and does nothing else: how long reading the file takes before any parsing (issue #13's
+// floor). It returns how many bytes it read.
+func Drain(r io.Reader) (int64, error) {
+	c := chunksOf(r)
+	var n int64
+	for {
+		b, err := c.chunk()
+		n += int64(len(b))
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 type stackedCloser struct {
 	io.Reader
 	closers []io.Closer
@@ -131,16 +150,20 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		}
 	}
 
-	type acc struct {
-		txn   model.Txn
-		micro int64 // exact total in millionths of the currency unit
-	}
-	byInvoice := make(map[string]int, 1<<15)
-	accs := make([]acc, 0, 1<<15)
+	// The invoices in the order first seen, and each one's exact total in millionths of
+	// the currency unit.
+	accs := make([]model.Txn, 0, 1<<15)
+	micros := make([]int64, 0, 1<<15)
+	// Invoices and customers are found by number: a number of up to 7 bytes is one word
+	// (smallKey), which the map compares without following a pointer to a string;
+	// anything longer is looked up as a string.
+	byInvoice := make(map[uint64]int, 1<<15)
+	byInvoiceLong := map[string]int{}
 	// Strings repeat a lot (customers, countries, SKUs); interning keeps the result small.
 	// A lookup by string(b) does not allocate: only a string seen for the first time does.
 	// Customers have a table of their own: its size is the number of customers.
-	customers := make(map[string]string, 1<<13)
+	customers := make(map[uint64]string, 1<<13)
+	customersLong := map[string]string{}
 	intern := make(map[string]string, 1<<10)
 	in := func(m map[string]string, b []byte) string {
 		if s, ok := m[string(b)]; ok {
@@ -148,6 +171,18 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		}
 		s := string(b)
 		m[s] = s
+		return s
+	}
+	customer := func(b []byte) string {
+		k, ok := smallKey(b)
+		if !ok {
+			return in(customersLong, b)
+		}
+		s, ok := customers[k]
+		if !ok {
+			s = string(b)
+			customers[k] = s
+		}
 		return s
 	}
 	var lastStore string // most invoices are from the country before them
@@ -220,29 +255,39 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		sameInv := lastInv != "" && string(rec[0]) == lastInv
 		idx, ok := lastIdx, sameInv
 		if !ok {
-			idx, ok = byInvoice[string(rec[0])]
-		}
-		if !ok {
-			inv := string(rec[0]) // invoice numbers do not repeat: nothing to intern
-			idx = len(accs)
-			byInvoice[inv] = idx
-			if string(rec[7]) != lastStore {
-				lastStore = in(intern, rec[7])
+			invKey, small := smallKey(rec[0])
+			if small {
+				idx, ok = byInvoice[invKey]
+			} else {
+				idx, ok = byInvoiceLong[string(rec[0])]
 			}
-			accs = append(accs, acc{txn: model.Txn{
-				CustomerID: in(customers, cust),
-				ExternalID: inv,
-				Store:      lastStore,
-				At:         at,
-				Refund:     strings.HasPrefix(inv, "C"),
-			}})
+			if !ok {
+				inv := string(rec[0]) // invoice numbers do not repeat: nothing to intern
+				idx = len(accs)
+				if small {
+					byInvoice[invKey] = idx
+				} else {
+					byInvoiceLong[inv] = idx
+				}
+				if string(rec[7]) != lastStore {
+					lastStore = in(intern, rec[7])
+				}
+				accs = append(accs, model.Txn{
+					CustomerID: customer(cust),
+					ExternalID: inv,
+					Store:      lastStore,
+					At:         at,
+					Refund:     strings.HasPrefix(inv, "C"),
+				})
+				micros = append(micros, 0)
+			}
 		}
-		lastInv, lastIdx = accs[idx].txn.ExternalID, idx
+		lastInv, lastIdx = accs[idx].ExternalID, idx
 		a := &accs[idx]
-		if !(sameInv && sameDate) && at.Before(a.txn.At) {
-			a.txn.At = at // an invoice keyed over a minute boundary: it was issued at its first line
+		if !(sameInv && sameDate) && at.Before(a.At) {
+			a.At = at // an invoice keyed over a minute boundary: it was issued at its first line
 		}
-		a.micro += int64(qty) * price
+		micros[idx] += int64(qty) * price
 		st.Items++
 		if !withItems {
 			continue
@@ -253,7 +298,7 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 			p = product2{sku: in(intern, rec[1]), name: in(intern, rec[2])}
 			products[p.sku] = p
 		}
-		a.txn.Items = append(a.txn.Items, model.TxnItem{
+		a.Items = append(a.Items, model.TxnItem{
 			SKU:       p.sku,
 			Name:      p.name,
 			Qty:       qty,
@@ -261,31 +306,44 @@ func readOnlineRetail(cr *records, withItems bool) (txns []model.Txn, st ReadSta
 		})
 	}
 
-	txns = make([]model.Txn, len(accs))
-	for i := range accs {
-		t := accs[i].txn
-		total := roundDiv(accs[i].micro, 10_000)
+	txns = accs[:len(accs):len(accs)]
+	for i := range txns {
+		t := &txns[i]
+		total := roundDiv(micros[i], 10_000)
 		if total < 0 {
 			t.Refund, total = true, -total
 		}
 		t.Amount = model.Money(total)
-		if accs[i].micro%10_000 != 0 {
+		if micros[i]%10_000 != 0 {
 			st.RoundedInvoice++
 		}
 		if t.Refund {
 			st.Refunds++
 		}
-		txns[i] = t
 	}
-	sort.SliceStable(txns, func(i, j int) bool {
-		if !txns[i].At.Equal(txns[j].At) {
-			return txns[i].At.Before(txns[j].At)
+	slices.SortStableFunc(txns, func(a, b model.Txn) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
 		}
-		return txns[i].ExternalID < txns[j].ExternalID
+		return strings.Compare(a.ExternalID, b.ExternalID)
 	})
 	st.Invoices = len(txns)
-	st.Customers = len(customers) // a customer is added with the first invoice that is kept
+	// A customer is added with the first invoice that is kept.
+	st.Customers = len(customers) + len(customersLong)
 	return txns, st, nil
+}
+
+// smallKey packs b, if it is at most 7 bytes long, and its length into one word: two
+// byte strings have the same key exactly when they are equal.
+func smallKey(b []byte) (uint64, bool) {
+	if len(b) > 7 {
+		return 0, false
+	}
+	k := uint64(len(b)) << 56
+	for i, c := range b {
+		k |= uint64(c) << (8 * i)
+	}
+	return k, true
 }
 
 // parseDateTime reads "YYYY-MM-DD HH:MM:SS" in loc from bytes, as

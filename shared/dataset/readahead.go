@@ -15,6 +15,13 @@ func readAhead(r io.Reader) *aheadReader {
 	return a
 }
 
+const (
+	aheadChunk = 256 << 10
+	// wordPad is capacity past the end of every chunk the records reader cuts lines from,
+	// so that a line's last bytes can be read a word at a time.
+	wordPad = 8
+)
+
 type aheadReader struct {
 	chunks chan []byte   // filled chunks, closed at the end of the input
 	free   chan []byte   // chunks handed back for reuse
@@ -36,9 +43,9 @@ func (a *aheadReader) fill(r io.Reader) {
 		select {
 		case b = <-a.free:
 		default:
-			b = make([]byte, 256<<10)
+			b = make([]byte, aheadChunk, aheadChunk+wordPad)
 		}
-		n, err := fillChunk(r, b[:cap(b)])
+		n, err := fillChunk(r, b[:aheadChunk])
 		if n > 0 {
 			select {
 			case a.chunks <- b[:n]:
@@ -58,25 +65,37 @@ func (a *aheadReader) fill(r io.Reader) {
 
 func (a *aheadReader) Read(p []byte) (int, error) {
 	for len(a.cur) == 0 {
-		if a.buf != nil {
-			select {
-			case a.free <- a.buf[:cap(a.buf)]:
-			default:
-			}
-			a.buf = nil
+		b, err := a.chunk()
+		if err != nil {
+			return 0, err
 		}
-		b, ok := <-a.chunks
-		if !ok {
-			if a.err != nil {
-				return 0, a.err
-			}
-			return 0, io.EOF
-		}
-		a.cur, a.buf = b, b
+		a.cur = b
 	}
 	n := copy(p, a.cur)
 	a.cur = a.cur[n:]
 	return n, nil
+}
+
+// chunk hands out the next chunk itself, without a copy: it stays the caller's until
+// the next call (of chunk or Read), when it goes back to the filler. Bytes that Read
+// has not returned yet from the chunk before are skipped.
+func (a *aheadReader) chunk() ([]byte, error) {
+	if a.buf != nil {
+		select {
+		case a.free <- a.buf:
+		default:
+		}
+		a.buf, a.cur = nil, nil
+	}
+	b, ok := <-a.chunks
+	if !ok {
+		if a.err != nil {
+			return nil, a.err
+		}
+		return nil, io.EOF
+	}
+	a.buf = b
+	return b, nil
 }
 
 // Close stops the filler and waits for it: the readers under it are closed next.

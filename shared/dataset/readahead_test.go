@@ -79,4 +79,33 @@ func TestReadAheadReportsATruncatedFile(t *testing.T) {
 	if _, err := io.ReadAll(f); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("reading a truncated gzip file: %v, want io.ErrUnexpectedEOF", err)
 	}
+	g, err := OpenOnlineRetail(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := Drain(g); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("draining a truncated gzip file: %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// Drain, the floor `make rfm` is measured against, reads every byte of the file,
+// compressed or plain, over many chunks.
+func TestDrainReadsTheWholeFile(t *testing.T) {
+	raw := bytes.Repeat([]byte("536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"), 40000)
+	plain := filepath.Join(t.TempDir(), "f.csv")
+	if err := os.WriteFile(plain, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{gzipFile(t, raw), plain} {
+		f, err := OpenOnlineRetail(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Drain(f)
+		f.Close()
+		if err != nil || n != int64(len(raw)) {
+			t.Errorf("%s: drained %d bytes, %v; want %d", filepath.Base(p), n, err, len(raw))
+		}
+	}
 }

@@ -1,40 +1,95 @@
 package dataset
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // records reads CSV records like encoding/csv (FieldsPerRecord -1, ReuseRecord, no lazy
 // quotes) with a fast path for what the Online Retail file is made of: one record a line,
 // fields plain or quoted ("" for a quote inside) without line breaks inside. The fast path
-// works on the line's bytes where bufio holds them: a field is a sub-slice of the line (a
+// cuts lines from the input's chunks where they are (the gzip read-ahead's own chunks,
+// not a copy; only a line cut by a chunk's end is copied): a field is a sub-slice of the line (a
 // quoted field with "" inside is copied once, unescaped), so a record costs no allocation
 // and the caller converts only the fields it keeps (issue #13: the reader was ~0.7 s of a
 // 0.8 s `make rfm`). From the first line that is anything else, the rest of the input
 // goes through encoding/csv itself, so any file reads as it did before.
 type records struct {
-	br      *bufio.Reader
+	src     chunker
+	cur     []byte      // what is left of the chunk being read
+	carry   []byte      // a line begun in an earlier chunk
+	srcErr  error       // the source's error (io.EOF at its end), once it has said so
 	cr      *csv.Reader // set once the fast path handed over
 	fields  [][]byte
 	scratch []byte // unescaped quoted fields, and encoding/csv's fields after the hand-over
 	rec     []string
 }
 
+// A chunker hands out its input a chunk at a time, each the caller's to read until the
+// next call, with wordPad bytes of capacity past its end; Read goes on after the last
+// chunk handed out.
+type chunker interface {
+	io.Reader
+	chunk() ([]byte, error)
+}
+
+// maxCarry is the longest line the fast path looks for the end of; a longer one goes
+// to encoding/csv with the rest of the input.
+const maxCarry = 1 << 16
+
 func newRecords(r io.Reader) *records {
-	return &records{br: bufio.NewReaderSize(r, 1<<16), fields: make([][]byte, 0, 16), rec: make([]string, 0, 16)}
+	return &records{src: chunksOf(r), fields: make([][]byte, 0, 16), rec: make([]string, 0, 16)}
+}
+
+// chunksOf reads a file opened by OpenOnlineRetail chunk by chunk where they are (the
+// gzip read-ahead's chunks are not copied), and any other reader through a buffer.
+func chunksOf(r io.Reader) chunker {
+	if s, ok := r.(*stackedCloser); ok {
+		if c, ok := s.Reader.(chunker); ok {
+			return c
+		}
+	}
+	if c, ok := r.(chunker); ok {
+		return c
+	}
+	return &bufChunks{r: r, buf: make([]byte, 1<<16, 1<<16+wordPad)}
+}
+
+// bufChunks reads any reader into one buffer, which each chunk reuses.
+type bufChunks struct {
+	r   io.Reader
+	buf []byte
+	err error
+}
+
+func (c *bufChunks) chunk() ([]byte, error) {
+	for c.err == nil {
+		n, err := c.r.Read(c.buf)
+		c.err = err
+		if n > 0 {
+			return c.buf[:n], nil
+		}
+	}
+	return nil, c.err
+}
+
+func (c *bufChunks) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.r.Read(p)
 }
 
 // csvRecords reads every record through encoding/csv, with no fast path: the reference
 // the fast path is tested against.
 func csvRecords(r io.Reader) *records {
 	rs := newRecords(r)
-	rs.cr = csv.NewReader(rs.br)
+	rs.cr = csv.NewReader(r)
 	rs.cr.ReuseRecord = true
 	rs.cr.FieldsPerRecord = -1
 	return rs
@@ -54,6 +109,52 @@ func (r *records) Read() ([]string, error) {
 	return rec, nil
 }
 
+// nextLine returns the next line with its '\n' (none at the end of the input, when the
+// error is io.EOF), valid until the next call, with wordPad bytes of capacity past it.
+// A line cut short at maxCarry bytes comes with errLongLine.
+func (r *records) nextLine() ([]byte, error) {
+	for {
+		if i := bytes.IndexByte(r.cur, '\n'); i >= 0 {
+			line := r.cur[:i+1]
+			r.cur = r.cur[i+1:]
+			if len(r.carry) == 0 {
+				return line, nil
+			}
+			line = r.appendCarry(line)
+			r.carry = r.carry[:0] // the line keeps the array until the next call
+			return line, nil
+		}
+		if r.srcErr != nil {
+			line := r.appendCarry(r.cur)
+			r.carry, r.cur = r.carry[:0], nil
+			if r.srcErr != io.EOF {
+				return nil, r.srcErr
+			}
+			return line, io.EOF
+		}
+		// The line goes on in the next chunk: keep its start, which the chunk loses.
+		r.appendCarry(r.cur)
+		r.cur = nil
+		if len(r.carry) > maxCarry {
+			line := r.carry
+			r.carry = r.carry[:0]
+			return line, errLongLine
+		}
+		r.cur, r.srcErr = r.src.chunk()
+	}
+}
+
+var errLongLine = errors.New("line longer than the fast path reads")
+
+// appendCarry adds b to the carried line, keeping wordPad bytes of capacity past it.
+func (r *records) appendCarry(b []byte) []byte {
+	if cap(r.carry)-len(r.carry) < len(b)+wordPad {
+		r.carry = slices.Grow(r.carry, len(b)+wordPad)
+	}
+	r.carry = append(r.carry, b...)
+	return r.carry
+}
+
 // readFields returns the next record's fields as byte slices. They are valid until the
 // next call: copy what you keep.
 func (r *records) readFields() ([][]byte, error) {
@@ -61,8 +162,8 @@ func (r *records) readFields() ([][]byte, error) {
 		return r.fromCSV(r.cr.Read())
 	}
 	for {
-		line, err := r.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		line, err := r.nextLine()
+		if err == errLongLine {
 			return r.handOver(line)
 		}
 		if err != nil && err != io.EOF {
@@ -87,7 +188,7 @@ func (r *records) readFields() ([][]byte, error) {
 		if body[len(body)-1] == '\r' {
 			return r.handOver(line) // encoding/csv drops a \r before the end of the input
 		}
-		if fs, ok := r.splitSimple(body); ok {
+		if fs, ok := r.splitQuoted(body); ok {
 			return fs, nil
 		}
 		if fs, ok := r.split(body); ok {
@@ -97,96 +198,72 @@ func (r *records) readFields() ([][]byte, error) {
 	}
 }
 
-// splitSimple cuts a line of at most 128 bytes whose quotes all open or close a field
-// (no "" inside one), which is nearly every line of the file, without a branch per byte:
-// it makes a bit mask of the line's quotes and one of its commas, eight bytes at a time;
-// a running parity of the quotes says which commas are inside quotes, and the others
-// separate the fields. Any other line is left to split.
-func (r *records) splitSimple(body []byte) ([][]byte, bool) {
+// splitQuoted cuts a line whose quotes all open or close a field (no "" inside one),
+// which is nearly every line of the file, from its quotes alone: it looks for quotes
+// eight bytes at a time, and only the bytes between a closing quote and the next
+// opening one (the plain fields and the commas between fields) are read one by one;
+// a comma inside quotes is never looked at. Any other line is left to split.
+func (r *records) splitQuoted(body []byte) ([][]byte, bool) {
 	n := len(body)
 	s := body[:cap(body)]
-	if n > 128 || len(s) < (n+7)&^7 {
-		return nil, false
-	}
-	// Bit i of the line is bit i of q0 and c0 (quotes, commas), or bit i-64 of q1 and c1.
-	q0, c0 := masks(s[:min(n, 64)])
-	var q1, c1 uint64
-	if n > 64 {
-		q1, c1 = masks(s[64:n])
-	}
-	// Bits inside quotes: from an opening quote (included) to its closing one (excluded).
-	in0 := prefixXor(q0)
-	in1 := prefixXor(q1) ^ -(in0 >> 63)
-	if in1>>63 != 0 {
-		return nil, false // a quote left open: the line is not simple
-	}
-	sep0, sep1 := c0&^in0, c1&^in1
-	// Every quote must be a field's first or last byte.
-	start0, start1 := sep0<<1|1, sep1<<1|sep0>>63
-	end0, end1 := sep0>>1|sep1<<63, sep1>>1
-	if n <= 64 {
-		end0 |= 1 << (n - 1)
-	} else {
-		end1 |= 1 << (n - 65)
-	}
-	if q0&^(start0|end0) != 0 || q1&^(start1|end1) != 0 {
-		return nil, false
-	}
 	fs := r.fields[:0]
-	a := 0
-	field := func(b int) {
-		if b-a >= 2 && s[a] == '"' {
-			fs = append(fs, s[a+1:b-1:b-1])
-		} else {
-			fs = append(fs, s[a:b:b])
+	a := 0     // where the field being read starts
+	open := -1 // the opening quote of the field being read, or -1 outside quotes
+	w := 0
+	for ; w < n && w+8 <= len(s); w += 8 {
+		for m := bytesEqual(binary.LittleEndian.Uint64(s[w:]), '"'); m != 0; m &= m - 1 {
+			q := w + bits.TrailingZeros64(m)/8
+			if q >= n {
+				break
+			}
+			if open < 0 {
+				// Plain fields up to this quote, which must open the next field.
+				for i := a; i < q; i++ {
+					if s[i] == ',' {
+						fs = append(fs, s[a:i:i])
+						a = i + 1
+					}
+				}
+				if q != a {
+					return nil, false // a bare quote
+				}
+				open = q
+				continue
+			}
+			// The closing quote: the end of the line or a comma must follow.
+			fs = append(fs, s[open+1:q:q])
+			open = -1
+			if q+1 == n {
+				r.fields = fs
+				return fs, true
+			}
+			if s[q+1] != ',' {
+				return nil, false // "" inside quotes, or text after the closing quote
+			}
+			a = q + 2
 		}
-		a = b + 1
 	}
-	for m := sep0; m != 0; m &= m - 1 {
-		field(bits.TrailingZeros64(m))
+	if w < n {
+		return nil, false // no room to read the end of the line a word at a time
 	}
-	for m := sep1; m != 0; m &= m - 1 {
-		field(64 + bits.TrailingZeros64(m))
+	if open >= 0 {
+		return nil, false // a quote left open
 	}
-	field(n)
+	for i := a; i < n; i++ {
+		if s[i] == ',' {
+			fs = append(fs, s[a:i:i])
+			a = i + 1
+		}
+	}
+	fs = append(fs, s[a:n:n])
 	r.fields = fs
 	return fs, true
-}
-
-// masks has bit i set where b[i] is a quote, and where it is a comma (len(b) ≤ 64). It
-// reads b eight bytes at a time up to a multiple of eight, past len(b) within cap(b).
-func masks(b []byte) (quotes, commas uint64) {
-	n := len(b)
-	b = b[:(n+7)&^7]
-	for w := 0; w < len(b); w += 8 {
-		x := binary.LittleEndian.Uint64(b[w:])
-		quotes |= movemask(bytesEqual(x, '"')) << w
-		commas |= movemask(bytesEqual(x, ',')) << w
-	}
-	keep := uint64(1)<<n - 1 // all ones when n is 64
-	return quotes & keep, commas & keep
-}
-
-// movemask gathers the high bit of each byte of m (bytesEqual's answer) into 8 bits.
-func movemask(m uint64) uint64 {
-	return (m >> 7) * 0x0102040810204080 >> 56
-}
-
-// prefixXor sets bit i to the parity of bits 0..i of x.
-func prefixXor(x uint64) uint64 {
-	x ^= x << 1
-	x ^= x << 2
-	x ^= x << 4
-	x ^= x << 8
-	x ^= x << 16
-	x ^= x << 32
-	return x
 }
 
 // split cuts one line into fields, or says it is not the simple case. It looks for the
 // next quote or comma eight bytes at a time (see quoteAt and stopAt), with no call per
 // field: the file's fields are short, and bytes.IndexByte's call cost more than the
-// scan. The words may run past the line into what bufio holds after it (never past
+// scan. The words may run past the line into what the chunk holds after it (never past
 // its buffer): a match there is no match.
 func (r *records) split(body []byte) ([][]byte, bool) {
 	fs := r.fields[:0]
@@ -298,12 +375,21 @@ func (r *records) unescape(f []byte) []byte {
 
 // handOver gives the line being read and the rest of the input to encoding/csv.
 func (r *records) handOver(line []byte) ([][]byte, error) {
-	pending := bytes.Clone(line)
-	r.cr = csv.NewReader(io.MultiReader(bytes.NewReader(pending), r.br))
+	pending := append(bytes.Clone(line), r.cur...)
+	rest := io.Reader(r.src)
+	if r.srcErr != nil {
+		rest = errReader{r.srcErr}
+	}
+	r.cur = nil
+	r.cr = csv.NewReader(io.MultiReader(bytes.NewReader(pending), rest))
 	r.cr.ReuseRecord = true
 	r.cr.FieldsPerRecord = -1
 	return r.fromCSV(r.cr.Read())
 }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // fromCSV gives encoding/csv's record as byte slices.
 func (r *records) fromCSV(rec []string, err error) ([][]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // readAll reads every record with next, copying each (both readers reuse their slice).
@@ -77,7 +78,7 @@ func TestRecordsReadLikeEncodingCSV(t *testing.T) {
 // records and errors alike. Seeded: a failure names its input and repeats.
 func TestRecordsReadLikeEncodingCSVOnRandomInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 13))
-	// Lines of up to a few hundred bytes: the fast path reads 64 bytes a word, 128 at most.
+	// Lines of up to a few hundred bytes: the fast path reads them eight bytes a word.
 	parts := []string{"a", "7", ",", ",", ",", "\"", "\"", "\"\"", "\n", "\r\n", "\r", "\ufeff", " ", "x y", "WHITE HANGING HEART"}
 	for i := range 30000 {
 		var b strings.Builder
@@ -89,6 +90,46 @@ func TestRecordsReadLikeEncodingCSVOnRandomInput(t *testing.T) {
 		got, gerr := readAll(newRecords(strings.NewReader(in)).Read)
 		if (werr != nil) != (gerr != nil) || !slices.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("input %q\nrecords: %q, %v\nencoding/csv: %q, %v", in, got, gerr, want, werr)
+		}
+		// The same input in pieces of a few bytes: lines cut across chunks read the same.
+		got, gerr = readAll(newRecords(&piecesReader{s: in, rng: rng}).Read)
+		if (werr != nil) != (gerr != nil) || !slices.EqualFunc(got, want, slices.Equal) {
+			t.Fatalf("input %q in pieces\nrecords: %q, %v\nencoding/csv: %q, %v", in, got, gerr, want, werr)
+		}
+	}
+}
+
+// piecesReader reads s in pieces of 1 to 9 bytes, as a slow pipe might.
+type piecesReader struct {
+	s   string
+	rng *rand.Rand
+}
+
+func (p *piecesReader) Read(b []byte) (int, error) {
+	if len(p.s) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b[:min(len(b), 1+p.rng.IntN(9))], p.s)
+	p.s = p.s[n:]
+	return n, nil
+}
+
+// A line over many chunks, longer than the fast path looks for the end of, and what
+// follows it read as encoding/csv reads them, whether the input arrives at once or in
+// pieces.
+func TestRecordsReadALongLineLikeEncodingCSV(t *testing.T) {
+	long := strings.Repeat("WHITE HANGING HEART,", maxCarry/10)
+	for _, in := range []string{
+		"a,b\n" + long + "\"x\"\nc,d\n",
+		"a,b\n\"" + long + "\"\nc,\"d\"\n",
+		"a,b\n" + long,
+	} {
+		want, werr := viaCSV(in)
+		for _, r := range []io.Reader{strings.NewReader(in), iotest.HalfReader(strings.NewReader(in))} {
+			got, gerr := readAll(newRecords(r).Read)
+			if (werr != nil) != (gerr != nil) || !slices.EqualFunc(got, want, slices.Equal) {
+				t.Fatalf("%d records, %v; encoding/csv %d, %v", len(got), gerr, len(want), werr)
+			}
 		}
 	}
 }
