@@ -21,10 +21,10 @@ func TestDescendantsFindsAGrandchildAndStillRunningSeesItGo(t *testing.T) {
 		if procs, err = Descendants(os.Getpid()); err != nil {
 			t.Fatal(err)
 		}
-		if len(procs) >= 2 || time.Now().After(deadline) {
+		if hasComm(procs, "sleep") || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(10 * time.Millisecond) // polling for sh to fork sleep
+		time.Sleep(10 * time.Millisecond) // polling for sh to fork sleep and the child to exec it (until then it is named sh)
 	}
 	names := map[string]int{}
 	for _, p := range procs {
@@ -67,4 +67,14 @@ func TestReadOfAMissingProcess(t *testing.T) {
 	if _, ok, err := Read(1 << 30); ok || err != nil {
 		t.Fatalf("Read(2^30) = ok %v, err %v; want not found", ok, err)
 	}
+}
+
+// hasComm reports whether a process named comm is among procs.
+func hasComm(procs []Proc, comm string) bool {
+	for _, p := range procs {
+		if p.Comm == comm {
+			return true
+		}
+	}
+	return false
 }
