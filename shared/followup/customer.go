@@ -54,7 +54,11 @@ type CustomerView struct {
 	Birthday        Birthday        `json:"birthday"`
 	Consents        []model.Consent `json:"consents,omitempty"`
 	MarketingOptOut bool            `json:"marketingOptOut,omitempty"` // STOP / 退订 / unsubscribe: every channel at once
-	BadChannels     []model.Channel `json:"badChannels,omitempty"`     // permanent failures seen (invalid number, hard bounce)
+	// MarketingOptOutAt is when the opt-out was given: a marketing consent the person
+	// grants on a channel after it (a confirmed double opt-in) reopens that channel. Zero:
+	// unknown, and the opt-out holds whatever was granted.
+	MarketingOptOutAt time.Time       `json:"marketingOptOutAt,omitzero"`
+	BadChannels       []model.Channel `json:"badChannels,omitempty"` // permanent failures seen (invalid number, hard bounce)
 	// Suppressed holds a channel the delivery events closed (bounced, complained) until
 	// the customer consents again; the reason is what a skipped message records.
 	Suppressed map[model.Channel]Reason `json:"suppressed,omitempty"`
@@ -84,6 +88,21 @@ func (v CustomerView) latestConsent(cat model.Category, ch model.Channel) (model
 	return best, found
 }
 
+// MarketingRegranted reports whether the person granted marketing on some channel after
+// their opt-out (a confirmed double opt-in): the opt-out is then not in force there, and
+// a new STOP is a new opt-out.
+func (v CustomerView) MarketingRegranted() bool {
+	if !v.MarketingOptOut || v.MarketingOptOutAt.IsZero() {
+		return false
+	}
+	for _, c := range v.Consents {
+		if c.Category == model.CategoryMarketing && c.Granted && c.At.After(v.MarketingOptOutAt) {
+			return true
+		}
+	}
+	return false
+}
+
 // Permits decides whether cat may reach the customer on ch now. Service messages need no
 // opt-in but honour a withdrawal; marketing needs an opt-in and no global opt-out. A call
 // is a conversation with staff, so it follows the SMS consent of the same number.
@@ -110,7 +129,8 @@ func (v CustomerView) Permits(cat model.Category, ch model.Channel) Reason {
 	c, found := v.latestConsent(cat, consentCh)
 	switch cat {
 	case model.CategoryMarketing:
-		if v.MarketingOptOut {
+		regranted := found && c.Granted && !v.MarketingOptOutAt.IsZero() && c.At.After(v.MarketingOptOutAt)
+		if v.MarketingOptOut && !regranted {
 			return SkipOptedOut
 		}
 		if !found || !c.Granted {

@@ -189,6 +189,17 @@ func TestPlanConsentAndMatching(t *testing.T) {
 			Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant}, nil, "dormant_care_offer", true},
 		{"a customer who replied STOP gets no care offer",
 			Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant}, func(v *CustomerView) { v.MarketingOptOut = true }, "dormant_care_offer", false},
+		{"a STOP given after the last marketing grant holds",
+			Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant}, func(v *CustomerView) {
+				v.MarketingOptOut, v.MarketingOptOutAt = true, sh("2025-02-01 00:00")
+			}, "dormant_care_offer", false},
+		{"a customer who replied STOP and later confirmed marketing again (double opt-in) gets the care offer",
+			Trigger{Kind: TriggerStageEntered, Stage: model.StageDormant}, func(v *CustomerView) {
+				v.MarketingOptOut, v.MarketingOptOutAt = true, sh("2025-02-01 00:00")
+				for _, ch := range []model.Channel{model.ChannelSMS, model.ChannelEmail} {
+					v.Consents = append(v.Consents, model.Consent{Category: model.CategoryMarketing, Channel: ch, Granted: true, At: sh("2025-02-10 09:00")})
+				}
+			}, "dormant_care_offer", true},
 		{"marketing without consent on the channel is not planned",
 			Trigger{Kind: TriggerStageEntered, Stage: model.StageSleeping}, func(v *CustomerView) { v.Consents = nil }, "sleeping_returning_gift", false},
 		{"service check-ins need no marketing consent",

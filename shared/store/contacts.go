@@ -94,6 +94,7 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 	var extra struct {
 		Locale          string            `dynamodbav:"locale"`
 		MarketingOptOut bool              `dynamodbav:"marketingOptOut"`
+		OptOutAt        string            `dynamodbav:"marketingOptOutAt"`
 		BadChannels     []string          `dynamodbav:"badChannels"`
 		UnsubToken      string            `dynamodbav:"unsubToken"`
 		ClosedEmail     *followup.Closure `dynamodbav:"closedEmail"`
@@ -106,6 +107,11 @@ func viewFromItem(raw map[string]types.AttributeValue) (followup.CustomerView, s
 		ID: p.ID, Store: p.Store, Locale: extra.Locale, TimeZone: p.TimeZone, Name: p.Name, Phone: p.Phone, Email: p.Email,
 		Tier: p.Tier, Stage: p.Stage, Birthday: followup.BirthdayFrom(p.Birthday, p.BirthdayLunar), Consents: slices.Clone([]model.Consent(p.Consents)),
 		MarketingOptOut: extra.MarketingOptOut, Erased: p.Erased(),
+	}
+	if extra.OptOutAt != "" {
+		if v.MarketingOptOutAt, err = time.Parse(time.RFC3339, extra.OptOutAt); err != nil {
+			return followup.CustomerView{}, "", fmt.Errorf("decode opt-out time of %s: %w", p.ID, err)
+		}
 	}
 	slices.Sort(extra.BadChannels)
 	for _, c := range extra.BadChannels {
@@ -196,7 +202,9 @@ func (c *Contacts) CustomerByPhone(ctx context.Context, e164 string) (string, er
 }
 
 // SetMarketingOptOut records a marketing opt-out on every channel at once (STOP reply,
-// unsubscribe link). Repeating it changes nothing but the latest source.
+// unsubscribe link). Repeating it changes nothing, unless the person granted marketing
+// again since (a confirmed double opt-in lifts the opt-out on its channel): then this is a
+// new opt-out, and its time and source replace the old ones.
 func (c *Contacts) SetMarketingOptOut(ctx context.Context, customerID, source string, at time.Time) (bool, error) {
 	upd := expression.Set(expression.Name("marketingOptOut"), expression.Value(true)).
 		Set(expression.Name("marketingOptOutAt"), expression.Value(at.UTC().Format(time.RFC3339))).
@@ -222,10 +230,39 @@ func (c *Contacts) SetMarketingOptOut(ctx context.Context, customerID, source st
 		if len(ccf.Item) == 0 {
 			return false, app.ErrNotFound
 		}
-		return false, nil // already opted out: nothing changed
+		v, _, err := viewFromItem(ccf.Item)
+		if err != nil || !v.MarketingRegranted() {
+			return false, err // already opted out: nothing changed
+		}
+		return c.renewOptOut(ctx, customerID, source, at, ccf.Item["marketingOptOutAt"])
+
 	case err != nil:
 		c.t.Units.add(true)
 		return false, fmt.Errorf("opt out %s: %w", customerID, err)
+	}
+	c.t.Units.addOne(true, out.ConsumedCapacity)
+	return true, nil
+}
+
+// renewOptOut records a new opt-out of a customer who granted marketing again after the
+// old one, conditioned on the old one's time (another renewal meanwhile: nothing changed).
+func (c *Contacts) renewOptOut(ctx context.Context, customerID, source string, at time.Time, oldAt types.AttributeValue) (bool, error) {
+	out, err := c.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(c.t.Name), Key: CustomerKey(customerID).av(),
+		UpdateExpression:    aws.String("SET marketingOptOutAt = :at, marketingOptOutSource = :src"),
+		ConditionExpression: aws.String("marketingOptOutAt = :old"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":at": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)}, ":src": &types.AttributeValueMemberS{Value: source}, ":old": oldAt},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		c.t.Units.add(true)
+		return false, nil
+	case err != nil:
+		c.t.Units.add(true)
+		return false, fmt.Errorf("opt out %s again: %w", customerID, err)
 	}
 	c.t.Units.addOne(true, out.ConsumedCapacity)
 	return true, nil

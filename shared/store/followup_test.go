@@ -8,6 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/tierflow/tierflow/shared/customer"
 	"github.com/tierflow/tierflow/shared/followup"
 	"github.com/tierflow/tierflow/shared/followup/app"
@@ -183,6 +188,28 @@ func TestFollowupContactView(t *testing.T) {
 	}
 	if _, err := f.SetMarketingOptOut(ctx, "nobody-"+p.ID, "link", t0); !errors.Is(err, app.ErrNotFound) {
 		t.Fatalf("opt-out of nobody: %v, want app.ErrNotFound", err)
+	}
+	// The person confirms marketing SMS again (double opt-in): SMS marketing reopens, and
+	// a STOP after that is a new opt-out that closes it again.
+	regrant := model.Consent{Category: model.CategoryMarketing, Channel: model.ChannelSMS, Granted: true, At: t0.Add(48 * time.Hour), Source: "double-opt-in"}
+	grantAV, err := attributevalue.Marshal([]model.Consent{regrant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := store.CustomerKey(p.ID)
+	if _, err := storetest.Emulators(t).DynamoDBClient().UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(tbl.Name),
+		Key:              map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: k.PK}, "SK": &types.AttributeValueMemberS{Value: k.SK}},
+		UpdateExpression: aws.String("SET consents = list_append(consents, :c)"), ExpressionAttributeValues: map[string]types.AttributeValue{":c": grantAV}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.ContactView(ctx, p.ID); err != nil || v.Permits(model.CategoryMarketing, model.ChannelSMS) != followup.SkipNone {
+		t.Fatalf("after marketing SMS was confirmed again: %+v %v", v, err)
+	}
+	if changed, err := f.SetMarketingOptOut(ctx, p.ID, "sms:STOP", t0.Add(72*time.Hour)); err != nil || !changed {
+		t.Fatalf("a STOP after the re-grant: changed %v, err %v, want a new opt-out", changed, err)
+	}
+	if v, err := f.ContactView(ctx, p.ID); err != nil || v.Permits(model.CategoryMarketing, model.ChannelSMS) != followup.SkipOptedOut {
+		t.Fatalf("after the new STOP: %+v %v", v, err)
 	}
 	if err := f.MarkBadContact(ctx, p.ID, model.ChannelEmail); err != nil {
 		t.Fatal(err)
