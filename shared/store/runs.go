@@ -283,6 +283,9 @@ func (t *Table) SetLatestRun(ctx context.Context, r app.Run) error {
 	item := LatestRunKey().av()
 	item["runId"] = &types.AttributeValueMemberS{Value: r.ID}
 	item["asOf"] = &types.AttributeValueMemberS{Value: sortTime(r.AsOf)}
+	if r.PreviousRunID != "" {
+		item["previousRunId"] = &types.AttributeValueMemberS{Value: r.PreviousRunID}
+	}
 	out, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.Name), Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR asOf <= :a"),
@@ -300,18 +303,29 @@ func (t *Table) SetLatestRun(ctx context.Context, r app.Run) error {
 	return nil
 }
 
-// LatestRunID returns the last finished run's id, "" when none finished yet.
+// LatestRunID returns the last finished run's id, "" when none finished yet. The pointer
+// moves just before its run is marked done (app.Nightly): LatestRuns also says the run it
+// replaced, for a reader that finds the named run not done yet.
 func (t *Table) LatestRunID(ctx context.Context) (string, error) {
+	id, _, err := t.LatestRuns(ctx)
+	return id, err
+}
+
+// LatestRuns returns the latest run's id and the one it replaced ("" for none).
+func (t *Table) LatestRuns(ctx context.Context) (latest, previous string, err error) {
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(t.Name), Key: LatestRunKey().av(),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal})
 	if err != nil {
-		return "", fmt.Errorf("read latest run: %w", err)
+		return "", "", fmt.Errorf("read latest run: %w", err)
 	}
 	t.Units.addOne(false, out.ConsumedCapacity)
 	if s, ok := out.Item["runId"].(*types.AttributeValueMemberS); ok {
-		return s.Value, nil
+		latest = s.Value
 	}
-	return "", nil
+	if s, ok := out.Item["previousRunId"].(*types.AttributeValueMemberS); ok {
+		previous = s.Value
+	}
+	return latest, previous, nil
 }
 
 // ScanTierStates calls fn for every customer profile of one segment of the run: the

@@ -195,16 +195,25 @@ func decodeSpends(b []byte) ([]model.Money, error) {
 // is not found for them.
 func (s *Staff) Run(ctx context.Context, r access.Run) (app.Run, bool, error) {
 	id := r.ID()
+	var previous string
 	if id == "" {
-		latest, err := s.t.LatestRunID(ctx)
+		latest, prev, err := s.t.LatestRuns(ctx)
 		if err != nil || latest == "" {
 			return app.Run{}, false, err
 		}
-		id = latest
+		id, previous = latest, prev
 	}
 	run, found, err := s.t.GetRun(ctx, id)
 	if err != nil || !found {
 		return app.Run{}, false, err
+	}
+	if run.Status != app.RunDone && previous != "" {
+		// The latest run is being marked done this instant: the one before is the latest
+		// finished.
+		if run, found, err = s.t.GetRun(ctx, previous); err != nil || !found {
+			return app.Run{}, false, err
+		}
+		id = previous
 	}
 	sc := r.Scope()
 	if sc.All() {

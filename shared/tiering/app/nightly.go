@@ -493,20 +493,26 @@ func (n *Nightly) maybeFinish(ctx context.Context, id string) error {
 	if err := n.Runs.PutStoreSummaries(ctx, id, stores); err != nil {
 		return err
 	}
-	prev, err := n.Runs.LatestRunID(ctx)
+	prev, before, err := n.Runs.LatestRuns(ctx)
 	if err != nil {
 		return err
 	}
+	if prev == id {
+		prev = before // a redelivery: the pointer moved to this run already
+	}
 	now := n.Now()
-	err = n.Runs.AdvanceRun(ctx, id, RunPass2, RunDone, RunStep{Summary: total, PerStore: true, FinishedAt: &now, PreviousRunID: prev})
+	// The pointer reports read moves first, naming the run it replaces: whoever sees this
+	// run done finds it there, and a report asked in between reads the one before
+	// (store.Staff.Run) instead of finding nothing.
+	run.PreviousRunID = prev
+	if err := n.Runs.SetLatestRun(ctx, run); err != nil {
+		return err
+	}
+	err = n.Runs.AdvanceRun(ctx, id, RunPass2, RunDone, RunStep{Summary: total, PerStore: true, FinishedAt: &now, PreviousRunID: run.PreviousRunID})
 	if errors.Is(err, ErrConflict) {
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	run.Status = RunDone
-	if err := n.Runs.SetLatestRun(ctx, run); err != nil {
 		return err
 	}
 	n.Log.InfoContext(ctx, "retier: run done", "run", id, "customers", total.Customers, "changed", total.Changed,

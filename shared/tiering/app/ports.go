@@ -101,8 +101,9 @@ type Runs interface {
 	// SetLatestRun records a finished run as the one reports read, unless a later
 	// business day's run already is.
 	SetLatestRun(ctx context.Context, r Run) error
-	// LatestRunID is the last finished run's id, "" before the first.
-	LatestRunID(ctx context.Context) (string, error)
+	// LatestRuns is the latest run's id ("" before the first) and the one it replaced:
+	// the pointer moves just before its run is marked done.
+	LatestRuns(ctx context.Context) (latest, previous string, err error)
 	// PutStoreParts records a pass-2 segment's counts and buyers' spends per store before
 	// the segment is counted; StoreParts merges every segment's, per store.
 	PutStoreParts(ctx context.Context, runID string, seg int, sums map[string]*RunSummary, spends map[string][]model.Money, now time.Time) error
