@@ -302,3 +302,43 @@ func TestOnlyAnAllStoresAdminChangesThePolicyOrStartsARun(t *testing.T) {
 		t.Fatalf("an all-stores admin starting a run: %d %s", r.StatusCode, r.Body)
 	}
 }
+
+// The latest run's report is there the moment the run says done: the pointer moves just
+// before, naming the run it replaces, and a report asked in that instant reads the run
+// before instead of finding nothing or an unfinished run.
+func TestTheLatestReportIsTheLastFinishedRunWhileTheNextIsMarkedDone(t *testing.T) {
+	a := testApp(t)
+	table := tableOf(t)
+	ctx := context.Background()
+	sfx := storetest.Suffix()
+	before, next := "run-before-"+sfx, "run-next-"+sfx
+	older := storeSummary("A", 100000)
+	plantRun(t, table, before, false, older, map[string]*tapp.RunSummary{"sh-01": older})
+	if err := table.SetLatestRun(ctx, tapp.Run{ID: before, AsOf: time.Date(2100, 1, 1, 2, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2100, 1, 2, 2, 0, 0, 0, time.UTC)
+	if err := table.CreateRun(ctx, tapp.Run{ID: next, AsOf: at, Day: "2100-01-02", Segments: 1, PolicyVersion: 1, Status: tapp.RunPass2, CreatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	newer := storeSummary("B", 7000)
+	if err := table.PutStoreSummaries(ctx, next, map[string]*tapp.RunSummary{"sh-01": newer}); err != nil {
+		t.Fatal(err)
+	}
+	if err := table.SetLatestRun(ctx, tapp.Run{ID: next, AsOf: at, PreviousRunID: before}); err != nil {
+		t.Fatal(err)
+	}
+	tiers := func() (int, string) {
+		resp := serveReq(t, a, map[string]string{}, "GET /v1/reports/tiers", "/v1/reports/tiers", "", adminClaims, nil)
+		return resp.StatusCode, resp.Body
+	}
+	if code, body := tiers(); code != 200 || !strings.Contains(body, `"totalRevenue":"1000.00"`) {
+		t.Fatalf("while the next run is being marked done: %d %s, want the run before (1000.00)", code, body)
+	}
+	if err := table.AdvanceRun(ctx, next, tapp.RunPass2, tapp.RunDone, tapp.RunStep{Summary: newer, PerStore: true, PreviousRunID: before}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := tiers(); code != 200 || !strings.Contains(body, `"totalRevenue":"70.00"`) {
+		t.Fatalf("once it is done: %d %s, want it (70.00)", code, body)
+	}
+}
