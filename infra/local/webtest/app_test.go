@@ -306,7 +306,7 @@ func testManagerOverview(t *testing.T) {
 	clean(t, ctx, "at-risk")
 	// The rows are what the demo's nightly run kept for sh-01: none would mean the report
 	// lost the night's at-risk list.
-	if n := eval[int](t, ctx, `document.querySelectorAll('[data-test=table-at-risk] tbody tr').length`); n == 0 {
+	if n := tableRows(t, ctx, "table-at-risk"); n == 0 {
 		t.Errorf("the at-risk page of sh-01 lists no customer")
 	}
 	shot(t, ctx, "at-risk-desktop")

@@ -153,6 +153,21 @@ func allowDownloads(t *testing.T, ctx context.Context) string {
 	return dir
 }
 
+// onDesktop opens an app page (path under /app/, a query allowed) as tok in a 1280 × 900
+// tab and waits for sel.
+func onDesktop(t *testing.T, tok, path, sel string) context.Context {
+	t.Helper()
+	ctx := tab(t, desktop, "")
+	must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+strings.TrimPrefix(path, "/app/")+"#token="+tok), chromedp.WaitVisible(chromedp.CSS(sel))))
+	return ctx
+}
+
+// tableRows counts the body rows of the table whose data-test is name.
+func tableRows(t testing.TB, ctx context.Context, name string) int {
+	t.Helper()
+	return eval[int](t, ctx, `document.querySelectorAll('[data-test=`+name+`] tbody tr').length`)
+}
+
 // onPhone opens the same page on a 390 × 844 phone in Chinese, waits for sel and checks
 // that it fits and is clean.
 func onPhone(t *testing.T, tok, path, sel, name string) {
@@ -269,8 +284,7 @@ func testReportPages(t *testing.T) {
 			} `json:"stages"`
 		}
 		mustJSON(t, needRoute(t, "funnel", "GET", "/v1/reports/funnel", admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/funnel#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=funnel-lead]`))))
+		ctx := onDesktop(t, admin, "/app/reports/funnel", `[data-test=funnel-lead]`)
 		for _, s := range rep.Stages {
 			if got := digitsOf(t, ctx, `[data-test=funnel-`+s.Stage+`]`); got != fmt.Sprint(s.Customers) {
 				t.Errorf("funnel stage %s shows %s, the API %d", s.Stage, got, s.Customers)
@@ -289,9 +303,8 @@ func testReportPages(t *testing.T) {
 			Cohorts []json.RawMessage `json:"cohorts"`
 		}
 		mustJSON(t, needRoute(t, "cohorts", "GET", "/v1/reports/cohorts", admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/cohorts#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=table-cohorts]`))))
-		if n := eval[int](t, ctx, `document.querySelectorAll('[data-test=table-cohorts] tbody tr').length`); n != len(rep.Cohorts) {
+		ctx := onDesktop(t, admin, "/app/reports/cohorts", `[data-test=table-cohorts]`)
+		if n := tableRows(t, ctx, "table-cohorts"); n != len(rep.Cohorts) {
 			t.Errorf("the cohort table has %d rows, the API %d cohorts", n, len(rep.Cohorts))
 		}
 		clean(t, ctx, "cohorts")
@@ -306,8 +319,7 @@ func testReportPages(t *testing.T) {
 			} `json:"rows"`
 		}
 		mustJSON(t, needRoute(t, "sources", "GET", "/v1/reports/sources", admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/sources#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=table-sources]`))))
+		ctx := onDesktop(t, admin, "/app/reports/sources", `[data-test=table-sources]`)
 		if len(rep.Rows) > 0 {
 			sum := 0.0
 			for _, r := range rep.Rows {
@@ -330,9 +342,8 @@ func testReportPages(t *testing.T) {
 			Rows []json.RawMessage `json:"rows"`
 		}
 		mustJSON(t, needRoute(t, "follow-up", "GET", "/v1/reports/followup?month="+month, admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/followup?month="+month+"#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=table-followup]`))))
-		if n := eval[int](t, ctx, `document.querySelectorAll('[data-test=table-followup] tbody tr').length`); n != len(rep.Rows) {
+		ctx := onDesktop(t, admin, "/app/reports/followup?month="+month, `[data-test=table-followup]`)
+		if n := tableRows(t, ctx, "table-followup"); n != len(rep.Rows) {
 			t.Errorf("the red/black list has %d rows, the API %d", n, len(rep.Rows))
 		}
 		clean(t, ctx, "follow-up")
@@ -351,8 +362,7 @@ func testReportPages(t *testing.T) {
 		}
 		q := "?from=" + from + "&to=" + to
 		mustJSON(t, needRoute(t, "messages", "GET", "/v1/reports/messages"+q, admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/messages"+q+"#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=table-not-sent]`))))
+		ctx := onDesktop(t, admin, "/app/reports/messages"+q, `[data-test=table-not-sent]`)
 		sent, opt := 0, 0
 		for _, r := range rep.Rows {
 			sent += r.Sent
@@ -378,9 +388,8 @@ func testReportPages(t *testing.T) {
 			Months []json.RawMessage `json:"months"`
 		}
 		mustJSON(t, needRoute(t, "feedback", "GET", "/v1/reports/feedback", admin, nil), &rep)
-		ctx := tab(t, desktop, "")
-		must(t, chromedp.Do(ctx, chromedp.Navigate(st.AppURL()+"reports/feedback#token="+admin), chromedp.WaitVisible(chromedp.CSS(`[data-test=table-feedback]`))))
-		if n := eval[int](t, ctx, `document.querySelectorAll('[data-test=table-feedback] tbody tr').length`); n != len(rep.Months) {
+		ctx := onDesktop(t, admin, "/app/reports/feedback", `[data-test=table-feedback]`)
+		if n := tableRows(t, ctx, "table-feedback"); n != len(rep.Months) {
 			t.Errorf("the CSAT/NPS table has %d months, the API %d", n, len(rep.Months))
 		}
 		clean(t, ctx, "feedback")
