@@ -255,13 +255,11 @@ func (c *Contacts) renewOptOut(ctx context.Context, customerID, source string, a
 			":at": &types.AttributeValueMemberS{Value: at.UTC().Format(time.RFC3339)}, ":src": &types.AttributeValueMemberS{Value: source}, ":old": oldAt},
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
+	if err != nil {
 		c.t.Units.add(true)
-		return false, nil
-	case err != nil:
-		c.t.Units.add(true)
+		if ccf := (*types.ConditionalCheckFailedException)(nil); errors.As(err, &ccf) {
+			return false, nil
+		}
 		return false, fmt.Errorf("opt out %s again: %w", customerID, err)
 	}
 	c.t.Units.addOne(true, out.ConsumedCapacity)

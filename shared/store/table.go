@@ -80,8 +80,9 @@ func (u Units) Sub(before Units) Units {
 
 // add records consumed capacity returned by one call. Reads and writes are told apart by
 // the call kind because DynamoDB reports only the total for single-item operations. A
-// write that reports nothing is one whose condition failed (the error carries no
-// capacity): DynamoDB bills it all the same, one unit per KB of the item, counted as 1.
+// write that reports nothing returned an error, which carries no capacity: it is counted
+// as 1 unit, what DynamoDB bills for the usual one here, a failed condition (a throttled
+// request, billed nothing, is counted the same).
 func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 	if m == nil {
 		return
@@ -118,11 +119,7 @@ func (m *Meter) add(write bool, cc ...types.ConsumedCapacity) {
 // addOne is add for the single *ConsumedCapacity most calls return.
 func (m *Meter) addOne(write bool, cc *types.ConsumedCapacity) {
 	if cc == nil {
-		if m != nil {
-			m.mu.Lock()
-			m.calls++
-			m.mu.Unlock()
-		}
+		m.add(false) // nothing reported: the call alone is counted
 		return
 	}
 	m.add(write, *cc)
@@ -401,8 +398,8 @@ func transactUnits(items []types.TransactWriteItem) float64 {
 			continue
 		}
 		units += 2 * math.Ceil(float64(itemSize(it.Put.Item))/1024)
-		for _, idx := range [][2]string{{attrGSI1PK, attrGSI1SK}, {attrGSI2PK, attrGSI2SK}, {attrGSI3PK, attrGSI3SK}, {attrGSI4PK, attrGSI4SK}} {
-			if _, ok := it.Put.Item[idx[0]]; ok {
+		for _, index := range []string{attrGSI1PK, attrGSI2PK, attrGSI3PK, attrGSI4PK} {
+			if _, ok := it.Put.Item[index]; ok {
 				units++
 			}
 		}

@@ -380,9 +380,7 @@ func (n *Nightly) assessOne(ctx context.Context, run Run, pol *tiering.Policy, c
 			}
 		}
 		if step.pred != nil {
-			pred := *step.pred
-			pred.Explanation = "" // derived on read
-			storeSum.keepAtRisk(AtRiskRow{ID: p.ID, Tier: next.Tier, Stage: next.Stage, CLV: pred, ExpectedLoss: pred.ExpectedLoss()})
+			storeSum.keepAtRisk(AtRiskRow{ID: p.ID, Tier: next.Tier, Stage: next.Stage, CLV: *step.pred, ExpectedLoss: step.pred.ExpectedLoss()})
 		}
 		if next.Metrics.HasHistory {
 			k := storeKey(p.Store)
