@@ -123,6 +123,23 @@ type Report struct {
 	Wall           time.Duration
 }
 
+// TimingBreaches lists how the run broke the rules every send obeys whatever the faults
+// (the policy's quiet hours, statutory holidays for the classes that avoid them, the
+// daily caps): nil for a run that kept them all.
+func (r Report) TimingBreaches() []string {
+	var out []string
+	if r.QuietHourMessages != 0 {
+		out = append(out, fmt.Sprintf("messages sent in quiet hours = %d, want 0", r.QuietHourMessages))
+	}
+	if r.HolidayMessages != 0 {
+		out = append(out, fmt.Sprintf("messages of classes that avoid holidays sent on a statutory holiday = %d, want 0", r.HolidayMessages))
+	}
+	if r.CapViolations != 0 {
+		out = append(out, fmt.Sprintf("daily cap exceeded %d times, want 0", r.CapViolations))
+	}
+	return out
+}
+
 // ClassCounts compares, for one message class, the store's final state with the
 // provider's log.
 type ClassCounts struct {

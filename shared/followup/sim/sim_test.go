@@ -18,14 +18,8 @@ func check(t testing.TB, cfg Config, rep Report) {
 	if rep.Sent == 0 || rep.CriticalSent == 0 || rep.TasksCreated == 0 || rep.FaultsInjected == 0 || rep.Redeliveries == 0 {
 		t.Fatalf("the simulation exercised nothing: %+v", rep)
 	}
-	if rep.QuietHourMessages != 0 {
-		t.Errorf("messages sent in quiet hours = %d, want 0", rep.QuietHourMessages)
-	}
-	if rep.HolidayMessages != 0 {
-		t.Errorf("messages of classes that avoid holidays sent on a statutory holiday = %d, want 0", rep.HolidayMessages)
-	}
-	if rep.CapViolations != 0 {
-		t.Errorf("daily cap exceeded %d times, want 0", rep.CapViolations)
+	for _, b := range rep.TimingBreaches() {
+		t.Error(b)
 	}
 	if rep.LatenessMax > time.Hour {
 		t.Errorf("a time-critical message was %s late", rep.LatenessMax)

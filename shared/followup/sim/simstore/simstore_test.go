@@ -89,14 +89,8 @@ func TestTheSimulationOnDynamoDBLocal(t *testing.T) {
 	if rep.Duplicates != 0 {
 		t.Errorf("duplicates = %d, want 0", rep.Duplicates)
 	}
-	if rep.QuietHourMessages != 0 {
-		t.Errorf("messages in quiet hours = %d, want 0", rep.QuietHourMessages)
-	}
-	if rep.HolidayMessages != 0 {
-		t.Errorf("messages on statutory holidays = %d, want 0", rep.HolidayMessages)
-	}
-	if rep.CapViolations != 0 {
-		t.Errorf("daily cap exceeded %d times, want 0", rep.CapViolations)
+	for _, b := range rep.TimingBreaches() {
+		t.Error(b)
 	}
 	for name, c := range rep.Classes {
 		if c.Duplicates != 0 || c.Losses != 0 || c.Misrecorded != 0 {
